@@ -1,0 +1,49 @@
+// buildApp(): the whole application as one Fastify instance. Nothing listens here.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import { openDatabase, type Database } from './db/client.js'
+import database from './plugins/database.js'
+import security from './plugins/security.js'
+import auth from './plugins/auth.js'
+import views from './plugins/views.js'
+import assets from './plugins/assets.js'
+import errors from './plugins/errors.js'
+import routes from './routes/index.js'
+
+export interface AppOptions {
+  config: Config
+  /** An open database (tests share one per file); otherwise opened from the config and closed with the app. */
+  database?: Database
+  /** Close `database` when the app closes (the server hands its database over). */
+  closeDatabase?: boolean
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Log fields that may carry secrets; pino writes "[Redacted]" instead. */
+export const REDACTED_PATHS = [
+  'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
+  '*.password', '*.secret', '*.secrets', '*.credentials', '*.token', '*._csrf',
+]
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel, redact: REDACTED_PATHS },
+    bodyLimit: 256 * 1024,
+    trustProxy: config.production,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
+  await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true })
+  await app.register(formbody, { bodyLimit: 256 * 1024 })
+  await app.register(security, { config })
+  await app.register(auth)
+  await app.register(views, { production: config.production })
+  await app.register(assets, { production: config.production })
+  await app.register(errors)
+  await app.register(routes)
+  return app
+}

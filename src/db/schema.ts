@@ -1,0 +1,216 @@
+// The data model of PRODUCT.md. Constraints live here so the database itself refuses orphans,
+// cross-company links and duplicates, whatever the code above it does.
+import { sql } from 'drizzle-orm'
+import {
+  pgTable, uuid, text, timestamp, integer, boolean, jsonb, bigserial, index, uniqueIndex, unique, check, foreignKey, primaryKey,
+} from 'drizzle-orm/pg-core'
+import type { ConnectorDefinition } from '../domain/definition.js'
+
+const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`)
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+
+export const ROLES = ['administrator', 'manager', 'user', 'read-only'] as const
+export type Role = (typeof ROLES)[number]
+
+export const companies = pgTable('companies', {
+  id: id(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+})
+
+export const users = pgTable('users', {
+  id: id(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  email: text('email').notNull(),
+  name: text('name').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  role: text('role').$type<Role>().notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('users_email_unique').on(sql`lower(${t.email})`),
+  unique('users_id_company_unique').on(t.id, t.companyId),
+  check('users_role_check', sql`${t.role} in ('administrator', 'manager', 'user', 'read-only')`),
+])
+
+export const sessions = pgTable('sessions', {
+  // SHA-256 of the cookie's random token: a copy of this table signs nobody in.
+  id: text('id').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  index('sessions_user_idx').on(t.userId),
+  index('sessions_expires_at_idx').on(t.expiresAt),
+])
+
+export const marketplaceConnectors = pgTable('marketplace_connectors', {
+  id: id(),
+  key: text('key').notNull(),
+  kind: text('kind').$type<'prebuilt' | 'custom'>().notNull(),
+  // Set for a custom connector: only this company's users see it.
+  companyId: uuid('company_id').references(() => companies.id, { onDelete: 'restrict' }),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  systemType: text('system_type').notNull(),
+  colour: text('colour').notNull().default('#3f51b5'),
+  // The newest published version, kept by publishVersion in the same transaction as the insert.
+  latestVersionId: uuid('latest_version_id'),
+  createdAt: createdAt(),
+}, (t) => [
+  check('marketplace_connectors_kind_check', sql`(${t.kind} = 'prebuilt' and ${t.companyId} is null) or (${t.kind} = 'custom' and ${t.companyId} is not null)`),
+  check('marketplace_connectors_system_type_check', sql`${t.systemType} in ('Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database')`),
+  uniqueIndex('marketplace_connectors_prebuilt_key_unique').on(t.key).where(sql`${t.kind} = 'prebuilt'`),
+  uniqueIndex('marketplace_connectors_custom_key_unique').on(t.companyId, t.key).where(sql`${t.kind} = 'custom'`),
+  index('marketplace_connectors_type_name_idx').on(t.systemType, t.name),
+  index('marketplace_connectors_name_idx').on(t.name),
+  index('marketplace_connectors_company_idx').on(t.companyId),
+  index('marketplace_connectors_search_idx').using('gin', sql`(${t.name} || ' ' || ${t.description}) gin_trgm_ops`),
+])
+
+export const marketplaceVersions = pgTable('marketplace_versions', {
+  id: id(),
+  marketplaceConnectorId: uuid('marketplace_connector_id').notNull()
+    .references(() => marketplaceConnectors.id, { onDelete: 'cascade' }),
+  version: text('version').notNull(),
+  releaseNotes: text('release_notes').notNull(),
+  definition: jsonb('definition').$type<ConnectorDefinition>().notNull(),
+  releasedOn: timestamp('released_on', { withTimezone: true }).notNull().defaultNow(),
+  createdAt: createdAt(),
+}, (t) => [
+  unique('marketplace_versions_connector_version_unique').on(t.marketplaceConnectorId, t.version),
+])
+
+export const connectors = pgTable('connectors', {
+  id: id(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  marketplaceConnectorId: uuid('marketplace_connector_id').notNull()
+    .references(() => marketplaceConnectors.id, { onDelete: 'restrict' }),
+  // The marketplace version this connector is based on.
+  marketplaceVersionId: uuid('marketplace_version_id').notNull()
+    .references(() => marketplaceVersions.id, { onDelete: 'restrict' }),
+  name: text('name').notNull(),
+  definition: jsonb('definition').$type<ConnectorDefinition>().notNull(),
+  // The current revision number: the optimistic lock for concurrent saves.
+  revision: integer('revision').notNull().default(1),
+  installedAt: createdAt(),
+  installedBy: uuid('installed_by').notNull().references(() => users.id, { onDelete: 'restrict' }),
+  modifiedAt: timestamp('modified_at', { withTimezone: true }),
+  modifiedBy: uuid('modified_by').references(() => users.id, { onDelete: 'restrict' }),
+}, (t) => [
+  unique('connectors_id_company_unique').on(t.id, t.companyId),
+  index('connectors_company_name_idx').on(t.companyId, t.name, t.id),
+  index('connectors_marketplace_connector_idx').on(t.marketplaceConnectorId),
+  index('connectors_marketplace_version_idx').on(t.marketplaceVersionId),
+  index('connectors_name_search_idx').using('gin', sql`${t.name} gin_trgm_ops`),
+  check('connectors_modified_check', sql`(${t.modifiedAt} is null) = (${t.modifiedBy} is null)`),
+  check('connectors_revision_check', sql`${t.revision} >= 1`),
+])
+
+export const connectorRevisions = pgTable('connector_revisions', {
+  id: id(),
+  connectorId: uuid('connector_id').notNull().references(() => connectors.id, { onDelete: 'cascade' }),
+  number: integer('number').notNull(),
+  authorId: uuid('author_id').notNull().references(() => users.id, { onDelete: 'restrict' }),
+  summary: text('summary').notNull(),
+  definition: jsonb('definition').$type<ConnectorDefinition>().notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  unique('connector_revisions_connector_number_unique').on(t.connectorId, t.number),
+  check('connector_revisions_number_check', sql`${t.number} >= 1`),
+])
+
+export const instances = pgTable('instances', {
+  id: id(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  connectorId: uuid('connector_id').notNull(),
+  name: text('name').notNull(),
+  authMethodKey: text('auth_method_key').notNull(),
+  timeZone: text('time_zone').notNull(),
+  dateFormat: text('date_format').notNull(),
+  rateLimitAmount: integer('rate_limit_amount').notNull(),
+  rateLimitUnit: text('rate_limit_unit').notNull(),
+  // Values of non-secret fields (instance variables and authentication fields).
+  settings: jsonb('settings').$type<Record<string, string>>().notNull().default({}),
+  // Secret values, encrypted as one AES-256-GCM blob (see domain/secrets.ts).
+  secrets: text('secrets'),
+  createdAt: createdAt(),
+  createdBy: uuid('created_by').notNull().references(() => users.id, { onDelete: 'restrict' }),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  // A connector with instances cannot be deleted, and an instance cannot point into another company.
+  foreignKey({ name: 'instances_connector_fk', columns: [t.connectorId, t.companyId], foreignColumns: [connectors.id, connectors.companyId] })
+    .onDelete('restrict'),
+  unique('instances_id_company_unique').on(t.id, t.companyId),
+  unique('instances_connector_name_unique').on(t.connectorId, t.name),
+  index('instances_company_idx').on(t.companyId),
+  check('instances_rate_limit_check', sql`${t.rateLimitAmount} >= 1 and ${t.rateLimitUnit} in ('second', 'minute', 'hour')`),
+])
+
+export const processFlows = pgTable('process_flows', {
+  id: id(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  name: text('name').notNull(),
+  enabled: boolean('enabled').notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  unique('process_flows_id_company_unique').on(t.id, t.companyId),
+  unique('process_flows_company_name_unique').on(t.companyId, t.name),
+])
+
+export const connectionShapes = pgTable('connection_shapes', {
+  id: id(),
+  companyId: uuid('company_id').notNull(),
+  processFlowId: uuid('process_flow_id').notNull(),
+  instanceId: uuid('instance_id').notNull(),
+  endpointKey: text('endpoint_key').notNull(),
+  position: integer('position').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  foreignKey({ name: 'connection_shapes_flow_fk', columns: [t.processFlowId, t.companyId], foreignColumns: [processFlows.id, processFlows.companyId] })
+    .onDelete('cascade'),
+  // An instance used by a shape cannot be deleted, and a shape cannot use another company's instance.
+  foreignKey({ name: 'connection_shapes_instance_fk', columns: [t.instanceId, t.companyId], foreignColumns: [instances.id, instances.companyId] })
+    .onDelete('restrict'),
+  index('connection_shapes_flow_position_idx').on(t.processFlowId, t.position),
+  index('connection_shapes_instance_idx').on(t.instanceId),
+  check('connection_shapes_position_check', sql`${t.position} >= 0`),
+])
+
+export const connectorDrafts = pgTable('connector_drafts', {
+  id: id(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  createdBy: uuid('created_by').notNull(),
+  step: text('step').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  foreignKey({ name: 'connector_drafts_user_fk', columns: [t.createdBy, t.companyId], foreignColumns: [users.id, users.companyId] })
+    .onDelete('cascade'),
+  index('connector_drafts_company_idx').on(t.companyId, t.updatedAt),
+])
+
+// A form's one-time key: a double-submitted form does its work once and answers the same result.
+export const formSubmissions = pgTable('form_submissions', {
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  key: uuid('key').notNull(),
+  resultId: uuid('result_id'),
+  createdAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.companyId, t.key] })])
+
+export const auditEvents = pgTable('audit_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
+  actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+  action: text('action').notNull(),
+  subjectType: text('subject_type').notNull(),
+  // No foreign key: the subject may since have been removed, the record of it stays.
+  subjectId: uuid('subject_id'),
+  summary: text('summary').notNull(),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+}, (t) => [
+  index('audit_events_company_created_idx').on(t.companyId, t.createdAt),
+  index('audit_events_subject_idx').on(t.subjectId),
+])

@@ -1,0 +1,175 @@
+// Installed connectors: install from the marketplace, list, read.
+import { and, asc, count, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
+import {
+  connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+} from '../db/schema.js'
+import type { Db, Tx } from '../db/client.js'
+import { requirePermission, type Actor } from './actor.js'
+import { recordEvent } from './audit.js'
+import { NotFound } from './errors.js'
+import { visibleTo } from './marketplace.js'
+import { containsPattern, groupBy, pageOf, type Page } from './pagination.js'
+
+export const CONNECTORS_PAGE_SIZE = 20
+
+/**
+ * Claims a form's one-time key inside the transaction. Returns the earlier result when the same
+ * form was already submitted (a double click, a resent request), or null when this is the first.
+ */
+export async function claimSubmission(tx: Tx, actor: Actor, key: string | undefined): Promise<{ resultId: string | null } | null> {
+  if (!key) return null
+  const claimed = await tx.insert(formSubmissions).values({ companyId: actor.companyId, key })
+    .onConflictDoNothing().returning({ key: formSubmissions.key })
+  if (claimed.length) return null
+  const [earlier] = await tx.select({ resultId: formSubmissions.resultId }).from(formSubmissions)
+    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
+  return { resultId: earlier?.resultId ?? null }
+}
+
+export async function completeSubmission(tx: Tx, actor: Actor, key: string | undefined, resultId: string): Promise<void> {
+  if (!key) return
+  await tx.update(formSubmissions).set({ resultId })
+    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
+}
+
+export interface InstalledConnector { id: string; name: string; version: string }
+
+/**
+ * Installs a marketplace connector from its latest version. Installing one that is already
+ * installed installs another copy, numbered so the two can be told apart.
+ */
+export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, submissionKey)
+    if (earlier?.resultId) {
+      const [done] = await tx.select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version })
+        .from(connectors).innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+        .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
+      if (done) return done
+    }
+    const [entry] = await tx.select({
+      id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
+      versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
+    }).from(marketplaceConnectors)
+      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
+      .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
+    if (!entry) throw new NotFound('That marketplace connector')
+    const [copies] = await tx.select({ n: count() }).from(connectors)
+      .where(and(eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, entry.id)))
+    const name = copies!.n === 0 ? entry.name : `${entry.name} (${copies!.n + 1})`
+    const [connector] = await tx.insert(connectors).values({
+      companyId: actor.companyId,
+      marketplaceConnectorId: entry.id,
+      marketplaceVersionId: entry.versionId,
+      name,
+      definition: entry.definition,
+      installedBy: actor.id,
+    }).returning({ id: connectors.id })
+    await tx.insert(connectorRevisions).values({
+      connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition,
+      summary: `installed version ${entry.version} from the marketplace`,
+    })
+    await recordEvent(tx, actor, {
+      action: 'install', subjectType: 'connector', subjectId: connector!.id,
+      summary: `installed ${name} (${entry.kind}, version ${entry.version})`,
+      details: { marketplaceConnectorId: entry.id, version: entry.version },
+    })
+    await completeSubmission(tx, actor, submissionKey, connector!.id)
+    return { id: connector!.id, name, version: entry.version }
+  })
+}
+
+export interface ConnectorSummary {
+  id: string
+  name: string
+  kind: 'prebuilt' | 'custom'
+  version: string
+  latestVersion: string | null
+  installedAt: Date
+  installedByName: string
+  modifiedAt: Date | null
+  modifiedByName: string | null
+}
+
+export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string }
+
+export type ConnectorListItem = ConnectorSummary & { instances: InstanceSummary[] }
+
+const installer = alias(users, 'installer')
+const modifier = alias(users, 'modifier')
+const latest = alias(marketplaceVersions, 'latest')
+
+/** The manage connectors page: one page of connectors, then their instances. Two queries. */
+export async function listConnectors(db: Db, actor: Actor, query: { q?: string; page: number }): Promise<Page<ConnectorListItem>> {
+  const q = query.q?.trim()
+  const rows = await db.select({
+    id: connectors.id,
+    name: connectors.name,
+    kind: marketplaceConnectors.kind,
+    version: marketplaceVersions.version,
+    latestVersion: latest.version,
+    installedAt: connectors.installedAt,
+    installedByName: installer.name,
+    modifiedAt: connectors.modifiedAt,
+    modifiedByName: modifier.name,
+    total: sql<number>`cast(count(*) over () as integer)`,
+  }).from(connectors)
+    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
+    .innerJoin(installer, eq(installer.id, connectors.installedBy))
+    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
+    .where(and(eq(connectors.companyId, actor.companyId), q ? ilike(connectors.name, containsPattern(q)) : undefined))
+    .orderBy(asc(connectors.name), asc(connectors.id))
+    .limit(CONNECTORS_PAGE_SIZE).offset((query.page - 1) * CONNECTORS_PAGE_SIZE)
+  const page = pageOf<ConnectorSummary>(rows, query.page, CONNECTORS_PAGE_SIZE)
+  const ids = page.rows.map((c) => c.id)
+  const instanceRows = ids.length === 0 ? [] : await db.select({
+    id: instances.id, connectorId: instances.connectorId, name: instances.name, authMethodKey: instances.authMethodKey,
+  }).from(instances)
+    .where(and(eq(instances.companyId, actor.companyId), inArray(instances.connectorId, ids)))
+    .orderBy(asc(instances.name))
+  const byConnector = groupBy(instanceRows, (i) => i.connectorId)
+  return { ...page, rows: page.rows.map((c) => ({ ...c, instances: byConnector.get(c.id) ?? [] })) }
+}
+
+/** The page of the manage connectors list a connector stands on, so a redirect can show it. */
+export async function pageOfConnector(db: Db, actor: Actor, connector: { id: string; name: string }): Promise<number> {
+  const [before] = await db.select({ n: count() }).from(connectors).where(and(
+    eq(connectors.companyId, actor.companyId),
+    or(lt(connectors.name, connector.name), and(eq(connectors.name, connector.name), lt(connectors.id, connector.id))),
+  ))
+  return Math.floor(before!.n / CONNECTORS_PAGE_SIZE) + 1
+}
+
+/** One connector of the actor's company, or NotFound (also for another company's id). */
+export async function getConnector(db: Db, actor: Actor, id: string) {
+  const [row] = await db.select({
+    id: connectors.id,
+    name: connectors.name,
+    kind: marketplaceConnectors.kind,
+    marketplaceConnectorId: connectors.marketplaceConnectorId,
+    marketplaceName: marketplaceConnectors.name,
+    systemType: marketplaceConnectors.systemType,
+    version: marketplaceVersions.version,
+    marketplaceVersionId: connectors.marketplaceVersionId,
+    latestVersion: latest.version,
+    latestVersionId: marketplaceConnectors.latestVersionId,
+    definition: connectors.definition,
+    revision: connectors.revision,
+    installedAt: connectors.installedAt,
+    installedByName: installer.name,
+    modifiedAt: connectors.modifiedAt,
+    modifiedByName: modifier.name,
+  }).from(connectors)
+    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
+    .innerJoin(installer, eq(installer.id, connectors.installedBy))
+    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
+    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+  if (!row) throw new NotFound('That connector')
+  return row
+}

@@ -1,0 +1,73 @@
+// A manifest file: one prebuilt connector of the vendor's catalogue and its published versions.
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+import { readFile, readdir } from 'node:fs/promises'
+import path from 'node:path'
+import semver from 'semver'
+import { checkDefinition, SYSTEM_TYPES, type ConnectorDefinition, type SystemType } from '../domain/definition.js'
+
+export const Manifest = Type.Object({
+  key: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  description: Type.String({ minLength: 1, maxLength: 1000 }),
+  systemType: Type.Union(SYSTEM_TYPES.map((t) => Type.Literal(t))),
+  colour: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),
+  versions: Type.Array(Type.Object({
+    version: Type.String({ minLength: 1, maxLength: 40 }),
+    releasedOn: Type.String({ format: 'date' }),
+    releaseNotes: Type.String({ minLength: 1, maxLength: 4000 }),
+    definition: Type.Unknown(),
+  }, { additionalProperties: false }), { minItems: 1 }),
+}, { additionalProperties: false })
+
+export type ManifestVersion = { version: string; releasedOn: string; releaseNotes: string; definition: ConnectorDefinition }
+export type ConnectorManifest = Omit<Static<typeof Manifest>, 'versions' | 'systemType'> & {
+  systemType: SystemType
+  versions: ManifestVersion[]
+}
+
+/** A manifest file that cannot be published: which file, where in it, and why. */
+export class ManifestError extends Error {
+  constructor(readonly file: string, readonly at: string, readonly reason: string) {
+    super(`${file}: ${at}: ${reason}`)
+    this.name = 'ManifestError'
+  }
+}
+
+/** Checks a parsed manifest: its shape, every version's definition, and semver order. */
+export function parseManifest(file: string, input: unknown): ConnectorManifest {
+  if (!Value.Check(Manifest, input)) {
+    const first = [...Value.Errors(Manifest, input)].find((e) => e.keyword !== 'boolean')
+    throw new ManifestError(file, first?.instancePath || '/', first?.message ?? 'not a manifest')
+  }
+  const manifest = input as ConnectorManifest
+  manifest.versions.forEach((version, i) => {
+    if (!semver.valid(version.version)) {
+      throw new ManifestError(file, `/versions/${i}/version`, `"${version.version}" is not a semantic version such as 2.1.0`)
+    }
+    if (i > 0 && !semver.gt(version.version, manifest.versions[i - 1]!.version)) {
+      throw new ManifestError(file, `/versions/${i}/version`, `versions must be listed oldest first; ${version.version} is not newer than ${manifest.versions[i - 1]!.version}`)
+    }
+    const problem = checkDefinition(version.definition)[0]
+    if (problem) throw new ManifestError(file, `/versions/${i}/definition${problem.path === '/' ? '' : problem.path}`, problem.message)
+  })
+  return manifest
+}
+
+export async function readManifest(file: string): Promise<ConnectorManifest> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new ManifestError(file, '/', `cannot be read as JSON (${(error as Error).message})`)
+  }
+  return parseManifest(file, parsed)
+}
+
+export const CATALOGUE_DIR = path.join(import.meta.dirname, 'catalogue')
+
+/** Every manifest of the vendor's catalogue, sorted by file name. */
+export async function readCatalogue(dir = CATALOGUE_DIR): Promise<{ file: string; manifest: ConnectorManifest }[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(dir, f))
+  return Promise.all(files.map(async (file) => ({ file, manifest: await readManifest(file) })))
+}

@@ -1,0 +1,51 @@
+// Security headers (a strict CSP: only our own scripts and styles), cookies, CSRF and rate limits.
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import cookie from '@fastify/cookie'
+import csrf from '@fastify/csrf-protection'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
+
+/** What a CSRF token is bound to: the session, or 'anonymous' before sign-in. */
+export function csrfUserInfo(request: FastifyRequest): string {
+  return request.user?.sessionId ?? 'anonymous'
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export default fp<{ config: Config }>(async (app, { config }) => {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'same-origin' },
+    hsts: config.production ? { maxAge: 31536000, includeSubDomains: true } : false,
+  })
+  await app.register(cookie, { secret: config.sessionSecret })
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: 'auto' },
+    // Tokens are bound to the session, so a token from before sign-in or another session is refused.
+    getUserInfo: csrfUserInfo,
+    csrfOpts: { hmacKey: `${config.sessionSecret}:csrf` },
+  })
+  app.addHook('preHandler', (request, reply, done) => {
+    if (SAFE_METHODS.has(request.method)) return done()
+    app.csrfProtection(request, reply, done)
+  })
+  await app.register(rateLimit, { global: false })
+}, { name: 'security' })

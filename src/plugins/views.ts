@@ -1,0 +1,68 @@
+// Eta views. `reply.page()` renders a full page, or only its fragment when htmx asks for a partial.
+import fp from 'fastify-plugin'
+import view from '@fastify/view'
+import { Eta } from 'eta'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply } from 'fastify'
+import { can } from '../domain/actor.js'
+import { csrfUserInfo } from './security.js'
+import * as format from '../views/format.js'
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Renders `pages/<template>`; when the request is an htmx partial and `fragment` is given,
+     * renders only `partials/<fragment>` with the same data.
+     */
+    page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
+    /** A one-time message shown on the next page (after a 303 redirect). */
+    flash(message: string): FastifyReply
+  }
+}
+
+export const VIEWS_DIR = path.join(import.meta.dirname, '..', '..', 'views')
+const FLASH_COOKIE = 'flash'
+
+export function isPartialRequest(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers['hx-request-type'] === 'partial'
+}
+
+export default fp<{ production: boolean }>(async (app, { production }) => {
+  await app.register(view, {
+    engine: { eta: new Eta({ views: VIEWS_DIR, cache: production }) },
+    root: VIEWS_DIR,
+    production,
+    defaultContext: { format },
+  })
+
+  app.decorateReply('flash', function (this: FastifyReply, message: string) {
+    return this.setCookie(FLASH_COOKIE, message, { path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 60 })
+  })
+
+  app.decorateReply('page', async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {
+    const request = this.request
+    this.header('Vary', 'HX-Request-Type')
+    this.header('Cache-Control', 'no-store')
+    let flash: string | null = null
+    const flashCookie = request.cookies[FLASH_COOKIE]
+    if (flashCookie) {
+      const unsigned = request.unsignCookie(flashCookie)
+      if (unsigned.valid) flash = unsigned.value
+      this.clearCookie(FLASH_COOKIE, { path: '/' })
+    }
+    const user = request.user
+    const locals = {
+      user,
+      can: (permission: Parameters<typeof can>[1]) => (user ? can(user, permission) : false),
+      csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
+      flash,
+      path: request.url.split('?')[0],
+      /** A one-time key for a form that must do its work once (see claimSubmission). */
+      submissionKey: randomUUID,
+    }
+    const name = fragment && isPartialRequest(request.headers) ? `partials/${fragment}` : `pages/${template}`
+    const html = await this.viewAsync(name, { ...locals, ...data })
+    return this.type('text/html; charset=utf-8').send(html)
+  })
+}, { name: 'views', dependencies: ['security'] })

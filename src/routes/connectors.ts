@@ -1,0 +1,21 @@
+// The manage connectors page and a connector's settings page.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../plugins/auth.js'
+import { getConnector, listConnectors } from '../domain/connectors.js'
+import { IdParams, ListQuery } from './schemas.js'
+
+export default async function connectors(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  app.get('/connectors', { schema: { querystring: ListQuery } }, async (request, reply) => {
+    const q = request.query.q?.trim() ?? ''
+    const list = await listConnectors(app.db, actorOf(request), { q, page: request.query.page })
+    return reply.page('connectors', { list, q }, 'connector-list')
+  })
+
+  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) => {
+    const connector = await getConnector(app.db, actorOf(request), request.params.id)
+    return reply.page('connector-settings', { connector })
+  })
+}

@@ -1,0 +1,13 @@
+// Every screen's routes, one file per screen or resource.
+import type { FastifyInstance } from 'fastify'
+import home from './home.js'
+import login from './login.js'
+import connectors from './connectors.js'
+import marketplace from './marketplace.js'
+
+export default async function routes(app: FastifyInstance) {
+  await app.register(home)
+  await app.register(login)
+  await app.register(connectors)
+  await app.register(marketplace)
+}

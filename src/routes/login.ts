@@ -1,0 +1,61 @@
+// Signing in and out.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { authenticate } from '../domain/users.js'
+
+/** Only a path on this site: never `//other.site` or an absolute URL. */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/connectors'
+}
+
+const LoginBody = Type.Object({
+  email: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+  next: Type.Optional(Type.String()),
+})
+
+export default async function login(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  app.get('/login', {
+    config: { public: true },
+    schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+  }, async (request, reply) => {
+    if (request.user) return reply.redirect(safeNext(request.query.next), 303)
+    return reply.page('login', { values: { email: '' }, errors: {}, next: safeNext(request.query.next) })
+  })
+
+  app.post('/login', {
+    config: { public: true, rateLimit: { max: 20, timeWindow: '1 minute' } },
+    // A second limit per account, so one address cannot be guessed at from many machines.
+    preHandler: app.rateLimit({
+      max: 10,
+      timeWindow: '5 minutes',
+      keyGenerator: (request) => `account:${String((request.body as { email?: string })?.email ?? '').trim().toLowerCase()}`,
+      errorResponseBuilder: () => ({ statusCode: 429, message: 'Too many sign-in attempts for this account. Wait a few minutes, then try again.' }),
+    }),
+    schema: { body: LoginBody },
+  }, async (request, reply) => {
+    const email = (request.body.email ?? '').trim().slice(0, 320)
+    const password = request.body.password ?? ''
+    const next = safeNext(request.body.next)
+    const errors: Record<string, string> = {}
+    if (!email) errors.email = 'Enter your email address.'
+    if (!password) errors.password = 'Enter your password.'
+    const user = Object.keys(errors).length === 0 && password.length <= 1000 ? await authenticate(app.db, email, password) : null
+    if (!user) {
+      if (Object.keys(errors).length === 0) errors[''] = 'That email and password do not match an account.'
+      return reply.code(422).page('login', { values: { email }, errors, next })
+    }
+    await reply.signIn(user.id)
+    request.log.info({ userId: user.id }, 'signed in')
+    return reply.redirect(next, 303)
+  })
+
+  app.post('/logout', async (_request, reply) => {
+    await reply.signOut()
+    reply.flash('You have signed out.')
+    return reply.redirect('/login', 303)
+  })
+}

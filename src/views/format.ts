@@ -1,0 +1,33 @@
+// Formatting helpers available in every template as `it.format`.
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short',
+})
+
+/** "28 Nov 2026" */
+export function date(value: Date | string | null | undefined): string {
+  return value ? DATE.format(new Date(value)) : ''
+}
+
+/** "28 Nov 2026, 14:05 UTC" */
+export function dateTime(value: Date | string | null | undefined): string {
+  return value ? DATE_TIME.format(new Date(value)) : ''
+}
+
+export function isoDate(value: Date | string | null | undefined): string {
+  return value ? new Date(value).toISOString() : ''
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}
+
+/** A URL with some query parameters replaced (empty values dropped). */
+export function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
+  }
+  const search = params.toString()
+  return search ? `${path}?${search}` : path
+}

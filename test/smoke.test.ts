@@ -1,0 +1,53 @@
+// Boots the app exactly as `npm start` does on a new machine: embedded PGlite in a fresh data
+// folder, demo data, the URL and the demo sign-in printed; then signs in with what it printed.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+const root = path.join(import.meta.dirname, '..')
+
+t.test('npm start on an empty data folder serves the demo company', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'connectors-smoke-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const env: Record<string, string> = { ...process.env as Record<string, string>, DATA_DIR: dataDir, PORT: '0', LOG_FORMAT: 'json' }
+  delete env.DATABASE_URL
+  delete env.NODE_ENV
+  const server = spawn(process.execPath, ['--import=tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  server.stderr.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => server.on('exit', resolve))
+  t.teardown(() => { server.kill('SIGKILL') })
+
+  const printed = await new Promise<{ url: string; email: string; password: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no sign-in printed:\n${output}`)), 60_000)
+    server.stdout.on('data', (chunk) => {
+      output += chunk
+      const match = /Sign in at (http:\/\/\S+)\/login with email (\S+) and password (\S+?)"/.exec(output)
+      if (match) { clearTimeout(timer); resolve({ url: match[1]!, email: match[2]!, password: match[3]! }) }
+    })
+  })
+  t.match(output, /Connectors dashboard listening on http:\/\/127\.0\.0\.1:\d+ \(database: embedded PGlite/)
+
+  const loginPage = await fetch(`${printed.url}/login`)
+  const cookies = loginPage.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+  const token = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!
+  const signIn = await fetch(`${printed.url}/login`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie: cookies, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, email: printed.email, password: printed.password }),
+  })
+  t.equal(signIn.status, 303, 'the printed password signs in')
+  const session = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+  const page = await fetch(`${printed.url}/connectors`, { headers: { cookie: session } })
+  t.equal(page.status, 200)
+  const html = await page.text()
+  t.match(html, 'Manage connectors')
+  t.match(html, 'aria-label="settings for Shopify"', 'demo connectors are installed')
+  const htmx = await fetch(`${printed.url}/static/htmx/htmx.min.js`)
+  t.equal(htmx.status, 200, 'htmx is served as a static file')
+
+  server.kill('SIGTERM')
+  t.equal(await exited, 0, 'SIGTERM closes cleanly')
+})
