@@ -177,15 +177,15 @@ CREATE INDEX "audit_events_subject_idx" ON "audit_events" USING btree ("subject_
 CREATE INDEX "connection_shapes_flow_position_idx" ON "connection_shapes" USING btree ("process_flow_id","position");--> statement-breakpoint
 CREATE INDEX "connection_shapes_instance_idx" ON "connection_shapes" USING btree ("instance_id");--> statement-breakpoint
 CREATE INDEX "connector_drafts_company_idx" ON "connector_drafts" USING btree ("company_id","updated_at");--> statement-breakpoint
-CREATE INDEX "connectors_company_name_idx" ON "connectors" USING btree ("company_id","name","id");--> statement-breakpoint
+CREATE INDEX "connectors_company_name_idx" ON "connectors" USING btree ("company_id",lower("name"),"id");--> statement-breakpoint
 CREATE INDEX "connectors_marketplace_connector_idx" ON "connectors" USING btree ("marketplace_connector_id");--> statement-breakpoint
 CREATE INDEX "connectors_marketplace_version_idx" ON "connectors" USING btree ("marketplace_version_id");--> statement-breakpoint
 CREATE INDEX "connectors_name_search_idx" ON "connectors" USING gin ("name" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "instances_company_idx" ON "instances" USING btree ("company_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "marketplace_connectors_prebuilt_key_unique" ON "marketplace_connectors" USING btree ("key") WHERE "marketplace_connectors"."kind" = 'prebuilt';--> statement-breakpoint
 CREATE UNIQUE INDEX "marketplace_connectors_custom_key_unique" ON "marketplace_connectors" USING btree ("company_id","key") WHERE "marketplace_connectors"."kind" = 'custom';--> statement-breakpoint
-CREATE INDEX "marketplace_connectors_type_name_idx" ON "marketplace_connectors" USING btree ("system_type","name");--> statement-breakpoint
-CREATE INDEX "marketplace_connectors_name_idx" ON "marketplace_connectors" USING btree ("name");--> statement-breakpoint
+CREATE INDEX "marketplace_connectors_type_name_idx" ON "marketplace_connectors" USING btree ("system_type",lower("name"));--> statement-breakpoint
+CREATE INDEX "marketplace_connectors_name_idx" ON "marketplace_connectors" USING btree (lower("name"),"id");--> statement-breakpoint
 CREATE INDEX "marketplace_connectors_company_idx" ON "marketplace_connectors" USING btree ("company_id");--> statement-breakpoint
 CREATE INDEX "marketplace_connectors_search_idx" ON "marketplace_connectors" USING gin (("name" || ' ' || "description") gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint

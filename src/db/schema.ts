@@ -61,8 +61,8 @@ export const marketplaceConnectors = pgTable('marketplace_connectors', {
   check('marketplace_connectors_system_type_check', sql`${t.systemType} in ('Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database')`),
   uniqueIndex('marketplace_connectors_prebuilt_key_unique').on(t.key).where(sql`${t.kind} = 'prebuilt'`),
   uniqueIndex('marketplace_connectors_custom_key_unique').on(t.companyId, t.key).where(sql`${t.kind} = 'custom'`),
-  index('marketplace_connectors_type_name_idx').on(t.systemType, t.name),
-  index('marketplace_connectors_name_idx').on(t.name),
+  index('marketplace_connectors_type_name_idx').on(t.systemType, sql`lower(${t.name})`),
+  index('marketplace_connectors_name_idx').on(sql`lower(${t.name})`, t.id),
   index('marketplace_connectors_company_idx').on(t.companyId),
   index('marketplace_connectors_search_idx').using('gin', sql`(${t.name} || ' ' || ${t.description}) gin_trgm_ops`),
 ])
@@ -98,7 +98,7 @@ export const connectors = pgTable('connectors', {
   modifiedBy: uuid('modified_by').references(() => users.id, { onDelete: 'restrict' }),
 }, (t) => [
   unique('connectors_id_company_unique').on(t.id, t.companyId),
-  index('connectors_company_name_idx').on(t.companyId, t.name, t.id),
+  index('connectors_company_name_idx').on(t.companyId, sql`lower(${t.name})`, t.id),
   index('connectors_marketplace_connector_idx').on(t.marketplaceConnectorId),
   index('connectors_marketplace_version_idx').on(t.marketplaceVersionId),
   index('connectors_name_search_idx').using('gin', sql`${t.name} gin_trgm_ops`),

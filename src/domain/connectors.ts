@@ -122,7 +122,7 @@ export async function listConnectors(db: Db, actor: Actor, query: { q?: string; 
     .innerJoin(installer, eq(installer.id, connectors.installedBy))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(and(eq(connectors.companyId, actor.companyId), q ? ilike(connectors.name, containsPattern(q)) : undefined))
-    .orderBy(asc(connectors.name), asc(connectors.id))
+    .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .limit(CONNECTORS_PAGE_SIZE).offset((query.page - 1) * CONNECTORS_PAGE_SIZE)
   const page = pageOf<ConnectorSummary>(rows, query.page, CONNECTORS_PAGE_SIZE)
   const ids = page.rows.map((c) => c.id)
@@ -139,7 +139,10 @@ export async function listConnectors(db: Db, actor: Actor, query: { q?: string; 
 export async function pageOfConnector(db: Db, actor: Actor, connector: { id: string; name: string }): Promise<number> {
   const [before] = await db.select({ n: count() }).from(connectors).where(and(
     eq(connectors.companyId, actor.companyId),
-    or(lt(connectors.name, connector.name), and(eq(connectors.name, connector.name), lt(connectors.id, connector.id))),
+    or(
+      lt(sql`lower(${connectors.name})`, connector.name.toLowerCase()),
+      and(eq(sql`lower(${connectors.name})`, connector.name.toLowerCase()), lt(connectors.id, connector.id)),
+    ),
   ))
   return Math.floor(before!.n / CONNECTORS_PAGE_SIZE) + 1
 }

@@ -50,7 +50,7 @@ export async function browseMarketplace(db: Db, actor: Actor, query: Marketplace
   }).from(marketplaceConnectors)
     .leftJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
     .where(where)
-    .orderBy(asc(marketplaceConnectors.name), asc(marketplaceConnectors.id))
+    .orderBy(asc(sql`lower(${marketplaceConnectors.name})`), asc(marketplaceConnectors.id))
     .limit(MARKETPLACE_PAGE_SIZE).offset((query.page - 1) * MARKETPLACE_PAGE_SIZE)
   return pageOf(rows, query.page, MARKETPLACE_PAGE_SIZE)
 }

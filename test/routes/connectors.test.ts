@@ -1,12 +1,12 @@
 import t from 'tap'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector, CONNECTORS_PAGE_SIZE } from '../../src/domain/connectors.js'
 import { setup, signedIn, textOf } from '../helpers.js'
 
 const ctx = await setup(t)
 const actor = ctx.company.users.administrator
-const entries = await ctx.db.select().from(marketplaceConnectors).orderBy(marketplaceConnectors.name)
+const entries = await ctx.db.select().from(marketplaceConnectors).orderBy(sql`lower(${marketplaceConnectors.name})`, marketplaceConnectors.id)
 const byKey = (key: string) => entries.find((e) => e.key === key)!
 
 // More connectors than fit on one page.

@@ -15,7 +15,7 @@ t.test('the marketplace lists every prebuilt connector, a page at a time', async
   t.match(textOf(first.body), `${catalogue.length} connectors`)
   const names = [...first.body.matchAll(/<h2 id="mp-[^"]+">([^<]+)<\/h2>/g)].map((m) => m[1])
   t.equal(names.length, Math.min(24, catalogue.length))
-  t.same(names, [...names].sort((a, b) => a!.localeCompare(b!, 'en', { sensitivity: 'base' })) , 'sorted by name')
+  t.same(names, [...names].sort((a, b) => (a!.toLowerCase() < b!.toLowerCase() ? -1 : 1)), 'sorted by name, whatever the case')
   t.match(first.body, /href="\/marketplace\?page=2" rel="next">next page</)
   const second = await admin.get('/marketplace?page=2')
   t.equal([...second.body.matchAll(/<h2 id="mp-/g)].length, catalogue.length - 24)
@@ -34,9 +34,10 @@ t.test('search finds connectors by name or description, whatever the case', asyn
   const byName = textOf((await admin.get('/marketplace?q=SHOPIFY')).body)
   t.match(byName, /1 connector matching “SHOPIFY”/)
   const xero = catalogue.find((c) => c.manifest.key === 'xero')!.manifest
-  const word = xero.description.split(/\s+/).find((w) => w.length > 6 && /^[a-z]+$/i.test(w))!
-  const byDescription = textOf((await admin.get(`/marketplace?q=${encodeURIComponent(word.toLowerCase())}`)).body)
-  t.match(byDescription, 'Xero')
+  const phrase = xero.description.slice(20, 32)
+  t.notMatch(xero.name.toLowerCase(), phrase.toLowerCase())
+  const byDescription = textOf((await admin.get(`/marketplace?q=${encodeURIComponent(phrase.toUpperCase())}`)).body)
+  t.match(byDescription, xero.name)
   const none = await admin.get('/marketplace?q=%25_nothing_%25')
   t.match(textOf(none.body), 'No connector matches “%_nothing_%”')
 })
