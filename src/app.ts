@@ -37,7 +37,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
-  await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true })
+  await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
   await app.register(formbody, { bodyLimit: 256 * 1024 })
   await app.register(security, { config })
   await app.register(auth)

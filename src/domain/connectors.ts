@@ -2,7 +2,7 @@
 import { and, asc, count, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
@@ -93,7 +93,7 @@ export interface ConnectorSummary {
   modifiedByName: string | null
 }
 
-export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string }
+export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
 
 export type ConnectorListItem = ConnectorSummary & { instances: InstanceSummary[] }
 
@@ -128,9 +128,12 @@ export async function listConnectors(db: Db, actor: Actor, query: { q?: string; 
   const ids = page.rows.map((c) => c.id)
   const instanceRows = ids.length === 0 ? [] : await db.select({
     id: instances.id, connectorId: instances.connectorId, name: instances.name, authMethodKey: instances.authMethodKey,
+    flowCount: sql<number>`cast(count(distinct ${connectionShapes.processFlowId}) as integer)`,
   }).from(instances)
+    .leftJoin(connectionShapes, eq(connectionShapes.instanceId, instances.id))
     .where(and(eq(instances.companyId, actor.companyId), inArray(instances.connectorId, ids)))
-    .orderBy(asc(instances.name))
+    .groupBy(instances.id)
+    .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id))
   const byConnector = groupBy(instanceRows, (i) => i.connectorId)
   return { ...page, rows: page.rows.map((c) => ({ ...c, instances: byConnector.get(c.id) ?? [] })) }
 }

@@ -18,6 +18,11 @@ declare module 'fastify' {
     page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
     /** A one-time message shown on the next page (after a 303 redirect). */
     flash(message: string): FastifyReply
+    /**
+     * After a successful POST: 303 to the next page, or for htmx an HX-Redirect, so the next page
+     * loads whole instead of being swapped into the form's place.
+     */
+    seeOther(url: string): FastifyReply
   }
 }
 
@@ -38,6 +43,11 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
 
   app.decorateReply('flash', function (this: FastifyReply, message: string) {
     return this.setCookie(FLASH_COOKIE, message, { path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 60 })
+  })
+
+  app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
+    if (this.request.headers['hx-request'] === 'true') return this.code(200).header('HX-Redirect', url).send('')
+    return this.redirect(url, 303)
   })
 
   app.decorateReply('page', async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {

@@ -1,0 +1,250 @@
+// Instances: configured connections to one account of a connector's system.
+import { and, asc, eq, sql } from 'drizzle-orm'
+import { connectionShapes, connectors, instances, processFlows } from '../db/schema.js'
+import type { Db } from '../db/client.js'
+import { FOREIGN_KEY_VIOLATION, pgErrorCode, violates } from '../db/errors.js'
+import { requirePermission, type Actor } from './actor.js'
+import { recordEvent } from './audit.js'
+import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
+import { RATE_LIMIT_UNITS } from './definition.js'
+import { Invalid, NotFound } from './errors.js'
+import type { SecretBox } from './secrets.js'
+
+export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone')
+const TIME_ZONE_SET = new Set([...TIME_ZONES, 'UTC'])
+
+/** One field an instance asks for: an authentication field or a connector variable. */
+export interface InstanceField extends FieldSpec {
+  /** The form and storage name: `auth.<key>` or `var.<key>`. */
+  name: string
+  group: 'authentication' | 'variables'
+}
+
+export function fieldsFor(definition: ConnectorDefinition, method: AuthMethodSpec | undefined): InstanceField[] {
+  return [
+    ...(method?.fields ?? []).map((f) => ({ ...f, name: `auth.${f.key}`, group: 'authentication' as const })),
+    ...definition.variables.map((v) => ({ ...v, name: `var.${v.key}`, group: 'variables' as const })),
+  ]
+}
+
+export interface InstanceDetails {
+  name: string
+  timeZone: string
+  dateFormat: string
+  rateLimitAmount: string
+  rateLimitUnit: string
+}
+
+export function defaultDetails(definition: ConnectorDefinition): InstanceDetails {
+  return {
+    name: '', timeZone: 'UTC', dateFormat: definition.dateFormat,
+    rateLimitAmount: String(definition.rateLimit.amount), rateLimitUnit: definition.rateLimit.unit,
+  }
+}
+
+/** Step one of the wizard: the name. */
+export function checkName(name: string): Record<string, string> {
+  const trimmed = name.trim()
+  if (!trimmed) return { name: 'Enter a name for this instance, e.g. "Shopify - UK".' }
+  if (trimmed.length > 100) return { name: 'Use at most 100 characters.' }
+  return {}
+}
+
+/** Step two: time zone, date format and rate limit. */
+export function checkSettings(details: InstanceDetails): Record<string, string> {
+  const errors: Record<string, string> = {}
+  if (!TIME_ZONE_SET.has(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
+  if (!details.dateFormat.trim()) errors.dateFormat = 'Enter a date format, e.g. Y-m-d H:i:s.'
+  else if (details.dateFormat.length > 40) errors.dateFormat = 'Use at most 40 characters.'
+  const amount = Number(details.rateLimitAmount)
+  if (!/^\d+$/.test(details.rateLimitAmount.trim()) || !Number.isInteger(amount) || amount < 1 || amount > 1_000_000) {
+    errors.rateLimitAmount = 'Enter a whole number of requests from 1 to 1,000,000.'
+  }
+  if (!(RATE_LIMIT_UNITS as readonly string[]).includes(details.rateLimitUnit)) errors.rateLimitUnit = 'Choose second, minute or hour.'
+  return errors
+}
+
+export function checkAuthMethod(definition: ConnectorDefinition, key: string): Record<string, string> {
+  return definition.authMethods.some((m) => m.key === key) ? {} : { authMethod: 'Choose one of this connector\'s authentication methods.' }
+}
+
+/**
+ * Step four: the values the method and the connector ask for. A secret left blank keeps the stored
+ * one when there is one (instance settings); a required field must have a value.
+ */
+export function checkValues(fields: InstanceField[], values: Record<string, string | undefined>, storedSecrets: Record<string, string> = {}) {
+  const errors: Record<string, string> = {}
+  for (const field of fields) {
+    const value = values[field.name] ?? ''
+    if (value.length > 4000) errors[field.name] = 'Use at most 4,000 characters.'
+    else if (field.required && !value.trim() && !(field.secret && storedSecrets[field.name])) errors[field.name] = `Enter ${field.label}.`
+  }
+  return errors
+}
+
+function splitValues(fields: InstanceField[], values: Record<string, string | undefined>, storedSecrets: Record<string, string>) {
+  const settings: Record<string, string> = {}
+  const secrets: Record<string, string> = {}
+  for (const field of fields) {
+    const value = values[field.name] ?? ''
+    if (field.secret) {
+      if (value) secrets[field.name] = value
+      else if (storedSecrets[field.name]) secrets[field.name] = storedSecrets[field.name]!
+    } else if (value !== '' || field.default === undefined) {
+      settings[field.name] = value
+    } else {
+      settings[field.name] = field.default
+    }
+  }
+  return { settings, secrets }
+}
+
+function assertValid(errors: Record<string, string>) {
+  if (Object.keys(errors).length) throw new Invalid(errors)
+}
+
+/** A connector of the actor's company with what an instance needs of it. */
+export async function connectorForInstances(db: Db, actor: Actor, connectorId: string) {
+  const [connector] = await db.select({ id: connectors.id, name: connectors.name, definition: connectors.definition })
+    .from(connectors).where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  if (!connector) throw new NotFound('That connector')
+  return connector
+}
+
+export interface NewInstance extends InstanceDetails {
+  authMethod: string
+  values: Record<string, string | undefined>
+}
+
+/** Checks every step again and creates the instance in one statement: nothing half-made is kept. */
+export async function createInstance(db: Db, actor: Actor, box: SecretBox, connectorId: string, input: NewInstance) {
+  requirePermission(actor, 'manageInstances')
+  const connector = await connectorForInstances(db, actor, connectorId)
+  const definition = connector.definition
+  const method = definition.authMethods.find((m) => m.key === input.authMethod)
+  const fields = fieldsFor(definition, method)
+  assertValid({ ...checkName(input.name), ...checkSettings(input), ...checkAuthMethod(definition, input.authMethod), ...checkValues(fields, input.values) })
+  const { settings, secrets } = splitValues(fields, input.values, {})
+  const name = input.name.trim()
+  return db.transaction(async (tx) => {
+    let row
+    try {
+      ;[row] = await tx.insert(instances).values({
+        companyId: actor.companyId, connectorId: connector.id, name,
+        authMethodKey: input.authMethod, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
+        settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id,
+      }).returning({ id: instances.id })
+    } catch (error) {
+      if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `${connector.name} already has an instance called "${name}". Choose another name.` })
+      if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw new NotFound('That connector')
+      throw error
+    }
+    await recordEvent(tx, actor, {
+      action: 'add instance', subjectType: 'instance', subjectId: row!.id,
+      summary: `added instance ${name} of ${connector.name}`, details: { connectorId: connector.id, authMethod: input.authMethod },
+    })
+    return { id: row!.id, name, connectorId: connector.id, connectorName: connector.name }
+  })
+}
+
+/** An instance with its connector, for the settings page. Secret values are never returned, only which are set. */
+export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: string) {
+  const [row] = await db.select({
+    id: instances.id, name: instances.name, connectorId: instances.connectorId, connectorName: connectors.name,
+    definition: connectors.definition, authMethodKey: instances.authMethodKey, timeZone: instances.timeZone,
+    dateFormat: instances.dateFormat, rateLimitAmount: instances.rateLimitAmount, rateLimitUnit: instances.rateLimitUnit,
+    settings: instances.settings, secrets: instances.secrets, updatedAt: instances.updatedAt,
+  }).from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
+    .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId)))
+  if (!row) throw new NotFound('That instance')
+  const { secrets, ...instance } = row
+  const secretsSet = Object.keys(box.open(secrets))
+  return { ...instance, secretsSet }
+}
+
+export async function updateInstanceDetails(db: Db, actor: Actor, id: string, input: InstanceDetails) {
+  requirePermission(actor, 'manageInstances')
+  assertValid({ ...checkName(input.name), ...checkSettings(input) })
+  const name = input.name.trim()
+  return db.transaction(async (tx) => {
+    let row
+    try {
+      ;[row] = await tx.update(instances).set({
+        name, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, updatedAt: sql`now()`,
+      }).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).returning({ id: instances.id })
+    } catch (error) {
+      if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `This connector already has an instance called "${name}". Choose another name.` })
+      throw error
+    }
+    if (!row) throw new NotFound('That instance')
+    await recordEvent(tx, actor, { action: 'change instance', subjectType: 'instance', subjectId: id, summary: `changed the details of instance ${name}` })
+    return { id, name }
+  })
+}
+
+export async function updateInstanceAuthentication(db: Db, actor: Actor, box: SecretBox, id: string, input: { authMethod: string; values: Record<string, string | undefined> }) {
+  requirePermission(actor, 'manageInstances')
+  return db.transaction(async (tx) => {
+    const [current] = await tx.select({ name: instances.name, secrets: instances.secrets, authMethodKey: instances.authMethodKey, definition: connectors.definition })
+      .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
+      .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update', { of: instances })
+    if (!current) throw new NotFound('That instance')
+    const method = current.definition.authMethods.find((m) => m.key === input.authMethod)
+    const fields = fieldsFor(current.definition, method)
+    // Stored secrets of another method are not carried over to a newly chosen one.
+    const stored = input.authMethod === current.authMethodKey ? box.open(current.secrets) : {}
+    const storedVariables = Object.fromEntries(Object.entries(box.open(current.secrets)).filter(([k]) => k.startsWith('var.')))
+    const kept = { ...storedVariables, ...stored }
+    assertValid({ ...checkAuthMethod(current.definition, input.authMethod), ...checkValues(fields, input.values, kept) })
+    const { settings, secrets } = splitValues(fields, input.values, kept)
+    await tx.update(instances).set({
+      authMethodKey: input.authMethod, settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, updatedAt: sql`now()`,
+    }).where(eq(instances.id, id))
+    await recordEvent(tx, actor, {
+      action: 'change instance', subjectType: 'instance', subjectId: id,
+      summary: `changed the authentication of instance ${current.name}`, details: { authMethod: input.authMethod },
+    })
+    return { id, name: current.name }
+  })
+}
+
+/** The process flows and connection shapes that use an instance. */
+export async function shapesUsingInstance(db: Db, actor: Actor, instanceId: string) {
+  return db.select({
+    flowId: processFlows.id, flowName: processFlows.name, enabled: processFlows.enabled,
+    shapeId: connectionShapes.id, position: connectionShapes.position, endpointKey: connectionShapes.endpointKey,
+  }).from(connectionShapes).innerJoin(processFlows, eq(processFlows.id, connectionShapes.processFlowId))
+    .where(and(eq(connectionShapes.companyId, actor.companyId), eq(connectionShapes.instanceId, instanceId)))
+    .orderBy(asc(processFlows.name), asc(connectionShapes.position))
+}
+
+export type RemovalResult<Blocker> = { removed: true; name: string } | { removed: false; name: string; blockers: Blocker[] }
+export type ShapeUse = Awaited<ReturnType<typeof shapesUsingInstance>>[number]
+
+/**
+ * Removes an instance unless a connection shape of any process flow uses it. The check and the
+ * delete are one transaction, and the foreign key refuses the delete if a shape slipped in between.
+ */
+export async function removeInstance(db: Db, actor: Actor, id: string): Promise<RemovalResult<ShapeUse>> {
+  requirePermission(actor, 'manageInstances')
+  const attempt = () => db.transaction(async (tx) => {
+    const [instance] = await tx.select({ name: instances.name, connectorName: connectors.name }).from(instances)
+      .innerJoin(connectors, eq(connectors.id, instances.connectorId))
+      .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update', { of: instances })
+    if (!instance) throw new NotFound('That instance')
+    const blockers = await shapesUsingInstance(tx as unknown as Db, actor, id)
+    if (blockers.length) return { removed: false as const, name: instance.name, blockers }
+    await tx.delete(instances).where(eq(instances.id, id))
+    await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })
+    return { removed: true as const, name: instance.name }
+  })
+  try {
+    return await attempt()
+  } catch (error) {
+    // A shape was added between our check and the delete: report it like any other blocker.
+    if (violates(error, 'connection_shapes_instance_fk')) return attempt()
+    throw error
+  }
+}

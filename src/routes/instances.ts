@@ -1,0 +1,178 @@
+// Instances: the add new instance wizard, instance settings and removal.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { actorOf } from '../plugins/auth.js'
+import {
+  TIME_ZONES, checkAuthMethod, checkName, checkSettings, checkValues, connectorForInstances, createInstance, defaultDetails,
+  fieldsFor, getInstance, removeInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
+} from '../domain/instances.js'
+import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
+import { Invalid } from '../domain/errors.js'
+import { IdParams } from './schemas.js'
+import { registerRemoval } from './removal.js'
+
+export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
+type Step = (typeof WIZARD_STEPS)[number]
+
+const FormValue = Type.String({ maxLength: 5000 })
+/** Wizard and settings forms: known fields plus `auth.<key>` / `var.<key>` values. */
+const InstanceBody = Type.Object({
+  step: Type.Optional(Type.Union(WIZARD_STEPS.map((s) => Type.Literal(s)))),
+  action: Type.Optional(Type.Union([Type.Literal('next'), Type.Literal('back'), Type.Literal('save')])),
+  name: Type.Optional(FormValue),
+  timeZone: Type.Optional(FormValue),
+  dateFormat: Type.Optional(FormValue),
+  rateLimitAmount: Type.Optional(FormValue),
+  rateLimitUnit: Type.Optional(FormValue),
+  authMethod: Type.Optional(FormValue),
+}, { additionalProperties: FormValue })
+
+type Body = Record<string, string | undefined>
+
+/** The wizard step that asks for a field. */
+function stepOf(field: string): Step {
+  if (field === 'name') return 'name'
+  if (['timeZone', 'dateFormat', 'rateLimitAmount', 'rateLimitUnit'].includes(field)) return 'settings'
+  if (field === 'authMethod') return 'authentication'
+  return 'credentials'
+}
+
+function detailsFrom(body: Body, definition: ConnectorDefinition): InstanceDetails {
+  const defaults = defaultDetails(definition)
+  return {
+    name: body.name ?? defaults.name,
+    timeZone: body.timeZone ?? defaults.timeZone,
+    dateFormat: body.dateFormat ?? defaults.dateFormat,
+    rateLimitAmount: body.rateLimitAmount ?? defaults.rateLimitAmount,
+    rateLimitUnit: body.rateLimitUnit ?? defaults.rateLimitUnit,
+  }
+}
+
+function valuesFrom(body: Body): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('auth.') || k.startsWith('var.')))
+}
+
+const choices = { timeZones: TIME_ZONES, rateLimitUnits: RATE_LIMIT_UNITS }
+
+export default async function instanceRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  const wizard = (connector: { id: string; name: string; definition: ConnectorDefinition }, step: Step, input: NewInstance, errors: Record<string, string> = {}) => {
+    const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
+    return {
+      connector, step, stepNumber: WIZARD_STEPS.indexOf(step) + 1, stepCount: WIZARD_STEPS.length,
+      values: input, errors, ...choices, authMethods: connector.definition.authMethods, method,
+      fields: fieldsFor(connector.definition, method),
+    }
+  }
+
+  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams } }, async (request, reply) => {
+    const connector = await connectorForInstances(app.db, actorOf(request), request.params.id)
+    const input = { ...defaultDetails(connector.definition), authMethod: connector.definition.authMethods[0]!.key, values: {} }
+    return reply.page('instance-new', wizard(connector, 'name', input), 'instance-wizard')
+  })
+
+  app.post('/connectors/:id/instances/new', {
+    config: { permission: 'manageInstances' },
+    schema: { params: IdParams, body: InstanceBody },
+  }, async (request, reply) => {
+    const actor = actorOf(request)
+    const connector = await connectorForInstances(app.db, actor, request.params.id)
+    const body = request.body as Body
+    const step: Step = (body.step as Step | undefined) ?? 'name'
+    const input: NewInstance = {
+      ...detailsFrom(body, connector.definition),
+      authMethod: body.authMethod ?? connector.definition.authMethods[0]!.key,
+      values: valuesFrom(body),
+    }
+    const index = WIZARD_STEPS.indexOf(step)
+    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input), 'instance-wizard')
+    const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
+    const errors = {
+      name: checkName(input.name),
+      settings: checkSettings(input),
+      authentication: checkAuthMethod(connector.definition, input.authMethod),
+      credentials: checkValues(fieldsFor(connector.definition, method), input.values),
+    }[step]
+    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors), 'instance-wizard')
+    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input), 'instance-wizard')
+    try {
+      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, input)
+      reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
+      return reply.seeOther(`/connectors?q=${encodeURIComponent(connector.name)}#instance-${instance.id}`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
+      const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
+      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields), 'instance-wizard')
+    }
+  })
+
+  const settingsPage = async (request: { params: { id: string } } & Parameters<typeof actorOf>[0], overrides: { details?: InstanceDetails; authMethod?: string; errors?: Record<string, string>; section?: string } = {}) => {
+    const instance = await getInstance(app.db, actorOf(request), app.secretBox, request.params.id)
+    const authMethod = overrides.authMethod ?? instance.authMethodKey
+    const method = instance.definition.authMethods.find((m) => m.key === authMethod)
+    return {
+      instance, ...choices,
+      details: overrides.details ?? {
+        name: instance.name, timeZone: instance.timeZone, dateFormat: instance.dateFormat,
+        rateLimitAmount: String(instance.rateLimitAmount), rateLimitUnit: instance.rateLimitUnit,
+      },
+      authMethod, method, fields: fieldsFor(instance.definition, method),
+      // Stored secrets of another method do not count as set for the one being chosen.
+      secretsSet: instance.secretsSet.filter((k) => k.startsWith('var.') || authMethod === instance.authMethodKey),
+      values: authMethod === instance.authMethodKey ? instance.settings : {},
+      errors: overrides.errors ?? {}, section: overrides.section,
+    }
+  }
+
+  app.get('/instances/:id/settings', {
+    schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String({ maxLength: 100 })) }) },
+  }, async (request, reply) => {
+    const data = await settingsPage(request, { authMethod: request.query.method })
+    return reply.page('instance-settings', data, 'instance-authentication')
+  })
+
+  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceBody } }, async (request, reply) => {
+    const body = request.body as Body
+    const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
+    try {
+      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, details)
+      reply.flash(`The details of instance ${instance.name} were saved.`)
+      return reply.seeOther(`/instances/${request.params.id}/settings`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return reply.code(422).page('instance-settings', await settingsPage(request, { details, errors: error.fields, section: 'details' }), 'instance-details')
+    }
+  })
+
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceBody } }, async (request, reply) => {
+    const body = request.body as Body
+    const authMethod = body.authMethod ?? ''
+    try {
+      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body) })
+      reply.flash(`The authentication of instance ${instance.name} was saved.`)
+      return reply.seeOther(`/instances/${request.params.id}/settings`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      const data = await settingsPage(request, { authMethod, errors: error.fields, section: 'authentication' })
+      // Typed values are kept, secret ones never sent back.
+      const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
+      return reply.code(422).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
+    }
+  })
+
+  registerRemoval(app, {
+    path: '/instances/:id/delete',
+    permission: 'manageInstances',
+    what: 'instance',
+    describe: async (db, actor, id) => {
+      const instance = await getInstance(db, actor, app.secretBox, id)
+      return { name: instance.name, backHref: `/instances/${id}/settings` }
+    },
+    remove: removeInstance,
+    afterRemoval: '/connectors',
+    blockersPartial: 'shape-uses',
+  })
+}

@@ -1,0 +1,65 @@
+// One way to remove things (help text, "removing a connector"): cog → settings → trash → type
+// confirm. The same route helper and partial serve connectors, instances and process flows.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { Db } from '../db/client.js'
+import type { Actor, Permission } from '../domain/actor.js'
+import type { RemovalResult } from '../domain/instances.js'
+import { actorOf } from '../plugins/auth.js'
+import { IdParams } from './schemas.js'
+
+/** The word to type. Case and surrounding spaces are forgiven; any other text is refused. */
+export const CONFIRM_WORD = 'confirm'
+
+export function isConfirmed(typed: string | undefined): boolean {
+  return (typed ?? '').trim().toLowerCase() === CONFIRM_WORD
+}
+
+export interface RemovalRoute<Blocker> {
+  /** e.g. `/instances/:id/delete` */
+  path: string
+  permission: Permission
+  /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
+  what: string
+  /** The thing's name and where "cancel" goes; throws NotFound for a missing or foreign id. */
+  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string }>
+  remove(db: Db, actor: Actor, id: string): Promise<RemovalResult<Blocker>>
+  /** Where to go once removed. */
+  afterRemoval: string
+  /** The partial that lists what blocks the removal. */
+  blockersPartial?: string
+}
+
+const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 1000 })) })
+
+export function registerRemoval<Blocker>(fastify: FastifyInstance, route: RemovalRoute<Blocker>) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const render = async (id: string, actor: Actor, extra: Record<string, unknown>) => {
+    const thing = await route.describe(app.db, actor, id)
+    return { ...thing, what: route.what, action: route.path.replace(':id', id), blockersPartial: route.blockersPartial, value: '', errors: {}, ...extra }
+  }
+
+  app.get(route.path, { config: { permission: route.permission }, schema: { params: IdParams } }, async (request, reply) => {
+    const data = await render(request.params.id, actorOf(request), {})
+    return reply.page('confirm-removal', data, 'confirm-removal')
+  })
+
+  app.post(route.path, { config: { permission: route.permission }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const typed = request.body.confirm ?? ''
+    if (!isConfirmed(typed)) {
+      const data = await render(request.params.id, actor, {
+        value: typed, errors: { confirm: `Type the word ${CONFIRM_WORD} to remove this ${route.what}. Nothing was removed.` },
+      })
+      return reply.code(422).page('confirm-removal', data, 'confirm-removal')
+    }
+    const result = await route.remove(app.db, actor, request.params.id)
+    if (!result.removed) {
+      const data = await render(request.params.id, actor, { blocked: result.blockers })
+      return reply.code(409).page('confirm-removal', data, 'confirm-removal')
+    }
+    reply.flash(`The ${route.what} ${result.name} was removed.`)
+    return reply.seeOther(route.afterRemoval)
+  })
+}

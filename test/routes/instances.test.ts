@@ -1,0 +1,211 @@
+import t from 'tap'
+import { eq, isNull } from 'drizzle-orm'
+import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
+import { installConnector } from '../../src/domain/connectors.js'
+import { addShape, createFlow } from '../../src/domain/flows.js'
+import { createInstance, removeInstance } from '../../src/domain/instances.js'
+import { SecretBox } from '../../src/domain/secrets.js'
+import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+
+const logLines: string[] = []
+const ctx = await setup(t, { logger: { level: 'info', stream: { write: (line: string) => logLines.push(line) } } })
+const admin = ctx.company.users.administrator
+const box = new SecretBox(testConfig().encryptionKey)
+const [shopifyEntry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
+const shopify = await installConnector(ctx.db, admin, shopifyEntry!.id)
+const client = await signedIn(ctx.app, ctx.company.users.user)
+const SECRET = 'shpat_super-secret-token-1234'
+
+const [shopifyRow] = await ctx.db.select().from(connectors).where(eq(connectors.id, shopify.id))
+const shopifyDefinition = shopifyRow!.definition
+const endpointKey = shopifyDefinition.endpoints[0]!.key
+/** Valid values for every field of the first authentication method and every variable. */
+const validInput = (name: string) => {
+  const method = shopifyDefinition.authMethods[0]!
+  const values = Object.fromEntries([
+    ...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...shopifyDefinition.variables.map((v) => [`var.${v.key}`, 'x']),
+  ])
+  return { name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '1', rateLimitUnit: 'second', authMethod: method.key, values }
+}
+
+t.test('add new instance: name → settings → authentication method → credentials → save', async (t) => {
+  const list = await client.get('/connectors')
+  t.match(list.body, `href="/connectors/${shopify.id}/instances/new">add new instance`)
+  const step1 = await client.get(`/connectors/${shopify.id}/instances/new`)
+  t.equal(step1.statusCode, 200)
+  t.match(textOf(step1.body), 'Step 1 of 4 Name Instance name')
+
+  const empty = await client.post(`/connectors/${shopify.id}/instances/new`, { step: 'name', name: '  ', action: 'next' })
+  t.equal(empty.statusCode, 422)
+  t.match(empty.body, /id="field-name-error">Enter a name for this instance/)
+
+  const step2 = await client.post(`/connectors/${shopify.id}/instances/new`, { step: 'name', name: 'Shopify - UK', action: 'next' })
+  t.equal(step2.statusCode, 200)
+  t.match(textOf(step2.body), 'Step 2 of 4 Time zone, date format and rate limit')
+  t.match(step2.body, '<input type="hidden" name="name" value="Shopify - UK">')
+
+  const badRate = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'settings', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: 'lots', rateLimitUnit: 'minute', action: 'next',
+  })
+  t.equal(badRate.statusCode, 422)
+  t.match(badRate.body, 'value="lots"', 'the typed value is kept')
+  t.match(badRate.body, /id="field-rateLimitAmount-error">Enter a whole number/)
+
+  const step3 = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'settings', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', action: 'next',
+  })
+  t.match(textOf(step3.body), 'Step 3 of 4 Authentication method')
+  const methods = [...step3.body.matchAll(/name="authMethod" value="([^"]+)"/g)].map((m) => m[1]!)
+  t.ok(methods.length >= 1)
+  const tokenMethod = methods[0]!
+
+  const unknown = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'authentication', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', authMethod: 'carrier-pigeon', action: 'next',
+  })
+  t.equal(unknown.statusCode, 422, 'an unknown authentication method is refused')
+
+  const step4 = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'authentication', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', authMethod: tokenMethod, action: 'next',
+  })
+  t.match(textOf(step4.body), 'Step 4 of 4')
+  const fields = [...step4.body.matchAll(/<input id="[^"]+" name="((?:auth|var)\.[^"]+)" type="([^"]+)"/g)].map((m) => ({ name: m[1]!, type: m[2]! }))
+  t.ok(fields.some((f) => f.type === 'password'), 'secret fields are password inputs')
+
+  const missing = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'credentials', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', authMethod: tokenMethod, action: 'save',
+  })
+  t.equal(missing.statusCode, 422, 'required credentials are enforced')
+  t.equal((await ctx.db.select().from(instances)).length, 0, 'a wizard left half way keeps nothing')
+
+  const values = Object.fromEntries(fields.map((f) => [f.name, f.type === 'password' ? SECRET : 'uk-store.myshopify.com']))
+  const saved = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'credentials', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', authMethod: tokenMethod, action: 'save', ...values,
+  })
+  t.equal(saved.statusCode, 303)
+  const [row] = await ctx.db.select().from(instances)
+  t.equal(row!.name, 'Shopify - UK')
+  t.equal(row!.timeZone, 'Europe/London')
+  t.equal(row!.rateLimitAmount, 40)
+  t.notMatch(row!.secrets ?? '', SECRET, 'the secret is stored encrypted')
+  t.notMatch(JSON.stringify(row!.settings), SECRET)
+  t.match(Object.values(box.open(row!.secrets)), [SECRET], 'and decrypts with the key')
+
+  const page = await client.get(saved.headers.location as string)
+  t.match(textOf(page.body), 'Instance Shopify - UK of Shopify was added.')
+  t.match(page.body, `aria-label="settings for instance Shopify - UK"`)
+  t.match(textOf(page.body), 'used by 0 process flows')
+
+  const duplicate = await client.post(`/connectors/${shopify.id}/instances/new`, {
+    step: 'credentials', name: 'Shopify - UK', timeZone: 'Europe/London', dateFormat: 'Y-m-d', rateLimitAmount: '40', rateLimitUnit: 'minute', authMethod: tokenMethod, action: 'save', ...values,
+  })
+  t.equal(duplicate.statusCode, 422)
+  t.match(textOf(duplicate.body), 'Shopify already has an instance called "Shopify - UK"')
+  t.match(textOf(duplicate.body), 'Step 1 of 4', 'back at the step that asks for the name')
+
+  const events = await ctx.db.select().from(auditEvents).where(eq(auditEvents.action, 'add instance'))
+  t.equal(events.length, 1, 'recorded in the audit log')
+  t.equal(events[0]!.actorId, ctx.company.users.user.id)
+})
+
+t.test('instance settings change every field; secrets are never shown back', async (t) => {
+  const [row] = await ctx.db.select().from(instances).where(eq(instances.name, 'Shopify - UK'))
+  const page = await client.get(`/instances/${row!.id}/settings`)
+  t.equal(page.statusCode, 200)
+  t.notMatch(page.body, SECRET)
+  t.match(textOf(page.body), 'A value is stored. Leave blank to keep it.')
+  const details = await client.post(`/instances/${row!.id}/settings`, { name: 'Shopify - United Kingdom', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
+  t.equal(details.statusCode, 303)
+  const bad = await client.post(`/instances/${row!.id}/settings`, { name: '', timeZone: 'Mars/Olympus', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
+  t.equal(bad.statusCode, 422)
+  t.match(bad.body, /id="field-timeZone-error">Choose a time zone/)
+
+  // Blank secret keeps the stored one; the non-secret values change.
+  const current = await client.get(`/instances/${row!.id}/settings`)
+  const fieldNames = [...current.body.matchAll(/<input id="[^"]+" name="((?:auth|var)\.[^"]+)" type="([^"]+)"/g)].map((m) => ({ name: m[1]!, type: m[2]! }))
+  const form = Object.fromEntries(fieldNames.map((f) => [f.name, f.type === 'password' ? '' : 'new-store.myshopify.com']))
+  const auth = await client.post(`/instances/${row!.id}/authentication`, { authMethod: row!.authMethodKey, ...form })
+  t.equal(auth.statusCode, 303)
+  const [after] = await ctx.db.select().from(instances).where(eq(instances.id, row!.id))
+  t.equal(after!.name, 'Shopify - United Kingdom')
+  t.equal(after!.rateLimitUnit, 'second')
+  t.match(Object.values(box.open(after!.secrets)), [SECRET], 'the blank secret kept the stored value')
+  t.ok(Object.values(after!.settings).includes('new-store.myshopify.com'))
+})
+
+t.test('secrets never appear in any log line', async (t) => {
+  t.ok(logLines.length > 10, 'requests were logged')
+  t.notOk(logLines.some((line) => line.includes(SECRET)), 'no log line holds the secret')
+})
+
+t.test('removing an instance: trash → type confirm; blocked while a connection shape uses it', async (t) => {
+  const [row] = await ctx.db.select().from(instances).where(eq(instances.companyId, ctx.company.id))
+  const settings = await client.get(`/instances/${row!.id}/settings`)
+  t.match(settings.body, `href="/instances/${row!.id}/delete" aria-label="remove instance"`)
+  const prompt = await client.get(`/instances/${row!.id}/delete`, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  t.match(prompt.body, /^<section class="removal" id="confirm-removal"/, 'htmx gets the fragment')
+  t.match(textOf(prompt.body), 'Type confirm to confirm that you wish to proceed')
+
+  const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
+  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey })
+  const wrong = await client.post(`/instances/${row!.id}/delete`, { confirm: 'yes' })
+  t.equal(wrong.statusCode, 422)
+  t.match(wrong.body, /id="confirm-text-error">Type the word confirm/)
+  const blocked = await client.post(`/instances/${row!.id}/delete`, { confirm: ' Confirm ' })
+  t.equal(blocked.statusCode, 409)
+  t.match(textOf(blocked.body), 'The delete operation is cancelled')
+  t.match(blocked.body, `href="/process-flows/${flow.id}#shape-`)
+  t.match(textOf(blocked.body), 'Orders to ERP (disabled)')
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1, 'still there')
+
+  await client.post(`/process-flows/${flow.id}/delete`, { confirm: 'confirm' })
+  const removed = await client.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })
+  t.equal(removed.statusCode, 303)
+  t.equal(removed.headers.location, '/connectors')
+  t.match(textOf((await client.get('/connectors')).body), 'The instance Shopify - United Kingdom was removed.')
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 0)
+})
+
+t.test('a shape added at the same moment either blocks the delete or is refused: never an orphan', async (t) => {
+  const user = ctx.company.users.user
+  const flow = await createFlow(ctx.db, user, { name: 'Race flow' })
+  let blocked = 0
+  let removed = 0
+  for (let round = 0; round < 20; round++) {
+    const instance = await createInstance(ctx.db, user, box, shopify.id, validInput(`Racer ${round}`))
+    const [removal, shape] = await Promise.allSettled([
+      removeInstance(ctx.db, user, instance.id),
+      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey }),
+    ])
+    const gone = removal.status === 'fulfilled' && removal.value.removed
+    if (gone) {
+      removed++
+      t.equal(shape.status, 'rejected', `round ${round}: the shape was refused`)
+    } else {
+      blocked++
+      t.equal(shape.status, 'fulfilled', `round ${round}: the delete was blocked by the shape`)
+    }
+  }
+  const orphans = await ctx.db.select({ id: connectionShapes.id }).from(connectionShapes)
+    .leftJoin(instances, eq(instances.id, connectionShapes.instanceId)).where(isNull(instances.id))
+  t.equal(orphans.length, 0, 'no connection shape without its instance')
+  t.equal(blocked + removed, 20)
+})
+
+t.test('another company\'s instance answers 404 like a missing one, for read and write', async (t) => {
+  const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for tenancy'))
+  const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
+  for (const [method, url] of [['GET', `/instances/${row!.id}/settings`], ['GET', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/settings`], ['GET', `/connectors/${shopify.id}/instances/new`]] as const) {
+    const response = method === 'GET' ? await outsider.get(url) : await outsider.post(url, { confirm: 'confirm', name: 'x' })
+    t.equal(response.statusCode, 404, `${method} ${url}`)
+  }
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1)
+})
+
+t.test('a read-only user cannot add, change or remove instances', async (t) => {
+  const reader = await signedIn(ctx.app, ctx.company.users['read-only'])
+  const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for roles'))
+  t.notMatch((await reader.get('/connectors')).body, 'add new instance')
+  t.equal((await reader.get(`/connectors/${shopify.id}/instances/new`)).statusCode, 403)
+  t.equal((await reader.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })).statusCode, 403)
+  t.notMatch((await reader.get(`/instances/${row!.id}/settings`)).body, 'remove instance')
+})
