@@ -8,6 +8,8 @@ import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { NotFound } from './errors.js'
+import type { RemovalResult } from './removal.js'
+import { violates } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
 import { containsPattern, groupBy, pageOf, type Page } from './pagination.js'
 
@@ -178,4 +180,37 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
   if (!row) throw new NotFound('That connector')
   return row
+}
+
+export interface InstanceOfConnector { id: string; name: string }
+
+/**
+ * Removes a connector unless it has instances (help text: "If any instances are found for this
+ * connector, the delete operation is cancelled"). The check and the delete are one transaction, and
+ * the foreign key from instances refuses the delete if an instance slipped in between.
+ */
+export async function removeConnector(db: Db, actor: Actor, id: string): Promise<RemovalResult<InstanceOfConnector>> {
+  requirePermission(actor, 'manageConnectors')
+  const attempt = () => db.transaction(async (tx) => {
+    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version }).from(connectors)
+      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update', { of: connectors })
+    if (!connector) throw new NotFound('That connector')
+    const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
+      .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
+      .orderBy(asc(sql`lower(${instances.name})`))
+    if (blockers.length) return { removed: false as const, name: connector.name, blockers }
+    await tx.delete(connectors).where(eq(connectors.id, id))
+    await recordEvent(tx, actor, {
+      action: 'remove', subjectType: 'connector', subjectId: id,
+      summary: `removed connector ${connector.name} (version ${connector.version}) and its revision history`,
+    })
+    return { removed: true as const, name: connector.name }
+  })
+  try {
+    return await attempt()
+  } catch (error) {
+    if (violates(error, 'instances_connector_fk')) return attempt()
+    throw error
+  }
 }

@@ -9,6 +9,7 @@ import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definitio
 import { RATE_LIMIT_UNITS } from './definition.js'
 import { Invalid, NotFound } from './errors.js'
 import type { SecretBox } from './secrets.js'
+import type { RemovalResult } from './removal.js'
 
 export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone')
 const TIME_ZONE_SET = new Set([...TIME_ZONES, 'UTC'])
@@ -220,7 +221,6 @@ export async function shapesUsingInstance(db: Db, actor: Actor, instanceId: stri
     .orderBy(asc(processFlows.name), asc(connectionShapes.position))
 }
 
-export type RemovalResult<Blocker> = { removed: true; name: string } | { removed: false; name: string; blockers: Blocker[] }
 export type ShapeUse = Awaited<ReturnType<typeof shapesUsingInstance>>[number]
 
 /**

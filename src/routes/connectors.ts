@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../plugins/auth.js'
-import { getConnector, listConnectors } from '../domain/connectors.js'
+import { getConnector, listConnectors, removeConnector } from '../domain/connectors.js'
+import { registerRemoval } from './removal.js'
 import { IdParams, ListQuery } from './schemas.js'
 
 export default async function connectors(fastify: FastifyInstance) {
@@ -17,5 +18,15 @@ export default async function connectors(fastify: FastifyInstance) {
   app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) => {
     const connector = await getConnector(app.db, actorOf(request), request.params.id)
     return reply.page('connector-settings', { connector })
+  })
+
+  registerRemoval(app, {
+    path: '/connectors/:id/delete',
+    permission: 'manageConnectors',
+    what: 'connector',
+    describe: async (db, actor, id) => ({ name: (await getConnector(db, actor, id)).name, backHref: `/connectors/${id}/settings` }),
+    remove: removeConnector,
+    afterRemoval: '/connectors',
+    blockersPartial: 'instance-uses',
   })
 }

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Db } from '../db/client.js'
 import type { Actor, Permission } from '../domain/actor.js'
-import type { RemovalResult } from '../domain/instances.js'
+import type { RemovalResult } from '../domain/removal.js'
 import { actorOf } from '../plugins/auth.js'
 import { IdParams } from './schemas.js'
 
