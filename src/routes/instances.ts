@@ -8,6 +8,7 @@ import {
   fieldsFor, getInstance, removeInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
 } from '../domain/instances.js'
 import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
+import { pageOfConnector } from '../domain/connectors.js'
 import { Invalid } from '../domain/errors.js'
 import { IdParams } from './schemas.js'
 import { registerRemoval } from './removal.js'
@@ -100,7 +101,8 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     try {
       const instance = await createInstance(app.db, actor, app.secretBox, connector.id, input)
       reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
-      return reply.seeOther(`/connectors?q=${encodeURIComponent(connector.name)}#instance-${instance.id}`)
+      const page = await pageOfConnector(app.db, actor, connector)
+      return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
     } catch (error) {
       if (!(error instanceof Invalid)) throw error
       // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
