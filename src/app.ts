@@ -27,6 +27,20 @@ export const REDACTED_PATHS = [
   '*.password', '*.secret', '*.secrets', '*.credentials', '*.token', '*._csrf',
 ]
 
+/** A route as registered: what the security tests walk so that no route can be forgotten. */
+export interface RouteEntry {
+  method: string
+  url: string
+  public: boolean
+  permission: string | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteEntry[]
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const app = Fastify({
@@ -35,6 +49,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.production,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const routeTable: RouteEntry[] = []
+  app.decorate('routeTable', routeTable)
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD' || route.url.includes('*')) continue
+      const config = route.config as { public?: boolean; permission?: string } | undefined
+      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission })
+    }
+  })
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })

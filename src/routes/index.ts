@@ -6,6 +6,7 @@ import connectors from './connectors.js'
 import marketplace from './marketplace.js'
 import instances from './instances.js'
 import processFlows from './process-flows.js'
+import users from './users.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
@@ -14,4 +15,5 @@ export default async function routes(app: FastifyInstance) {
   await app.register(marketplace)
   await app.register(instances)
   await app.register(processFlows)
+  await app.register(users)
 }

@@ -26,15 +26,29 @@ export default async function login(fastify: FastifyInstance) {
     return reply.page('login', { values: { email: '' }, errors: {}, next: safeNext(request.query.next) })
   })
 
+  // A second limit per account, so one account cannot be guessed at from many addresses.
+  const accountLimit = app.createRateLimit({
+    max: 10,
+    timeWindow: '5 minutes',
+    keyGenerator: (request) => `account:${String((request.body as { email?: string } | undefined)?.email ?? '').trim().toLowerCase()}`,
+  })
+
   app.post('/login', {
-    config: { public: true, rateLimit: { max: 20, timeWindow: '1 minute' } },
-    // A second limit per account, so one address cannot be guessed at from many machines.
-    preHandler: app.rateLimit({
-      max: 10,
-      timeWindow: '5 minutes',
-      keyGenerator: (request) => `account:${String((request.body as { email?: string })?.email ?? '').trim().toLowerCase()}`,
-      errorResponseBuilder: () => ({ statusCode: 429, message: 'Too many sign-in attempts for this account. Wait a few minutes, then try again.' }),
-    }),
+    config: {
+      public: true,
+      rateLimit: {
+        max: 20,
+        timeWindow: '1 minute',
+        errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `Too many sign-in attempts from your address. Wait ${context.after}, then try again.` }),
+      },
+    },
+    preHandler: async (request, reply) => {
+      const limit = await accountLimit(request)
+      if (!limit.isAllowed && limit.isExceeded) {
+        reply.header('retry-after', limit.ttlInSeconds)
+        throw Object.assign(new Error('Too many sign-in attempts for this account. Wait a few minutes, then try again.'), { statusCode: 429 })
+      }
+    },
     schema: { body: LoginBody },
   }, async (request, reply) => {
     const email = (request.body.email ?? '').trim().slice(0, 320)

@@ -1,0 +1,50 @@
+// settings > users: administrators add the people of their company and set their roles.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { ROLES } from '../db/schema.js'
+import { actorOf } from '../plugins/auth.js'
+import { addUser, changeRole, listUsers } from '../domain/users.js'
+import { Invalid } from '../domain/errors.js'
+import type { Actor } from '../domain/actor.js'
+import { IdParams } from './schemas.js'
+
+const Text = Type.Optional(Type.String({ maxLength: 5000 }))
+const UserBody = Type.Object({ name: Text, email: Text, role: Text, password: Text })
+
+export default async function userRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const page = async (actor: Actor, extra: Record<string, unknown> = {}) =>
+    ({ users: await listUsers(app.db, actor), roles: ROLES, values: { name: '', email: '', role: 'user' }, errors: {}, ...extra })
+
+  app.get('/settings/users', { config: { permission: 'manageUsers' } }, async (request, reply) =>
+    reply.page('users', await page(actorOf(request))))
+
+  app.post('/settings/users', { config: { permission: 'manageUsers' }, schema: { body: UserBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const input = { name: request.body.name ?? '', email: request.body.email ?? '', role: request.body.role ?? '', password: request.body.password ?? '' }
+    try {
+      const user = await addUser(app.db, actor, input)
+      reply.flash(`${user.name} can now sign in as ${user.role} with ${user.email}.`)
+      return reply.seeOther('/settings/users')
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return reply.code(422).page('users', await page(actor, { values: input, errors: error.fields }))
+    }
+  })
+
+  app.post('/settings/users/:id/role', {
+    config: { permission: 'manageUsers' },
+    schema: { params: IdParams, body: Type.Object({ role: Text }) },
+  }, async (request, reply) => {
+    const actor = actorOf(request)
+    try {
+      const user = await changeRole(app.db, actor, request.params.id, request.body.role ?? '')
+      reply.flash(`${user.name} is now ${user.role}.`)
+      return reply.seeOther('/settings/users')
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return reply.code(422).page('users', await page(actor, { roleErrors: { [request.params.id]: error.fields.role } }))
+    }
+  })
+}

@@ -1,0 +1,89 @@
+// A company with one of everything a route can name by id, for the tests generated from the
+// route table (tenancy, roles, CSRF, bad input). A route whose ids this file cannot fill fails
+// those tests until it learns them: no route can be forgotten.
+import { eq } from 'drizzle-orm'
+import type { FastifyInstance } from 'fastify'
+import { connectors, marketplaceConnectors, marketplaceVersions } from '../src/db/schema.js'
+import type { RouteEntry } from '../src/app.js'
+import type { Actor } from '../src/domain/actor.js'
+import { installConnector } from '../src/domain/connectors.js'
+import { createInstance } from '../src/domain/instances.js'
+import { addShape, createFlow } from '../src/domain/flows.js'
+import { SecretBox } from '../src/domain/secrets.js'
+import { testConfig, type TestContext } from './helpers.js'
+
+export interface World {
+  connectorId: string
+  instanceId: string
+  flowId: string
+  shapeId: string
+  customMarketplaceId: string
+  userId: string
+  endpointKey: string
+}
+
+export async function buildWorld(ctx: TestContext, company: { id: string; users: Record<string, Actor> }): Promise<World> {
+  const admin = company.users.administrator!
+  const box = new SecretBox(testConfig().encryptionKey)
+  const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'xero'))
+  const connector = await installConnector(ctx.db, admin, entry!.id)
+  const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
+  const definition = row!.definition
+  const method = definition.authMethods[0]!
+  const instance = await createInstance(ctx.db, admin, box, connector.id, {
+    name: 'Xero - UK', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
+    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+  })
+  const flow = await createFlow(ctx.db, admin, { name: 'Invoices' })
+  const shape = await addShape(ctx.db, admin, flow.id, { instanceId: instance.id, endpointKey: definition.endpoints[0]!.key })
+  const [custom] = await ctx.db.insert(marketplaceConnectors).values({
+    key: `custom-${company.id.slice(0, 8)}`, kind: 'custom', companyId: company.id, name: 'Our own ERP', description: 'built in house', systemType: 'ERP',
+  }).returning()
+  const [version] = await ctx.db.insert(marketplaceVersions).values({
+    marketplaceConnectorId: custom!.id, version: 'Version 1', releaseNotes: 'first', definition,
+  }).returning()
+  await ctx.db.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, custom!.id))
+  return {
+    connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id,
+    customMarketplaceId: custom!.id, userId: company.users.user!.id, endpointKey: definition.endpoints[0]!.key,
+  }
+}
+
+/** Which fixture fills `:param` in a route, by the route's first path segment. */
+function idFor(world: World, url: string, param: string): string | undefined {
+  if (param === 'shapeId') return world.shapeId
+  if (param === 'key') return world.endpointKey
+  if (param === 'number') return '1'
+  if (param !== 'id') return undefined
+  const prefix = url.split('/')[1]
+  return ({
+    connectors: world.connectorId,
+    instances: world.instanceId,
+    'process-flows': world.flowId,
+    marketplace: world.customMarketplaceId,
+    settings: world.userId,
+  } as Record<string, string>)[prefix!]
+}
+
+export const MISSING_ID = '00000000-0000-4000-8000-000000000000'
+
+/** The route's URL with its ids filled from a world (or with missing ids), or an error naming what is unknown. */
+export function fillRoute(route: Pick<RouteEntry, 'url'>, world: World | 'missing'): string {
+  return route.url.replace(/:(\w+)/g, (_, param: string) => {
+    if (world === 'missing') return param === 'number' ? '999999' : param === 'key' ? 'no_such_key' : MISSING_ID
+    const id = idFor(world, route.url, param)
+    if (!id) throw new Error(`test/world.ts does not know how to fill :${param} in ${route.url}; teach idFor() about it`)
+    return id
+  })
+}
+
+export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
+  return route.url.includes(':')
+}
+
+/** A form body that passes the type checks of any route and does nothing harmful when refused. */
+export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody' }
+
+export function routes(app: FastifyInstance): RouteEntry[] {
+  return app.routeTable
+}
