@@ -1,10 +1,10 @@
 // buildApp(): the whole application as one Fastify instance. Nothing listens here.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import database from './plugins/database.js'
+import input, { BODY_LIMIT } from './plugins/input.js'
 import security from './plugins/security.js'
 import auth from './plugins/auth.js'
 import views from './plugins/views.js'
@@ -45,7 +45,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, redact: REDACTED_PATHS },
-    bodyLimit: 256 * 1024,
+    bodyLimit: BODY_LIMIT,
     trustProxy: config.production,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -62,7 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
-  await app.register(formbody, { bodyLimit: 256 * 1024 })
+  await app.register(input)
   await app.register(security, { config })
   await app.register(auth)
   await app.register(views, { production: config.production })

@@ -8,6 +8,7 @@ import { recordEvent } from './audit.js'
 import type { EndpointSpec } from './definition.js'
 import { Invalid, NotFound } from './errors.js'
 import { groupBy, pageOf, type Page } from './pagination.js'
+import { isId } from './ids.js'
 
 export const FLOWS_PAGE_SIZE = 25
 
@@ -144,6 +145,7 @@ export async function instanceChoices(db: Db, actor: Actor): Promise<{ connector
 
 /** An instance of the company and its connector's endpoints, or NotFound. */
 export async function instanceWithEndpoints(db: Db | Tx, actor: Actor, instanceId: string) {
+  if (!isId(instanceId)) return null
   const [row] = await db.select({ id: instances.id, name: instances.name, connectorName: connectors.name, definition: connectors.definition })
     .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
     .where(and(eq(instances.id, instanceId), eq(instances.companyId, actor.companyId)))

@@ -1,8 +1,8 @@
 // Route schemas shared by several routes: Fastify validates, handlers never hand-parse.
 import { Type } from 'typebox'
 import { SYSTEM_TYPES } from '../domain/definition.js'
+import { UUID_PATTERN as UUID } from '../domain/ids.js'
 
-const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
 /** `:id` in a path. A malformed id answers 404, like a missing one (see plugins/errors.ts). */
 export const IdParams = Type.Object({ id: Type.String({ pattern: UUID }) })
