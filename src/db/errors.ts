@@ -23,3 +23,19 @@ export const FOREIGN_KEY_VIOLATION = '23503'
 export function pgErrorCode(error: unknown): string | undefined {
   return pgError(error)?.code
 }
+
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006',
+])
+
+/** The database cannot be reached (down, restarting, connection lost): worth a 503, not a 500. */
+export function databaseUnavailable(error: unknown): boolean {
+  let current: unknown = error
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && UNAVAILABLE.has(code)) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isDomainError } from '../domain/errors.js'
+import { databaseUnavailable } from '../db/errors.js'
 
 const TITLES: Record<number, string> = {
   400: 'That request was not understood',
@@ -17,12 +18,11 @@ const TITLES: Record<number, string> = {
   503: 'The service is unavailable',
 }
 
-const DATABASE_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08003', '08006'])
 
 export function statusOf(error: FastifyError & { status?: number }): number {
   if (isDomainError(error)) return error.status
   if (error.validation) return error.validationContext === 'params' ? 404 : 400
-  if (error.code && DATABASE_UNAVAILABLE.has(error.code)) return 503
+  if (databaseUnavailable(error)) return 503
   const status = error.statusCode ?? 500
   return status >= 400 && status < 600 ? status : 500
 }

@@ -1,0 +1,44 @@
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { users } from '../../src/db/schema.js'
+import { Client, setup, signedIn, textOf } from '../helpers.js'
+
+const ctx = await setup(t)
+const admin = await signedIn(ctx.app, ctx.company.users.administrator)
+
+t.test('an administrator adds a user of their company, who can then sign in with that role', async (t) => {
+  const page = await admin.get('/settings/users')
+  t.equal(page.statusCode, 200)
+  t.match(textOf(page.body), ctx.company.users.manager.email)
+  t.notMatch(textOf(page.body), ctx.other.users.manager.email, 'only their own company')
+  const bad = await admin.post('/settings/users', { name: 'Eve', email: 'not-an-email', role: 'manager', password: 'short' })
+  t.equal(bad.statusCode, 422)
+  t.match(bad.body, 'value="not-an-email"')
+  t.match(bad.body, /id="field-email-error">Enter an email address/)
+  t.match(bad.body, /id="field-password-error">Use at least 12 characters/)
+  const added = await admin.post('/settings/users', { name: 'Eve Stone', email: 'eve@acme.test', role: 'manager', password: 'a long enough password' })
+  t.equal(added.statusCode, 303)
+  const duplicate = await admin.post('/settings/users', { name: 'Eve Again', email: 'EVE@acme.test', role: 'user', password: 'a long enough password' })
+  t.equal(duplicate.statusCode, 422)
+  t.match(textOf(duplicate.body), 'Somebody already signs in with this email address.')
+  const eve = new Client(ctx.app)
+  await eve.signIn('eve@acme.test', 'a long enough password')
+  t.match(textOf((await eve.get('/connectors')).body), 'Eve Stone · manager')
+})
+
+t.test('roles can be changed, but the last administrator stays one', async (t) => {
+  const [eve] = await ctx.db.select().from(users).where(eq(users.email, 'eve@acme.test'))
+  t.equal((await admin.post(`/settings/users/${eve!.id}/role`, { role: 'read-only' })).statusCode, 303)
+  const [after] = await ctx.db.select().from(users).where(eq(users.id, eve!.id))
+  t.equal(after!.role, 'read-only')
+  const self = await admin.post(`/settings/users/${ctx.company.users.administrator.id}/role`, { role: 'user' })
+  t.equal(self.statusCode, 422)
+  t.match(textOf(self.body), 'is the only administrator. Make somebody else an administrator first.')
+})
+
+t.test('only administrators reach the users page', async (t) => {
+  for (const role of ['manager', 'user', 'read-only'] as const) {
+    const client = await signedIn(ctx.app, ctx.company.users[role])
+    t.equal((await client.get('/settings/users')).statusCode, 403, role)
+  }
+})
