@@ -1,0 +1,68 @@
+// Add a connection shape to a process flow and reconfigure it, with and without JavaScript.
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
+import { installConnector } from '../../src/domain/connectors.js'
+import { createInstance } from '../../src/domain/instances.js'
+import { SecretBox } from '../../src/domain/secrets.js'
+import type { Actor } from '../../src/domain/actor.js'
+import { testConfig } from '../helpers.js'
+import { accessibilityProblems, logIn, MODES, openPage, screenshot, startBrowserWorld, type BrowserWorld } from './harness.js'
+
+const world = await startBrowserWorld(t)
+
+async function withInstance(world: BrowserWorld, user: Actor, key: string, name: string) {
+  const [entry] = await world.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
+  const connector = await installConnector(world.database.db, { ...user, role: 'administrator' }, entry!.id)
+  const [row] = await world.database.db.select().from(connectors).where(eq(connectors.id, connector.id))
+  const method = row!.definition.authMethods[0]!
+  await createInstance(world.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
+    name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
+    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+  })
+  return row!.definition
+}
+
+for (const mode of world ? MODES : []) {
+  t.test(`add a connection shape and reconfigure it, ${mode.label}`, async (t) => {
+    const { user } = await world!.company('user')
+    const shopify = await withInstance(world!, user, 'shopify', 'Shopify - UK')
+    await withInstance(world!, user, 'xero', 'Xero - Main')
+    const { context, page, problems } = await openPage(world!, mode.js)
+    t.teardown(() => context.close())
+    await logIn(page, user)
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'process flows' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Process flows' }).waitFor()
+    await page.getByLabel('New process flow name').fill('Orders to Xero')
+    await page.getByRole('button', { name: 'create process flow' }).click()
+    await page.getByRole('heading', { level: 1, name: 'Orders to Xero' }).waitFor()
+
+    await page.getByRole('link', { name: 'add connection shape' }).click()
+    await page.getByLabel('Instance').selectOption({ label: 'Shopify - UK' })
+    if (!mode.js) await page.getByRole('button', { name: 'next step' }).click()
+    const endpoint = page.getByLabel('Endpoint of Shopify for Shopify - UK')
+    await endpoint.waitFor()
+    t.same(await accessibilityProblems(page), [], 'shape form: no serious accessibility problems')
+    const orders = shopify.endpoints[0]!
+    await endpoint.selectOption(orders.key)
+    await page.getByRole('button', { name: 'add connection shape' }).click()
+    await page.getByText('The connection shape was added.').waitFor()
+    t.ok(await page.getByText(orders.name).first().isVisible(), 'the shape shows its endpoint')
+
+    // Reconfigure the shape to another instance: Xero has no such endpoint, so it is asked again.
+    await page.getByRole('link', { name: 'reconfigure connection shape 1' }).click()
+    await page.getByLabel('Instance').selectOption({ label: 'Xero - Main' })
+    if (!mode.js) await page.getByRole('button', { name: 'next step' }).click()
+    const xeroEndpoint = page.getByLabel('Endpoint of Xero for Xero - Main')
+    await xeroEndpoint.waitFor()
+    t.equal(await xeroEndpoint.inputValue(), '', 'the endpoint is asked again')
+    await xeroEndpoint.selectOption({ index: 1 })
+    await page.getByRole('button', { name: 'save connection shape' }).click()
+    await page.getByText('The connection shape was reconfigured.').waitFor()
+    t.ok(await page.getByText('Xero - Main').first().isVisible())
+    t.same(await accessibilityProblems(page), [], 'process flow: no serious accessibility problems')
+    if (mode.js) await screenshot(page, 'process-flow')
+    t.same(problems, [], 'no console errors or CSP violations')
+  })
+}

@@ -1,0 +1,133 @@
+// Browser tests: the real app on a free port against the test database, driven in Debian's
+// Chromium by playwright-core. Without Chromium they skip locally and fail in CI.
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { AxeBuilder } from '@axe-core/playwright'
+import { buildApp } from '../../src/app.js'
+import { publishCatalogue } from '../../src/domain/marketplace.js'
+import { readCatalogue } from '../../src/marketplace/manifest.js'
+import { createCompany, createUser } from '../../src/domain/users.js'
+import type { Actor } from '../../src/domain/actor.js'
+import type { Role } from '../../src/db/schema.js'
+import type { Database } from '../../src/db/client.js'
+import { PASSWORD, testConfig, testDatabase } from '../helpers.js'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SCREENSHOTS = path.join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
+
+interface Tap {
+  teardown(fn: () => unknown): void
+  test(name: string, options: { skip: string }, fn: () => void): unknown
+  fail(message: string): unknown
+}
+
+export interface BrowserWorld {
+  baseUrl: string
+  browser: Browser
+  database: Database
+  /** A new company with one user of the given role; its own data, so runs do not meet. */
+  company(role?: Role): Promise<{ id: string; user: Actor }>
+}
+
+/** Starts the app and Chromium for one test file, or returns null when Chromium is missing outside CI. */
+export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI) t.fail(`Chromium is missing at ${CHROMIUM}: CI must install it (see .ci/run)`)
+    else t.test('browser flows', { skip: `Chromium is missing at ${CHROMIUM} (apt-get install chromium)` }, () => {})
+    return null
+  }
+  const database = await testDatabase(t)
+  await publishCatalogue(database.db, await readCatalogue())
+  const app = await buildApp({ config: testConfig(), database })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  })
+  t.teardown(() => browser.close())
+  let count = 0
+  return {
+    baseUrl: address,
+    browser,
+    database,
+    async company(role: Role = 'administrator') {
+      const slug = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}${count++}`
+      const company = await createCompany(database.db, `Company ${slug}`)
+      const user = await createUser(database.db, { companyId: company.id, role, name: 'Ana Diaz', email: `ana-${slug}@example.test`, password: PASSWORD })
+      return { id: company.id, user }
+    },
+  }
+}
+
+const javaScriptOn = new WeakMap<Page, boolean>()
+
+/** A browser window for one run: JavaScript on or off, console errors and CSP violations collected. */
+export async function openPage(world: BrowserWorld, javaScriptEnabled: boolean): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await world.browser.newContext({ javaScriptEnabled, baseURL: world.baseUrl, viewport: { width: 1280, height: 900 } })
+  context.setDefaultTimeout(8000)
+  const page = await context.newPage()
+  javaScriptOn.set(page, javaScriptEnabled)
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => {
+    // 4xx answers to forms are expected (422 re-renders, 409 blocked removals); anything else is a problem.
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`)
+  })
+  return { context, page, problems }
+}
+
+/** Step 1 of every help page: log in to the dashboard. */
+export async function logIn(page: Page, user: Actor): Promise<void> {
+  await page.goto('/login')
+  await page.getByLabel('Email').fill(user.email)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'sign in' }).click()
+  await page.waitForURL((url) => url.pathname === '/connectors')
+}
+
+/** Step 2: select process flows > connectors & instances. */
+export async function openManageConnectors(page: Page): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'connectors & instances' }).click()
+  await page.waitForURL((url) => url.pathname === '/connectors')
+  await page.getByRole('heading', { level: 1, name: 'Manage connectors' }).waitFor()
+}
+
+/**
+ * Accessibility: no serious or critical axe violations on what is on screen now. axe runs as
+ * JavaScript, so for a page without JavaScript the same address is checked in a twin window.
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  const context = page.context()
+  let target = page
+  let twin: BrowserContext | null = null
+  if (!javaScriptOn.get(page)) {
+    twin = await context.browser()!.newContext({ storageState: await context.storageState(), baseURL: new URL(page.url()).origin })
+    target = await twin.newPage()
+    await target.goto(page.url())
+  }
+  const results = await new AxeBuilder({ page: target }).analyze().finally(() => twin?.close())
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)
+}
+
+/** Saves a screenshot of the screen into test-results/screenshots (ignored by git). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+/** Waits until navigation or an htmx swap has settled. */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForLoadState('load')
+  await page.waitForFunction(() => !document.querySelector('.htmx-request'), undefined, { timeout: 5000 }).catch(() => {})
+}
+
+export const MODES = [
+  { js: true, label: 'with JavaScript' },
+  { js: false, label: 'without JavaScript' },
+] as const
