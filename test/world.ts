@@ -54,6 +54,7 @@ function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'shapeId') return world.shapeId
   if (param === 'key') return world.endpointKey
   if (param === 'number') return '1'
+  if (param === 'slug') return 'manage-connectors'
   if (param !== 'id') return undefined
   const prefix = url.split('/')[1]
   return ({
@@ -77,8 +78,12 @@ export function fillRoute(route: Pick<RouteEntry, 'url'>, world: World | 'missin
   })
 }
 
+/** Routes whose parameters name no company's data (the same help page for everyone). */
+const SHARED_ROUTES = new Set(['/help/:slug'])
+
+/** Routes that take the id of something a company owns. */
 export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
-  return route.url.includes(':')
+  return route.url.includes(':') && !SHARED_ROUTES.has(route.url)
 }
 
 /** A form body that passes the type checks of any route and does nothing harmful when refused. */

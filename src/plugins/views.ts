@@ -8,6 +8,7 @@ import type { FastifyReply } from 'fastify'
 import { can } from '../domain/actor.js'
 import { csrfUserInfo } from './security.js'
 import * as format from '../views/format.js'
+import { HELP_FOR_ROUTE } from '../help/pages.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -68,6 +69,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
       flash,
       path: request.url.split('?')[0],
+      helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''],
       /** A one-time key for a form that must do its work once (see claimSubmission). */
       submissionKey: randomUUID,
     }

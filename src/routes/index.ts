@@ -7,6 +7,7 @@ import marketplace from './marketplace.js'
 import instances from './instances.js'
 import processFlows from './process-flows.js'
 import users from './users.js'
+import help from './help.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
@@ -16,4 +17,5 @@ export default async function routes(app: FastifyInstance) {
   await app.register(instances)
   await app.register(processFlows)
   await app.register(users)
+  await app.register(help)
 }

@@ -1,0 +1,33 @@
+// The in-app help pages (views/help/<slug>.eta) and which screen links to which page.
+
+export interface HelpPage {
+  slug: string
+  title: string
+  summary: string
+}
+
+export const HELP_PAGES: HelpPage[] = [
+  { slug: 'manage-connectors', title: 'The manage connectors page', summary: 'See every connector you have installed or built, with its instances, and reach everything you can do with them.' },
+  { slug: 'installing-a-prebuilt-connector', title: 'Installing a prebuilt connector', summary: 'Find a connector in the marketplace and install it, ready for instances.' },
+  { slug: 'adding-an-instance', title: 'Adding an instance', summary: 'Connect a connector to one account of its system, step by step, so process flows can use it.' },
+  { slug: 'updating-an-instance', title: 'Updating an instance', summary: 'Change an instance’s name, time zone, date format, rate limit or credentials.' },
+  { slug: 'removing-an-instance', title: 'Removing an instance', summary: 'Remove an instance you no longer need, once no process flow uses it.' },
+  { slug: 'process-flows-and-connection-shapes', title: 'Process flows and connection shapes', summary: 'Create process flows and point their connection shapes at your instances and endpoints.' },
+  { slug: 'removing-a-connector', title: 'Removing a connector', summary: 'The housekeeping first, then cog, trash and type confirm.' },
+]
+
+/** The help page for each screen, by route. */
+export const HELP_FOR_ROUTE: Record<string, string> = {
+  '/connectors': 'manage-connectors',
+  '/marketplace': 'installing-a-prebuilt-connector',
+  '/connectors/:id/settings': 'manage-connectors',
+  '/connectors/:id/delete': 'removing-a-connector',
+  '/connectors/:id/instances/new': 'adding-an-instance',
+  '/instances/:id/settings': 'updating-an-instance',
+  '/instances/:id/delete': 'removing-an-instance',
+  '/process-flows': 'process-flows-and-connection-shapes',
+  '/process-flows/:id': 'process-flows-and-connection-shapes',
+  '/process-flows/:id/shapes/new': 'process-flows-and-connection-shapes',
+  '/process-flows/:id/shapes/:shapeId': 'process-flows-and-connection-shapes',
+  '/process-flows/:id/delete': 'process-flows-and-connection-shapes',
+}

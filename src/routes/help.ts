@@ -1,0 +1,36 @@
+// Help pages inside the app (/help), one per task, searchable.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { HELP_PAGES } from '../help/pages.js'
+import { NotFound } from '../domain/errors.js'
+
+const Slug = Type.Object({ slug: Type.String({ pattern: '^[a-z0-9-]{1,80}$' }) })
+
+export default async function helpRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  // The words of each page, for search: rendered once, on first search.
+  let texts: Map<string, string> | null = null
+  const pageTexts = async () => {
+    texts ??= new Map(await Promise.all(HELP_PAGES.map(async (page) => {
+      const html = await app.view(`help/${page.slug}`, {})
+      return [page.slug, `${page.title} ${page.summary} ${html.replace(/<[^>]+>/g, ' ')}`.toLowerCase().replace(/\s+/g, ' ')] as const
+    })))
+    return texts
+  }
+
+  app.get('/help', { schema: { querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (request, reply) => {
+    const q = request.query.q?.trim() ?? ''
+    const words = q.toLowerCase().split(/\s+/).filter(Boolean)
+    const all = await pageTexts()
+    const pages = words.length ? HELP_PAGES.filter((p) => words.every((w) => all.get(p.slug)!.includes(w))) : HELP_PAGES
+    return reply.page('help-index', { pages, q })
+  })
+
+  app.get('/help/:slug', { schema: { params: Slug } }, async (request, reply) => {
+    const page = HELP_PAGES.find((p) => p.slug === request.params.slug)
+    if (!page) throw new NotFound('That help page')
+    const body = await app.view(`help/${page.slug}`, {})
+    return reply.page('help', { help: page, body })
+  })
+}

@@ -1,0 +1,75 @@
+// Help and screens cannot drift apart: every button or prompt a help page names in bold exists on
+// the screen its step links to, every live link opens, every screen's help link has a page.
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { marketplaceConnectors } from '../../src/db/schema.js'
+import { HELP_FOR_ROUTE, HELP_PAGES } from '../../src/help/pages.js'
+import { installConnector } from '../../src/domain/connectors.js'
+import { addShape } from '../../src/domain/flows.js'
+import { setup, signedIn, textOf } from '../helpers.js'
+import { buildWorld } from '../world.js'
+
+const ctx = await setup(t)
+const world = await buildWorld(ctx, ctx.company)
+const admin = await signedIn(ctx.app, ctx.company.users.administrator)
+// A custom connector too, so "custom" shows on manage connectors.
+const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
+await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
+// A second shape, so the flow shows move up and move down.
+await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey })
+
+const ids: Record<string, string> = { connectorId: world.connectorId, instanceId: world.instanceId, flowId: world.flowId, shapeId: world.shapeId }
+const screens = new Map<string, string>()
+
+/** What a user can read or hear on a screen: its text and the accessible names of its controls. */
+async function screen(template: string): Promise<string> {
+  const url = template.replace(/:(\w+)/g, (_, name: string) => ids[name] ?? `missing-${name}`)
+  if (!screens.has(url)) {
+    const response = await admin.get(url)
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`)
+    const labels = [...response.body.matchAll(/aria-label="([^"]+)"/g)].map((m) => m[1]).join(' | ')
+    screens.set(url, `${textOf(response.body)} | ${labels}`)
+  }
+  return screens.get(url)!
+}
+
+const decode = (html: string) => textOf(html)
+
+for (const page of HELP_PAGES) {
+  t.test(`help page "${page.title}" names only what its screens show`, async (t) => {
+    const response = await admin.get(`/help/${page.slug}`)
+    t.equal(response.statusCode, 200)
+    const steps = [...response.body.matchAll(/<li data-screen="([^"]+)">([\s\S]*?)<\/li>/g)]
+    t.ok(steps.length >= 3, `${steps.length} numbered steps`)
+    for (const [, template, html] of steps) {
+      const text = await screen(template!)
+      for (const [, bold] of html!.matchAll(/<strong>([\s\S]*?)<\/strong>/g)) {
+        t.ok(text.includes(decode(bold!)), `"${decode(bold!)}" is on ${template}`)
+      }
+      for (const [, href] of html!.matchAll(/<a class="live-link" href="([^"]+)"/g)) {
+        t.equal((await admin.get(href!)).statusCode, 200, `live link ${href} opens`)
+      }
+    }
+  })
+}
+
+t.test('every screen that links to help links to a page that exists, and to a route that exists', async (t) => {
+  const routes = new Set(ctx.app.routeTable.map((r) => r.url))
+  for (const [route, slug] of Object.entries(HELP_FOR_ROUTE)) {
+    t.ok(routes.has(route), `${route} is a route`)
+    t.ok(HELP_PAGES.some((p) => p.slug === slug), `${slug} is a help page`)
+  }
+  const page = await admin.get('/connectors')
+  t.match(page.body, '<a class="help-link" href="/help/manage-connectors" target="help" rel="help">help')
+})
+
+t.test('help is searchable', async (t) => {
+  const all = textOf((await admin.get('/help')).body)
+  for (const page of HELP_PAGES) t.match(all, page.title)
+  const found = textOf((await admin.get('/help?q=type+confirm')).body)
+  t.match(found, 'Removing a connector')
+  t.match(found, 'Removing an instance')
+  t.notMatch(found, 'Installing a prebuilt connector')
+  t.match(textOf((await admin.get('/help?q=zebra')).body), 'No help page mentions “zebra”')
+  t.equal((await admin.get('/help/no-such-page')).statusCode, 404)
+})
