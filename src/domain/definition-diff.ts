@@ -49,7 +49,17 @@ const ENDPOINT_PROPERTIES: Record<keyof EndpointSpec, string> = {
   key: 'key', name: 'name', entity: 'entity', direction: 'direction', method: 'HTTP method', url: 'URL', variables: 'endpoint variables',
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/** JSON with object keys sorted: jsonb stores keys in its own order, so key order means nothing. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b)
 
 function diffItems<T extends { key: string }>(
   base: T[], current: T[], nameOf: (item: T) => string, properties: Record<string, string>,

@@ -4,10 +4,12 @@ import home from './home.js'
 import login from './login.js'
 import connectors from './connectors.js'
 import marketplace from './marketplace.js'
+import connectorSettings from './connector-settings.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
   await app.register(login)
   await app.register(connectors)
   await app.register(marketplace)
+  await app.register(connectorSettings)
 }

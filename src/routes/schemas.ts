@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import { SYSTEM_TYPES } from '../domain/definition.js'
 
-const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+export const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
 /** `:id` in a path. A malformed id answers 404, like a missing one (see plugins/errors.ts). */
 export const IdParams = Type.Object({ id: Type.String({ pattern: UUID }) })

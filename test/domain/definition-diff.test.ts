@@ -127,3 +127,9 @@ t.test('a summary is one line: the first changes, then how many more', async (t)
   t.equal(summariseDiff(diffDefinitions(base, current)), 'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 2 more changes')
   t.equal(summariseDiff(diffDefinitions(base, base)), '')
 })
+
+t.test('key order inside items means nothing (jsonb stores keys in its own order)', async (t) => {
+  const reordered = JSON.parse(JSON.stringify(base, (_key, value) => (value && typeof value === 'object' && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value).reverse()) : value))) as ConnectorDefinition
+  t.same(describeDiff(diffDefinitions(base, reordered)), [])
+})
