@@ -5,6 +5,7 @@ import login from './login.js'
 import connectors from './connectors.js'
 import marketplace from './marketplace.js'
 import connectorSettings from './connector-settings.js'
+import updates from './updates.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
@@ -12,4 +13,5 @@ export default async function routes(app: FastifyInstance) {
   await app.register(connectors)
   await app.register(marketplace)
   await app.register(connectorSettings)
+  await app.register(updates)
 }
