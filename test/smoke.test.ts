@@ -47,6 +47,7 @@ t.test('npm start on an empty data folder serves the demo company', async (t) =>
   t.match(html, 'aria-label="settings for Shopify"', 'demo connectors are installed')
   const htmx = await fetch(`${printed.url}/static/htmx/htmx.min.js`)
   t.equal(htmx.status, 200, 'htmx is served as a static file')
+  t.match(await htmx.text(), 'htmx')
 
   server.kill('SIGTERM')
   t.equal(await exited, 'code 0 signal null', 'SIGTERM closes cleanly')
