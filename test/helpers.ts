@@ -102,7 +102,8 @@ export class Client {
   }
 
   private cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+    // light-my-request hands back decoded values; a browser sends them back encoded, as they were set.
+    return [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; ')
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {

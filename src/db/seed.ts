@@ -7,7 +7,10 @@ import type { Db } from './client.js'
 import { readCatalogue, type ConnectorManifest } from '../marketplace/manifest.js'
 import { publishCatalogue } from '../domain/marketplace.js'
 import { createCompany, createUser } from '../domain/users.js'
-import { installConnector } from '../domain/connectors.js'
+import { getConnector, installConnector } from '../domain/connectors.js'
+import { saveDefinition } from '../domain/revisions.js'
+import type { Actor } from '../domain/actor.js'
+import type { EndpointSpec } from '../domain/definition.js'
 import type { Role } from './schema.js'
 
 export const DEMO_EMAIL = 'admin@demo.example'
@@ -15,6 +18,13 @@ const DEMO_DEVELOPMENT_PASSWORD = 'connectors-demo'
 
 /** Installed in the demo before their newest version is published, so an update is waiting. */
 const DEMO_WITH_UPDATE = ['shopify', 'bigcommerce']
+/** Modified by the demo administrator after install, so the update waiting for it asks: overwrite or install alongside? */
+const DEMO_MODIFIED = 'bigcommerce'
+const GET_REFUNDS: EndpointSpec = {
+  key: 'get_refunds', name: 'Get refunds', entity: 'Refunds', direction: 'receive', method: 'GET',
+  url: '/v3/orders/payment_actions/refunds?created:min={{created_since}}&limit=250',
+  variables: [{ key: 'created_since', label: 'Created since', secret: false, required: false }],
+}
 const DEMO_UP_TO_DATE = ['klaviyo', 'mintsoft']
 
 export interface DemoSignIn { email: string; password: string }
@@ -29,17 +39,19 @@ const withoutNewest = (manifest: ConnectorManifest): ConnectorManifest =>
 export async function prepareDatabase(db: Db, options: { production: boolean }): Promise<DemoSignIn | null> {
   const catalogue = await readCatalogue()
   const [companyCount] = await db.select({ n: count() }).from(companies)
-  let demo: DemoSignIn | null = null
+  let demo: { signIn: DemoSignIn; admin: Actor } | null = null
   if (companyCount!.n === 0) {
     // The vendor's older versions first, so the demo's connectors can be behind the newest.
     await publishCatalogue(db, catalogue.map(({ file, manifest }) => ({ file, manifest: withoutNewest(manifest) })))
     demo = await createDemoCompany(db, options.production ? randomBytes(12).toString('base64url') : DEMO_DEVELOPMENT_PASSWORD)
   }
   await publishCatalogue(db, catalogue)
-  return demo
+  // Installed from the newest versions: these show no "update available".
+  if (demo) await installDemoConnectors(db, demo.admin, DEMO_UP_TO_DATE)
+  return demo?.signIn ?? null
 }
 
-async function createDemoCompany(db: Db, password: string): Promise<DemoSignIn> {
+async function createDemoCompany(db: Db, password: string): Promise<{ signIn: DemoSignIn; admin: Actor }> {
   const company = await createCompany(db, 'Demo Company')
   const people: [string, string, Role][] = [
     ['Ana Diaz', DEMO_EMAIL, 'administrator'],
@@ -48,9 +60,24 @@ async function createDemoCompany(db: Db, password: string): Promise<DemoSignIn> 
     ['Dev Patel', 'readonly@demo.example', 'read-only'],
   ]
   const [admin] = await Promise.all(people.map(([name, email, role]) => createUser(db, { companyId: company.id, name, email, role, password })))
-  for (const key of [...DEMO_WITH_UPDATE, ...DEMO_UP_TO_DATE]) {
+  await installDemoConnectors(db, admin!, DEMO_WITH_UPDATE)
+  return { signIn: { email: DEMO_EMAIL, password }, admin: admin! }
+}
+
+async function installDemoConnectors(db: Db, admin: Actor, keys: string[]) {
+  for (const key of keys) {
     const [entry] = await db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-    if (entry) await installConnector(db, admin!, entry.id)
+    if (!entry) continue
+    const installed = await installConnector(db, admin, entry.id)
+    if (key === DEMO_MODIFIED) await addEndpoint(db, admin, installed.id, GET_REFUNDS)
   }
-  return { email: DEMO_EMAIL, password }
+}
+
+async function addEndpoint(db: Db, actor: Actor, connectorId: string, endpoint: EndpointSpec) {
+  const connector = await getConnector(db, actor, connectorId)
+  await saveDefinition(db, actor, {
+    connectorId,
+    revision: connector.revision,
+    definition: { ...connector.definition, endpoints: [...connector.definition.endpoints, endpoint] },
+  })
 }

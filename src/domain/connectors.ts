@@ -1,6 +1,7 @@
 // Installed connectors: install from the marketplace, list, read.
 import { and, asc, count, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
+import { hasUpdate } from './versions.js'
 import {
   connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
@@ -93,6 +94,8 @@ export interface ConnectorSummary {
   installedByName: string
   modifiedAt: Date | null
   modifiedByName: string | null
+  /** A prebuilt connector whose marketplace entry has a newer version (custom ones never do). */
+  updateAvailable: boolean
 }
 
 export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
@@ -126,7 +129,7 @@ export async function listConnectors(db: Db, actor: Actor, query: { q?: string; 
     .where(and(eq(connectors.companyId, actor.companyId), q ? ilike(connectors.name, containsPattern(q)) : undefined))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .limit(CONNECTORS_PAGE_SIZE).offset((query.page - 1) * CONNECTORS_PAGE_SIZE)
-  const page = pageOf<ConnectorSummary>(rows, query.page, CONNECTORS_PAGE_SIZE)
+  const page = pageOf<ConnectorSummary>(rows.map((c) => ({ ...c, updateAvailable: hasUpdate(c.kind, c.version, c.latestVersion) })), query.page, CONNECTORS_PAGE_SIZE)
   const ids = page.rows.map((c) => c.id)
   const instanceRows = ids.length === 0 ? [] : await db.select({
     id: instances.id, connectorId: instances.connectorId, name: instances.name, authMethodKey: instances.authMethodKey,

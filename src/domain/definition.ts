@@ -62,13 +62,14 @@ export const Definition = Type.Object({
   endpoints: Type.Array(Endpoint, { minItems: 1, maxItems: 500 }),
 }, { additionalProperties: false })
 
+// The literal unions are restated here: Static<> of a Union built with .map() does not narrow them.
 export type FieldSpec = Static<typeof Field>
-export type AuthMethodSpec = Static<typeof AuthMethod> & { type: AuthType }
-export type EndpointSpec = Static<typeof Endpoint> & {
+export type AuthMethodSpec = Omit<Static<typeof AuthMethod>, 'type'> & { type: AuthType }
+export type EndpointSpec = Omit<Static<typeof Endpoint>, 'direction' | 'method'> & {
   direction: (typeof DIRECTIONS)[number]
   method: (typeof HTTP_METHODS)[number]
 }
-export type ConnectorDefinition = Omit<Static<typeof Definition>, 'authMethods' | 'endpoints'> & {
+export type ConnectorDefinition = Omit<Static<typeof Definition>, 'protocol' | 'rateLimit' | 'authMethods' | 'endpoints'> & {
   protocol: (typeof PROTOCOLS)[number]
   rateLimit: { amount: number; unit: (typeof RATE_LIMIT_UNITS)[number] }
   authMethods: AuthMethodSpec[]

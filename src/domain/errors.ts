@@ -37,3 +37,11 @@ export type DomainError = NotFound | Forbidden | Conflict | Invalid
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof NotFound || error instanceof Forbidden || error instanceof Conflict || error instanceof Invalid
 }
+
+/** Somebody saved the connector since the form was shown: the optimistic lock on its revision. */
+export class RevisionConflict extends Conflict {
+  override name = 'RevisionConflict'
+  constructor(readonly authorName: string, readonly revision: number) {
+    super(`${authorName} saved a change to this connector meanwhile (revision ${revision}). Your change was not saved; reload to see theirs.`)
+  }
+}

@@ -1,10 +1,10 @@
-// The manage connectors page and a connector's settings page.
+// The manage connectors page.
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../plugins/auth.js'
 import { getConnector, listConnectors, removeConnector } from '../domain/connectors.js'
 import { registerRemoval } from './removal.js'
-import { IdParams, ListQuery } from './schemas.js'
+import { ListQuery } from './schemas.js'
 
 export default async function connectors(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -13,11 +13,6 @@ export default async function connectors(fastify: FastifyInstance) {
     const q = request.query.q?.trim() ?? ''
     const list = await listConnectors(app.db, actorOf(request), { q, page: request.query.page })
     return reply.page('connectors', { list, q }, 'connector-list')
-  })
-
-  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) => {
-    const connector = await getConnector(app.db, actorOf(request), request.params.id)
-    return reply.page('connector-settings', { connector })
   })
 
   registerRemoval(app, {

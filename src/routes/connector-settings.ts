@@ -1,0 +1,119 @@
+// Connector settings (the connector wizard, reached by the cog): basic details, variables,
+// authentication methods and endpoints, each editable; every save is a revision, listed with links
+// to each revision's definition.
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { actorOf } from '../plugins/auth.js'
+import type { Actor } from '../domain/actor.js'
+import { AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS } from '../domain/definition.js'
+import {
+  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind,
+} from '../domain/definition-edit.js'
+import { Invalid, RevisionConflict } from '../domain/errors.js'
+import { connectorSettings, getRevision, modifyConnector } from '../domain/revisions.js'
+import { can } from '../domain/actor.js'
+import { IdParams, UUID } from './schemas.js'
+
+const CHOICES = { protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES }
+
+/** URL segment → the kind of definition item it edits. */
+const SEGMENTS: Record<string, ItemKind> = { variables: 'variable', 'auth-methods': 'authMethod', endpoints: 'endpoint' }
+
+const FormText = Type.String({ maxLength: 5000 })
+/** An edit form: the revision it was based on, its one-time key, and its flat fields (repeated ones as lists). */
+const EditBody = Type.Object({
+  revision: Type.Integer({ minimum: 1 }),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
+}, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 200 })]) })
+
+const ItemParams = Type.Object({ id: IdParams.properties.id, key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
+const RevisionParams = Type.Object({ id: IdParams.properties.id, number: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }) })
+
+/** A form to show again: which one, with what the user typed and the messages beside its fields. */
+interface OpenForm { id: string; state?: FormState; removeError?: string }
+
+type Settings = Awaited<ReturnType<typeof connectorSettings>>
+
+/** The settings page's data: the connector, its revisions and, for those who may edit, every form. */
+function settingsView(settings: Settings, actor: Actor, open?: OpenForm) {
+  const { connector } = settings
+  const definition = connector.definition
+  const stateOf = (id: string, initial: () => FormState) => (open?.id === id && open.state ? open.state : initial())
+  const edit = !can(actor, 'manageConnectors') ? null : {
+    open: open?.id ?? null,
+    // The page comes back whole: focus goes to the first field with a message (autofocus).
+    autofocus: open?.state ? (Object.keys(open.state.errors).find((field) => field !== '') ?? null) : null,
+    details: stateOf('details', () => detailsForm(connector.name, definition)),
+    add: Object.fromEntries((Object.keys(ITEM_KINDS) as ItemKind[]).map((kind) => [kind, stateOf(`add-${kind}`, () => itemForm(kind))])),
+    items: Object.fromEntries((Object.keys(ITEM_KINDS) as ItemKind[]).flatMap((kind) =>
+      (definition[ITEM_KINDS[kind].list] as Parameters<typeof itemForm>[1][]).map((item) => {
+        const id = `${kind}-${item!.key}`
+        return [id, { form: stateOf(id, () => itemForm(kind, item)), removeError: open?.id === `remove-${id}` ? open.removeError : undefined }]
+      }))),
+  }
+  return { ...settings, choices: CHOICES, edit }
+}
+
+export default async function connectorSettingsRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) => {
+    const actor = actorOf(request)
+    return reply.page('connector-settings', settingsView(await connectorSettings(app.db, actor, request.params.id), actor))
+  })
+
+  app.get('/connectors/:id/revisions/:number', { schema: { params: RevisionParams } }, async (request, reply) => {
+    const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
+    return reply.page('connector-revision', { revision })
+  })
+
+  /** Saves one form's edit; shows the form again with its messages (422) or the conflict (409). */
+  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
+    try {
+      const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
+      reply.flash(saved.changed
+        ? `Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`
+        : `Nothing changed in ${saved.name}, so no revision was saved.`)
+      return reply.redirect(`/connectors/${id}/settings`, 303)
+    } catch (error) {
+      const conflict = error instanceof RevisionConflict
+      if (!(error instanceof Invalid) && !conflict) throw error
+      const errors = conflict
+        ? { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.` }
+        : error.fields
+      const kind = edit.kind
+      const open: OpenForm = edit.kind !== 'details' && edit.action === 'remove'
+        ? { id: formId, removeError: Object.values(errors).join(' ') }
+        : { id: formId, state: formFromInput(kind, body as unknown as FormInput, errors) }
+      const settings = await connectorSettings(app.db, actor, id)
+      return reply.code(conflict ? 409 : 422).page('connector-settings', settingsView(settings, actor, open))
+    }
+  }
+
+  app.post('/connectors/:id/details', {
+    config: { permission: 'manageConnectors' },
+    schema: { params: IdParams, body: EditBody },
+  }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
+    { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
+
+  for (const [segment, kind] of Object.entries(SEGMENTS)) {
+    app.post(`/connectors/:id/${segment}`, {
+      config: { permission: 'manageConnectors' },
+      schema: { params: IdParams, body: EditBody },
+    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
+      { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
+
+    app.post(`/connectors/:id/${segment}/:key`, {
+      config: { permission: 'manageConnectors' },
+      schema: { params: ItemParams, body: EditBody },
+    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
+      { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
+
+    app.post(`/connectors/:id/${segment}/:key/delete`, {
+      config: { permission: 'manageConnectors' },
+      schema: { params: ItemParams, body: EditBody },
+    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
+      { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))
+  }
+}

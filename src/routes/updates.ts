@@ -1,0 +1,69 @@
+// Updating a connector (help text, "updating a connector"): the "update available" button opens the
+// choice (an htmx modal, or the same content as a full page without JavaScript); update in place,
+// overwrite, or install the new version alongside; then what is left to do.
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { actorOf } from '../plugins/auth.js'
+import { pageOfConnector } from '../domain/connectors.js'
+import {
+  installVersionAlongside, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
+} from '../domain/updates.js'
+import { IdParams, UUID } from './schemas.js'
+
+const VersionBody = Type.Object({
+  revision: Type.Integer({ minimum: 1 }),
+  version: Type.String({ minLength: 1, maxLength: 40 }),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
+})
+
+/** "Its instance keeps working with it." / "Its 3 instances keep working with it." / "It has no instances yet." */
+function instancesKept(n: number, one: string, many: string): string {
+  if (n === 0) return 'It has no instances yet.'
+  return n === 1 ? `Its instance ${one}.` : `Its ${n} instances ${many}.`
+}
+
+const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
+
+export default async function updates(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const manage = { permission: 'manageConnectors' as const }
+
+  app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
+    const choice = await updateChoice(app.db, actorOf(request), request.params.id)
+    return reply.page('connector-update', { ...choice }, 'update-choice')
+  })
+
+  /** Back to manage connectors, on the page that shows the connector. */
+  const backToList = async (actor: ReturnType<typeof actorOf>, connector: { id: string; name: string }) =>
+    `/connectors?page=${await pageOfConnector(app.db, actor, connector)}#connector-${connector.id}`
+
+  app.post('/connectors/:id/update', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const updated = await updateConnector(app.db, actor, { connectorId: request.params.id, ...request.body })
+    reply.flash(`${updated.name} is updated ${updated.from ? `from version ${updated.from} ` : ''}to version ${updated.to}. ${instancesKept(updated.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+    return reply.redirect(await backToList(actor, updated), 303)
+  })
+
+  app.post('/connectors/:id/overwrite', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const overwritten = await overwriteWithVersion(app.db, actor, { connectorId: request.params.id, ...request.body })
+    const lost = overwritten.customisations.length
+      ? ` Its customisations are gone from it but kept in its revision history (revision ${overwritten.lastCustomisedRevision}).`
+      : ''
+    reply.flash(`${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`)
+    return reply.redirect(await backToList(actor, overwritten), 303)
+  })
+
+  app.post('/connectors/:id/install-alongside', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+    const { version, submission } = request.body
+    const installed = await installVersionAlongside(app.db, actorOf(request), { connectorId: request.params.id, version, submission })
+    reply.flash(`${installed.name} (version ${installed.version}) is installed alongside ${installed.previousName}. Here is what is left to do.`)
+    return reply.redirect(`/connectors/${installed.id}/installed-alongside/${installed.previousId}`, 303)
+  })
+
+  app.get('/connectors/:id/installed-alongside/:previousId', { config: manage, schema: { params: AlongsideParams } }, async (request, reply) => {
+    const steps = await nextStepsAfterAlongside(app.db, actorOf(request), request.params.id, request.params.previousId)
+    return reply.page('installed-alongside', { ...steps })
+  })
+}
