@@ -52,6 +52,7 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
 /** Which fixture fills `:param` in a route, by the route's first path segment. */
 function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'shapeId') return world.shapeId
+  if (param === 'previousId') return world.connectorId
   if (param === 'key') return world.endpointKey
   if (param === 'number') return '1'
   if (param === 'slug') return 'manage-connectors'
@@ -87,7 +88,7 @@ export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
 }
 
 /** A form body that passes the type checks of any route and does nothing harmful when refused. */
-export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody' }
+export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', version: '0.0.1' }
 
 export function routes(app: FastifyInstance): RouteEntry[] {
   return app.routeTable
