@@ -9,7 +9,9 @@
   })
   document.addEventListener('htmx:after:swap', (event) => {
     const dialog = document.getElementById('modal')
-    if (dialog && dialog.contains(event.target) && !dialog.open && dialog.firstElementChild) {
+    // htmx 4 fires the event on the element that made the request; the swap target is in its context.
+    const target = event.detail?.ctx?.target ?? event.target
+    if (dialog && dialog.contains(target) && !dialog.open && dialog.firstElementChild) {
       dialog.showModal()
       const focusTarget = dialog.querySelector('[autofocus], input:not([type=hidden]), button, a[href]')
       if (focusTarget) focusTarget.focus()
