@@ -16,13 +16,15 @@
 
   document.addEventListener('htmx:after:swap', (event) => {
     const dialog = document.getElementById('modal')
-    if (dialog && dialog.contains(event.target)) {
+    // htmx 4 fires the event on the element that made the request; the swap target is in its context.
+    const target = event.detail?.ctx?.target ?? event.target
+    if (dialog && dialog.contains(target)) {
       if (!dialog.open && dialog.firstElementChild) dialog.showModal()
       focusFirst(dialog)
       return
     }
     // Swapped-in forms put focus where a full page load would (autofocus, or the first error).
-    const swapped = event.target instanceof Element ? event.target : null
+    const swapped = target instanceof Element ? target : null
     const root = swapped && (swapped.isConnected ? swapped : document.getElementById(swapped.id))
     if (root && root.querySelector('[autofocus], [aria-invalid="true"]')) focusFirst(root)
   })

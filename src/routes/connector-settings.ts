@@ -5,14 +5,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
-import type { Actor } from '../domain/actor.js'
+import { can, type Actor } from '../domain/actor.js'
 import { AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS } from '../domain/definition.js'
 import {
   detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind,
 } from '../domain/definition-edit.js'
 import { Invalid, RevisionConflict } from '../domain/errors.js'
 import { connectorSettings, getRevision, modifyConnector } from '../domain/revisions.js'
-import { can } from '../domain/actor.js'
 import { IdParams, UUID } from './schemas.js'
 
 const CHOICES = { protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES }
@@ -79,13 +78,16 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     } catch (error) {
       const conflict = error instanceof RevisionConflict
       if (!(error instanceof Invalid) && !conflict) throw error
-      const errors = conflict
-        ? { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.` }
-        : error.fields
-      const kind = edit.kind
-      const open: OpenForm = edit.kind !== 'details' && edit.action === 'remove'
+      const removal = edit.kind !== 'details' && edit.action === 'remove'
+      const meanwhile = conflict ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). ` : ''
+      const errors = !conflict ? error.fields : {
+        '': removal
+          ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
+          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`,
+      }
+      const open: OpenForm = removal
         ? { id: formId, removeError: Object.values(errors).join(' ') }
-        : { id: formId, state: formFromInput(kind, body as unknown as FormInput, errors) }
+        : { id: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
       const settings = await connectorSettings(app.db, actor, id)
       return reply.code(conflict ? 409 : 422).page('connector-settings', settingsView(settings, actor, open))
     }

@@ -335,3 +335,13 @@ t.test('another company\'s connector and its revisions answer like missing ones'
   t.equal((await adminClient.post(`/connectors/${theirs.id}/endpoints/get_orders/delete`, { revision: '1' })).statusCode, 404)
   t.equal((await connectorRow(ctx.db, theirs.id)).revision, 1)
 })
+
+t.test('a removal based on an old revision is refused too, and says so beside the remove button', async (t) => {
+  const shopify = await install(ctx.db, admin, 'shopify')
+  await adminClient.get(`/connectors/${shopify.id}/settings`)
+  t.equal((await managerClient.post(`/connectors/${shopify.id}/endpoints`, { revision: '1', ...refundsForm })).statusCode, 303)
+  const late = await adminClient.post(`/connectors/${shopify.id}/endpoints/get_customers/delete`, { revision: '1' })
+  t.equal(late.statusCode, 409)
+  t.match(late.body, new RegExp(`id="remove-endpoint-get_customers-error" role="alert">${manager.name} saved a change to this connector meanwhile \\(revision 2\\)\\. Nothing was removed\\.`))
+  t.ok((await connectorRow(ctx.db, shopify.id)).definition.endpoints.some((e) => e.key === 'get_customers'))
+})

@@ -175,18 +175,18 @@ t.test('overwrite: customisations gone from the connector but kept in its histor
   const stale = await client.post(`/connectors/${shopify.id}/overwrite`, { revision: String(saved.revision - 1), version })
   t.equal(stale.statusCode, 409, 'an overwrite based on what the screen showed before a later change is refused')
 
-  const response = await client.post(`/connectors/${shopify.id}/overwrite`, {
-    revision: String(saved.revision), version, submission: submissionOf(choice.body, `/connectors/${shopify.id}/overwrite`),
-  })
+  const form = { revision: String(saved.revision), version, submission: submissionOf(choice.body, `/connectors/${shopify.id}/overwrite`) }
+  const response = await client.post(`/connectors/${shopify.id}/overwrite`, form)
   t.equal(response.statusCode, 303)
   t.match(textOf((await client.get(response.headers.location as string)).body),
     `${shopify.name} is overwritten with version ${version}. Its customisations are gone from it but kept in its revision history (revision ${saved.revision}). Its instance stays attached.`)
+  t.equal((await client.post(`/connectors/${shopify.id}/overwrite`, form)).statusCode, 303, 'a double-submitted form answers the same')
 
   const row = await connectorRow(ctx.db, shopify.id)
   t.notOk(row.definition.endpoints.some((e) => e.key === 'get_refunds'), 'the customisation is gone')
   t.equal(row.modifiedAt, null)
   t.equal(row.modifiedBy, null)
-  t.equal(row.revision, saved.revision + 1)
+  t.equal(row.revision, saved.revision + 1, 'overwritten once')
   const history = await ctx.db.select().from(connectorRevisions).where(eq(connectorRevisions.connectorId, shopify.id)).orderBy(asc(connectorRevisions.number))
   t.ok(history.find((r) => r.number === saved.revision)!.definition.endpoints.some((e) => e.key === 'get_refunds'), 'the customised definition stays in the history')
   t.match(history.at(-1)!.summary, `overwritten with version ${version} (was ${shopify.version}); customisations removed (see revision ${saved.revision}): added endpoint Get refunds`)
