@@ -10,6 +10,7 @@ import { installConnector } from '../src/domain/connectors.js'
 import { createInstance } from '../src/domain/instances.js'
 import { addShape, createFlow } from '../src/domain/flows.js'
 import { SecretBox } from '../src/domain/secrets.js'
+import { startDraft } from '../src/domain/builder.js'
 import { testConfig, type TestContext } from './helpers.js'
 
 export interface World {
@@ -20,6 +21,7 @@ export interface World {
   customMarketplaceId: string
   userId: string
   endpointKey: string
+  draftId: string
 }
 
 export async function buildWorld(ctx: TestContext, company: { id: string; users: Record<string, Actor> }): Promise<World> {
@@ -43,7 +45,9 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
     marketplaceConnectorId: custom!.id, version: 'Version 1', releaseNotes: 'first', definition,
   }).returning()
   await ctx.db.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, custom!.id))
+  const draft = await startDraft(ctx.db, admin)
   return {
+    draftId: draft.id,
     connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id,
     customMarketplaceId: custom!.id, userId: company.users.user!.id, endpointKey: definition.endpoints[0]!.key,
   }
@@ -56,6 +60,8 @@ function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'key') return world.endpointKey
   if (param === 'number') return '1'
   if (param === 'slug') return 'manage-connectors'
+  if (param === 'step') return 'variables'
+  if (param === 'segment') return 'endpoints'
   if (param !== 'id') return undefined
   const prefix = url.split('/')[1]
   return ({
@@ -64,6 +70,7 @@ function idFor(world: World, url: string, param: string): string | undefined {
     'process-flows': world.flowId,
     marketplace: world.customMarketplaceId,
     settings: world.userId,
+    builder: world.draftId,
   } as Record<string, string>)[prefix!]
 }
 

@@ -3,7 +3,7 @@
 // form's fields. The connector settings (connector wizard) and the connector builder share this
 // module and the partials in views/partials/definition/, so both forms say the same things.
 import {
-  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS, checkDefinition, placeholdersIn,
+  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS, checkDefinition, isMissingFirst, placeholdersIn,
   type AuthMethodSpec, type ConnectorDefinition, type DefinitionProblem, type EndpointSpec, type FieldSpec,
 } from './definition.js'
 import { Invalid, NotFound } from './errors.js'
@@ -228,6 +228,12 @@ function placeOf(path: string, definition: ConnectorDefinition): string {
   return ''
 }
 
+/** The choices the definition forms offer. */
+export const DEFINITION_CHOICES = { protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES }
+
+/** URL segment → the kind of definition item it edits (connector settings and the builder alike). */
+export const ITEM_SEGMENTS: Record<string, ItemKind> = { variables: 'variable', 'auth-methods': 'authMethod', endpoints: 'endpoint' }
+
 interface EditedItem { kind: ItemKind; index: number; rowIndex: number[] }
 
 /** The form field a definition problem belongs to, and what to say there. */
@@ -265,7 +271,11 @@ function locate(problem: DefinitionProblem, edit: DefinitionEdit, edited: Edited
  * Applies one form's edit to a connector's name and definition. Throws Invalid with a message per
  * form field, or NotFound for an item key the definition does not have. Changes nothing in place.
  */
-export function applyEdit(current: { name: string; definition: ConnectorDefinition }, edit: DefinitionEdit): { name: string; definition: ConnectorDefinition } {
+export function applyEdit(
+  current: { name: string; definition: ConnectorDefinition },
+  edit: DefinitionEdit,
+  options: { incomplete?: boolean } = {},
+): { name: string; definition: ConnectorDefinition } {
   const definition = structuredClone(current.definition)
   let name = current.name
   let edited: EditedItem | null = null
@@ -292,7 +302,8 @@ export function applyEdit(current: { name: string; definition: ConnectorDefiniti
       edited = { kind: edit.kind, index, rowIndex }
     }
   }
-  const problems = checkDefinition(definition)
+  // A draft in the connector builder may not have its first endpoint or authentication method yet.
+  const problems = checkDefinition(definition).filter((p) => !(options.incomplete && isMissingFirst(p)))
   if (problems.length) {
     const general = new Set<string>()
     for (const problem of problems) {

@@ -104,18 +104,20 @@ function duplicateKeys(items: { key: string }[], path: string, what: string): De
  * `{{placeholder}}` naming a connector or endpoint variable). An empty list means it is valid.
  */
 export function checkDefinition(input: unknown): DefinitionProblem[] {
+  const shapeProblems: DefinitionProblem[] = []
   if (!Value.Check(Definition, input)) {
-    const problems: DefinitionProblem[] = []
     for (const error of Value.Errors(Definition, input)) {
       if (error.keyword === 'boolean') continue
       const path = error.instancePath || '/'
       const detail = error.keyword === 'additionalProperties'
         ? `unknown field(s): ${(error.params as { additionalProperties: string[] }).additionalProperties.join(', ')}`
         : error.message
-      problems.push({ path, message: detail })
-      if (problems.length >= 20) break
+      shapeProblems.push({ path, message: detail })
+      if (shapeProblems.length >= 20) break
     }
-    return problems
+    // Without its first endpoint or authentication method a definition is still worth checking
+    // further (the connector builder's drafts); any other shape problem stops here.
+    if (!shapeProblems.every(isMissingFirst)) return shapeProblems
   }
   const definition = input as ConnectorDefinition
   const problems = [
@@ -125,16 +127,24 @@ export function checkDefinition(input: unknown): DefinitionProblem[] {
   ]
   definition.authMethods.forEach((method, i) => problems.push(...duplicateKeys(method.fields, `/authMethods/${i}/fields`, 'field')))
   const connectorVariables = new Set(definition.variables.map((v) => v.key))
+  for (const name of placeholdersIn(definition.baseUrl)) {
+    if (!connectorVariables.has(name)) problems.push({ path: '/baseUrl', message: `{{${name}}} is not a variable of this connector` })
+  }
   definition.endpoints.forEach((endpoint, i) => {
     problems.push(...duplicateKeys(endpoint.variables, `/endpoints/${i}/variables`, 'variable'))
     const known = new Set([...connectorVariables, ...endpoint.variables.map((v) => v.key)])
-    for (const name of placeholdersIn(`${definition.baseUrl}${endpoint.url}`)) {
+    for (const name of placeholdersIn(endpoint.url)) {
       if (!known.has(name)) {
         problems.push({ path: `/endpoints/${i}/url`, message: `{{${name}}} is not a variable of this connector or endpoint` })
       }
     }
   })
-  return problems
+  return [...shapeProblems, ...problems]
+}
+
+/** "must not have fewer than 1 items" for the endpoints or authentication methods. */
+export function isMissingFirst(problem: DefinitionProblem): boolean {
+  return (problem.path === '/endpoints' || problem.path === '/authMethods') && /fewer than 1/.test(problem.message)
 }
 
 export function isDefinition(input: unknown): input is ConnectorDefinition {

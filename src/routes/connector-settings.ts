@@ -6,18 +6,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
-import { AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS } from '../domain/definition.js'
 import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind,
+  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
 import { Invalid, RevisionConflict } from '../domain/errors.js'
 import { connectorSettings, getRevision, modifyConnector } from '../domain/revisions.js'
 import { IdParams, UUID } from './schemas.js'
 
-const CHOICES = { protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES }
 
-/** URL segment → the kind of definition item it edits. */
-const SEGMENTS: Record<string, ItemKind> = { variables: 'variable', 'auth-methods': 'authMethod', endpoints: 'endpoint' }
 
 const FormText = Type.String({ maxLength: 5000 })
 /** An edit form: the revision it was based on, its one-time key, and its flat fields (repeated ones as lists). */
@@ -51,7 +47,7 @@ function settingsView(settings: Settings, actor: Actor, open?: OpenForm) {
         return [id, { form: stateOf(id, () => itemForm(kind, item)), removeError: open?.id === `remove-${id}` ? open.removeError : undefined }]
       }))),
   }
-  return { ...settings, choices: CHOICES, edit }
+  return { ...settings, choices: DEFINITION_CHOICES, edit }
 }
 
 export default async function connectorSettingsRoutes(fastify: FastifyInstance) {
@@ -99,7 +95,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
     { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
 
-  for (const [segment, kind] of Object.entries(SEGMENTS)) {
+  for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
     app.post(`/connectors/:id/${segment}`, {
       config: { permission: 'manageConnectors' },
       schema: { params: IdParams, body: EditBody },

@@ -8,6 +8,7 @@ import instances from './instances.js'
 import processFlows from './process-flows.js'
 import users from './users.js'
 import help from './help.js'
+import builder from './builder.js'
 import connectorSettings from './connector-settings.js'
 import updates from './updates.js'
 
@@ -20,6 +21,7 @@ export default async function routes(app: FastifyInstance) {
   await app.register(processFlows)
   await app.register(users)
   await app.register(help)
+  await app.register(builder)
   await app.register(connectorSettings)
   await app.register(updates)
 }

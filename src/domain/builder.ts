@@ -1,0 +1,187 @@
+// The connector builder: a company's own connectors, built step by step as drafts, then published
+// to its marketplace and installed automatically. Custom connectors never get vendor updates.
+import { randomBytes } from 'node:crypto'
+import { and, desc, eq, sql } from 'drizzle-orm'
+import { connectorDrafts, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
+import type { Db } from '../db/client.js'
+import { requirePermission, type Actor } from './actor.js'
+import { recordEvent } from './audit.js'
+import { checkDefinition, isMissingFirst, SYSTEM_TYPES, type ConnectorDefinition } from './definition.js'
+import { applyEdit, type DefinitionEdit, type FormInput } from './definition-edit.js'
+import { Invalid, NotFound } from './errors.js'
+import { claimSubmission, completeSubmission, installConnector } from './connectors.js'
+import type { RemovalResult } from './removal.js'
+
+export const BUILDER_STEPS = ['basic-details', 'variables', 'auth-methods', 'endpoints', 'complete'] as const
+export type BuilderStep = (typeof BUILDER_STEPS)[number]
+export const STEP_TITLES: Record<BuilderStep, string> = {
+  'basic-details': 'Basic details', variables: 'Variables', 'auth-methods': 'Authentication methods', endpoints: 'Endpoints', complete: 'Complete',
+}
+
+export interface DraftDetails { name: string; version: string; description: string; systemType: string; colour: string }
+export interface DraftData { details: DraftDetails; definition: ConnectorDefinition }
+
+const NEW_DRAFT: DraftData = {
+  details: { name: '', version: '', description: '', systemType: 'Other', colour: '#3f51b5' },
+  definition: { protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d H:i:s', rateLimit: { amount: 60, unit: 'minute' }, variables: [], authMethods: [], endpoints: [] },
+}
+
+export async function listDrafts(db: Db, actor: Actor) {
+  requirePermission(actor, 'manageConnectors')
+  return db.select({ id: connectorDrafts.id, step: connectorDrafts.step, data: connectorDrafts.data, updatedAt: connectorDrafts.updatedAt, authorName: users.name })
+    .from(connectorDrafts).innerJoin(users, eq(users.id, connectorDrafts.createdBy))
+    .where(eq(connectorDrafts.companyId, actor.companyId)).orderBy(desc(connectorDrafts.updatedAt)).limit(100)
+    .then((rows) => rows.map((r) => ({ ...r, data: r.data as unknown as DraftData })))
+}
+
+export async function startDraft(db: Db, actor: Actor): Promise<{ id: string }> {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const [draft] = await tx.insert(connectorDrafts).values({
+      companyId: actor.companyId, createdBy: actor.id, step: 'basic-details', data: NEW_DRAFT as unknown as Record<string, unknown>,
+    }).returning({ id: connectorDrafts.id })
+    await recordEvent(tx, actor, { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' })
+    return draft!
+  })
+}
+
+export async function getDraft(db: Db, actor: Actor, id: string) {
+  requirePermission(actor, 'manageConnectors')
+  const [draft] = await db.select().from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+  if (!draft) throw new NotFound('That draft')
+  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data as unknown as DraftData, updatedAt: draft.updatedAt }
+}
+
+/** Applies a change to a draft in one transaction, the row locked against a second tab. */
+async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, change: (data: DraftData) => DraftData) {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const [draft] = await tx.select().from(connectorDrafts)
+      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
+    if (!draft) throw new NotFound('That draft')
+    const data = change(draft.data as unknown as DraftData)
+    const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
+    await tx.update(connectorDrafts).set({ data: data as unknown as Record<string, unknown>, step: furthest, updatedAt: sql`now()` })
+      .where(eq(connectorDrafts.id, id))
+    return data
+  })
+}
+
+const COLOUR = /^#[0-9a-fA-F]{6}$/
+
+/** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
+export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: FormInput) {
+  const text = (name: string) => String([input[name]].flat()[0] ?? '').trim()
+  const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
+  const errors: Record<string, string> = {}
+  if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
+  else if (details.version.length > 40) errors.version = 'Use at most 40 characters.'
+  if (!details.description) errors.description = 'Describe what the connector syncs.'
+  else if (details.description.length > 1000) errors.description = 'Use at most 1,000 characters.'
+  if (!(SYSTEM_TYPES as readonly string[]).includes(details.systemType)) errors.systemType = 'Choose a system type.'
+  if (!COLOUR.test(details.colour)) errors.colour = 'Choose a colour such as #3f51b5.'
+  return changeDraft(db, actor, id, 'variables', (data) => {
+    let edited: { name: string; definition: ConnectorDefinition } | null = null
+    try {
+      edited = applyEdit({ name: data.details.name, definition: data.definition }, { kind: 'details', input }, { incomplete: true })
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      Object.assign(errors, error.fields, errors)
+    }
+    if (Object.keys(errors).length || !edited) throw new Invalid(errors)
+    return { details: { ...details, name: edited.name }, definition: edited.definition }
+  })
+}
+
+/** Steps 2–4: add or remove a variable, authentication method or endpoint. */
+export async function editDraft(db: Db, actor: Actor, id: string, step: BuilderStep, edit: Exclude<DefinitionEdit, { kind: 'details' }>) {
+  return changeDraft(db, actor, id, step, (data) => {
+    const edited = applyEdit({ name: data.details.name, definition: data.definition }, edit, { incomplete: true })
+    return { ...data, definition: edited.definition }
+  })
+}
+
+/** Endpoints can be cloned: the copy gets a free key and "(copy)" in its name. */
+export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: string) {
+  return changeDraft(db, actor, id, 'endpoints', (data) => {
+    const endpoint = data.definition.endpoints.find((e) => e.key === key)
+    if (!endpoint) throw new NotFound('That endpoint')
+    const keys = new Set(data.definition.endpoints.map((e) => e.key))
+    let n = 2
+    const base = `${endpoint.key.slice(0, 55)}_copy`
+    let copyKey = base
+    while (keys.has(copyKey)) copyKey = `${base}${n++}`
+    const copy = { ...structuredClone(endpoint), key: copyKey, name: `${endpoint.name} (copy)`.slice(0, 120) }
+    return { ...data, definition: { ...data.definition, endpoints: [...data.definition.endpoints, copy] } }
+  })
+}
+
+/** What must be done before leaving a step ("at least one"). */
+export function stepProblems(data: DraftData, step: BuilderStep): Record<string, string> {
+  if (step === 'basic-details' && (!data.details.name || !data.details.version)) return { '': 'Save the basic details first.' }
+  if (step === 'auth-methods' && data.definition.authMethods.length === 0) return { '': 'Add at least one authentication method.' }
+  if (step === 'endpoints' && data.definition.endpoints.length === 0) return { '': 'Add at least one endpoint.' }
+  return {}
+}
+
+export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep): Promise<BuilderStep> {
+  const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
+  await changeDraft(db, actor, id, next, (data) => {
+    const problems = stepProblems(data, step)
+    if (Object.keys(problems).length) throw new Invalid(problems)
+    return data
+  })
+  return next
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'connector'
+}
+
+/**
+ * Step 5: publishes the draft to this company's marketplace and installs it, in one transaction;
+ * the draft is gone afterwards. A double-submitted form does this once.
+ */
+export async function completeDraft(db: Db, actor: Actor, id: string, submissionKey?: string) {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, submissionKey)
+    if (earlier?.resultId) return { id: earlier.resultId, name: '', repeated: true }
+    const [draft] = await tx.select().from(connectorDrafts)
+      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
+    if (!draft) throw new NotFound('That draft')
+    const data = draft.data as unknown as DraftData
+    const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
+    const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
+    if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
+    const [entry] = await tx.insert(marketplaceConnectors).values({
+      key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`, kind: 'custom', companyId: actor.companyId,
+      name: data.details.name, description: data.details.description, systemType: data.details.systemType, colour: data.details.colour,
+    }).returning({ id: marketplaceConnectors.id })
+    const [version] = await tx.insert(marketplaceVersions).values({
+      marketplaceConnectorId: entry!.id, version: data.details.version, definition: data.definition,
+      releaseNotes: `Built with the connector builder by ${actor.name}.`,
+    }).returning({ id: marketplaceVersions.id })
+    await tx.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, entry!.id))
+    const connector = await installConnector(tx as unknown as Db, actor, entry!.id)
+    await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
+    await recordEvent(tx, actor, {
+      action: 'build', subjectType: 'marketplace connector', subjectId: entry!.id,
+      summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`, details: { connectorId: connector.id },
+    })
+    await completeSubmission(tx, actor, submissionKey, connector.id)
+    return { id: connector.id, name: connector.name, repeated: false }
+  })
+}
+
+export async function discardDraft(db: Db, actor: Actor, id: string): Promise<RemovalResult<never>> {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const [draft] = await tx.delete(connectorDrafts)
+      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).returning()
+    if (!draft) throw new NotFound('That draft')
+    const name = (draft.data as unknown as DraftData).details.name || 'untitled'
+    await recordEvent(tx, actor, { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` })
+    return { removed: true, name }
+  })
+}

@@ -1,0 +1,149 @@
+// The connector builder (/builder): drafts, the five steps, complete, discard.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { actorOf } from '../plugins/auth.js'
+import type { Actor } from '../domain/actor.js'
+import { SYSTEM_TYPES } from '../domain/definition.js'
+import { DEFINITION_CHOICES, formFromInput, itemForm, ITEM_SEGMENTS, type FormInput, type FormState, type ItemKind } from '../domain/definition-edit.js'
+import {
+  BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
+  saveBasicDetails, startDraft, stepProblems, type BuilderStep,
+} from '../domain/builder.js'
+import { Invalid } from '../domain/errors.js'
+import { pageOfConnector } from '../domain/connectors.js'
+import { isPartialRequest } from '../plugins/views.js'
+import { IdParams, UUID } from './schemas.js'
+import { registerRemoval } from './removal.js'
+
+const manage = { permission: 'manageConnectors' as const }
+const StepParams = Type.Object({ id: IdParams.properties.id, step: Type.Union(BUILDER_STEPS.map((s) => Type.Literal(s))) })
+const SegmentParams = Type.Object({ id: IdParams.properties.id, segment: Type.Union(Object.keys(ITEM_SEGMENTS).map((s) => Type.Literal(s))) })
+const ItemParams = Type.Object({ ...SegmentParams.properties, key: Type.String({ maxLength: 100 }) })
+const FormText = Type.Union([Type.String({ maxLength: 5000 }), Type.Array(Type.String({ maxLength: 5000 }), { maxItems: 60 })])
+const FormBody = Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) }, { additionalProperties: FormText })
+
+/** The builder step that edits each kind of item. */
+const STEP_OF: Record<ItemKind, BuilderStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
+
+interface Shown { step: BuilderStep; form?: FormState; errors?: Record<string, string>; open?: boolean }
+
+export default async function builderRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+  const stepView = async (actor: Actor, id: string, shown: Shown) => {
+    const draft = await getDraft(app.db, actor, id)
+    const kind = Object.entries(STEP_OF).find(([, step]) => step === shown.step)?.[0] as ItemKind | undefined
+    const d = draft.data.details
+    const details: FormState = shown.step === 'basic-details' && shown.form ? shown.form : {
+      values: {
+        name: d.name, version: d.version, description: d.description, systemType: d.systemType, colour: d.colour,
+        protocol: draft.data.definition.protocol, baseUrl: draft.data.definition.baseUrl, dateFormat: draft.data.definition.dateFormat,
+        rateLimitAmount: String(draft.data.definition.rateLimit.amount), rateLimitUnit: draft.data.definition.rateLimit.unit,
+      },
+      rows: [], errors: {},
+    }
+    return {
+      draft, step: shown.step, steps: BUILDER_STEPS, titles: STEP_TITLES, kind, choices: DEFINITION_CHOICES, systemTypes: SYSTEM_TYPES,
+      details, addForm: kind ? (shown.form ?? itemForm(kind)) : null, open: shown.open ?? false,
+      errors: shown.errors ?? {}, problems: stepProblems(draft.data, shown.step),
+      segment: kind ? Object.entries(ITEM_SEGMENTS).find(([, k]) => k === kind)![0] : null,
+    }
+  }
+
+  /** A step page, or with htmx just the step's body (after adding, removing or cloning an item). */
+  const showStep = async (request: FastifyRequest, reply: FastifyReply, id: string, shown: Shown, status = 200) => {
+    const data = await stepView(actorOf(request), id, shown)
+    return reply.code(status).page('builder-step', data, 'builder-step-body')
+  }
+  const afterChange = (request: FastifyRequest, reply: FastifyReply, id: string, step: BuilderStep) =>
+    isPartialRequest(request.headers) ? showStep(request, reply, id, { step }) : reply.seeOther(`/builder/drafts/${id}/${step}`)
+
+  app.get('/builder', { config: manage }, async (request, reply) =>
+    reply.page('builder', { drafts: await listDrafts(app.db, actorOf(request)) }))
+
+  app.post('/builder', { config: manage }, async (request, reply) => {
+    const draft = await startDraft(app.db, actorOf(request))
+    return reply.seeOther(`/builder/drafts/${draft.id}/basic-details`)
+  })
+
+  app.get('/builder/drafts/:id/:step', { config: manage, schema: { params: StepParams } }, async (request, reply) =>
+    showStep(request, reply, request.params.id, { step: request.params.step }))
+
+  app.post('/builder/drafts/:id/basic-details', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+    const input = request.body as unknown as FormInput
+    try {
+      await saveBasicDetails(app.db, actorOf(request), request.params.id, input)
+      return reply.seeOther(`/builder/drafts/${request.params.id}/variables`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      const form: FormState = { values: Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String([v].flat()[0] ?? '')])), rows: [], errors: error.fields }
+      return showStep(request, reply, request.params.id, { step: 'basic-details', form }, 422)
+    }
+  })
+
+  app.post('/builder/drafts/:id/:segment', { config: manage, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
+    const kind = ITEM_SEGMENTS[request.params.segment]!
+    const input = request.body as unknown as FormInput
+    try {
+      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input })
+      return afterChange(request, reply, request.params.id, STEP_OF[kind])
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, error.fields), open: true }, 422)
+    }
+  })
+
+  app.post('/builder/drafts/:id/:segment/:key/delete', { config: manage, schema: { params: ItemParams, body: FormBody } }, async (request, reply) => {
+    const kind = ITEM_SEGMENTS[request.params.segment]!
+    try {
+      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'remove', key: request.params.key })
+      return afterChange(request, reply, request.params.id, STEP_OF[kind])
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], errors: { '': Object.values(error.fields).join(' ') } }, 422)
+    }
+  })
+
+  app.post('/builder/drafts/:id/endpoints/:key/clone', {
+    config: manage, schema: { params: Type.Object({ id: IdParams.properties.id, key: Type.String({ maxLength: 100 }) }), body: FormBody },
+  }, async (request, reply) => {
+    await cloneEndpoint(app.db, actorOf(request), request.params.id, request.params.key)
+    return afterChange(request, reply, request.params.id, 'endpoints')
+  })
+
+  app.post('/builder/drafts/:id/:step/next', { config: manage, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
+    try {
+      const next = await markStepDone(app.db, actorOf(request), request.params.id, request.params.step)
+      return reply.seeOther(`/builder/drafts/${request.params.id}/${next}`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return showStep(request, reply, request.params.id, { step: request.params.step, errors: error.fields }, 422)
+    }
+  })
+
+  app.post('/builder/drafts/:id/complete', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    try {
+      const connector = await completeDraft(app.db, actor, request.params.id, (request.body as { submission?: string }).submission)
+      if (!connector.repeated) reply.flash(`${connector.name} is built and installed. It is in your company's marketplace, and ready for instances.`)
+      const page = connector.name ? await pageOfConnector(app.db, actor, connector) : 1
+      return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error
+      return showStep(request, reply, request.params.id, { step: 'complete', errors: error.fields }, 422)
+    }
+  })
+
+  registerRemoval(app, {
+    path: '/builder/drafts/:id/delete',
+    permission: 'manageConnectors',
+    what: 'draft',
+    describe: async (db, actor, id) => {
+      const draft = await getDraft(db, actor, id)
+      return { name: draft.data.details.name || 'untitled', backHref: `/builder/drafts/${id}/${draft.step}` }
+    },
+    remove: discardDraft,
+    afterRemoval: '/builder',
+  })
+}

@@ -1,0 +1,126 @@
+import t from 'tap'
+import { eq } from 'drizzle-orm'
+import { connectorDrafts, connectors, marketplaceConnectors } from '../../src/db/schema.js'
+import { createInstance } from '../../src/domain/instances.js'
+import { addShape, createFlow } from '../../src/domain/flows.js'
+import { SecretBox } from '../../src/domain/secrets.js'
+import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+
+const ctx = await setup(t)
+const manager = await signedIn(ctx.app, ctx.company.users.manager)
+let draftUrl = ''
+
+t.test('a whole build: basic details → variables → authentication methods → endpoints → complete', async (t) => {
+  t.match((await manager.get('/connectors')).body, 'href="/builder"', 'connector builder is in the navigation')
+  const started = await manager.post('/builder')
+  t.equal(started.statusCode, 303)
+  draftUrl = (started.headers.location as string).replace(/\/basic-details$/, '')
+  t.match(draftUrl, /^\/builder\/drafts\/[0-9a-f-]+$/)
+
+  const empty = await manager.post(`${draftUrl}/basic-details`, { name: '', version: '', description: '', systemType: 'Spaceships', colour: 'red', protocol: 'HTTP', baseUrl: '', dateFormat: '', rateLimitAmount: 'many', rateLimitUnit: 'minute' })
+  t.equal(empty.statusCode, 422)
+  for (const id of ['builder-name', 'builder-version', 'builder-description', 'builder-system-type', 'builder-colour', 'builder-date-format', 'builder-rate-limit-amount']) {
+    t.match(empty.body, new RegExp(`aria-describedby="${id}-error[" ]`), `${id} has its message beside it`)
+  }
+  t.match(empty.body, 'value="many"', 'typed values are kept')
+
+  const details = await manager.post(`${draftUrl}/basic-details`, {
+    name: 'Acme WMS', version: 'Version 1 - 28th July 2023', description: 'Our own warehouse system: orders and stock.', systemType: 'WMS', colour: '#aa3300',
+    protocol: 'HTTP', baseUrl: 'https://{{host}}/api', dateFormat: 'Y-m-d', rateLimitAmount: '30', rateLimitUnit: 'minute',
+  })
+  t.equal(details.statusCode, 422, 'the base URL names a variable that does not exist yet')
+  t.match(textOf(details.body), '{{host}} is not a variable of this connector')
+  const saved = await manager.post(`${draftUrl}/basic-details`, {
+    name: 'Acme WMS', version: 'Version 1 - 28th July 2023', description: 'Our own warehouse system: orders and stock.', systemType: 'WMS', colour: '#aa3300',
+    protocol: 'HTTP', baseUrl: 'https://wms.acme.test/api', dateFormat: 'Y-m-d', rateLimitAmount: '30', rateLimitUnit: 'minute',
+  })
+  t.equal(saved.statusCode, 303)
+  t.equal(saved.headers.location, `${draftUrl}/variables`)
+
+  const variable = await manager.post(`${draftUrl}/variables`, { key: 'warehouse', label: 'Warehouse code', required: 'yes', default: 'MAIN' }, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  t.equal(variable.statusCode, 200)
+  t.match(variable.body, /^<section id="builder-step"/, 'with htmx, adding an item swaps the step in place')
+  t.match(textOf(variable.body), 'Warehouse code warehouse')
+  const badKey = await manager.post(`${draftUrl}/variables`, { key: 'Bad Key', label: '' })
+  t.equal(badKey.statusCode, 422)
+  t.match(badKey.body, 'value="Bad Key"')
+  t.equal((await manager.post(`${draftUrl}/variables/next`)).statusCode, 303)
+
+  const noAuth = await manager.post(`${draftUrl}/auth-methods/next`)
+  t.equal(noAuth.statusCode, 422)
+  t.match(textOf(noAuth.body), 'Add at least one authentication method.')
+  const auth = await manager.post(`${draftUrl}/auth-methods`, { key: 'api_key', name: 'API key', type: 'token', field_key: ['token', ''], field_label: ['API token', ''], field_secret: ['yes'], field_required: ['yes'], field_default: ['', ''] })
+  t.equal(auth.statusCode, 303)
+  t.equal((await manager.post(`${draftUrl}/auth-methods/next`)).statusCode, 303)
+
+  const noEndpoint = await manager.post(`${draftUrl}/endpoints/next`)
+  t.match(textOf(noEndpoint.body), 'Add at least one endpoint.')
+  const unknownPlaceholder = await manager.post(`${draftUrl}/endpoints`, { key: 'get_orders', name: 'Get orders', entity: 'Orders', direction: 'receive', method: 'GET', url: '/orders?site={{site}}' })
+  t.equal(unknownPlaceholder.statusCode, 422)
+  t.match(textOf(unknownPlaceholder.body), '{{site}} is not a variable of this connector or endpoint')
+  const endpoint = await manager.post(`${draftUrl}/endpoints`, { key: 'get_orders', name: 'Get orders', entity: 'Orders', direction: 'receive', method: 'GET', url: '/orders?warehouse={{warehouse}}' })
+  t.equal(endpoint.statusCode, 303)
+  t.equal((await manager.post(`${draftUrl}/endpoints/get_orders/clone`)).statusCode, 303)
+  const [draft] = await ctx.db.select().from(connectorDrafts)
+  t.same((draft!.data as { definition: { endpoints: { key: string; name: string }[] } }).definition.endpoints.map((e) => [e.key, e.name]), [['get_orders', 'Get orders'], ['get_orders_copy', 'Get orders (copy)']], 'endpoints can be cloned')
+  t.equal((await manager.post(`${draftUrl}/endpoints/next`)).statusCode, 303)
+
+  const page = await manager.get(`${draftUrl}/complete`)
+  const submission = /name="submission" value="([^"]+)"/.exec(page.body)![1]!
+  const done = await manager.post(`${draftUrl}/complete`, { submission })
+  t.equal(done.statusCode, 303)
+  const again = await manager.post(`${draftUrl}/complete`, { submission })
+  t.equal(again.statusCode, 303, 'a double submit does the work once')
+  const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.name, 'Acme WMS'))
+  t.equal(entry!.kind, 'custom')
+  t.equal(entry!.companyId, ctx.company.id)
+  const installed = await ctx.db.select().from(connectors).where(eq(connectors.marketplaceConnectorId, entry!.id))
+  t.equal(installed.length, 1, 'installed automatically, once')
+  t.equal((await ctx.db.select().from(connectorDrafts)).length, 0, 'the draft is gone')
+
+  const list = await manager.get(done.headers.location as string)
+  t.match(textOf(list.body), 'Acme WMS is built and installed.')
+  t.match(textOf(list.body), 'Acme WMS custom')
+  t.notMatch(list.body.slice(list.body.indexOf('Acme WMS')), /^[\s\S]{0,600}update available/, 'never update available')
+  t.match(textOf((await manager.get('/marketplace?q=acme')).body), 'Acme WMS WMS · your company')
+  const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
+  t.notMatch(textOf((await outsider.get('/marketplace?q=acme')).body), 'Acme WMS', 'not in another company\'s marketplace')
+
+  // A custom connector gets instances and is used in a flow like any other.
+  const box = new SecretBox(testConfig().encryptionKey)
+  const instance = await createInstance(ctx.db, ctx.company.users.user, box, installed[0]!.id, {
+    name: 'Acme WMS - Leeds', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '30', rateLimitUnit: 'minute', authMethod: 'api_key', values: { 'auth.token': 's3cret', 'var.warehouse': 'LDS' },
+  })
+  const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'WMS orders' })
+  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: instance.id, endpointKey: 'get_orders' })
+  t.match(textOf((await manager.get(`/process-flows/${flow.id}`)).body), 'Acme WMS - Leeds (Acme WMS) Get orders')
+  const settings = await manager.get(`/connectors/${installed[0]!.id}/settings`)
+  t.equal(settings.statusCode, 200, 'its settings are edited like any connector\'s')
+  t.notMatch(settings.body, 'update available')
+})
+
+t.test('a draft can be left and resumed, and discarded', async (t) => {
+  const started = await manager.post('/builder')
+  const url = (started.headers.location as string).replace(/\/basic-details$/, '')
+  await manager.post(`${url}/basic-details`, { name: 'Half done', version: 'v0', description: 'later', systemType: 'Other', colour: '#123456', protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second' })
+  const index = await manager.get('/builder')
+  t.match(textOf(index.body), 'continue building Half done')
+  t.match(index.body, `href="${url}/variables"`, 'resumes at the step reached')
+  const resumed = await manager.get(`${url}/basic-details`)
+  t.match(resumed.body, 'value="Half done"')
+  const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
+  t.equal((await outsider.get(`${url}/variables`)).statusCode, 404, 'another company\'s draft answers 404')
+  const discarded = await manager.post(`${url}/delete`, { confirm: 'confirm' })
+  t.equal(discarded.statusCode, 303)
+  const after = textOf((await manager.get('/builder')).body)
+  t.match(after, 'The draft Half done was removed.')
+  t.notMatch(after, 'continue building Half done')
+})
+
+t.test('users and read-only users cannot build connectors', async (t) => {
+  for (const role of ['user', 'read-only'] as const) {
+    const client = await signedIn(ctx.app, ctx.company.users[role])
+    t.equal((await client.get('/builder')).statusCode, 403, role)
+    t.notMatch((await client.get('/connectors')).body, 'href="/builder"', `${role}: not in the navigation`)
+  }
+})
