@@ -13,6 +13,8 @@ export const HELP_PAGES: HelpPage[] = [
   { slug: 'updating-an-instance', title: 'Updating an instance', summary: 'Change an instance’s name, time zone, date format, rate limit or credentials.' },
   { slug: 'removing-an-instance', title: 'Removing an instance', summary: 'Remove an instance you no longer need, once no process flow uses it.' },
   { slug: 'process-flows-and-connection-shapes', title: 'Process flows and connection shapes', summary: 'Create process flows and point their connection shapes at your instances and endpoints.' },
+  { slug: 'updating-a-connector', title: 'Updating a connector', summary: 'Take a vendor update: update in place, or for a connector you modified, overwrite it or install the new version alongside.' },
+  { slug: 'building-a-custom-connector', title: 'Building a custom connector', summary: 'Build your own connector with the connector builder; it is installed automatically when complete.' },
   { slug: 'removing-a-connector', title: 'Removing a connector', summary: 'The housekeeping first, then cog, trash and type confirm.' },
 ]
 
@@ -20,7 +22,7 @@ export const HELP_PAGES: HelpPage[] = [
 export const HELP_FOR_ROUTE: Record<string, string> = {
   '/connectors': 'manage-connectors',
   '/marketplace': 'installing-a-prebuilt-connector',
-  '/connectors/:id/settings': 'manage-connectors',
+  '/connectors/:id/settings': 'updating-a-connector',
   '/connectors/:id/delete': 'removing-a-connector',
   '/connectors/:id/instances/new': 'adding-an-instance',
   '/instances/:id/settings': 'updating-an-instance',
@@ -30,4 +32,8 @@ export const HELP_FOR_ROUTE: Record<string, string> = {
   '/process-flows/:id/shapes/new': 'process-flows-and-connection-shapes',
   '/process-flows/:id/shapes/:shapeId': 'process-flows-and-connection-shapes',
   '/process-flows/:id/delete': 'process-flows-and-connection-shapes',
+  '/connectors/:id/update': 'updating-a-connector',
+  '/connectors/:id/installed-alongside/:previousId': 'updating-a-connector',
+  '/builder': 'building-a-custom-connector',
+  '/builder/drafts/:id/:step': 'building-a-custom-connector',
 }

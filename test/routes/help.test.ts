@@ -6,6 +6,8 @@ import { marketplaceConnectors } from '../../src/db/schema.js'
 import { HELP_FOR_ROUTE, HELP_PAGES } from '../../src/help/pages.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { addShape } from '../../src/domain/flows.js'
+import { saveDefinition } from '../../src/domain/revisions.js'
+import { connectorRow, install, publishNextVersion } from '../connector-fixtures.js'
 import { setup, signedIn, textOf } from '../helpers.js'
 import { buildWorld } from '../world.js'
 
@@ -18,7 +20,21 @@ await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
 // A second shape, so the flow shows move up and move down.
 await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey })
 
-const ids: Record<string, string> = { connectorId: world.connectorId, instanceId: world.instanceId, flowId: world.flowId, shapeId: world.shapeId }
+// Connectors with an update waiting: one as installed, one modified since.
+const updatable = await install(ctx.db, ctx.company.users.administrator, 'shopify')
+const modified = await install(ctx.db, ctx.company.users.administrator, 'bigcommerce')
+const modifiedRow = await connectorRow(ctx.db, modified.id)
+await saveDefinition(ctx.db, ctx.company.users.administrator, {
+  connectorId: modified.id, revision: modifiedRow.revision, summary: 'added endpoint Get refunds',
+  definition: { ...modifiedRow.definition, endpoints: [...modifiedRow.definition.endpoints, { ...modifiedRow.definition.endpoints[0]!, key: 'get_refunds', name: 'Get refunds' }] },
+})
+await publishNextVersion(ctx.db, 'shopify')
+await publishNextVersion(ctx.db, 'bigcommerce')
+
+const ids: Record<string, string> = {
+  connectorId: world.connectorId, instanceId: world.instanceId, flowId: world.flowId, shapeId: world.shapeId, draftId: world.draftId,
+  updatableConnectorId: updatable.id, modifiedConnectorId: modified.id,
+}
 const screens = new Map<string, string>()
 
 /** What a user can read or hear on a screen: its text and the accessible names of its controls. */
