@@ -39,3 +39,16 @@ export function databaseUnavailable(error: unknown): boolean {
   }
   return false
 }
+
+/**
+ * Runs a check-then-delete transaction again when the database refused it for this constraint:
+ * something was added between the check and the delete, and the second run reports it.
+ */
+export async function retryOnceIfViolated<T>(constraint: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt()
+  } catch (error) {
+    if (violates(error, constraint)) return attempt()
+    throw error
+  }
+}

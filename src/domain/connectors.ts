@@ -10,7 +10,7 @@ import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { NotFound } from './errors.js'
 import type { RemovalResult } from './removal.js'
-import { violates } from '../db/errors.js'
+import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
 import { containsPattern, groupBy, pageOf, type Page } from './pagination.js'
 
@@ -210,10 +210,5 @@ export async function removeConnector(db: Db, actor: Actor, id: string): Promise
     })
     return { removed: true as const, name: connector.name }
   })
-  try {
-    return await attempt()
-  } catch (error) {
-    if (violates(error, 'instances_connector_fk')) return attempt()
-    throw error
-  }
+  return retryOnceIfViolated('instances_connector_fk', attempt)
 }

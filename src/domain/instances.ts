@@ -2,7 +2,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { connectionShapes, connectors, instances, processFlows } from '../db/schema.js'
 import type { Db } from '../db/client.js'
-import { FOREIGN_KEY_VIOLATION, pgErrorCode, violates } from '../db/errors.js'
+import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
@@ -240,11 +240,5 @@ export async function removeInstance(db: Db, actor: Actor, id: string): Promise<
     await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })
     return { removed: true as const, name: instance.name }
   })
-  try {
-    return await attempt()
-  } catch (error) {
-    // A shape was added between our check and the delete: report it like any other blocker.
-    if (violates(error, 'connection_shapes_instance_fk')) return attempt()
-    throw error
-  }
+  return retryOnceIfViolated('connection_shapes_instance_fk', attempt)
 }
