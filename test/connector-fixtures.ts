@@ -11,6 +11,7 @@ import type { Actor } from '../src/domain/actor.js'
 import { installConnector } from '../src/domain/connectors.js'
 import type { ConnectorDefinition } from '../src/domain/definition.js'
 import { publishManifest } from '../src/domain/marketplace.js'
+import { saveDefinition } from '../src/domain/revisions.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 
 const catalogue = await readCatalogue()
@@ -31,6 +32,14 @@ export async function install(db: Db, actor: Actor, key: string) {
 export async function connectorRow(db: Db, id: string) {
   const [row] = await db.select().from(connectors).where(eq(connectors.id, id))
   return row!
+}
+
+/** Modifies an installed connector as its settings would: adds a "Get refunds" endpoint, a copy of its first. */
+export async function addRefundsEndpoint(db: Db, actor: Actor, connectorId: string) {
+  const row = await connectorRow(db, connectorId)
+  const definition = structuredClone(row.definition)
+  definition.endpoints.push({ ...definition.endpoints[0]!, key: 'get_refunds', name: 'Get refunds' })
+  return saveDefinition(db, actor, { connectorId, revision: row.revision, definition })
 }
 
 /** Publishes the next minor version of a catalogue connector, its definition changed by `change`. */

@@ -1,33 +1,14 @@
 // Add a connection shape to a process flow and reconfigure it, with and without JavaScript.
 import t from 'tap'
-import { eq } from 'drizzle-orm'
-import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
-import { createInstance } from '../../src/domain/instances.js'
-import { SecretBox } from '../../src/domain/secrets.js'
-import type { Actor } from '../../src/domain/actor.js'
-import { testConfig } from '../helpers.js'
-import { accessibilityProblems, logIn, MODES, openPage, screenshot, startBrowserWorld, type BrowserWorld } from './harness.js'
+import { accessibilityProblems, installWithInstance, logIn, MODES, openPage, screenshot, startBrowserWorld } from './harness.js'
 
 const world = await startBrowserWorld(t)
-
-async function withInstance(world: BrowserWorld, user: Actor, key: string, name: string) {
-  const [entry] = await world.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-  const connector = await installConnector(world.database.db, { ...user, role: 'administrator' }, entry!.id)
-  const [row] = await world.database.db.select().from(connectors).where(eq(connectors.id, connector.id))
-  const method = row!.definition.authMethods[0]!
-  await createInstance(world.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
-    name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
-    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
-  })
-  return row!.definition
-}
 
 for (const mode of world ? MODES : []) {
   t.test(`add a connection shape and reconfigure it, ${mode.label}`, async (t) => {
     const { user } = await world!.company('user')
-    const shopify = await withInstance(world!, user, 'shopify', 'Shopify - UK')
-    await withInstance(world!, user, 'xero', 'Xero - Main')
+    const { definition: shopify } = await installWithInstance(world!, user, 'shopify', 'Shopify - UK')
+    await installWithInstance(world!, user, 'xero', 'Xero - Main')
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, user)

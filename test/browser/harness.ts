@@ -6,8 +6,13 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { AxeBuilder } from '@axe-core/playwright'
+import { eq } from 'drizzle-orm'
 import { buildApp } from '../../src/app.js'
+import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
+import { installConnector } from '../../src/domain/connectors.js'
+import { createInstance } from '../../src/domain/instances.js'
 import { publishCatalogue } from '../../src/domain/marketplace.js'
+import { SecretBox } from '../../src/domain/secrets.js'
 import { readCatalogue } from '../../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../../src/domain/users.js'
 import type { Actor } from '../../src/domain/actor.js'
@@ -61,6 +66,21 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
       return { id: company.id, user }
     },
   }
+}
+
+/** Arranges what the help text assumes was done before: a catalogue connector installed, with one instance. */
+export async function installWithInstance(world: BrowserWorld, user: Actor, key: string, instanceName: string) {
+  const db = world.database.db
+  const admin: Actor = { ...user, role: 'administrator' }
+  const [entry] = await db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
+  const connector = await installConnector(db, admin, entry!.id)
+  const [row] = await db.select().from(connectors).where(eq(connectors.id, connector.id))
+  const method = row!.definition.authMethods[0]!
+  const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), connector.id, {
+    name: instanceName, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
+    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+  })
+  return { connector, instance, definition: row!.definition }
 }
 
 const javaScriptOn = new WeakMap<Page, boolean>()

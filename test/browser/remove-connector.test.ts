@@ -2,32 +2,16 @@
 // connector has instances. With and without JavaScript, and with the keyboard alone.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
+import { marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { createInstance } from '../../src/domain/instances.js'
-import { SecretBox } from '../../src/domain/secrets.js'
-import type { Actor } from '../../src/domain/actor.js'
-import { testConfig } from '../helpers.js'
-import { accessibilityProblems, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld, type BrowserWorld } from './harness.js'
+import { accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
 
 const world = await startBrowserWorld(t)
-
-async function xeroWithInstance(world: BrowserWorld, user: Actor) {
-  const [entry] = await world.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'xero'))
-  const connector = await installConnector(world.database.db, user, entry!.id)
-  const [row] = await world.database.db.select().from(connectors).where(eq(connectors.id, connector.id))
-  const method = row!.definition.authMethods[0]!
-  const instance = await createInstance(world.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
-    name: 'Xero - UK', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
-    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
-  })
-  return { connector, instance }
-}
 
 for (const mode of world ? MODES : []) {
   t.test(`remove a connector: blocked while it has instances, then removed, ${mode.label}`, async (t) => {
     const { user } = await world!.company()
-    await xeroWithInstance(world!, user)
+    await installWithInstance(world!, user, 'xero', 'Xero - UK')
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
 
