@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { and, eq, gt, lt, sql } from 'drizzle-orm'
 import { companies, sessions, users, type Role } from '../db/schema.js'
 import type { Db } from '../db/client.js'
+import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.js'
 
@@ -10,12 +11,15 @@ export const SESSION_DAYS = 14
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
+const sessionUser = preparedQuery((db) => db.select({
+  id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role, sessionId: sessions.id,
+}).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
+  .where(and(eq(sessions.id, sql.placeholder('tokenHash')), gt(sessions.expiresAt, sql`now()`)))
+  .prepare('user_for_session'))
+
 /** The signed-in user for a session token, or null (unknown or expired): one query. */
 export async function userForSession(db: Db, token: string): Promise<(Actor & { sessionId: string }) | null> {
-  const [row] = await db.select({
-    id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role, sessionId: sessions.id,
-  }).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, tokenHash(token)), gt(sessions.expiresAt, sql`now()`)))
+  const [row] = await sessionUser(db).execute({ tokenHash: tokenHash(token) })
   return row ?? null
 }
 
