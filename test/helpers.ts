@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { readConfig, type Config } from '../src/config.js'
-import { openDatabase, openPglite, type Database } from '../src/db/client.js'
+import { openDatabase, openPglite, type Database, type DatabaseOptions } from '../src/db/client.js'
 import { publishCatalogue } from '../src/domain/marketplace.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../src/domain/users.js'
@@ -16,10 +16,10 @@ export const PASSWORD = 'correct horse battery staple'
 interface Teardown { teardown(fn: () => unknown): void }
 
 /** A fresh, migrated database; dropped (server) or discarded (PGlite) when the test file ends. */
-export async function testDatabase(t: Teardown): Promise<Database> {
+export async function testDatabase(t: Teardown, options: DatabaseOptions = {}): Promise<Database> {
   const url = process.env.DATABASE_URL
   if (!url) {
-    const database = await openPglite(undefined)
+    const database = await openPglite(undefined, options)
     t.teardown(() => database.close())
     return database
   }
@@ -29,7 +29,7 @@ export async function testDatabase(t: Teardown): Promise<Database> {
   await admin.unsafe(`create database "${name}"`)
   const testUrl = new URL(url)
   testUrl.pathname = `/${name}`
-  const database = await openDatabase(testUrl.toString(), '', { max: 10 })
+  const database = await openDatabase(testUrl.toString(), '', { max: 10, ...options })
   t.teardown(async () => {
     await database.close()
     await admin.unsafe(`drop database if exists "${name}" with (force)`)
@@ -71,8 +71,8 @@ async function companyWithUsers(db: Database['db'], name: string): Promise<{ id:
 }
 
 /** The app on a fresh database with the real catalogue published and two companies. */
-export async function setup(t: Teardown, options: { logger?: object } = {}): Promise<TestContext> {
-  const database = await testDatabase(t)
+export async function setup(t: Teardown, options: { logger?: object; onQuery?: DatabaseOptions['onQuery'] } = {}): Promise<TestContext> {
+  const database = await testDatabase(t, options.onQuery ? { onQuery: options.onQuery } : {})
   await publishCatalogue(database.db, await readCatalogue())
   const company = await companyWithUsers(database.db, 'Acme Retail')
   const other = await companyWithUsers(database.db, 'Other Company')

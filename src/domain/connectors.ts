@@ -1,18 +1,19 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/pg-core'
+import { and, asc, count, eq, ilike, lt, or, sql } from 'drizzle-orm'
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate } from './versions.js'
 import {
   connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
+import { preparedQuery } from '../db/prepared.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { NotFound } from './errors.js'
 import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
-import { containsPattern, groupBy, pageOf, type Page } from './pagination.js'
+import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
 
 export const CONNECTORS_PAGE_SIZE = 20
 
@@ -106,10 +107,23 @@ const installer = alias(users, 'installer')
 const modifier = alias(users, 'modifier')
 const latest = alias(marketplaceVersions, 'latest')
 
-/** The manage connectors page: one page of connectors, then their instances. Two queries. */
-export async function listConnectors(db: Db, actor: Actor, query: { q?: string; page: number }): Promise<Page<ConnectorListItem>> {
-  const q = query.q?.trim()
-  const rows = await db.select({
+const counted = alias(connectors, 'counted')
+
+/**
+ * The manage connectors page in one query, whatever the number of connectors: the page's ids from
+ * the (company, name) index, then only those rows joined, each with its instances aggregated.
+ * Built once per database, with and without a name filter.
+ */
+const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
+  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn }) => and(
+    eq(table.companyId, sql.placeholder('companyId')),
+    filtered ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+  )
+  const onPage = db.select({ id: connectors.id }).from(connectors).where(matching(connectors))
+    .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
+    .limit(constantLimit(CONNECTORS_PAGE_SIZE)).offset(sql.placeholder('offset'))
+    .as('on_page')
+  return db.select({
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
@@ -119,28 +133,40 @@ export async function listConnectors(db: Db, actor: Actor, query: { q?: string; 
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    total: sql<number>`cast(count(*) over () as integer)`,
-  }).from(connectors)
+    // [id, name, authentication method, process flows using it] per instance: half the database's work of json_build_object.
+    instances: sql<[string, string, string, number][]>`(
+      select coalesce(json_agg(json_build_array(${instances.id}, ${instances.name}, ${instances.authMethodKey},
+        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})
+      ) order by lower(${instances.name}), ${instances.id}), '[]')
+      from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+    total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
+  }).from(onPage)
+    .innerJoin(connectors, eq(connectors.id, onPage.id))
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
     .innerJoin(installer, eq(installer.id, connectors.installedBy))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(and(eq(connectors.companyId, actor.companyId), q ? ilike(connectors.name, containsPattern(q)) : undefined))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-    .limit(CONNECTORS_PAGE_SIZE).offset((query.page - 1) * CONNECTORS_PAGE_SIZE)
-  const page = pageOf<ConnectorSummary>(rows.map((c) => ({ ...c, updateAvailable: hasUpdate(c.kind, c.version, c.latestVersion) })), query.page, CONNECTORS_PAGE_SIZE)
-  const ids = page.rows.map((c) => c.id)
-  const instanceRows = ids.length === 0 ? [] : await db.select({
-    id: instances.id, connectorId: instances.connectorId, name: instances.name, authMethodKey: instances.authMethodKey,
-    flowCount: sql<number>`cast(count(distinct ${connectionShapes.processFlowId}) as integer)`,
-  }).from(instances)
-    .leftJoin(connectionShapes, eq(connectionShapes.instanceId, instances.id))
-    .where(and(eq(instances.companyId, actor.companyId), inArray(instances.connectorId, ids)))
-    .groupBy(instances.id)
-    .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id))
-  const byConnector = groupBy(instanceRows, (i) => i.connectorId)
-  return { ...page, rows: page.rows.map((c) => ({ ...c, instances: byConnector.get(c.id) ?? [] })) }
+    .prepare(filtered ? 'connector_page_filtered' : 'connector_page')
+})
+const connectorPage = { all: connectorPageQuery(false), filtered: connectorPageQuery(true) }
+
+/** The manage connectors page: one page of connectors with their instances. One query. */
+export async function listConnectors(db: Db, actor: Actor, query: { q?: string; page: number }): Promise<Page<ConnectorListItem>> {
+  const q = query.q?.trim()
+  const rows = await (q ? connectorPage.filtered : connectorPage.all)(db).execute({
+    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
+  })
+  const page = pageOf(rows, query.page, CONNECTORS_PAGE_SIZE)
+  return {
+    ...page,
+    rows: page.rows.map((c) => ({
+      ...c,
+      updateAvailable: hasUpdate(c.kind, c.version, c.latestVersion),
+      instances: c.instances.map(([id, name, authMethodKey, flowCount]) => ({ id, connectorId: c.id, name, authMethodKey, flowCount })),
+    })),
+  }
 }
 
 /** The page of the manage connectors list a connector stands on, so a redirect can show it. */

@@ -7,6 +7,7 @@ import { recordEvent } from './audit.js'
 import { requirePermission } from './actor.js'
 import { Invalid, NotFound } from './errors.js'
 import type { Db } from '../db/client.js'
+import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.js'
 
@@ -14,12 +15,15 @@ export const SESSION_DAYS = 14
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
+const sessionUser = preparedQuery((db) => db.select({
+  id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role, sessionId: sessions.id,
+}).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
+  .where(and(eq(sessions.id, sql.placeholder('tokenHash')), gt(sessions.expiresAt, sql`now()`)))
+  .prepare('user_for_session'))
+
 /** The signed-in user for a session token, or null (unknown or expired): one query. */
 export async function userForSession(db: Db, token: string): Promise<(Actor & { sessionId: string }) | null> {
-  const [row] = await db.select({
-    id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role, sessionId: sessions.id,
-  }).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, tokenHash(token)), gt(sessions.expiresAt, sql`now()`)))
+  const [row] = await sessionUser(db).execute({ tokenHash: tokenHash(token) })
   return row ?? null
 }
 

@@ -4,9 +4,22 @@ const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short',
 })
 
+const timeOf = (value: Date | string) => (typeof value === 'string' ? Date.parse(value) : value.getTime())
+
+// Intl formatting takes microseconds and a list shows dozens of dates: one string per day, reused.
+const DAY_MS = 86_400_000
+const dates = new Map<number, string>()
+
 /** "28 Nov 2026" */
 export function date(value: Date | string | null | undefined): string {
-  return value ? DATE.format(new Date(value)) : ''
+  if (!value) return ''
+  const day = Math.floor(timeOf(value) / DAY_MS)
+  let text = dates.get(day)
+  if (text === undefined) {
+    if (dates.size >= 10_000) dates.clear()
+    dates.set(day, text = DATE.format(day * DAY_MS))
+  }
+  return text
 }
 
 /** "28 Nov 2026, 14:05 UTC" */
@@ -15,7 +28,7 @@ export function dateTime(value: Date | string | null | undefined): string {
 }
 
 export function isoDate(value: Date | string | null | undefined): string {
-  return value ? new Date(value).toISOString() : ''
+  return value ? (value instanceof Date ? value : new Date(value)).toISOString() : ''
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

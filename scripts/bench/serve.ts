@@ -1,0 +1,96 @@
+// A server process of the benchmark, started by scripts/bench.ts and driven over IPC:
+//   serve.ts app DATABASE_URL   the app as in production, counting the SQL statements it sends
+//   serve.ts reference          a bare Fastify route sending, from memory, bytes it is given
+// Each runs in its own process so that neither shares an event loop with the load generator.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { buildApp, REDACTED_PATHS } from '../../src/app.js'
+import type { Config } from '../../src/config.js'
+import { openDatabase } from '../../src/db/client.js'
+
+/** Fixed keys: the benchmark's database is created and dropped by the run itself. */
+const BENCH_SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop'
+const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9)
+
+export type Request =
+  | { id: number; type: 'statements' }
+  | { id: number; type: 'capture'; on: boolean }
+  | { id: number; type: 'memory' }
+  | { id: number; type: 'close' }
+
+export interface CapturedStatement { sql: string; params: unknown[] }
+
+function benchConfig(databaseUrl: string): Config {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    production: true,
+    databaseUrl,
+    dataDir: path.join(tmpdir(), 'connectors-bench'),
+    sessionSecret: BENCH_SESSION_SECRET,
+    encryptionKey: BENCH_ENCRYPTION_KEY,
+    logLevel: 'warn',
+  }
+}
+
+async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
+  const config = benchConfig(databaseUrl)
+  let statements = 0
+  let captured: CapturedStatement[] | null = null
+  const database = await openDatabase(config.databaseUrl, config.dataDir, {
+    onQuery: (sql, params) => {
+      statements += 1
+      captured?.push({ sql, params })
+    },
+  })
+  const app = await buildApp({ config, database, closeDatabase: true, logger: { level: config.logLevel, redact: REDACTED_PATHS } })
+  await app.listen({ port: config.port, host: config.host })
+  answer((request) => {
+    if (request.type === 'statements') return statements
+    if (request.type === 'capture') {
+      const result = captured
+      captured = request.on ? [] : null
+      return result
+    }
+    return undefined
+  }, app)
+  return app
+}
+
+async function serveReference(body: Buffer): Promise<FastifyInstance> {
+  const app = Fastify({ logger: { level: 'warn' } })
+  app.get('/', (_request, reply) => { reply.type('text/html; charset=utf-8').send(body) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  answer(() => undefined, app)
+  return app
+}
+
+/** Answers the parent's requests; `memory` and `close` are common to both servers. */
+function answer(handle: (request: Request) => unknown, app: FastifyInstance) {
+  process.on('message', async (request: Request) => {
+    if (request.type === 'close') {
+      // A load that just ended may leave requests in flight; never wait on them for long.
+      await Promise.race([app.close(), new Promise((resolve) => setTimeout(resolve, 5000))])
+      process.send!({ id: request.id }, () => process.exit(0))
+      return
+    }
+    const result = request.type === 'memory' ? process.memoryUsage().rss : handle(request)
+    process.send!({ id: request.id, result })
+  })
+  // The parent exits or dies: so does this server.
+  process.on('disconnect', () => process.exit(0))
+  const address = app.server.address()
+  process.send!({ id: 0, result: typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null })
+}
+
+const [role, argument] = process.argv.slice(2)
+if (role === 'app') await serveApp(argument!)
+else if (role === 'reference') {
+  // The page's bytes arrive as the first message, so they need not fit in argv.
+  const body = await new Promise<Buffer>((resolve) => process.once('message', (m: { body: string }) => resolve(Buffer.from(m.body, 'base64'))))
+  await serveReference(body)
+} else {
+  process.stderr.write('usage: serve.ts app DATABASE_URL | serve.ts reference\n')
+  process.exit(64)
+}
