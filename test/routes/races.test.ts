@@ -1,0 +1,68 @@
+// Concurrent double-submits of the same form end in a consistent database: the work is done once,
+// no duplicate connectors, no lost or doubled revision. Many rounds, the database doing the work.
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { count, eq } from 'drizzle-orm'
+import { connectorRevisions, connectors } from '../../src/db/schema.js'
+import { installConnector } from '../../src/domain/connectors.js'
+import { installVersionAlongside, overwriteWithVersion, updateConnector } from '../../src/domain/updates.js'
+import { setup } from '../helpers.js'
+import { addRefundsEndpoint, connectorRow, install, marketplaceEntry, publishNextVersion } from '../connector-fixtures.js'
+
+const ctx = await setup(t)
+const admin = ctx.company.users.administrator
+const ROUNDS = 5
+
+const connectorCount = async () => (await ctx.db.select({ n: count() }).from(connectors).where(eq(connectors.companyId, ctx.company.id)))[0]!.n
+const revisionCount = async (id: string) => (await ctx.db.select({ n: count() }).from(connectorRevisions).where(eq(connectorRevisions.connectorId, id)))[0]!.n
+const newestVersion = async (key: string) => { await publishNextVersion(ctx.db, key) }
+
+t.test('install sent twice at once installs once', async (t) => {
+  const entry = await marketplaceEntry(ctx.db, 'stripe')
+  for (let round = 0; round < ROUNDS; round++) {
+    const before = await connectorCount()
+    const submission = randomUUID()
+    const [a, b] = await Promise.all([installConnector(ctx.db, admin, entry.id, submission), installConnector(ctx.db, admin, entry.id, submission)])
+    t.equal(a.id, b.id, `round ${round}: both answers name the same connector`)
+    t.equal(await connectorCount(), before + 1, `round ${round}: one connector more`)
+  }
+})
+
+for (const [label, prepare, act] of [
+  ['update', async (id: string) => id, updateConnector],
+  ['overwrite', async (id: string) => { await addRefundsEndpoint(ctx.db, admin, id); return id }, overwriteWithVersion],
+] as const) {
+  t.test(`${label} sent twice at once does the work once`, async (t) => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const installed = await install(ctx.db, admin, 'hubspot')
+      await prepare(installed.id)
+      await newestVersion('hubspot')
+      const row = await connectorRow(ctx.db, installed.id)
+      const revisions = await revisionCount(installed.id)
+      const choice = { connectorId: installed.id, revision: row.revision, version: (await marketplaceLatest('hubspot')), submission: randomUUID() }
+      const results = await Promise.allSettled([act(ctx.db, admin, choice), act(ctx.db, admin, choice)])
+      t.ok(results.every((r) => r.status === 'fulfilled'), `round ${round}: both answered`)
+      t.equal(await revisionCount(installed.id), revisions + 1, `round ${round}: exactly one new revision`)
+    }
+  })
+}
+
+t.test('install alongside sent twice at once installs one second connector', async (t) => {
+  for (let round = 0; round < ROUNDS; round++) {
+    const installed = await install(ctx.db, admin, 'klaviyo')
+    await addRefundsEndpoint(ctx.db, admin, installed.id)
+    await newestVersion('klaviyo')
+    const before = await connectorCount()
+    const choice = { connectorId: installed.id, version: await marketplaceLatest('klaviyo'), submission: randomUUID() }
+    const [a, b] = await Promise.all([installVersionAlongside(ctx.db, admin, choice), installVersionAlongside(ctx.db, admin, choice)])
+    t.equal(a.id, b.id, `round ${round}: the same second connector`)
+    t.equal(await connectorCount(), before + 1, `round ${round}: one connector more`)
+  }
+})
+
+async function marketplaceLatest(key: string): Promise<string> {
+  const { marketplaceVersions, marketplaceConnectors } = await import('../../src/db/schema.js')
+  const [row] = await ctx.db.select({ version: marketplaceVersions.version }).from(marketplaceConnectors)
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId)).where(eq(marketplaceConnectors.key, key))
+  return row!.version
+}
