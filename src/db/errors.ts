@@ -17,7 +17,6 @@ export function violates(error: unknown, constraint: string): boolean {
   return !!fields && (fields.constraint_name ?? fields.constraint) === constraint
 }
 
-export const UNIQUE_VIOLATION = '23505'
 export const FOREIGN_KEY_VIOLATION = '23503'
 
 export function pgErrorCode(error: unknown): string | undefined {

@@ -1,5 +1,4 @@
 // The audit log: who did what, when. Written in the same transaction as the change it records.
-import { and, desc, eq } from 'drizzle-orm'
 import { auditEvents } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import type { Actor } from './actor.js'
@@ -22,10 +21,4 @@ export async function recordEvent(tx: Tx | Db, actor: Actor, entry: AuditEntry):
     summary: entry.summary,
     details: entry.details ?? {},
   })
-}
-
-export async function eventsFor(db: Db, actor: Actor, subjectId: string, limit = 50) {
-  return db.select().from(auditEvents)
-    .where(and(eq(auditEvents.companyId, actor.companyId), eq(auditEvents.subjectId, subjectId)))
-    .orderBy(desc(auditEvents.id)).limit(limit)
 }

@@ -147,6 +147,3 @@ export function isMissingFirst(problem: DefinitionProblem): boolean {
   return (problem.path === '/endpoints' || problem.path === '/authMethods') && /fewer than 1/.test(problem.message)
 }
 
-export function isDefinition(input: unknown): input is ConnectorDefinition {
-  return checkDefinition(input).length === 0
-}

@@ -1,7 +1,7 @@
 // One place turns errors into pages: domain errors and 4xx say what went wrong; 5xx never leak
 // details; a database that is away answers 503 and the app recovers when it is back.
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply } from 'fastify'
 import { isDomainError } from '../domain/errors.js'
 import { databaseUnavailable } from '../db/errors.js'
 
@@ -38,13 +38,9 @@ function messageOf(error: FastifyError, status: number): string {
   return error.message
 }
 
-export async function renderError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
-  reply.code(status)
-  if (request.headers['hx-request'] === 'true' && request.headers['hx-request-type'] === 'partial') {
-    // An htmx fragment request gets the message where its swap would go.
-    return reply.page('error', { status, title: TITLES[status] ?? 'Error', message }, 'error-message')
-  }
-  return reply.page('error', { status, title: TITLES[status] ?? 'Error', message })
+export async function renderError(reply: FastifyReply, status: number, message: string) {
+  // An htmx fragment request gets just the message, where its swap would go.
+  return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message }, 'error-message')
 }
 
 export default fp(async (app) => {
@@ -53,7 +49,7 @@ export default fp(async (app) => {
     if (status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ status, code: error.code }, error.message)
     try {
-      return await renderError(request, reply, status, messageOf(error, status))
+      return await renderError(reply, status, messageOf(error, status))
     } catch (renderFailure) {
       request.log.error({ err: renderFailure }, 'error page failed')
       return reply.code(status).type('text/plain; charset=utf-8').send(TITLES[status] ?? 'Error')
@@ -62,5 +58,5 @@ export default fp(async (app) => {
 
   app.setNotFoundHandler({
     preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }),
-  }, async (request, reply) => renderError(request, reply, 404, 'There is nothing here, or it belongs to somebody else.'))
+  }, async (_request, reply) => renderError(reply, 404, 'There is nothing here, or it belongs to somebody else.'))
 }, { name: 'errors', dependencies: ['views', 'security'] })
