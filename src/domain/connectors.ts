@@ -72,7 +72,7 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       installedBy: actor.id,
     }).returning({ id: connectors.id })
     await tx.insert(connectorRevisions).values({
-      connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition,
+      connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition, marketplaceVersionId: entry.versionId,
       summary: `installed version ${entry.version} from the marketplace`,
     })
     await recordEvent(tx, actor, {

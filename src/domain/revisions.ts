@@ -96,6 +96,7 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     if (!saved) throw await revisionConflict(tx, current.id)
     const [revision] = await tx.insert(connectorRevisions).values({
       connectorId: current.id, number: saved.revision, authorId: actor.id, summary, definition: next.definition,
+      marketplaceVersionId: current.marketplaceVersionId,
     }).returning({ id: connectorRevisions.id })
     await recordEvent(tx, actor, {
       action: 'modify', subjectType: 'connector', subjectId: current.id,

@@ -178,7 +178,7 @@ async function moveToVersion(tx: Tx, actor: Actor, connector: LockedConnector, t
     .returning({ revision: connectors.revision })
   if (!saved) throw await revisionConflict(tx, connector.id)
   await tx.insert(connectorRevisions).values({
-    connectorId: connector.id, number: saved.revision, authorId: actor.id, summary, definition: target.definition,
+    connectorId: connector.id, number: saved.revision, authorId: actor.id, summary, definition: target.definition, marketplaceVersionId: target.id,
   })
   return saved.revision
 }
@@ -282,7 +282,7 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
       installedBy: actor.id,
     }).returning({ id: connectors.id })
     await tx.insert(connectorRevisions).values({
-      connectorId: installed!.id, number: 1, authorId: actor.id, definition: target.definition,
+      connectorId: installed!.id, number: 1, authorId: actor.id, definition: target.definition, marketplaceVersionId: target.id,
       summary: `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`,
     })
     await recordEvent(tx, actor, {
