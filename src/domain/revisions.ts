@@ -13,7 +13,8 @@ import { claimSubmission, completeSubmission, getConnector } from './connectors.
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { applyEdit, type DefinitionEdit } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, summariseDiff } from './definition-diff.js'
-import { Invalid, NotFound, RevisionConflict } from './errors.js'
+import { Conflict, Invalid, NotFound, RevisionConflict } from './errors.js'
+import { impactOf, type Impact } from './impact.js'
 import { hasUpdate } from './versions.js'
 
 /** A connector row locked for the rest of the transaction, with what updates and saves need. */
@@ -66,7 +67,17 @@ interface ChangeInput {
   submission?: string | undefined
 }
 
-type Change = (current: LockedConnector, tx: Tx) => Promise<{ name: string; definition: ConnectorDefinition; summary?: string | undefined }>
+interface Next {
+  name: string
+  definition: ConnectorDefinition
+  summary?: string | undefined
+  /** A roll back: the marketplace version the definition is based on again. */
+  base?: { id: string; definition: ConnectorDefinition } | undefined
+  /** The audit log's action; "modify" by default. */
+  action?: string
+}
+
+type Change = (current: LockedConnector, tx: Tx) => Promise<Next>
 
 /** Saves a change as the next revision, in one transaction, once per form submission. */
 async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Change): Promise<SavedChange> {
@@ -80,32 +91,45 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     const diff = diffDefinitions(current.definition, next.definition)
     const definitionChanged = !isUnchanged(diff)
     const renamed = next.name !== current.name
-    if (!definitionChanged && !renamed) {
+    const rebased = next.base !== undefined && next.base.id !== current.marketplaceVersionId
+    if (!definitionChanged && !renamed && !rebased) {
       return { connectorId: current.id, name: current.name, revision: current.revision, summary: 'nothing changed', changed: false }
     }
     const summary = next.summary ?? [
       renamed ? `renamed ${current.name} to ${next.name}` : '',
       definitionChanged ? summariseDiff(diff) : '',
     ].filter(Boolean).join('; ')
-    // A prebuilt connector whose definition the company changed is "modified": who and when of the last change.
-    const modified = definitionChanged && current.kind === 'prebuilt' ? { modifiedAt: sql`now()`, modifiedBy: actor.id } : {}
     const [saved] = await tx.update(connectors)
-      .set({ name: next.name, definition: next.definition, revision: sql`${connectors.revision} + 1`, ...modified })
+      .set({ name: next.name, definition: next.definition, revision: sql`${connectors.revision} + 1`, ...modification(actor, current, next, definitionChanged) })
       .where(and(eq(connectors.id, current.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, input.revision)))
       .returning({ revision: connectors.revision })
     if (!saved) throw await revisionConflict(tx, current.id)
     const [revision] = await tx.insert(connectorRevisions).values({
       connectorId: current.id, number: saved.revision, authorId: actor.id, summary, definition: next.definition,
-      marketplaceVersionId: current.marketplaceVersionId,
+      marketplaceVersionId: next.base?.id ?? current.marketplaceVersionId,
     }).returning({ id: connectorRevisions.id })
     await recordEvent(tx, actor, {
-      action: 'modify', subjectType: 'connector', subjectId: current.id,
+      action: next.action ?? 'modify', subjectType: 'connector', subjectId: current.id,
       summary: `changed ${next.name} (revision ${saved.revision}): ${summary}`,
       details: { revision: saved.revision, changes: describeDiff(diff), ...(renamed ? { renamedFrom: current.name } : {}) },
     })
     await completeSubmission(tx, actor, input.submission, revision!.id)
     return { connectorId: current.id, name: next.name, revision: saved.revision, summary, changed: true }
   })
+}
+
+/**
+ * A prebuilt connector whose definition the company changed is "modified": who and when of the last
+ * change. A roll back is based on the revision's marketplace version again, and is modified only when
+ * its definition differs from that version's.
+ */
+function modification(actor: Actor, current: LockedConnector, next: Next, definitionChanged: boolean) {
+  if (current.kind !== 'prebuilt') return {}
+  if (next.base) {
+    const differs = !isUnchanged(diffDefinitions(next.base.definition, next.definition))
+    return { marketplaceVersionId: next.base.id, modifiedAt: differs ? sql`now()` : null, modifiedBy: differs ? actor.id : null }
+  }
+  return definitionChanged ? { modifiedAt: sql`now()`, modifiedBy: actor.id } : {}
 }
 
 /** What an earlier submission of the same form saved (a double click answers the same). */
@@ -224,4 +248,59 @@ export async function connectorSettings(db: Db, actor: Actor, id: string) {
   const connector = await getConnector(db, actor, id)
   const revisions = await listRevisions(db, actor, id)
   return { connector, revisions, updateAvailable: hasUpdate(connector.kind, connector.version, connector.latestVersion) }
+}
+
+/** The revision to roll back to, with the marketplace version it was based on (when recorded). */
+async function revisionToRestore(db: Db | Tx, actor: Actor, connectorId: string, number: number) {
+  const [row] = await db.select({
+    number: connectorRevisions.number,
+    definition: connectorRevisions.definition,
+    createdAt: connectorRevisions.createdAt,
+    authorName: users.name,
+    summary: connectorRevisions.summary,
+    versionId: marketplaceVersions.id,
+    version: marketplaceVersions.version,
+    versionDefinition: marketplaceVersions.definition,
+  }).from(connectorRevisions)
+    .innerJoin(connectors, eq(connectors.id, connectorRevisions.connectorId))
+    .innerJoin(users, eq(users.id, connectorRevisions.authorId))
+    .leftJoin(marketplaceVersions, eq(marketplaceVersions.id, connectorRevisions.marketplaceVersionId))
+    .where(and(eq(connectorRevisions.connectorId, connectorId), eq(connectorRevisions.number, number), eq(connectors.companyId, actor.companyId)))
+  if (!row) throw new NotFound('That revision')
+  return row
+}
+
+export interface RollbackPreview {
+  connector: { id: string; name: string; revision: number; version: string; kind: 'prebuilt' | 'custom' }
+  target: { number: number; summary: string; authorName: string; createdAt: Date; version: string | null }
+  /** What the roll back changes in the current definition. */
+  changes: string[]
+  impact: Impact
+}
+
+/** "roll back to revision N": what it would change and touch. Three queries. */
+export async function rollbackPreview(db: Db, actor: Actor, connectorId: string, number: number): Promise<RollbackPreview> {
+  requirePermission(actor, 'manageConnectors')
+  const connector = await getConnector(db, actor, connectorId)
+  const target = await revisionToRestore(db, actor, connectorId, number)
+  return {
+    connector: { id: connector.id, name: connector.name, revision: connector.revision, version: connector.version, kind: connector.kind },
+    target: { number: target.number, summary: target.summary, authorName: target.authorName, createdAt: target.createdAt, version: target.version },
+    changes: describeDiff(diffDefinitions(connector.definition, target.definition)),
+    impact: await impactOf(db, actor, connectorId, connector.definition, target.definition),
+  }
+}
+
+/**
+ * Rolls a connector back to an earlier revision: a new revision with that revision's definition (and
+ * the marketplace version it was based on), so the history never loses anything.
+ */
+export async function rollbackConnector(db: Db, actor: Actor, input: ChangeInput & { number: number }): Promise<SavedChange> {
+  return commitChange(db, actor, input, async (current, tx) => {
+    if (input.number >= current.revision) throw new Conflict(`Revision ${input.number} is the current revision of ${current.name}, so there is nothing to roll back.`)
+    const target = await revisionToRestore(tx, actor, current.id, input.number)
+    const base = target.versionId && target.versionDefinition ? { id: target.versionId, definition: target.versionDefinition } : undefined
+    const version = base && base.id !== current.marketplaceVersionId ? ` (back to version ${target.version})` : ''
+    return { name: current.name, definition: target.definition, base, summary: `rolled back to revision ${target.number}${version}`, action: 'roll back' }
+  })
 }

@@ -12,19 +12,15 @@ import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { claimSubmission, completeSubmission } from './connectors.js'
-import type { ConnectorDefinition } from './definition.js'
-import { describeDiff, diffDefinitions } from './definition-diff.js'
-import { Conflict, NotFound } from './errors.js'
+import { checkDefinition, type ConnectorDefinition } from './definition.js'
+import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
+import { impactOf, type Impact } from './impact.js'
+import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
+import { Conflict, Invalid, NotFound } from './errors.js'
 import { lockConnector, revisionConflict, type LockedConnector } from './revisions.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 
 export interface ReleaseNote { version: string; releasedOn: Date; releaseNotes: string }
-
-/** What the new version drops that this company still uses: connection shapes and instances to fix. */
-export interface UpdateImpact {
-  shapes: { processFlowId: string; processFlowName: string; instanceName: string; endpointName: string }[]
-  instances: { id: string; name: string; authMethodName: string }[]
-}
 
 export interface UpdateChoice {
   connector: {
@@ -46,8 +42,10 @@ export interface UpdateChoice {
   customisations: string[]
   /** What the new version changes compared with the version the connector is based on. */
   vendorChanges: string[]
-  /** What updating or overwriting the definition would leave without its endpoint or authentication method. */
-  impact: UpdateImpact
+  /** The connector's instances, flows and shapes; what updating or overwriting would break is flagged. */
+  impact: Impact
+  /** For a modified connector: what "update and keep my changes" would do without any choice made. */
+  merge: { conflicts: number; keptFromMine: string[]; problem: string | null } | null
   /** The name a connector installed alongside would get. */
   alongsideName: string
 }
@@ -56,8 +54,8 @@ const modifier = alias(users, 'modifier')
 const base = alias(marketplaceVersions, 'base')
 const latest = alias(marketplaceVersions, 'latest')
 
-/** The update screen: release notes, and for a modified connector its customisations. Three or four queries. */
-export async function updateChoice(db: Db, actor: Actor, connectorId: string): Promise<UpdateChoice> {
+/** A connector with the version it is based on and the newest one: what every update screen starts from. */
+async function updateRow(db: Db, actor: Actor, connectorId: string) {
   requirePermission(actor, 'manageConnectors')
   const [row] = await db.select({
     id: connectors.id,
@@ -73,6 +71,8 @@ export async function updateChoice(db: Db, actor: Actor, connectorId: string): P
     modifiedByName: modifier.name,
     latestVersion: latest.version,
     latestDefinition: latest.definition,
+    latestReleasedOn: latest.releasedOn,
+    latestReleaseNotes: latest.releaseNotes,
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(base, eq(base.id, connectors.marketplaceVersionId))
@@ -80,12 +80,17 @@ export async function updateChoice(db: Db, actor: Actor, connectorId: string): P
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
   if (!row) throw new NotFound('That connector')
-  const { baseDefinition, definition, latestVersion, latestDefinition, marketplaceConnectorId, ...connector } = row
+  return row
+}
+
+/** The update screen: release notes, and for a modified connector its customisations. Three queries. */
+export async function updateChoice(db: Db, actor: Actor, connectorId: string): Promise<UpdateChoice> {
+  const row = await updateRow(db, actor, connectorId)
+  const { baseDefinition, definition, latestVersion, latestDefinition, latestReleasedOn: _on, latestReleaseNotes: _notes, marketplaceConnectorId, ...connector } = row
   const modified = row.modifiedAt !== null
   const customisations = modified ? describeDiff(diffDefinitions(baseDefinition, definition)) : []
-  const noImpact: UpdateImpact = { shapes: [], instances: [] }
   if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition) {
-    return { connector, newest: null, releaseNotes: [], modified, customisations, vendorChanges: [], impact: noImpact, alongsideName: '' }
+    return { connector, newest: null, releaseNotes: [], modified, customisations, vendorChanges: [], impact: await impactOf(db, actor, row.id, definition), merge: null, alongsideName: '' }
   }
   const versions = await db.select({
     version: marketplaceVersions.version, releasedOn: marketplaceVersions.releasedOn, releaseNotes: marketplaceVersions.releaseNotes,
@@ -99,30 +104,17 @@ export async function updateChoice(db: Db, actor: Actor, connectorId: string): P
     customisations,
     vendorChanges: describeDiff(diffDefinitions(baseDefinition, latestDefinition)),
     impact: await impactOf(db, actor, row.id, definition, latestDefinition),
+    merge: modified ? mergeSummary(mergeDefinitions(baseDefinition, definition, latestDefinition)) : null,
     alongsideName: `${row.marketplaceName} ${latestVersion}`,
   }
 }
 
-/** Connection shapes and instances that use an endpoint or authentication method `next` does not have. */
-async function impactOf(db: Db | Tx, actor: Actor, connectorId: string, current: ConnectorDefinition, next: ConnectorDefinition): Promise<UpdateImpact> {
-  const nextEndpoints = new Set(next.endpoints.map((e) => e.key))
-  const nextAuthMethods = new Set(next.authMethods.map((a) => a.key))
-  const droppedEndpoints = new Map(current.endpoints.filter((e) => !nextEndpoints.has(e.key)).map((e) => [e.key, e.name]))
-  const droppedAuthMethods = new Map(current.authMethods.filter((a) => !nextAuthMethods.has(a.key)).map((a) => [a.key, a.name]))
-  const shapes = droppedEndpoints.size === 0 ? [] : await db.select({
-    processFlowId: processFlows.id, processFlowName: processFlows.name, instanceName: instances.name, endpointKey: connectionShapes.endpointKey,
-  }).from(connectionShapes)
-    .innerJoin(instances, eq(instances.id, connectionShapes.instanceId))
-    .innerJoin(processFlows, eq(processFlows.id, connectionShapes.processFlowId))
-    .where(and(eq(connectionShapes.companyId, actor.companyId), eq(instances.connectorId, connectorId), inArray(connectionShapes.endpointKey, [...droppedEndpoints.keys()])))
-    .orderBy(asc(sql`lower(${processFlows.name})`), asc(connectionShapes.position))
-  const using = droppedAuthMethods.size === 0 ? [] : await db.select({ id: instances.id, name: instances.name, authMethodKey: instances.authMethodKey })
-    .from(instances)
-    .where(and(eq(instances.companyId, actor.companyId), eq(instances.connectorId, connectorId), inArray(instances.authMethodKey, [...droppedAuthMethods.keys()])))
-    .orderBy(asc(sql`lower(${instances.name})`))
+function mergeSummary(result: MergeResult) {
+  const problem = checkDefinition(result.definition)[0]
   return {
-    shapes: shapes.map(({ endpointKey, ...s }) => ({ ...s, endpointName: droppedEndpoints.get(endpointKey) ?? endpointKey })),
-    instances: using.map(({ authMethodKey, ...i }) => ({ ...i, authMethodName: droppedAuthMethods.get(authMethodKey) ?? authMethodKey })),
+    conflicts: result.conflicts.length,
+    keptFromMine: result.keptFromMine,
+    problem: problem && result.conflicts.length === 0 ? `the merged definition is not valid at ${problem.path}: ${problem.message}` : null,
   }
 }
 
@@ -166,19 +158,25 @@ async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise
   return { ...row, from: null, instanceCount: await instanceCount(tx, actor, connectorId) }
 }
 
-/** Moves the locked connector's definition to a marketplace version: same id, so instances stay attached. */
-async function moveToVersion(tx: Tx, actor: Actor, connector: LockedConnector, target: { id: string; definition: ConnectorDefinition }, summary: string) {
+/**
+ * Moves the locked connector to a marketplace version: same id, so instances stay attached. Its
+ * definition becomes the version's, or `merged` (the version's with the company's changes kept on
+ * top), in which case it stays modified by the actor.
+ */
+async function moveToVersion(tx: Tx, actor: Actor, connector: LockedConnector, target: { id: string; definition: ConnectorDefinition }, summary: string, merged?: ConnectorDefinition) {
+  const definition = merged ?? target.definition
+  const modified = merged && !isUnchanged(diffDefinitions(target.definition, merged))
   const [saved] = await tx.update(connectors).set({
-    definition: target.definition,
+    definition,
     marketplaceVersionId: target.id,
     revision: sql`${connectors.revision} + 1`,
-    modifiedAt: null,
-    modifiedBy: null,
+    modifiedAt: modified ? sql`now()` : null,
+    modifiedBy: modified ? actor.id : null,
   }).where(and(eq(connectors.id, connector.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, connector.revision)))
     .returning({ revision: connectors.revision })
   if (!saved) throw await revisionConflict(tx, connector.id)
   await tx.insert(connectorRevisions).values({
-    connectorId: connector.id, number: saved.revision, authorId: actor.id, summary, definition: target.definition, marketplaceVersionId: target.id,
+    connectorId: connector.id, number: saved.revision, authorId: actor.id, summary, definition, marketplaceVersionId: target.id,
   })
   return saved.revision
 }
@@ -242,6 +240,82 @@ export async function overwriteWithVersion(db: Db, actor: Actor, input: VersionC
       id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal,
       customisations, lastCustomisedRevision: connector.revision,
     }
+  })
+}
+
+export interface MergeChoice extends VersionChoice {
+  /** The admin's pick per conflict id: keep mine, or take theirs. */
+  choices: Record<string, MergeSide>
+}
+
+export interface MergePreview {
+  connector: UpdateChoice['connector']
+  newest: ReleaseNote
+  merge: MergeResult
+  /** The first reason the merged definition cannot be saved (only once every conflict is answered). */
+  problem: string | null
+  /** What applying would change compared with the connector's current definition. */
+  changes: string[]
+  impact: Impact
+}
+
+/**
+ * "update and keep my changes": the three-way merge of the version the connector is based on (base),
+ * its current definition (mine) and the newest version (theirs), with the admin's choices so far.
+ * Conflicts without a choice preview as theirs. Two queries.
+ */
+export async function mergePreview(db: Db, actor: Actor, connectorId: string, choices: Record<string, MergeSide> = {}): Promise<MergePreview> {
+  const row = await updateRow(db, actor, connectorId)
+  const { baseDefinition, definition, latestVersion, latestDefinition, latestReleasedOn, latestReleaseNotes, marketplaceConnectorId: _m, ...connector } = row
+  if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition) throw new Conflict(`${row.name} has no update to take.`)
+  const merge = mergeDefinitions(baseDefinition, definition, latestDefinition, choices)
+  const problem = merge.unresolved.length ? null : checkDefinition(merge.definition)[0]
+  return {
+    connector,
+    newest: { version: latestVersion!, releasedOn: latestReleasedOn!, releaseNotes: latestReleaseNotes! },
+    merge,
+    problem: problem ? `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.` : null,
+    changes: describeDiff(diffDefinitions(definition, merge.definition)),
+    impact: await impactOf(db, actor, connectorId, definition, merge.definition),
+  }
+}
+
+/** The form field of a conflict's choice. */
+export const choiceField = (conflictId: string) => `choice.${conflictId}`
+
+/**
+ * Applies "update and keep my changes": a new revision based on the chosen version whose definition
+ * is the merge, every conflict answered. One transaction, once per form submission.
+ */
+export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice): Promise<UpdatedConnector & { kept: string[]; conflicts: number }> {
+  requirePermission(actor, 'manageConnectors')
+  return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, input.submission)
+    if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), kept: [], conflicts: 0 }
+    const connector = await lockConnector(tx, actor, input.connectorId)
+    const target = await targetVersion(tx, connector, input.version)
+    if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
+    if (merge.unresolved.length) {
+      throw new Invalid(Object.fromEntries(merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.'])))
+    }
+    const problem = checkDefinition(merge.definition)[0]
+    if (problem) throw new Invalid({ '': `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.` })
+    const picks = merge.conflicts.map((c) => `${c.where}: ${input.choices[c.id] === 'mine' ? 'mine' : 'theirs'}`)
+    const summary = [
+      `updated from version ${connector.version} to ${target.version}, keeping your changes`,
+      merge.keptFromMine.length ? `kept: ${merge.keptFromMine.join('; ')}` : '',
+      picks.length ? `conflicts resolved: ${picks.join('; ')}` : '',
+    ].filter(Boolean).join('; ')
+    const revision = await moveToVersion(tx, actor, connector, target, summary, merge.definition)
+    const instanceTotal = await instanceCount(tx, actor, connector.id)
+    await recordEvent(tx, actor, {
+      action: 'merge update', subjectType: 'connector', subjectId: connector.id,
+      summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations (${merge.conflicts.length} conflict(s) resolved)`,
+      details: { from: connector.version, to: target.version, revision, kept: merge.keptFromMine, conflicts: picks, changes: describeDiff(diffDefinitions(connector.definition, merge.definition)) },
+    })
+    await completeSubmission(tx, actor, input.submission, connector.id)
+    return { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal, kept: merge.keptFromMine, conflicts: merge.conflicts.length }
   })
 }
 

@@ -10,7 +10,7 @@ import {
   detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
 import { Invalid, RevisionConflict } from '../domain/errors.js'
-import { connectorSettings, getRevision, modifyConnector } from '../domain/revisions.js'
+import { connectorSettings, getRevision, modifyConnector, rollbackConnector, rollbackPreview } from '../domain/revisions.js'
 import { IdParams, UUID } from './schemas.js'
 
 
@@ -61,6 +61,32 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   app.get('/connectors/:id/revisions/:number', { schema: { params: RevisionParams } }, async (request, reply) => {
     const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
     return reply.page('connector-revision', { revision })
+  })
+
+  // Roll back to an earlier revision: what it changes and touches first, then a new revision.
+  const RollbackBody = Type.Object({ revision: Type.Integer({ minimum: 1 }), submission: Type.Optional(Type.String({ pattern: UUID })) })
+  const rollbackRoute = { config: { permission: 'manageConnectors' as const }, schema: { params: RevisionParams } }
+
+  app.get('/connectors/:id/revisions/:number/rollback', rollbackRoute, async (request, reply) => {
+    const preview = await rollbackPreview(app.db, actorOf(request), request.params.id, request.params.number)
+    return reply.page('connector-rollback', { ...preview, errors: {} })
+  })
+
+  app.post('/connectors/:id/revisions/:number/rollback', { ...rollbackRoute, schema: { ...rollbackRoute.schema, body: RollbackBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const { id, number } = request.params
+    try {
+      const saved = await rollbackConnector(app.db, actor, { connectorId: id, number, ...request.body })
+      reply.flash(saved.changed
+        ? `${saved.name} is rolled back to revision ${number}, saved as revision ${saved.revision}. Every earlier revision is still in the history.`
+        : `${saved.name} already has the definition of revision ${number}, so nothing was saved.`)
+      return reply.seeOther(`/connectors/${id}/settings#revisions`)
+    } catch (error) {
+      if (!(error instanceof RevisionConflict)) throw error
+      const preview = await rollbackPreview(app.db, actor, id, number)
+      const errors = { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was rolled back. This page now shows what rolling back changes from their revision; roll back again if it is still needed.` }
+      return reply.code(409).page('connector-rollback', { ...preview, errors })
+    }
   })
 
   /** Saves one form's edit; shows the form again with its messages (422) or the conflict (409). */

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../plugins/auth.js'
 import { getConnector, listConnectors, removeConnector } from '../domain/connectors.js'
 import { registerRemoval } from './removal.js'
+import { impactOf } from '../domain/impact.js'
 import { ListQuery } from './schemas.js'
 
 export default async function connectors(fastify: FastifyInstance) {
@@ -19,7 +20,10 @@ export default async function connectors(fastify: FastifyInstance) {
     path: '/connectors/:id/delete',
     permission: 'manageConnectors',
     what: 'connector',
-    describe: async (db, actor, id) => ({ name: (await getConnector(db, actor, id)).name, backHref: `/connectors/${id}/settings` }),
+    describe: async (db, actor, id) => {
+      const connector = await getConnector(db, actor, id)
+      return { name: connector.name, backHref: `/connectors/${id}/settings`, impact: await impactOf(db, actor, id, connector.definition) }
+    },
     remove: removeConnector,
     afterRemoval: '/connectors',
     blockersPartial: 'instance-uses',

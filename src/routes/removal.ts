@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import type { Db } from '../db/client.js'
 import type { Actor, Permission } from '../domain/actor.js'
 import type { RemovalResult } from '../domain/removal.js'
+import type { Impact } from '../domain/impact.js'
 import { actorOf } from '../plugins/auth.js'
 import { IdParams } from './schemas.js'
 
@@ -23,7 +24,7 @@ export interface RemovalRoute<Blocker> {
   /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
   what: string
   /** The thing's name and where "cancel" goes; throws NotFound for a missing or foreign id. */
-  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string }>
+  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; impact?: Impact }>
   remove(db: Db, actor: Actor, id: string): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
   afterRemoval: string

@@ -7,8 +7,10 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import {
-  installVersionAlongside, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
+  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
+import type { MergeSide } from '../domain/definition-merge.js'
+import { Invalid, RevisionConflict } from '../domain/errors.js'
 import { IdParams, UUID } from './schemas.js'
 
 const VersionBody = Type.Object({
@@ -21,6 +23,22 @@ const VersionBody = Type.Object({
 function instancesKept(n: number, one: string, many: string): string {
   if (n === 0) return 'It has no instances yet.'
   return n === 1 ? `Its instance ${one}.` : `Its ${n} instances ${many}.`
+}
+
+/** The merge form: a version choice plus `choice.<conflict id>` = mine | theirs per conflict. */
+const MergeBody = Type.Object({
+  revision: Type.Integer({ minimum: 1 }),
+  version: Type.String({ minLength: 1, maxLength: 40 }),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
+}, { additionalProperties: Type.String({ maxLength: 500 }) })
+
+/** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
+function choicesFrom(body: Record<string, unknown>): Record<string, MergeSide> {
+  const choices: Record<string, MergeSide> = {}
+  for (const [name, value] of Object.entries(body)) {
+    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs')) choices[name.slice('choice.'.length)] = value
+  }
+  return choices
 }
 
 const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
@@ -53,6 +71,31 @@ export default async function updates(fastify: FastifyInstance) {
       : ''
     reply.flash(`${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`)
     return reply.redirect(await backToList(actor, overwritten), 303)
+  })
+
+  // "update and keep my changes": the conflicts side by side, mine or theirs for each, then apply.
+  app.get('/connectors/:id/merge', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
+    const preview = await mergePreview(app.db, actorOf(request), request.params.id)
+    return reply.page('connector-merge', { ...preview, choices: {}, errors: {}, choiceField })
+  })
+
+  app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const choices = choicesFrom(request.body)
+    const { revision, version, submission } = request.body
+    try {
+      const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
+      const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
+      reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+      return reply.seeOther(await backToList(actor, merged))
+    } catch (error) {
+      if (!(error instanceof Invalid) && !(error instanceof RevisionConflict)) throw error
+      const errors = error instanceof Invalid ? error.fields : {
+        '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`,
+      }
+      const preview = await mergePreview(app.db, actor, request.params.id, choices)
+      return reply.code(error instanceof Invalid ? 422 : 409).page('connector-merge', { ...preview, choices, errors, choiceField })
+    }
   })
 
   app.post('/connectors/:id/install-alongside', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {

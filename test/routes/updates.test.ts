@@ -149,6 +149,7 @@ t.test('modified: the modal fragment and the full page carry the same choice and
   )
   const choices = [
     { action: `/connectors/${bigcommerce.id}/overwrite`, fields: [`revision=${row.revision}`, `version=${version}`], button: 'overwrite' },
+    { action: `/connectors/${bigcommerce.id}/merge`, fields: [`revision=${row.revision}`, `version=${version}`], button: 'update and keep my changes' },
     { action: `/connectors/${bigcommerce.id}/install-alongside`, fields: [`revision=${row.revision}`, `version=${version}`], button: 'install' },
   ]
   t.same(formsOf(fragment.body), choices)
@@ -169,8 +170,8 @@ t.test('overwrite: customisations gone from the connector but kept in its histor
   const saved = await modify(shopify.id)
   const version = await publishNextVersion(ctx.db, 'shopify')
   const choice = await client.get(`/connectors/${shopify.id}/update`)
-  t.match(textOf(choice.body), 'To check after an overwrite')
-  t.match(choice.body, /<li><a href="\/process-flows\/[^"]+">EU orders<\/a>: Shopify - EU, Get refunds<\/li>/, 'the flow whose shape loses its endpoint is named')
+  t.match(textOf(choice.body), 'What an overwrite touches')
+  t.match(textOf(choice.body), /EU orders \(enabled\) : shape 1 uses Get refunds breaking: endpoint removed/, 'the flow whose shape loses its endpoint is named')
 
   const stale = await client.post(`/connectors/${shopify.id}/overwrite`, { revision: String(saved.revision - 1), version })
   t.equal(stale.statusCode, 409, 'an overwrite based on what the screen showed before a later change is refused')
