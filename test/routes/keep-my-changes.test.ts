@@ -55,6 +55,19 @@ t.test('the update choice lists every instance, the flows and shapes using it, a
   t.notMatch(impact, /Get products breaking/, 'an endpoint the version keeps as it was is not flagged')
 })
 
+t.test('install alongside: the choice says the instances stay, and what is left to do flags the shapes the new version breaks', async (t) => {
+  await modify(shop.id, (d) => { d.endpoints.push({ ...d.endpoints[0]!, key: 'get_refunds', name: 'Get refunds' }) })
+  const choice = await client.get(`/connectors/${shop.id}/update`)
+  t.match(textOf(choice.body), `${shop.name} and its instances are not touched: its 3 instances stay on it until you move them over, in stages if you like.`)
+  const action = `/connectors/${shop.id}/install-alongside`
+  const installed = await client.post(action, { revision: '2', version: breakingVersion, submission: submissionOf(choice.body, action) })
+  t.equal(installed.statusCode, 303)
+  const text = textOf((await client.get(installed.headers.location as string)).body)
+  t.match(text, 'Shopify - spare Shopify - UK Shopify - US', 'every instance to move')
+  t.match(text, `Old export (disabled): 1 connection shape using Shopify - US 1 breaking: its endpoint removed or changed in version ${breakingVersion}`)
+  t.match(text, `Orders sync (enabled): 2 connection shapes using Shopify - UK 1 breaking: its endpoint removed or changed in version ${breakingVersion}`)
+})
+
 t.test('the remove page lists what the connector still has before anything is typed', async (t) => {
   const page = await client.get(`/connectors/${shop.id}/delete`)
   const text = textOf(page.body)
@@ -211,11 +224,11 @@ t.test('roll back to any revision: the impact first, then a new revision that re
 
 t.test('another company cannot see or use any of these pages', async (t) => {
   const other = await signedIn(ctx.app, ctx.other.users.administrator)
-  for (const url of [`/connectors/${shop.id}/merge`, `/connectors/${shop.id}/revisions/1/rollback`]) {
+  for (const url of [`/connectors/${shop.id}/merge`, `/connectors/${shop.id}/revisions/1/rollback`, `/connectors/${shop.id}/update`]) {
     t.equal((await other.get(url)).statusCode, 404, url)
   }
   t.equal((await other.post(`/connectors/${shop.id}/merge`, { revision: '1', version: breakingVersion })).statusCode, 404)
   t.equal((await other.post(`/connectors/${shop.id}/revisions/1/rollback`, { revision: '1' })).statusCode, 404)
   const [row] = await ctx.db.select({ revision: connectors.revision }).from(connectors).where(eq(connectors.id, shop.id))
-  t.equal(row!.revision, 1)
+  t.equal(row!.revision, 2, 'nothing changed since the alongside test')
 })
