@@ -30,6 +30,8 @@ const MergeBody = Type.Object({
   revision: Type.Integer({ minimum: 1 }),
   version: Type.String({ minLength: 1, maxLength: 40 }),
   submission: Type.Optional(Type.String({ pattern: UUID })),
+  /** "preview": show what the choices so far would do, change nothing. */
+  action: Type.Optional(Type.Literal('preview')),
 }, { additionalProperties: Type.String({ maxLength: 500 }) })
 
 /** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
@@ -83,6 +85,10 @@ export default async function updates(fastify: FastifyInstance) {
     const actor = actorOf(request)
     const choices = choicesFrom(request.body)
     const { revision, version, submission } = request.body
+    if (request.body.action === 'preview') {
+      const preview = await mergePreview(app.db, actor, request.params.id, choices)
+      return reply.page('connector-merge', { ...preview, choices, errors: {}, choiceField }, 'merge-preview')
+    }
     try {
       const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
       const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''

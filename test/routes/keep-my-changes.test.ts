@@ -141,6 +141,15 @@ t.test('update and keep my changes with conflicts: side by side, mine or theirs 
   t.equal(fields.length, 2)
   t.ok(fields.every((f) => /^choice\.[A-Za-z0-9_.]+$/.test(f)), 'form-safe names')
 
+  const preview = await client.post(action, { revision: '2', version, action: 'preview', [fields[0]!]: 'mine' })
+  t.equal(preview.statusCode, 200, 'preview my choices (without JavaScript): the page again')
+  t.match(textOf(preview.body), /Your changes kept on top of version [\d.]+ kept your change to endpoint “Get orders”: URL/)
+  t.match(preview.body, new RegExp(`name="${fields[0]!.replace(/\./g, '\\.')}" value="mine" checked`))
+  const live = await client.post(action, { revision: '2', version, action: 'preview', [fields[0]!]: 'mine' }, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  t.match(live.body, /^<div id="merge-preview">/, 'with htmx, a choice swaps only the preview')
+  t.match(textOf(live.body), 'kept your change to endpoint “Get orders”: URL')
+  t.equal((await connectorRow(ctx.db, bc.id)).revision, 2, 'a preview saves nothing')
+
   const submission = submissionOf(page.body, action)
   const unanswered = await client.post(action, { revision: '2', version, submission, [fields[0]!]: 'mine' })
   t.equal(unanswered.statusCode, 422)
