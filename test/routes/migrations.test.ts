@@ -88,6 +88,16 @@ t.test('installed alongside: the next steps lead to "move instances in stages"',
   t.match(page.body, `<a class="button primary" href="/connectors/${alongside.id}/migrate?from=${old.id}">move instances in stages</a>`)
 })
 
+t.test('the settings of a connector with another one from the same marketplace connector link to the migrate page', async (t) => {
+  const settings = await client.get(`/connectors/${alongside.id}/settings`)
+  t.match(textOf(settings.body), `You have another connector installed from Shopify: move instances in stages from it to ${alongside.name}.`)
+  t.match(settings.body, `<a href="${migrate}">move instances in stages</a>`)
+  const alone = await install(ctx.db, admin, 'zendesk')
+  t.notMatch((await client.get(`/connectors/${alone.id}/settings`)).body, 'move instances in stages')
+  const readOnly = await signedIn(ctx.app, ctx.company.users['read-only'])
+  t.notMatch((await readOnly.get(`/connectors/${alongside.id}/settings`)).body, 'move instances in stages', 'hidden from a role that cannot')
+})
+
 t.test('the migrate page lists the old connector\'s instances and the process flows using them', async (t) => {
   const page = await client.get(`${migrate}?from=${old.id}`)
   t.equal(page.statusCode, 200)
