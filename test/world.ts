@@ -11,6 +11,7 @@ import { createInstance } from '../src/domain/instances.js'
 import { addShape, createFlow } from '../src/domain/flows.js'
 import { SecretBox } from '../src/domain/secrets.js'
 import { startDraft } from '../src/domain/builder.js'
+import { applyMigration } from '../src/domain/migrations.js'
 import { testConfig, type TestContext } from './helpers.js'
 
 export interface World {
@@ -22,6 +23,9 @@ export interface World {
   userId: string
   endpointKey: string
   draftId: string
+  /** A second install of the same marketplace connector, with one instance moved to it in `batchId`. */
+  migrationConnectorId: string
+  batchId: string
 }
 
 export async function buildWorld(ctx: TestContext, company: { id: string; users: Record<string, Actor> }): Promise<World> {
@@ -46,8 +50,18 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
   }).returning()
   await ctx.db.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, custom!.id))
   const draft = await startDraft(ctx.db, admin)
+  const second = await installConnector(ctx.db, admin, entry!.id)
+  const moved = await createInstance(ctx.db, admin, box, connector.id, {
+    name: 'Xero - US', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
+    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'y']), ...definition.variables.map((v) => [`var.${v.key}`, 'y'])]),
+  })
+  const bills = await createFlow(ctx.db, admin, { name: 'Bills' })
+  await addShape(ctx.db, admin, bills.id, { instanceId: moved.id, endpointKey: definition.endpoints[0]!.key })
+  const batch = await applyMigration(ctx.db, admin, box, second.id, {
+    fromConnectorId: connector.id, instanceIds: [moved.id], flowIds: { [moved.id]: [bills.id] }, suffix: ' (new)', authMethods: {}, endpoints: {},
+  })
   return {
-    draftId: draft.id,
+    draftId: draft.id, migrationConnectorId: second.id, batchId: batch.batchId,
     connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id,
     customMarketplaceId: custom!.id, userId: company.users.user!.id, endpointKey: definition.endpoints[0]!.key,
   }
@@ -56,6 +70,7 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
 /** Which fixture fills `:param` in a route, by the route's first path segment. */
 function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'shapeId') return world.shapeId
+  if (param === 'batchId') return world.batchId
   if (param === 'previousId') return world.connectorId
   if (param === 'key') return world.endpointKey
   if (param === 'number') return '1'
@@ -63,6 +78,7 @@ function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'step') return 'variables'
   if (param === 'segment') return 'endpoints'
   if (param !== 'id') return undefined
+  if (/^\/connectors\/:id\/migrat/.test(url)) return world.migrationConnectorId
   const prefix = url.split('/')[1]
   return ({
     connectors: world.connectorId,

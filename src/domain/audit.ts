@@ -5,20 +5,27 @@ import type { Actor } from './actor.js'
 
 export interface AuditEntry {
   action: string
-  subjectType: 'connector' | 'instance' | 'process flow' | 'connection shape' | 'user' | 'draft' | 'marketplace connector'
+  subjectType: 'connector' | 'instance' | 'process flow' | 'connection shape' | 'user' | 'draft' | 'marketplace connector' | 'migration batch'
   subjectId: string | null
   summary: string
   details?: Record<string, unknown>
 }
 
+const rowOf = (actor: Actor, entry: AuditEntry) => ({
+  companyId: actor.companyId,
+  actorId: actor.id,
+  action: entry.action,
+  subjectType: entry.subjectType,
+  subjectId: entry.subjectId,
+  summary: entry.summary,
+  details: entry.details ?? {},
+})
+
 export async function recordEvent(tx: Tx | Db, actor: Actor, entry: AuditEntry): Promise<void> {
-  await tx.insert(auditEvents).values({
-    companyId: actor.companyId,
-    actorId: actor.id,
-    action: entry.action,
-    subjectType: entry.subjectType,
-    subjectId: entry.subjectId,
-    summary: entry.summary,
-    details: entry.details ?? {},
-  })
+  await tx.insert(auditEvents).values(rowOf(actor, entry))
+}
+
+/** Several events of one change, in one statement. */
+export async function recordEvents(tx: Tx | Db, actor: Actor, entries: AuditEntry[]): Promise<void> {
+  if (entries.length) await tx.insert(auditEvents).values(entries.map((entry) => rowOf(actor, entry)))
 }

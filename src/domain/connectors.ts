@@ -108,6 +108,7 @@ const modifier = alias(users, 'modifier')
 const latest = alias(marketplaceVersions, 'latest')
 
 const counted = alias(connectors, 'counted')
+const sibling = alias(connectors, 'sibling')
 
 /**
  * The manage connectors page in one query, whatever the number of connectors: the page's ids from
@@ -200,6 +201,8 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
+    /** Other connectors of the company installed from the same marketplace connector (instances can move between them). */
+    siblingCount: sql<number>`(select cast(count(*) as integer) from ${connectors} ${sibling} where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))

@@ -11,6 +11,7 @@ import help from './help.js'
 import builder from './builder.js'
 import connectorSettings from './connector-settings.js'
 import updates from './updates.js'
+import migrations from './migrations.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
@@ -24,4 +25,5 @@ export default async function routes(app: FastifyInstance) {
   await app.register(builder)
   await app.register(connectorSettings)
   await app.register(updates)
+  await app.register(migrations)
 }

@@ -2,9 +2,12 @@
 // pagination, aggregation in SQL and no query per row. Counted at the database driver.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
+import { connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { setup, signedIn, type TestContext } from '../helpers.js'
+import { applyMigration } from '../../src/domain/migrations.js'
+import { SecretBox } from '../../src/domain/secrets.js'
+import { setup, signedIn, testConfig, type TestContext } from '../helpers.js'
+import { addFlow } from '../connector-fixtures.js'
 
 const MAX_STATEMENTS = 4
 let statements = 0
@@ -66,4 +69,48 @@ t.test('the marketplace runs the same few statements whatever its size', async (
     t.ok(few[page]! <= MAX_STATEMENTS, `${page}: ${few[page]} statements with few rows`)
     t.equal(many[page], few[page], `${page}: the same number with many rows`)
   }
+})
+
+t.test('moving instances in stages: the migrate page and a move\'s page run the same few statements however many instances they show', async (t) => {
+  const MAX_MIGRATION_STATEMENTS = 5
+  const box = new SecretBox(testConfig().encryptionKey)
+  const [entry] = await ctx.db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
+  const from = await installConnector(ctx.db, admin, entry!.id)
+  const to = await installConnector(ctx.db, admin, entry!.id)
+  let added = 0
+  /** `n` more instances of `connectorId`, each used by two connection shapes of its own process flow. */
+  const addInstances = async (connectorId: string, n: number) => {
+    const rows = await ctx.db.insert(instances).values(Array.from({ length: n }, () => ({
+      companyId: admin.companyId, connectorId, name: `Shop ${++added}`, authMethodKey: 'admin_api_token',
+      timeZone: 'UTC', dateFormat: 'ISO 8601', rateLimitAmount: 2, rateLimitUnit: 'second', createdBy: admin.id,
+    }))).returning()
+    for (const row of rows) await addFlow(ctx.db, admin, `Flow of ${row.name}`, [{ instanceId: row.id, endpointKey: 'get_orders' }, { instanceId: row.id, endpointKey: 'get_products' }])
+    return rows
+  }
+  const move = async (ids: string[]) => {
+    const flows = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, (await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.instanceId, id))).map((s) => s.processFlowId)] as const)))
+    return (await applyMigration(ctx.db, admin, box, to.id, { fromConnectorId: from.id, instanceIds: ids, flowIds: flows, suffix: ` (${ids.length})`, authMethods: {}, endpoints: {} })).batchId
+  }
+  const count = async (url: string) => {
+    statements = 0
+    const response = await client.get(url)
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`)
+    return statements
+  }
+
+  const one = await addInstances(from.id, 1)
+  const small = await move(one.map((i) => i.id))
+  const fewPicker = await count(`/connectors/${to.id}/migrate`)
+  const fewBatch = await count(`/connectors/${to.id}/migrations/${small}`)
+
+  const many = await addInstances(from.id, 40)
+  await addInstances((await installConnector(ctx.db, admin, entry!.id)).id, 10)
+  const large = await move(many.map((i) => i.id))
+  const manyPicker = await count(`/connectors/${to.id}/migrate`)
+  const manyBatch = await count(`/connectors/${to.id}/migrations/${large}`)
+
+  t.ok(fewPicker <= MAX_MIGRATION_STATEMENTS, `migrate page: ${fewPicker} statements with one instance`)
+  t.equal(manyPicker, fewPicker, 'the same with 50 instances of two old connectors and two moves')
+  t.ok(fewBatch <= MAX_MIGRATION_STATEMENTS, `a move's page: ${fewBatch} statements for one instance`)
+  t.equal(manyBatch, fewBatch, 'the same for a move of 40 instances and 80 connection shapes')
 })
