@@ -221,7 +221,8 @@ function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInst
   const fields: PlannedField[] = fieldsFor(to.definition, method).map((field) => {
     const eligible = field.group === 'variables' || keepsAuth
     const fromSetting = eligible && (instance.settings[field.name] ?? '') !== ''
-    const fromCredential = eligible && !fromSetting && instance.secretKeys.includes(field.name)
+    // A credential is copied only into a field that keeps it secret: never into a plain setting.
+    const fromCredential = eligible && field.secret && !fromSetting && instance.secretKeys.includes(field.name)
     const copiedFrom = fromSetting ? 'setting' as const : fromCredential ? 'credential' as const : null
     const value = field.secret ? null : fromSetting ? instance.settings[field.name]! : fromCredential ? null : (field.default ?? '')
     return { name: field.name, label: field.label, secret: field.secret, required: field.required, copiedFrom, value }
@@ -234,7 +235,9 @@ function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInst
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
   const dropped: DroppedValue[] = oldValues.filter((key) => !copied.has(key)).map((key) => {
     const old = oldFields.get(key)
-    const why = key.startsWith('var.') ? `${to.name} has no such variable`
+    const unsealed = fields.some((f) => f.name === key && !f.secret) && instance.secretKeys.includes(key)
+    const why = unsealed ? `${to.name} no longer keeps it secret, so it is not copied into a plain setting: enter it again`
+      : key.startsWith('var.') ? `${to.name} has no such variable`
       : keepsAuth ? `the authentication method ${method!.name} of ${to.name} has no such field`
         : `it belongs to the authentication method ${oldMethod?.name ?? instance.authMethodKey}, which the copy does not use`
     return { name: key, label: old?.label ?? key.replace(/^(auth|var)\./, ''), secret: old?.secret ?? instance.secretKeys.includes(key), why }

@@ -121,3 +121,15 @@ t.test('undo blockers name what changed', async (t) => {
     ['instance changed', 'old instance removed', 'instance used', 'shape removed'])
   t.same(undoBlockers({ ...batch, undoneAt: changedAt, undoneByName: 'Ana' }, null), [{ kind: 'undone', at: changedAt, byName: 'Ana' }])
 })
+
+t.test('a credential is never copied into a field the new version no longer keeps secret', async (t) => {
+  const unsealed: ConnectorDefinition = structuredClone(newDefinition)
+  unsealed.authMethods.find((m) => m.key === 'admin_api_token')!.fields.forEach((f) => { f.secret = false })
+  const plan = planMigration(input({}, { to: { id: 'to', name: 'Shopify 2.3.0', version: '2.3.0', revision: 1, definition: unsealed } }))
+  const [uk] = plan.instances
+  const token = uk!.fields.find((f) => f.name === 'auth.access_token')!
+  t.equal(token.copiedFrom, null, 'not copied')
+  t.equal(token.secret, false)
+  t.same(uk!.dropped.find((d) => d.name === 'auth.access_token'),
+    { name: 'auth.access_token', label: 'Admin API access token', secret: true, why: 'Shopify 2.3.0 no longer keeps it secret, so it is not copied into a plain setting: enter it again' })
+})
