@@ -34,6 +34,8 @@ export const HELP_FOR_ROUTE: Record<string, string> = {
   '/process-flows/:id/delete': 'process-flows-and-connection-shapes',
   '/connectors/:id/update': 'updating-a-connector',
   '/connectors/:id/installed-alongside/:previousId': 'updating-a-connector',
+  '/connectors/:id/merge': 'updating-a-connector',
+  '/connectors/:id/revisions/:number/rollback': 'updating-a-connector',
   '/connectors/:id/migrate': 'updating-a-connector',
   '/connectors/:id/migrations/:batchId': 'updating-a-connector',
   '/builder': 'building-a-custom-connector',
