@@ -118,7 +118,8 @@ export async function openManageConnectors(page: Page): Promise<void> {
 
 /**
  * Accessibility: no serious or critical axe violations on what is on screen now. axe runs as
- * JavaScript, so for a page without JavaScript the same address is checked in a twin window.
+ * JavaScript, so for a page without JavaScript the HTML on screen is checked in a twin window at the
+ * same address (loading the address again would show something else after a form's POST).
  */
 export async function accessibilityProblems(page: Page): Promise<string[]> {
   const context = page.context()
@@ -127,6 +128,8 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
   if (!javaScriptOn.get(page)) {
     twin = await context.browser()!.newContext({ storageState: await context.storageState(), baseURL: new URL(page.url()).origin })
     target = await twin.newPage()
+    const html = await page.content()
+    await target.route(page.url(), (route) => route.fulfill({ body: html, contentType: 'text/html; charset=utf-8' }))
     await target.goto(page.url())
   }
   const results = await new AxeBuilder({ page: target }).analyze().finally(() => twin?.close())
