@@ -369,6 +369,9 @@ async function main() {
       { name: 'marketplace, search (q=warehouse)', path: '/marketplace?q=warehouse', server: 'app' },
       { name: 'connector settings', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app' },
       { name: 'process flow', path: `/process-flows/${full.seeded.large.processFlowId}`, server: 'app' },
+      // The impact list: the connector's instances with the flows and shapes using them, one query.
+      { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.connectorId}/update`, server: 'app' },
+      { name: 'remove connector (impact list)', path: `/connectors/${full.seeded.large.connectorId}/delete`, server: 'app' },
     ]
     const rows: Row[] = []
     const plans: Record<string, Explained[]> = {}
