@@ -370,7 +370,7 @@ async function main() {
       { name: 'connector settings', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app' },
       { name: 'process flow', path: `/process-flows/${full.seeded.large.processFlowId}`, server: 'app' },
       // The impact list: the connector's instances with the flows and shapes using them, one query.
-      { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.connectorId}/update`, server: 'app' },
+      { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.updatableConnectorId}/update`, server: 'app' },
       { name: 'remove connector (impact list)', path: `/connectors/${full.seeded.large.connectorId}/delete`, server: 'app' },
     ]
     const rows: Row[] = []

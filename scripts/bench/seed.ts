@@ -41,6 +41,8 @@ export interface SeededTenant {
   companyId: string
   users: Record<Role, string>
   connectorId: string
+  /** A modified connector based on an older version: its update choice has release notes, a merge and the impact list. */
+  updatableConnectorId: string
   processFlowId: string
 }
 
@@ -192,6 +194,7 @@ async function seedTenant(sql: Sql, companyId: string, users: Record<Role, strin
       lateral (select * from bench_instances where n = 1 + (f.n * 7919 + p * 104729) % ${instanceCount}) i
       join connectors c on c.id = i.connector_id`
   const [connector] = await sql<{ id: string }[]>`select id from bench_connectors where n = 5`
+  const [updatable] = await sql<{ id: string }[]>`select id from bench_connectors where n = 15`
   const [flow] = await sql<{ id: string }[]>`select id from bench_flows order by n limit 1`
-  return { companyId, users, connectorId: connector!.id, processFlowId: flow!.id }
+  return { companyId, users, connectorId: connector!.id, updatableConnectorId: updatable!.id, processFlowId: flow!.id }
 }

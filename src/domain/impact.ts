@@ -41,6 +41,8 @@ export interface Impact {
   truncated: boolean
 }
 
+export const NO_IMPACT: Impact = Object.freeze({ instances: [], flowCount: 0, enabledFlowCount: 0, shapeCount: 0, breakingCount: 0, truncated: false })
+
 /** At most this many instance × shape rows are listed: enough for any screen a person reads. */
 export const IMPACT_ROWS = 2000
 

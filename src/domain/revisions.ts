@@ -221,8 +221,11 @@ export async function listRevisions(db: Db, actor: Actor, connectorId: string, l
 
 const previous = alias(connectorRevisions, 'previous')
 
-/** One revision with its whole definition and what changed from the revision before it. */
-export async function getRevision(db: Db, actor: Actor, connectorId: string, number: number) {
+/**
+ * One revision with its whole definition, what changed from the revision before it and the
+ * marketplace version it was based on (null for revisions saved before that was recorded).
+ */
+export async function getRevision(db: Db | Tx, actor: Actor, connectorId: string, number: number) {
   const [row] = await db.select({
     connectorId: connectors.id,
     connectorName: connectors.name,
@@ -233,14 +236,22 @@ export async function getRevision(db: Db, actor: Actor, connectorId: string, num
     createdAt: connectorRevisions.createdAt,
     definition: connectorRevisions.definition,
     previousDefinition: previous.definition,
+    versionId: marketplaceVersions.id,
+    version: marketplaceVersions.version,
+    versionDefinition: marketplaceVersions.definition,
   }).from(connectorRevisions)
     .innerJoin(connectors, eq(connectors.id, connectorRevisions.connectorId))
     .innerJoin(users, eq(users.id, connectorRevisions.authorId))
     .leftJoin(previous, and(eq(previous.connectorId, connectorRevisions.connectorId), eq(previous.number, sql`${connectorRevisions.number} - 1`)))
+    .leftJoin(marketplaceVersions, eq(marketplaceVersions.id, connectorRevisions.marketplaceVersionId))
     .where(and(eq(connectorRevisions.connectorId, connectorId), eq(connectorRevisions.number, number), eq(connectors.companyId, actor.companyId)))
   if (!row) throw new NotFound('That revision')
-  const { previousDefinition, ...revision } = row
-  return { ...revision, changes: previousDefinition ? describeDiff(diffDefinitions(previousDefinition, row.definition)) : null }
+  const { previousDefinition, versionId, versionDefinition, ...revision } = row
+  return {
+    ...revision,
+    basedOn: versionId && versionDefinition ? { id: versionId, definition: versionDefinition } : null,
+    changes: previousDefinition ? describeDiff(diffDefinitions(previousDefinition, row.definition)) : null,
+  }
 }
 
 /** The connector settings page: the connector, whether an update is waiting, its revision history. */
@@ -248,26 +259,6 @@ export async function connectorSettings(db: Db, actor: Actor, id: string) {
   const connector = await getConnector(db, actor, id)
   const revisions = await listRevisions(db, actor, id)
   return { connector, revisions, updateAvailable: hasUpdate(connector.kind, connector.version, connector.latestVersion) }
-}
-
-/** The revision to roll back to, with the marketplace version it was based on (when recorded). */
-async function revisionToRestore(db: Db | Tx, actor: Actor, connectorId: string, number: number) {
-  const [row] = await db.select({
-    number: connectorRevisions.number,
-    definition: connectorRevisions.definition,
-    createdAt: connectorRevisions.createdAt,
-    authorName: users.name,
-    summary: connectorRevisions.summary,
-    versionId: marketplaceVersions.id,
-    version: marketplaceVersions.version,
-    versionDefinition: marketplaceVersions.definition,
-  }).from(connectorRevisions)
-    .innerJoin(connectors, eq(connectors.id, connectorRevisions.connectorId))
-    .innerJoin(users, eq(users.id, connectorRevisions.authorId))
-    .leftJoin(marketplaceVersions, eq(marketplaceVersions.id, connectorRevisions.marketplaceVersionId))
-    .where(and(eq(connectorRevisions.connectorId, connectorId), eq(connectorRevisions.number, number), eq(connectors.companyId, actor.companyId)))
-  if (!row) throw new NotFound('That revision')
-  return row
 }
 
 export interface RollbackPreview {
@@ -282,7 +273,7 @@ export interface RollbackPreview {
 export async function rollbackPreview(db: Db, actor: Actor, connectorId: string, number: number): Promise<RollbackPreview> {
   requirePermission(actor, 'manageConnectors')
   const connector = await getConnector(db, actor, connectorId)
-  const target = await revisionToRestore(db, actor, connectorId, number)
+  const target = await getRevision(db, actor, connectorId, number)
   return {
     connector: { id: connector.id, name: connector.name, revision: connector.revision, version: connector.version, kind: connector.kind },
     target: { number: target.number, summary: target.summary, authorName: target.authorName, createdAt: target.createdAt, version: target.version },
@@ -298,8 +289,8 @@ export async function rollbackPreview(db: Db, actor: Actor, connectorId: string,
 export async function rollbackConnector(db: Db, actor: Actor, input: ChangeInput & { number: number }): Promise<SavedChange> {
   return commitChange(db, actor, input, async (current, tx) => {
     if (input.number >= current.revision) throw new Conflict(`Revision ${input.number} is the current revision of ${current.name}, so there is nothing to roll back.`)
-    const target = await revisionToRestore(tx, actor, current.id, input.number)
-    const base = target.versionId && target.versionDefinition ? { id: target.versionId, definition: target.versionDefinition } : undefined
+    const target = await getRevision(tx, actor, current.id, input.number)
+    const base = target.basedOn ?? undefined
     const version = base && base.id !== current.marketplaceVersionId ? ` (back to version ${target.version})` : ''
     return { name: current.name, definition: target.definition, base, summary: `rolled back to revision ${target.number}${version}`, action: 'roll back' }
   })

@@ -14,7 +14,7 @@ import { recordEvent } from './audit.js'
 import { claimSubmission, completeSubmission } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
-import { impactOf, type Impact } from './impact.js'
+import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { lockConnector, revisionConflict, type LockedConnector } from './revisions.js'
@@ -83,14 +83,15 @@ async function updateRow(db: Db, actor: Actor, connectorId: string) {
   return row
 }
 
-/** The update screen: release notes, and for a modified connector its customisations. Three queries. */
+/** The update screen: release notes, and for a modified connector its customisations. One query, or three with an update. */
 export async function updateChoice(db: Db, actor: Actor, connectorId: string): Promise<UpdateChoice> {
   const row = await updateRow(db, actor, connectorId)
   const { baseDefinition, definition, latestVersion, latestDefinition, latestReleasedOn: _on, latestReleaseNotes: _notes, marketplaceConnectorId, ...connector } = row
   const modified = row.modifiedAt !== null
   const customisations = modified ? describeDiff(diffDefinitions(baseDefinition, definition)) : []
   if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition) {
-    return { connector, newest: null, releaseNotes: [], modified, customisations, vendorChanges: [], impact: await impactOf(db, actor, row.id, definition), merge: null, alongsideName: '' }
+    // Nothing to update to: the screen says so and lists nothing.
+    return { connector, newest: null, releaseNotes: [], modified, customisations, vendorChanges: [], impact: NO_IMPACT, merge: null, alongsideName: '' }
   }
   const versions = await db.select({
     version: marketplaceVersions.version, releasedOn: marketplaceVersions.releasedOn, releaseNotes: marketplaceVersions.releaseNotes,
