@@ -5,7 +5,7 @@
   // Dialogs: a fragment swapped into <dialog id="modal"> opens it; focus moves in, Escape closes,
   // focus returns to what opened it.
   document.addEventListener('click', (event) => {
-    const trigger = event.target.closest('[data-opens-dialog], [hx-target="#removal"]')
+    const trigger = event.target.closest('[data-opens-dialog], [data-hx-target="#removal"]')
     if (trigger) opener = trigger
   })
 
@@ -54,7 +54,7 @@
 
   function closeRemoval(slot) {
     slot.replaceChildren()
-    const trash = document.querySelector('[hx-target="#removal"]')
+    const trash = document.querySelector('[data-hx-target="#removal"]')
     if (trash) trash.focus()
   }
 

@@ -23,7 +23,7 @@ async function listed(c: Client, connector: { id: string; name: string }) {
   return block?.[0] ?? ''
 }
 
-const updateButton = (id: string) => new RegExp(`<a class="button update-available" href="/connectors/${id}/update" hx-get="/connectors/${id}/update" hx-target="#modal" hx-swap="innerHTML" data-opens-dialog>update available<`)
+const updateButton = (id: string) => new RegExp(`<a class="button update-available" href="/connectors/${id}/update" data-hx-get="/connectors/${id}/update" data-hx-target="#modal" data-hx-swap="innerHTML" data-opens-dialog>update available<`)
 
 /** Modifies a connector as an admin would: adds an endpoint through saveDefinition. */
 async function modify(id: string, change: (d: ConnectorDefinition) => void = (d) => { d.endpoints.push(refunds) }) {
