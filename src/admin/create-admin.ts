@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import { readConfig, ConfigError } from '../config.js'
 import { openDatabase } from '../db/client.js'
-import { createCompanyWithAdministrator } from '../domain/users.js'
+import { checkFirstAdministrator, createCompanyWithAdministrator } from '../domain/users.js'
 import { Invalid } from '../domain/errors.js'
 
 export const USAGE = [
@@ -61,10 +61,18 @@ export async function main(args: string[], env: Record<string, string | undefine
     io.err(`Not created: ${(error as Error).message}`)
     return 1
   }
+  const input = { company: values.company, email: values.email, name: values.name ?? values.email.trim().split('@')[0]!, password }
+  try {
+    checkFirstAdministrator(input)
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error
+    for (const message of Object.values(error.fields)) io.err(`Not created: ${message}`)
+    return 1
+  }
+  // The one way the app opens its database (it migrates, and keeps out a second process on an embedded one).
   const database = await openDatabase(config.databaseUrl, config.dataDir)
   try {
-    const name = values.name ?? values.email.trim().split('@')[0]!
-    const { company, administrator } = await createCompanyWithAdministrator(database.db, { company: values.company, email: values.email, name, password })
+    const { company, administrator } = await createCompanyWithAdministrator(database.db, input)
     io.out(`Created ${company.name} and its first administrator, ${administrator.name} <${administrator.email}> (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`)
     io.out('They sign in with that email address and the password given; settings > users adds the rest of the company.')
     return 0
@@ -77,32 +85,49 @@ export async function main(args: string[], env: Record<string, string | undefine
   }
 }
 
-/** One line typed without echo (raw mode); backspace edits, Ctrl-C stops. */
-function readHidden(prompt: string): Promise<string> {
+/**
+ * Asks for the password twice on the terminal, in raw mode from before the first prompt to after
+ * the last answer, so nothing typed is ever echoed; backspace edits, Ctrl-C stops.
+ */
+async function askOnTerminal(): Promise<string> {
   const input = process.stdin
-  process.stderr.write(prompt)
-  input.setRawMode(true)
-  input.resume()
-  input.setEncoding('utf8')
-  return new Promise((resolve, reject) => {
+  const pending: string[] = []
+  let wake: (() => void) | null = null
+  const onData = (chunk: string) => {
+    pending.push(...chunk)
+    wake?.()
+  }
+  const nextCharacter = async (): Promise<string> => {
+    while (!pending.length) await new Promise<void>((resolve) => { wake = resolve })
+    return pending.shift()!
+  }
+  const readLine = async (prompt: string): Promise<string> => {
+    process.stderr.write(prompt)
     let typed = ''
-    const done = (finish: () => void) => {
-      input.setRawMode(false)
-      input.pause()
-      input.removeListener('data', onData)
-      process.stderr.write('\n')
-      finish()
+    for (;;) {
+      const character = await nextCharacter()
+      if (character === '\r' || character === '\n' || character === '\u0004') break
+      if (character === '\u0003') throw new Interrupted('interrupted')
+      if (character === '\u007f' || character === '\b') typed = [...typed].slice(0, -1).join('')
+      else typed += character
     }
-    const onData = (chunk: string) => {
-      for (const character of chunk) {
-        if (character === '\r' || character === '\n' || character === '\u0004') return done(() => resolve(typed))
-        if (character === '\u0003') return done(() => reject(new Interrupted('interrupted')))
-        if (character === '\u007f' || character === '\b') typed = [...typed].slice(0, -1).join('')
-        else typed += character
-      }
-    }
-    input.on('data', onData)
-  })
+    process.stderr.write('\n')
+    return typed
+  }
+  input.setRawMode(true)
+  input.setEncoding('utf8')
+  input.on('data', onData)
+  input.resume()
+  try {
+    const password = await readLine('Password for the administrator (not shown): ')
+    const again = await readLine('The same password again: ')
+    if (password !== again) throw new Error('the two passwords are not the same.')
+    return password
+  } finally {
+    input.removeListener('data', onData)
+    input.setRawMode(false)
+    input.pause()
+  }
 }
 
 /** The first line of a pipe (without its line ending); empty when there is none. */
@@ -122,13 +147,7 @@ async function readFirstLine(): Promise<string> {
 const terminal: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
-  async readPassword() {
-    if (!process.stdin.isTTY) return readFirstLine()
-    const password = await readHidden('Password for the administrator (not shown): ')
-    const again = await readHidden('The same password again: ')
-    if (password !== again) throw new Error('the two passwords are not the same.')
-    return password
-  },
+  readPassword: () => (process.stdin.isTTY ? askOnTerminal() : readFirstLine()),
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

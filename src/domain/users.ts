@@ -35,6 +35,8 @@ export async function userForSession(db: Db, token: string): Promise<(Actor & { 
 export type SignInEmail = string & { readonly normalised: unique symbol }
 
 export const EMAIL_MAX_LENGTH = 254
+/** What an address added to a company must look like (sign-in looks up whatever was typed). */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 // Control and invisible formatting characters (tab, line breaks, bidi marks, zero-width spaces).
 const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
 
@@ -78,12 +80,8 @@ export async function createCompany(db: Db | Tx, name: string): Promise<{ id: st
 
 export interface FirstAdministrator { company: string; email: string; name: string; password: string }
 
-/**
- * A new company and its first administrator (`npm run admin:create`): how a production
- * deployment gets its first account. Refused, with a message per field, when the company name is
- * taken, the address already signs in, or the password is weak.
- */
-export async function createCompanyWithAdministrator(db: Db, input: FirstAdministrator): Promise<{ company: { id: string; name: string }; administrator: Actor }> {
+/** Refuses (Invalid, a message per field) what `createCompanyWithAdministrator` cannot create, before any database work. */
+export function checkFirstAdministrator(input: FirstAdministrator): void {
   const errors: Record<string, string> = {}
   const companyName = input.company.trim()
   const name = input.name.trim()
@@ -97,6 +95,17 @@ export async function createCompanyWithAdministrator(db: Db, input: FirstAdminis
   const weak = passwordProblem(input.password)
   if (weak) errors.password = `The password is too weak. ${weak}`
   if (Object.keys(errors).length) throw new Invalid(errors)
+}
+
+/**
+ * A new company and its first administrator (`npm run admin:create`): how a production
+ * deployment gets its first account. Refused, with a message per field, when the company name is
+ * taken, the address already signs in, or the password is weak.
+ */
+export async function createCompanyWithAdministrator(db: Db, input: FirstAdministrator): Promise<{ company: { id: string; name: string }; administrator: Actor }> {
+  checkFirstAdministrator(input)
+  const companyName = input.company.trim()
+  const name = input.name.trim()
   return db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: companies.id }).from(companies).where(eq(sql`lower(${companies.name})`, companyName.toLowerCase()))
     if (existing) throw new Invalid({ company: `A company named "${companyName}" already exists.` })
@@ -141,8 +150,6 @@ export async function listUsers(db: Db, actor: Actor): Promise<CompanyUser[]> {
 }
 
 export interface UserInput { name: string; email: string; role: string; password: string }
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /**
  * Adds a person to the actor's company. Whether their address already signs in with another

@@ -53,7 +53,7 @@ export function parseManifest(file: string, input: unknown): ConnectorManifest {
     if (!canonical) {
       throw new ManifestError(file, `/versions/${i}/version`, `"${version.version}" is not a semantic version such as 2.1.0`)
     }
-    // semver reads "v2.0.0" and "=2.0.0" as 2.0.0, but the version is stored as written.
+    // semver reads "v2.0.0" as 2.0.0, but the version is stored as written.
     if (canonical !== version.version) {
       throw new ManifestError(file, `/versions/${i}/version`, `"${version.version}" must be written as "${canonical}"`)
     }
