@@ -12,7 +12,7 @@
 // An attempt reserves a failure on all three counters before the password is checked (so parallel
 // guesses cannot all slip under the limit) and gives it back when it was refused or succeeded:
 // in the end only failures count.
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm'
+import { and, eq, inArray, lt, sql } from 'drizzle-orm'
 import { signInFailures } from '../db/schema.js'
 import type { Db } from '../db/client.js'
 import type { SignInEmail } from './users.js'
@@ -99,11 +99,13 @@ export async function recordSuccessfulSignIn(db: Db, reservation: Reservation): 
 }
 
 async function giveBack(db: Db, counters: Reservation['counters']): Promise<void> {
-  // Only within the window the failure was counted in: a newer window's failures stay.
-  await db.update(signInFailures)
-    .set({ failures: sql`greatest(${signInFailures.failures} - 1, 0)` })
-    .where(or(...counters.map(({ key, windowEndsAt }) =>
-      and(eq(signInFailures.key, key), eq(signInFailures.windowEndsAt, windowEndsAt)))))
+  // One row per statement: holding no lock while waiting for another, it cannot deadlock with an
+  // attempt locking its rows in key order. Only within the window the failure was counted in.
+  for (const { key, windowEndsAt } of counters) {
+    await db.update(signInFailures)
+      .set({ failures: sql`greatest(${signInFailures.failures} - 1, 0)` })
+      .where(and(eq(signInFailures.key, key), eq(signInFailures.windowEndsAt, windowEndsAt)))
+  }
 }
 
 /** Deletes a bounded batch of expired rows; rows another attempt holds are left for next time. */
