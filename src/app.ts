@@ -1,7 +1,7 @@
 // buildApp(): the whole application as one Fastify instance. Nothing listens here.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.js'
+import { fastifyTrustProxy, type Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import database from './plugins/database.js'
 import input, { BODY_LIMIT } from './plugins/input.js'
@@ -46,7 +46,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, redact: REDACTED_PATHS },
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.production,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -64,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
   await app.register(input)
   await app.register(security, { config })
-  await app.register(auth)
+  await app.register(auth, { production: config.production })
   await app.register(views, { production: config.production })
   await app.register(assets, { production: config.production })
   await app.register(errors)

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
+import { isIP } from 'node:net'
 
 export interface Config {
   port: number
@@ -13,7 +14,14 @@ export interface Config {
   /** 32 bytes for AES-256-GCM. */
   encryptionKey: Buffer
   logLevel: string
+  /**
+   * Which peers may tell the client's address (X-Forwarded-For) and protocol: none (false), the
+   * nearest N hops, or the listed addresses and CIDR ranges. See `fastifyTrustProxy`.
+   */
+  trustProxy: TrustProxy
 }
+
+export type TrustProxy = false | number | string[]
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -37,6 +45,47 @@ function parseEncryptionKey(value: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
   if (key.length !== 32) throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`).')
   return key
+}
+
+/** proxy-addr's names for ranges, accepted in TRUST_PROXY like addresses. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isAddressOrRange(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (!version || rest.length) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)
+}
+
+/** TRUST_PROXY: unset or "false" trusts nobody; a whole number trusts that many hops; otherwise a comma-separated list of addresses and ranges. */
+export function parseTrustProxy(value: string | undefined): TrustProxy {
+  const text = (value ?? '').trim()
+  if (text === '' || text === 'false' || text === '0') return false
+  if (text === 'true') {
+    throw new ConfigError('TRUST_PROXY=true would let any client choose its own address (X-Forwarded-For). Give the number of proxies in front of the app (e.g. 1) or their addresses (e.g. 10.0.0.5,10.1.0.0/16).')
+  }
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text)
+    if (hops > 10) throw new ConfigError(`TRUST_PROXY must be a number of proxies from 1 to 10, or their addresses; not "${text}".`)
+    return hops
+  }
+  const entries = text.split(',').map((entry) => entry.trim())
+  const invalid = entries.filter((entry) => !isAddressOrRange(entry))
+  if (invalid.length) {
+    throw new ConfigError(`TRUST_PROXY must be a number of proxies or a comma-separated list of IP addresses and CIDR ranges (or loopback, linklocal, uniquelocal); ${invalid.map((e) => `"${e}"`).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} not.`)
+  }
+  return entries
+}
+
+/**
+ * Fastify's `trustProxy` for the configured setting. A hop count becomes a function: Fastify
+ * reads a bare number as "trust nobody"; this trusts the nearest N peers, as Express does.
+ */
+export function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy
+  return trustProxy
 }
 
 export function readConfig(env: Env = process.env): Config {
@@ -64,5 +113,6 @@ export function readConfig(env: Env = process.env): Config {
     sessionSecret: sessionSecret!,
     encryptionKey: parseEncryptionKey(encryptionKey!),
     logLevel: env.LOG_LEVEL ?? (production ? 'info' : 'info'),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
   }
 }

@@ -3,15 +3,15 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { readConfig, ConfigError } from './config.js'
 import { openDatabase } from './db/client.js'
-import { prepareDatabase } from './db/seed.js'
+import { CREATE_ADMINISTRATOR, prepareDatabase } from './db/seed.js'
 import { buildApp, REDACTED_PATHS } from './app.js'
 
 export async function start(env: Record<string, string | undefined> = process.env): Promise<FastifyInstance> {
   const config = readConfig(env)
   const database = await openDatabase(config.databaseUrl, config.dataDir)
-  let demo
+  let accounts
   try {
-    demo = await prepareDatabase(database.db, { production: config.production })
+    accounts = await prepareDatabase(database.db, { production: config.production })
   } catch (error) {
     await database.close()
     throw error
@@ -29,7 +29,12 @@ export async function start(env: Record<string, string | undefined> = process.en
   const address = await app.listen({ port: config.port, host: config.host })
   const url = address.replace('[::1]', 'localhost')
   app.log.info(`Connectors dashboard listening on ${url} (database: ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'})`)
-  if (demo) app.log.info(`Demo company created. Sign in at ${url}/login with email ${demo.email} and password ${demo.password}`)
+  if (accounts.kind === 'demo created') {
+    app.log.info(`Demo company created. Sign in at ${url}/login with email ${accounts.signIn.email} and password ${accounts.signIn.password}`)
+  }
+  if (accounts.kind === 'no company') {
+    app.log.warn(`Nobody can sign in yet: there is no company. Create the first administrator with: ${CREATE_ADMINISTRATOR} (the password is read from standard input, or from ADMIN_PASSWORD)`)
+  }
   return app
 }
 

@@ -50,8 +50,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   }
 }
 
+/** A redirect the app answered: a Location or HX-Redirect header, and the request that got it. */
+export interface Redirect { request: string; header: string; location: string }
+
 export interface TestContext {
   app: FastifyInstance
+  /** Every redirect the app answered so far (the generated tests check each stays on this site). */
+  redirects: Redirect[]
   database: Database
   db: Database['db']
   /** A company with one user of each role. */
@@ -78,7 +83,36 @@ export async function setup(t: Teardown, options: { logger?: object; onQuery?: D
   const other = await companyWithUsers(database.db, 'Other Company')
   const app = await buildApp({ config: testConfig(), database, ...(options.logger ? { logger: options.logger } : {}) })
   t.teardown(() => app.close())
-  return { app, database, db: database.db, company, other }
+  return { app, redirects: recordRedirects(app), database, db: database.db, company, other }
+}
+
+/** Records the redirects an app answers (before it is ready). */
+export function recordRedirects(app: FastifyInstance): Redirect[] {
+  const redirects: Redirect[] = []
+  app.addHook('onSend', async (request, reply) => {
+    for (const header of ['location', 'hx-redirect']) {
+      const value = reply.getHeader(header)
+      if (value !== undefined) redirects.push({ request: `${request.method} ${request.url}`, header, location: String(value) })
+    }
+  })
+  return redirects
+}
+
+/** The redirects that a browser would follow off this site (the generated route tests expect none). */
+export function offSite(redirects: Redirect[]): Redirect[] {
+  return redirects.filter((r) => resolvesTo(r.location) !== APP_ORIGIN)
+}
+
+/** The origin the app is pictured at when a test resolves a redirect as a browser would. */
+export const APP_ORIGIN = 'http://app.example'
+
+/** Where a browser on a page of the app would go for this Location (it drops tabs and line breaks, reads "\\" as "/"). */
+export function resolvesTo(location: string): string {
+  try {
+    return new URL(location, `${APP_ORIGIN}/some/page`).origin
+  } catch {
+    return 'nowhere (not a URL)'
+  }
 }
 
 type Form = Record<string, string | string[]>
@@ -88,7 +122,8 @@ export class Client {
   cookies = new Map<string, string>()
   csrfToken = ''
 
-  constructor(readonly app: FastifyInstance) {}
+  /** `address`: the client's IP address as the app sees it (the sign-in limits count per address). */
+  constructor(readonly app: FastifyInstance, readonly options: { address?: string } = {}) {}
 
   private remember(response: LightMyRequestResponse): LightMyRequestResponse {
     for (const cookie of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
@@ -101,13 +136,17 @@ export class Client {
     return response
   }
 
+  private address() {
+    return this.options.address ? { remoteAddress: this.options.address } : {}
+  }
+
   private cookieHeader() {
     // light-my-request hands back decoded values; a browser sends them back encoded, as they were set.
     return [...this.cookies].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; ')
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return this.remember(await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers } }))
+    return this.remember(await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers }, ...this.address() }))
   }
 
   /** Posts a form as a browser would, with the CSRF token unless `_csrf` is given. */
@@ -120,6 +159,7 @@ export class Client {
     return this.remember(await this.app.inject({
       method: 'POST', url, payload: body.toString(),
       headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      ...this.address(),
     }))
   }
 

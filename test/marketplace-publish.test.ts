@@ -85,6 +85,23 @@ t.test('refuses a definition that fails the schema, naming the file, the path an
   t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'])
 })
 
+t.test('refuses a version with white space around it (stored as written, it would block the real one later)', async (t) => {
+  for (const [written, reason] of [
+    [' 1.3.0', '" 1.3.0" has white space around it; write "1.3.0"'],
+    ['1.3.0 ', '"1.3.0 " has white space around it; write "1.3.0"'],
+    ['1.3.0\n', '"1.3.0\\n" has white space around it; write "1.3.0"'],
+    ['v1.3.0', '"v1.3.0" must be written as "1.3.0"'],
+  ]) {
+    const spaced = structuredClone(next)
+    spaced.versions.push({ ...structuredClone(next.versions.at(-1)!), version: written!, releaseNotes: 'spaced' })
+    const file = await manifestFile('xero-spaced.json', spaced)
+    const result = await run([file])
+    t.equal(result.code, 1, JSON.stringify(written))
+    t.equal(result.err, `Not published: ${file}: /versions/3/version: ${reason}`)
+  }
+  t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'], 'nothing was published')
+})
+
 t.test('without exactly one file it prints how to use it', async (t) => {
   t.same(await run([]), { code: 64, out: '', err: USAGE })
 })

@@ -31,6 +31,7 @@ function benchConfig(databaseUrl: string): Config {
     sessionSecret: BENCH_SESSION_SECRET,
     encryptionKey: BENCH_ENCRYPTION_KEY,
     logLevel: 'warn',
+    trustProxy: false,
   }
 }
 

@@ -26,8 +26,13 @@ export const users = pgTable('users', {
   passwordHash: text('password_hash').notNull(),
   role: text('role').$type<Role>().notNull(),
   createdAt: createdAt(),
+  // False for a person added with an address that already signs in with another company: listed
+  // like anybody else, so an administrator learns nothing about other companies (README, Security).
+  signsIn: boolean('signs_in').notNull().default(true),
 }, (t) => [
-  uniqueIndex('users_email_unique').on(sql`lower(${t.email})`),
+  // One account signs in with an address; a company lists an address once.
+  uniqueIndex('users_sign_in_email_unique').on(sql`lower(${t.email})`).where(sql`${t.signsIn}`),
+  uniqueIndex('users_company_email_unique').on(t.companyId, sql`lower(${t.email})`),
   unique('users_id_company_unique').on(t.id, t.companyId),
   check('users_role_check', sql`${t.role} in ('administrator', 'manager', 'user', 'read-only')`),
 ])
@@ -41,6 +46,18 @@ export const sessions = pgTable('sessions', {
 }, (t) => [
   index('sessions_user_idx').on(t.userId),
   index('sessions_expires_at_idx').on(t.expiresAt),
+])
+
+// Failed sign-ins, counted per key (an account, an address, or both) in fixed windows, so every
+// process of a deployment shares the limits and a restart keeps them (src/domain/sign-in-limits.ts).
+export const signInFailures = pgTable('sign_in_failures', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  // Whole seconds, so the window read back by the app matches the row exactly.
+  windowEndsAt: timestamp('window_ends_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  index('sign_in_failures_window_ends_at_idx').on(t.windowEndsAt),
+  check('sign_in_failures_failures_check', sql`${t.failures} >= 0`),
 ])
 
 export const marketplaceConnectors = pgTable('marketplace_connectors', {

@@ -1,6 +1,5 @@
 // What a database needs before the app serves it: the vendor's catalogue published and, on an
-// empty database, a demo company to sign in to.
-import { randomBytes } from 'node:crypto'
+// empty database outside production, a demo company to sign in to.
 import { count, eq } from 'drizzle-orm'
 import { companies, marketplaceConnectors } from './schema.js'
 import type { Db } from './client.js'
@@ -29,26 +28,38 @@ const DEMO_UP_TO_DATE = ['klaviyo', 'mintsoft']
 
 export interface DemoSignIn { email: string; password: string }
 
+/** What the start log says about accounts: how to sign in to a demo just created, or how to create the first administrator. */
+export type Accounts =
+  | { kind: 'demo created'; signIn: DemoSignIn }
+  | { kind: 'no company' }
+  | { kind: 'ready' }
+
+/** The command that creates a production deployment's first administrator. */
+export const CREATE_ADMINISTRATOR = 'npm run admin:create -- --company "Your company" --email you@example.com'
+
 const withoutNewest = (manifest: ConnectorManifest): ConnectorManifest =>
   ({ ...manifest, versions: manifest.versions.slice(0, Math.max(1, manifest.versions.length - 1)) })
 
 /**
- * Publishes the catalogue; on a database with no company, first creates the demo company.
- * Returns how to sign in to the demo when it was just created.
+ * Publishes the catalogue. On a database with no company, outside production, first creates the
+ * demo company; production never creates demo data (its first administrator comes from
+ * `npm run admin:create`).
  */
-export async function prepareDatabase(db: Db, options: { production: boolean }): Promise<DemoSignIn | null> {
+export async function prepareDatabase(db: Db, options: { production: boolean }): Promise<Accounts> {
   const catalogue = await readCatalogue()
   const [companyCount] = await db.select({ n: count() }).from(companies)
-  let demo: { signIn: DemoSignIn; admin: Actor } | null = null
-  if (companyCount!.n === 0) {
-    // The vendor's older versions first, so the demo's connectors can be behind the newest.
-    await publishCatalogue(db, catalogue.map(({ file, manifest }) => ({ file, manifest: withoutNewest(manifest) })))
-    demo = await createDemoCompany(db, options.production ? randomBytes(12).toString('base64url') : DEMO_DEVELOPMENT_PASSWORD)
+  const empty = companyCount!.n === 0
+  if (!empty || options.production) {
+    await publishCatalogue(db, catalogue)
+    return empty ? { kind: 'no company' } : { kind: 'ready' }
   }
+  // The vendor's older versions first, so the demo's connectors can be behind the newest.
+  await publishCatalogue(db, catalogue.map(({ file, manifest }) => ({ file, manifest: withoutNewest(manifest) })))
+  const demo = await createDemoCompany(db, DEMO_DEVELOPMENT_PASSWORD)
   await publishCatalogue(db, catalogue)
   // Installed from the newest versions: these show no "update available".
-  if (demo) await installDemoConnectors(db, demo.admin, DEMO_UP_TO_DATE)
-  return demo?.signIn ?? null
+  await installDemoConnectors(db, demo.admin, DEMO_UP_TO_DATE)
+  return { kind: 'demo created', signIn: demo.signIn }
 }
 
 async function createDemoCompany(db: Db, password: string): Promise<{ signIn: DemoSignIn; admin: Actor }> {

@@ -10,6 +10,18 @@ const r = 8
 const p = 1
 const LENGTH = 32
 
+export const PASSWORD_MIN_LENGTH = 12
+const PASSWORD_MAX_LENGTH = 1000
+
+/** Why a new password would be too weak (or too long to hash), or null when it will do. */
+export function passwordProblem(password: string): string | null {
+  if ([...password].length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters.`
+  if (password.length > PASSWORD_MAX_LENGTH) return 'Use at most 1,000 characters.'
+  // "aaaaaaaaaaaa", "121212121212": long enough, guessed first.
+  if (new Set(password.toLowerCase()).size < 5) return 'Use at least 5 different characters.'
+  return null
+}
+
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16)
   const key = await scrypt(password.normalize('NFKC'), salt, LENGTH, { N, r, p })

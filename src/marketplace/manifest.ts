@@ -6,6 +6,9 @@ import path from 'node:path'
 import semver from 'semver'
 import { checkDefinition, SYSTEM_TYPES, type ConnectorDefinition, type SystemType } from '../domain/definition.js'
 
+// No white space around a version: stored raw, " 2.0.0" would block a real "2.0.0" later.
+const NO_SURROUNDING_SPACE = '^\\S(?:.*\\S)?$'
+
 export const Manifest = Type.Object({
   key: Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }),
   name: Type.String({ minLength: 1, maxLength: 120 }),
@@ -13,7 +16,7 @@ export const Manifest = Type.Object({
   systemType: Type.Union(SYSTEM_TYPES.map((t) => Type.Literal(t))),
   colour: Type.String({ pattern: '^#[0-9a-fA-F]{6}$' }),
   versions: Type.Array(Type.Object({
-    version: Type.String({ minLength: 1, maxLength: 40 }),
+    version: Type.String({ minLength: 1, maxLength: 40, pattern: NO_SURROUNDING_SPACE }),
     releasedOn: Type.String({ format: 'date' }),
     releaseNotes: Type.String({ minLength: 1, maxLength: 4000 }),
     definition: Type.Unknown(),
@@ -38,12 +41,21 @@ export class ManifestError extends Error {
 export function parseManifest(file: string, input: unknown): ConnectorManifest {
   if (!Value.Check(Manifest, input)) {
     const first = [...Value.Errors(Manifest, input)].find((e) => e.keyword !== 'boolean')
-    throw new ManifestError(file, first?.instancePath || '/', first?.message ?? 'not a manifest')
+    const spaced = first?.keyword === 'pattern' && (first.params as { pattern?: string }).pattern === NO_SURROUNDING_SPACE
+    const value = spaced ? String(valueAt(input, first.instancePath)) : ''
+    throw new ManifestError(file, first?.instancePath || '/', spaced
+      ? `${JSON.stringify(value)} has white space around it; write ${JSON.stringify(value.trim())}`
+      : first?.message ?? 'not a manifest')
   }
   const manifest = input as ConnectorManifest
   manifest.versions.forEach((version, i) => {
-    if (!semver.valid(version.version)) {
+    const canonical = semver.valid(version.version)
+    if (!canonical) {
       throw new ManifestError(file, `/versions/${i}/version`, `"${version.version}" is not a semantic version such as 2.1.0`)
+    }
+    // semver reads "v2.0.0" as 2.0.0, but the version is stored as written.
+    if (canonical !== version.version) {
+      throw new ManifestError(file, `/versions/${i}/version`, `"${version.version}" must be written as "${canonical}"`)
     }
     if (i > 0 && !semver.gt(version.version, manifest.versions[i - 1]!.version)) {
       throw new ManifestError(file, `/versions/${i}/version`, `versions must be listed oldest first; ${version.version} is not newer than ${manifest.versions[i - 1]!.version}`)
@@ -52,6 +64,10 @@ export function parseManifest(file: string, input: unknown): ConnectorManifest {
     if (problem) throw new ManifestError(file, `/versions/${i}/definition${problem.path === '/' ? '' : problem.path}`, problem.message)
   })
   return manifest
+}
+
+function valueAt(input: unknown, pointer: string): unknown {
+  return pointer.split('/').slice(1).reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], input)
 }
 
 export async function readManifest(file: string): Promise<ConnectorManifest> {

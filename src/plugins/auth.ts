@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { can, type Actor, type Permission } from '../domain/actor.js'
 import { Forbidden } from '../domain/errors.js'
 import { endSession, SESSION_DAYS, startSession, userForSession } from '../domain/users.js'
+import { cookieOptions } from './security.js'
 
 export type CurrentUser = Actor & { sessionId: string }
 
@@ -26,6 +27,48 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'sid'
 
+/** Where sign-in leads when it was not sent from a page of this site. */
+export const AFTER_SIGN_IN = '/connectors'
+const MAX_NEXT_LENGTH = 2000
+// Any origin would do: a value is accepted only when it resolves to the origin it was resolved against.
+const OWN_ORIGIN = new URL('http://dashboard.invalid/')
+// Control characters, white space (Unicode spaces too), invisible format characters (bidi marks)
+// and backslashes: browsers drop or reinterpret them, e.g. "/\t/evil.example" goes to "//evil.example".
+const UNSAFE_IN_PATH = /[\p{Cc}\p{Cf}\p{Z}\s\\]/u
+
+/**
+ * A path on this site to go to after signing in (`next`), or null. Refused: anything that is not a
+ * string starting with one "/", anything with an unsafe character raw or percent-decoded (up to
+ * three times), and anything that resolves off this origin. The result is the path as a URL
+ * parser writes it (ASCII, percent-encoded), so it is always a valid header value.
+ */
+export function sameOriginPath(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NEXT_LENGTH) return null
+  let decoded = value
+  for (let round = 0; ; round++) {
+    if (UNSAFE_IN_PATH.test(decoded) || !decoded.startsWith('/') || decoded.startsWith('//')) return null
+    let once: string
+    try {
+      once = decodeURIComponent(decoded)
+    } catch {
+      return null
+    }
+    if (once === decoded) break
+    if (round === 3) return null
+    decoded = once
+  }
+  const url = new URL(value, OWN_ORIGIN)
+  if (url.origin !== OWN_ORIGIN.origin) return null
+  const path = `${url.pathname}${url.search}${url.hash}`
+  // "/.//evil.example" resolves to the path "//evil.example".
+  return path.startsWith('/') && !path.startsWith('//') ? path : null
+}
+
+/** `next` as sign-in follows it: a same-origin path, or manage connectors. */
+export function safeNext(value: unknown): string {
+  return sameOriginPath(value) ?? AFTER_SIGN_IN
+}
+
 /** The signed-in user of a route that requires one (every route but the public ones). */
 export function actorOf(request: FastifyRequest): CurrentUser {
   if (!request.user) throw new Error('route reached without a signed-in user')
@@ -36,8 +79,11 @@ function isHtmx(request: FastifyRequest) {
   return request.headers['hx-request'] === 'true'
 }
 
-export default fp(async (app) => {
+export default fp<{ production: boolean }>(async (app, { production }) => {
   app.decorateRequest('user', null)
+  const sessionCookie = { ...cookieOptions(production), maxAge: SESSION_DAYS * 24 * 3600 }
+  /** Sessions started by a request still being answered. */
+  const started = new WeakMap<FastifyRequest, string>()
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/static/')) return
@@ -59,23 +105,34 @@ export default fp(async (app) => {
     // A new token on every sign-in: a session id planted before sign-in is worth nothing after it.
     if (old) await endSession(app.db, old)
     const token = await startSession(app.db, userId)
-    this.setCookie(SESSION_COOKIE, token, {
-      path: '/', httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_DAYS * 24 * 3600,
-    })
+    started.set(this.request, token)
+    this.setCookie(SESSION_COOKIE, token, sessionCookie)
+  })
+
+  // An answer that fails after sign-in started a session (its cookie may never reach the browser)
+  // takes the session back: no session row outlives a sign-in that was not answered.
+  app.addHook('onError', async (request, reply) => {
+    const token = started.get(request)
+    if (!token) return
+    started.delete(request)
+    await endSession(app.db, token)
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(production))
   })
 
   app.decorateReply('signOut', async function (this: FastifyReply) {
     const token = this.request.cookies[SESSION_COOKIE]
     if (token) await endSession(app.db, token)
-    this.clearCookie(SESSION_COOKIE, { path: '/' })
+    this.clearCookie(SESSION_COOKIE, cookieOptions(production))
   })
 }, { name: 'auth', dependencies: ['database', 'security'] })
 
 function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
-  const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : ''
+  // Back to this page after signing in, when it is a plain page of this site.
+  const back = request.method === 'GET' ? sameOriginPath(request.url) : null
+  const login = back ? `/login?next=${encodeURIComponent(back)}` : '/login'
   if (isHtmx(request)) {
     // htmx follows this with a full page load instead of swapping the login page into a fragment.
-    return reply.code(401).header('HX-Redirect', `/login${next}`).send()
+    return reply.code(401).header('HX-Redirect', login).send()
   }
-  return reply.redirect(`/login${next}`, 303)
+  return reply.redirect(login, 303)
 }

@@ -1,6 +1,7 @@
 // One place turns errors into pages: domain errors and 4xx say what went wrong; 5xx never leak
 // details; a database that is away answers 503 and the app recovers when it is back.
 import fp from 'fastify-plugin'
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { FastifyError, FastifyReply } from 'fastify'
 import { isDomainError } from '../domain/errors.js'
 import { databaseUnavailable } from '../db/errors.js'
@@ -43,19 +44,50 @@ export async function renderError(reply: FastifyReply, status: number, message: 
   return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message }, 'error-message')
 }
 
+/** Headers the failed answer had prepared that an error page must not carry, whatever their value. */
+const NOT_FOR_AN_ERROR_PAGE = ['location', 'hx-redirect', 'set-cookie', 'content-disposition', 'retry-after']
+
+/**
+ * Clears what the failed answer prepared: its redirect and cookies, and any header Node would
+ * refuse to send (the error may be that refusal, e.g. ERR_INVALID_CHAR), so the page can go out.
+ */
+function clearPreparedHeaders(reply: FastifyReply) {
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    let valid = !NOT_FOR_AN_ERROR_PAGE.includes(name.toLowerCase())
+    try {
+      validateHeaderName(name)
+      for (const item of [value].flat()) if (item !== undefined) validateHeaderValue(name, String(item))
+    } catch {
+      valid = false
+    }
+    if (!valid) reply.removeHeader(name)
+  }
+}
+
+/** The last resort when even the error page cannot be rendered: still HTML, never Fastify's JSON. */
+function bareErrorPage(status: number): string {
+  const title = TITLES[status] ?? 'Error'
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p><a href="/">Go to the start page</a></p></body></html>`
+}
+
 export default fp(async (app) => {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = statusOf(error)
     if (status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ status, code: error.code }, error.message)
+    clearPreparedHeaders(reply)
     try {
       return await renderError(reply, status, messageOf(error, status))
     } catch (renderFailure) {
       request.log.error({ err: renderFailure }, 'error page failed')
-      return reply.code(status).type('text/plain; charset=utf-8').send(TITLES[status] ?? 'Error')
+      clearPreparedHeaders(reply)
+      return reply.code(status).type('text/html; charset=utf-8').send(bareErrorPage(status))
     }
   })
 
+  // Kept in each process's memory on purpose: it only sheds load from scanners (a 404 tells nothing,
+  // a foreign id answers like a missing one), so N processes allowing N times as many is harmless,
+  // while counting in PostgreSQL would make every 404 a database write, the load it is there to shed.
   app.setNotFoundHandler({
     preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }),
   }, async (_request, reply) => renderError(reply, 404, 'There is nothing here, or it belongs to somebody else.'))

@@ -14,6 +14,15 @@ export function csrfUserInfo(request: FastifyRequest): string {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+/**
+ * The options of every cookie the app sets or clears: out of scripts' reach, not sent with
+ * cross-site requests, and in production only over HTTPS (HSTS says the site is HTTPS-only, and
+ * behind a TLS-terminating proxy the request itself may look like plain HTTP).
+ */
+export function cookieOptions(production: boolean) {
+  return { path: '/', httpOnly: true, sameSite: 'lax', secure: production ? true : 'auto' } as const
+}
+
 export default fp<{ config: Config }>(async (app, { config }) => {
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -38,7 +47,7 @@ export default fp<{ config: Config }>(async (app, { config }) => {
   await app.register(csrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'csrf',
-    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: 'auto' },
+    cookieOpts: { ...cookieOptions(config.production), signed: true },
     // Tokens are bound to the session, so a token from before sign-in or another session is refused.
     getUserInfo: csrfUserInfo,
     csrfOpts: { hmacKey: `${config.sessionSecret}:csrf` },
@@ -48,5 +57,16 @@ export default fp<{ config: Config }>(async (app, { config }) => {
     if (SAFE_METHODS.has(request.method)) return done()
     app.csrfProtection(request, reply, done)
   })
+  if (config.trustProxy === false) {
+    // Behind a proxy that is not trusted every client has the proxy's address, so one person's
+    // failed sign-ins would count against everybody: tell the operator once.
+    let warned = false
+    app.addHook('onRequest', async (request) => {
+      if (warned || !request.headers['x-forwarded-for']) return
+      warned = true
+      request.log.warn('Requests come with X-Forwarded-For but TRUST_PROXY is not set: every client seems to come from the proxy\'s address (see README, "Configuration").')
+    })
+  }
+  // Only the 404 handler's limit (src/plugins/errors.ts); sign-in limits live in PostgreSQL.
   await app.register(rateLimit, { global: false })
 }, { name: 'security' })

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply } from 'fastify'
 import { can } from '../domain/actor.js'
-import { csrfUserInfo } from './security.js'
+import { cookieOptions, csrfUserInfo } from './security.js'
 import * as format from '../views/format.js'
 import { HELP_FOR_ROUTE } from '../help/pages.js'
 
@@ -43,7 +43,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
   })
 
   app.decorateReply('flash', function (this: FastifyReply, message: string) {
-    return this.setCookie(FLASH_COOKIE, message, { path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 60 })
+    return this.setCookie(FLASH_COOKIE, message, { ...cookieOptions(production), signed: true, maxAge: 60 })
   })
 
   app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
@@ -60,7 +60,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     if (flashCookie) {
       const unsigned = request.unsignCookie(flashCookie)
       if (unsigned.valid) flash = unsigned.value
-      this.clearCookie(FLASH_COOKIE, { path: '/' })
+      this.clearCookie(FLASH_COOKIE, cookieOptions(production))
     }
     const user = request.user
     const locals = {

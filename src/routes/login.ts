@@ -2,68 +2,65 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { authenticate } from '../domain/users.js'
+import { authenticate, normaliseEmail } from '../domain/users.js'
+import { minutesInWords, recordSuccessfulSignIn, reserveSignInAttempt, type LimitName } from '../domain/sign-in-limits.js'
+import { safeNext } from '../plugins/auth.js'
 
-/** Only a path on this site: never `//other.site` or an absolute URL. */
-export function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : '/connectors'
-}
+// `next` may come repeated or in any shape: anything but one same-origin path is ignored, not refused.
+const Next = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
 
 const LoginBody = Type.Object({
   email: Type.Optional(Type.String()),
   password: Type.Optional(Type.String()),
-  next: Type.Optional(Type.String()),
+  next: Next,
 })
+
+const TOO_MANY: Record<LimitName, string> = {
+  'account and address': 'Too many failed sign-ins for this account from your address.',
+  account: 'Too many failed sign-ins for this account.',
+  address: 'Too many failed sign-ins from your address.',
+}
 
 export default async function login(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/login', {
     config: { public: true },
-    schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+    schema: { querystring: Type.Object({ next: Next }) },
   }, async (request, reply) => {
-    if (request.user) return reply.redirect(safeNext(request.query.next), 303)
-    return reply.page('login', { values: { email: '' }, errors: {}, next: safeNext(request.query.next) })
+    const next = safeNext(request.query.next)
+    if (request.user) return reply.redirect(next, 303)
+    return reply.page('login', { values: { email: '' }, errors: {}, next })
   })
 
-  // A second limit per account, so one account cannot be guessed at from many addresses.
-  const accountLimit = app.createRateLimit({
-    max: 10,
-    timeWindow: '5 minutes',
-    keyGenerator: (request) => `account:${String((request.body as { email?: string } | undefined)?.email ?? '').trim().toLowerCase()}`,
-  })
-
-  app.post('/login', {
-    config: {
-      public: true,
-      rateLimit: {
-        max: 20,
-        timeWindow: '1 minute',
-        errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `Too many sign-in attempts from your address. Wait ${context.after}, then try again.` }),
-      },
-    },
-    preHandler: async (request, reply) => {
-      const limit = await accountLimit(request)
-      if (!limit.isAllowed && limit.isExceeded) {
-        reply.header('retry-after', limit.ttlInSeconds)
-        throw Object.assign(new Error('Too many sign-in attempts for this account. Wait a few minutes, then try again.'), { statusCode: 429 })
-      }
-    },
-    schema: { body: LoginBody },
-  }, async (request, reply) => {
-    const email = (request.body.email ?? '').trim().slice(0, 320)
+  app.post('/login', { config: { public: true }, schema: { body: LoginBody } }, async (request, reply) => {
+    const typed = request.body.email ?? ''
     const password = request.body.password ?? ''
     const next = safeNext(request.body.next)
+    const form = (status: number, errors: Record<string, string>) =>
+      reply.code(status).page('login', { values: { email: typed }, errors, next })
+
     const errors: Record<string, string> = {}
-    if (!email) errors.email = 'Enter your email address.'
+    const normalised = normaliseEmail(typed)
+    if ('error' in normalised) errors.email = normalised.error
     if (!password) errors.password = 'Enter your password.'
-    const user = Object.keys(errors).length === 0 && password.length <= 1000 ? await authenticate(app.db, email, password) : null
-    if (!user) {
-      if (Object.keys(errors).length === 0) errors[''] = 'That email and password do not match an account.'
-      return reply.code(422).page('login', { values: { email }, errors, next })
+    if ('error' in normalised || Object.keys(errors).length) return form(422, errors)
+    const { email } = normalised
+
+    const attempt = await reserveSignInAttempt(app.db, email, request.ip)
+    if (!attempt.allowed) {
+      request.log.info({ email, limit: attempt.limit }, 'sign-in refused: too many failures')
+      reply.header('retry-after', String(attempt.retryAfterSeconds))
+      return form(429, { '': `${TOO_MANY[attempt.limit]} Try again in ${minutesInWords(attempt.retryAfterSeconds)}.` })
     }
+    const user = password.length <= 1000 ? await authenticate(app.db, email, password) : null
+    if (!user) {
+      request.log.info({ email }, 'sign-in failed')
+      return form(422, { '': 'That email and password do not match an account.' })
+    }
+    await recordSuccessfulSignIn(app.db, attempt.reservation)
     await reply.signIn(user.id)
-    request.log.info({ userId: user.id }, 'signed in')
+    request.log.info({ userId: user.id, email }, 'signed in')
     return reply.redirect(next, 303)
   })
 

@@ -25,7 +25,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
     const input = { name: request.body.name ?? '', email: request.body.email ?? '', role: request.body.role ?? '', password: request.body.password ?? '' }
     try {
       const user = await addUser(app.db, actor, input)
-      reply.flash(`${user.name} can now sign in as ${user.role} with ${user.email}.`)
+      // The same words whether or not the address already signs in with another company (README, Security).
+      reply.flash(`${user.name} is added as ${user.role}, with ${user.email}.`)
       return reply.seeOther('/settings/users')
     } catch (error) {
       if (!(error instanceof Invalid)) throw error

@@ -31,6 +31,22 @@ t.test('a manifest with a bad definition is refused with the file, the path in i
   await t.rejects(readManifest(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /: cannot be read as JSON`))
 })
 
+t.test('a version is written exactly: no white space around it, canonical semver', async (t) => {
+  const refusal = (version: string) => {
+    const manifest = structuredClone(shopify)
+    manifest.versions[0]!.version = version
+    try {
+      parseManifest('x.json', manifest)
+    } catch (error) {
+      return error
+    }
+  }
+  t.match(refusal(' 2.0.0 '), { at: '/versions/0/version', reason: '" 2.0.0 " has white space around it; write "2.0.0"' })
+  t.match(refusal('2.0.0\t'), { at: '/versions/0/version', reason: 'has white space around it' })
+  t.match(refusal('v2.0.0'), { at: '/versions/0/version', reason: '"v2.0.0" must be written as "2.0.0"' })
+  t.equal(refusal('2.0.0'), undefined)
+})
+
 t.test('versions must be semantic and listed oldest first', async (t) => {
   const unordered = structuredClone(shopify)
   unordered.versions.reverse()

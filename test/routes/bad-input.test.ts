@@ -1,9 +1,10 @@
 // Malformed and hostile input at every route (generated from the route table): never a 5xx,
-// never a stack trace, nothing stored when the input was refused, names rendered escaped.
+// never a stack trace, errors as HTML pages, nothing stored when the input was refused, names
+// rendered escaped, and no redirect off this site.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { connectionShapes, connectors, instances, processFlows, users } from '../../src/db/schema.js'
-import { setup, signedIn } from '../helpers.js'
+import { offSite, setup, signedIn } from '../helpers.js'
 import { buildWorld, fillRoute } from '../world.js'
 
 const ctx = await setup(t)
@@ -20,6 +21,9 @@ const HOSTILE = [
   '{{constructor.constructor("return 1")()}}',
   '../../../../etc/passwd',
   '😀 ünïcödé',
+  '/\t/evil.example',
+  '/%0d%0aSet-Cookie:%20sid=planted',
+  '\\\\evil.example\r\nLocation: //evil.example',
 ]
 
 async function counts() {
@@ -32,9 +36,10 @@ for (const route of writes) {
   t.test(`${route.method} ${route.url} survives hostile input`, async (t) => {
     const url = fillRoute(route, world)
     for (const value of HOSTILE) {
-      const fields = ['name', 'email', 'password', 'confirm', 'role', 'enabled', 'direction', 'instance', 'endpoint', 'step', 'action', 'timeZone', 'rateLimitAmount', 'authMethod', 'submission', 'unknownField']
+      const fields = ['name', 'email', 'password', 'confirm', 'role', 'enabled', 'direction', 'instance', 'endpoint', 'step', 'action', 'timeZone', 'rateLimitAmount', 'authMethod', 'submission', 'next', 'unknownField']
       const response = await admin.post(url, Object.fromEntries(fields.map((f) => [f, value])))
       t.ok(response.statusCode < 500, `${JSON.stringify(value.slice(0, 30))}: ${response.statusCode}`)
+      if (response.statusCode >= 400) t.match(response.headers['content-type'], /^text\/html/, 'an error is an HTML page')
       t.notMatch(response.body, STACK_TRACE, 'no stack trace')
       t.notMatch(response.body, '<script>alert(1)</script>', 'rendered escaped')
       t.notMatch(response.body, '<img src=x onerror', 'rendered escaped')
@@ -51,10 +56,13 @@ t.test('a huge body is refused with 413, an unknown content type with 415, inval
   const huge = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${admin.csrfToken}&name=${'x'.repeat(300_000)}` })
   t.equal(huge.statusCode, 413)
   t.notMatch(huge.body, STACK_TRACE)
+  t.match(huge.headers['content-type'], /^text\/html/)
   const xml = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/xml' }, payload: '<flow><name>x</name></flow>' })
   t.equal(xml.statusCode, 415)
+  t.match(xml.headers['content-type'], /^text\/html/)
   const utf8 = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: Buffer.concat([Buffer.from(`_csrf=${admin.csrfToken}&name=`), Buffer.from([0xc3, 0x28, 0xff])]) })
   t.equal(utf8.statusCode, 400, 'invalid UTF-8 is refused')
+  t.match(utf8.headers['content-type'], /^text\/html/)
   const badEncoding = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${admin.csrfToken}&name=%E0%A4%A` })
   t.ok(badEncoding.statusCode < 500, `broken percent-encoding: ${badEncoding.statusCode}`)
   const json = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/json' }, payload: JSON.stringify({ _csrf: admin.csrfToken, name: 'via json' }) })
@@ -81,4 +89,9 @@ t.test('names with HTML are stored as typed and shown escaped', async (t) => {
   const page = await admin.get(`/process-flows/${flow!.id}`)
   t.match(page.body, '&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;quoted&quot; &lt;script&gt;x()&lt;/script&gt;')
   t.notMatch(page.body, '<script>x()</script>')
+})
+
+t.test('every redirect of this file stays on this site', async (t) => {
+  t.ok(ctx.redirects.length >= 20, `${ctx.redirects.length} redirects checked`)
+  t.same(offSite(ctx.redirects), [])
 })

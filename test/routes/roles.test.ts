@@ -3,7 +3,7 @@
 import t from 'tap'
 import { PERMISSIONS, type Permission } from '../../src/domain/actor.js'
 import { ROLES } from '../../src/db/schema.js'
-import { setup, signedIn, textOf } from '../helpers.js'
+import { offSite, setup, signedIn, textOf } from '../helpers.js'
 import { buildWorld, fillRoute, HARMLESS_BODY } from '../world.js'
 
 const ctx = await setup(t)
@@ -61,4 +61,9 @@ t.test('the UI hides what a role cannot do', async (t) => {
     t.equal(html[role]!.flows!.includes('create process flow'), instances, `${role}: create process flow`)
     t.equal(html[role]!.connectors!.includes('href="/settings/users"'), role === 'administrator', `${role}: users in the navigation`)
   }
+})
+
+t.test('every redirect of this file stays on this site', async (t) => {
+  t.ok(ctx.redirects.length >= 10, `${ctx.redirects.length} redirects checked`)
+  t.same(offSite(ctx.redirects), [])
 })

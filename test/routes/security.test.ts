@@ -1,6 +1,10 @@
-// CSRF on every non-GET route (generated from the route table), cookies, headers, sign-in limits.
+// CSRF on every non-GET route (generated from the route table), cookies, headers, error pages,
+// and every redirect of the run checked to stay on this site (sign-in limits: sign-in-limits.test.ts).
 import t from 'tap'
-import { setup, signedIn, Client, PASSWORD, textOf } from '../helpers.js'
+import { eq } from 'drizzle-orm'
+import { buildApp } from '../../src/app.js'
+import { sessions } from '../../src/db/schema.js'
+import { offSite, setup, signedIn, Client, PASSWORD, testConfig, textOf } from '../helpers.js'
 import { buildWorld, fillRoute, HARMLESS_BODY } from '../world.js'
 
 const ctx = await setup(t)
@@ -59,23 +63,69 @@ t.test('security headers: a strict CSP, no framing, no sniffing, same-origin ref
   t.match(response.body, '<meta name="htmx-config" content=\'{"includeIndicatorCSS": false}\'>', 'htmx adds no inline style')
 })
 
-t.test('sign-in is limited per account, with a clear message', async (t) => {
-  const victim = ctx.company.users['read-only'].email
-  let last
-  for (let attempt = 0; attempt < 11; attempt++) {
-    const client = new Client(ctx.app)
-    await client.get('/login')
-    last = await client.post('/login', { email: victim, password: `guess ${attempt}` })
+t.test('in production every cookie the app sets is Secure, HttpOnly and SameSite, also over plain HTTP behind a proxy', async (t) => {
+  const production = await buildApp({ config: testConfig({ production: true }), database: ctx.database })
+  t.teardown(() => production.close())
+  const client = new Client(production, { address: '192.0.2.77' })
+  const cookies: string[] = []
+  const keep = (response: { headers: Record<string, unknown> }) => cookies.push(...[response.headers['set-cookie'] ?? []].flat().map(String))
+  keep(await client.get('/login'))
+  keep(await client.post('/login', { email: ctx.company.users.user.email, password: PASSWORD }))
+  keep(await client.get('/connectors'))
+  keep(await client.post('/logout'))
+  keep(await client.get('/login'))
+  const names = new Set(cookies.map((c) => c.split('=')[0]))
+  t.same([...names].sort(), ['csrf', 'flash', 'sid'], 'the session, CSRF and flash cookies, set and cleared')
+  for (const cookie of cookies) {
+    const name = cookie.split('=')[0]!
+    t.match(cookie, /;\s*Secure/i, `${name}: Secure`)
+    t.match(cookie, /;\s*HttpOnly/i, `${name}: HttpOnly`)
+    t.match(cookie, /;\s*SameSite=Lax/i, `${name}: SameSite=Lax`)
+    t.match(cookie, /;\s*Path=\//i, `${name}: Path=/`)
   }
-  t.equal(last!.statusCode, 429)
-  t.match(textOf(last!.body), 'Too many sign-in attempts for this account. Wait a few minutes, then try again.')
 })
 
-t.test('sign-in is limited per address, whatever the account', async (t) => {
-  let last
-  for (let attempt = 0; attempt < 21; attempt++) {
-    last = await ctx.app.inject({ method: 'POST', url: '/login', remoteAddress: '203.0.113.9', payload: `email=someone${attempt}@example.com&password=x`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+t.test('an answer whose headers cannot be sent becomes an HTML error page, and a sign-in it carried is taken back', async (t) => {
+  const app = await buildApp({ config: testConfig(), database: ctx.database })
+  t.teardown(() => app.close())
+  const user = ctx.company.users.user
+  // Routes that make the mistakes this guards against: a header value Node refuses to send.
+  app.get('/test/bad-header', { config: { public: true } }, async (_request, reply) => reply.header('x-test', 'a\r\nb').send('never sent'))
+  app.get('/test/sign-in-then-bad-redirect', { config: { public: true } }, async (_request, reply) => {
+    await reply.signIn(user.id)
+    return reply.redirect('/connectors\u2028\r\nx', 303)
+  })
+  const bad = await app.inject({ method: 'GET', url: '/test/bad-header' })
+  t.equal(bad.statusCode, 500)
+  t.match(bad.headers['content-type'], /^text\/html/, 'HTML, not Fastify\'s JSON')
+  t.match(textOf(bad.body), 'Something went wrong on our side.')
+  t.match(String(bad.headers['content-security-policy']), "default-src 'self'", 'the security headers stay')
+
+  const sessionsBefore = (await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length
+  const failed = await app.inject({ method: 'GET', url: '/test/sign-in-then-bad-redirect' })
+  t.equal(failed.statusCode, 500)
+  t.match(failed.headers['content-type'], /^text\/html/)
+  t.notOk(failed.headers.location, 'no redirect')
+  const sid = [failed.headers['set-cookie'] ?? []].flat().map(String).find((c) => c.startsWith('sid='))
+  t.ok(!sid || /^sid=;/.test(sid), 'no session cookie is handed out')
+  t.equal((await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length, sessionsBefore, 'and no session row is left behind')
+})
+
+t.test('every GET route sends a signed-out visitor to sign in and back, with hostile additions too', async (t) => {
+  const gets = ctx.app.routeTable.filter((r) => r.method === 'GET' && !r.public)
+  for (const route of gets) {
+    const url = fillRoute(route, world)
+    for (const variant of [url, `${url}?next=//evil.example`, `${url}?q=%0d%0aLocation:%20//evil.example`, `${url}/%2F%2Fevil.example`]) {
+      const visitor = new Client(ctx.app)
+      const response = await visitor.get(variant)
+      t.ok(response.statusCode < 500, `${variant}: ${response.statusCode}`)
+      const htmx = await visitor.get(variant, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+      t.ok(htmx.statusCode < 500, `${variant} (htmx): ${htmx.statusCode}`)
+    }
   }
-  t.equal(last!.statusCode, 429)
-  t.match(textOf(last!.body), /Too many sign-in attempts from your address. Wait 1 minute, then try again./)
+})
+
+t.test('every redirect of this file stays on this site', async (t) => {
+  t.ok(ctx.redirects.length >= 100, `${ctx.redirects.length} redirects checked`)
+  t.same(offSite(ctx.redirects), [])
 })

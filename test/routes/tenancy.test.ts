@@ -2,7 +2,7 @@
 // gets exactly the 404 a missing id gets, for reads and for writes, and nothing changes.
 import t from 'tap'
 import { connectionShapes, connectors, instances, processFlows, users } from '../../src/db/schema.js'
-import { setup, signedIn, textOf } from '../helpers.js'
+import { offSite, setup, signedIn, textOf } from '../helpers.js'
 import { buildWorld, fillRoute, hasParams, HARMLESS_BODY } from '../world.js'
 
 const ctx = await setup(t)
@@ -35,4 +35,9 @@ for (const route of routesWithIds) {
 
 t.test('nothing of the first company changed', async (t) => {
   t.equal(await snapshot(), before)
+})
+
+t.test('every redirect of this file stays on this site', async (t) => {
+  t.ok(ctx.redirects.length >= 1, `${ctx.redirects.length} redirects checked`)
+  t.same(offSite(ctx.redirects), [])
 })

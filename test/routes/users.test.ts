@@ -1,9 +1,12 @@
 import t from 'tap'
-import { eq } from 'drizzle-orm'
-import { users } from '../../src/db/schema.js'
-import { Client, setup, signedIn, textOf } from '../helpers.js'
+import { and, eq } from 'drizzle-orm'
+import { auditEvents, users } from '../../src/db/schema.js'
+import { addUser } from '../../src/domain/users.js'
+import { Client, PASSWORD, setup, signedIn, textOf } from '../helpers.js'
 
-const ctx = await setup(t)
+/** The SQL of every statement sent, without its parameters: what work a request did. */
+const statements: string[] = []
+const ctx = await setup(t, { onQuery: (sql) => statements.push(sql) })
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 
 t.test('an administrator adds a user of their company, who can then sign in with that role', async (t) => {
@@ -18,9 +21,12 @@ t.test('an administrator adds a user of their company, who can then sign in with
   t.match(bad.body, /id="field-password-error">Use at least 12 characters/)
   const added = await admin.post('/settings/users', { name: 'Eve Stone', email: 'eve@acme.test', role: 'manager', password: 'a long enough password' })
   t.equal(added.statusCode, 303)
-  const duplicate = await admin.post('/settings/users', { name: 'Eve Again', email: 'EVE@acme.test', role: 'user', password: 'a long enough password' })
+  t.match(textOf((await admin.get('/settings/users')).body), 'Eve Stone is added as manager, with eve@acme.test.')
+  const duplicate = await admin.post('/settings/users', { name: 'Eve Again', email: ' EVE@acme.test', role: 'user', password: 'a long enough password' })
   t.equal(duplicate.statusCode, 422)
-  t.match(textOf(duplicate.body), 'Somebody already signs in with this email address.')
+  t.match(textOf(duplicate.body), 'Somebody in your company already has this email address.')
+  const weak = await admin.post('/settings/users', { name: 'Weak', email: 'weak@acme.test', role: 'user', password: 'abababababab' })
+  t.match(weak.body, /id="field-password-error">Use at least 5 different characters/)
   const eve = new Client(ctx.app)
   await eve.signIn('eve@acme.test', 'a long enough password')
   t.match(textOf((await eve.get('/connectors')).body), 'Eve Stone · manager')
@@ -41,4 +47,49 @@ t.test('only administrators reach the users page', async (t) => {
     const client = await signedIn(ctx.app, ctx.company.users[role])
     t.equal((await client.get('/settings/users')).statusCode, 403, role)
   }
+})
+
+t.test('adding a person tells nothing about other companies: an address used elsewhere looks like a new one', async (t) => {
+  const elsewhere = ctx.other.users.manager
+  const add = async (email: string) => {
+    statements.length = 0
+    const response = await admin.post('/settings/users', { name: 'Sam Lee', email, role: 'user', password: 'another long password' })
+    const sql = [...statements]
+    const page = await admin.get('/settings/users')
+    return { response, sql, text: textOf(page.body).replaceAll(email, 'EMAIL') }
+  }
+  const fresh = await add('sam.lee@acme.test')
+  const taken = await add(elsewhere.email)
+  t.equal(taken.response.statusCode, fresh.response.statusCode, 'the same status')
+  t.equal(fresh.response.statusCode, 303)
+  t.equal(taken.response.headers.location, fresh.response.headers.location, 'the same next page')
+  t.match(taken.text, 'Sam Lee is added as user, with EMAIL.', 'the same message')
+  t.match(taken.text, /Sam Lee EMAIL Role of Sam Lee/, 'listed like anybody else')
+  t.same(taken.sql, fresh.sql, 'the same statements, so no difference in work or time either')
+  const [audit] = await ctx.db.select().from(auditEvents).where(and(eq(auditEvents.companyId, ctx.company.id), eq(auditEvents.summary, `added Sam Lee (${elsewhere.email}) as user`)))
+  t.ok(audit, 'and the same audit entry')
+
+  // The address keeps signing in where it did; the password set here opens nothing.
+  const owner = new Client(ctx.app)
+  await owner.signIn(elsewhere.email, PASSWORD)
+  t.match(textOf((await owner.get('/connectors')).body), `${elsewhere.name} · manager`)
+  const stranger = new Client(ctx.app, { address: '192.0.2.12' })
+  await stranger.get('/login')
+  t.equal((await stranger.post('/login', { email: elsewhere.email, password: 'another long password' })).statusCode, 422)
+  const sam = new Client(ctx.app)
+  await sam.signIn('sam.lee@acme.test', 'another long password')
+  t.match(textOf((await sam.get('/connectors')).body), 'Sam Lee · user', 'a new address signs in to the company that added it')
+})
+
+t.test('two companies adding one new address at once: both are listed, one account signs in with it', async (t) => {
+  const email = 'shared.new@example.test'
+  const input = { name: 'Pat Doe', email, role: 'user', password: 'a long enough password' }
+  const [here, there] = await Promise.all([
+    addUser(ctx.db, ctx.company.users.administrator, input),
+    addUser(ctx.db, ctx.other.users.administrator, input),
+  ])
+  t.ok(here && there, 'both adds succeed')
+  const rows = await ctx.db.select().from(users).where(eq(users.email, email))
+  t.equal(rows.length, 2)
+  t.equal(rows.filter((r) => r.signsIn).length, 1, 'one of them signs in')
 })
