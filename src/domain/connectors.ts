@@ -224,10 +224,13 @@ export interface InstanceOfConnector { id: string; name: string }
 export async function removeConnector(db: Db, actor: Actor, id: string): Promise<RemovalResult<InstanceOfConnector>> {
   requirePermission(actor, 'manageConnectors')
   const attempt = () => db.transaction(async (tx) => {
+    // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
+    const [locked] = await tx.select({ id: connectors.id }).from(connectors)
+      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
+    if (!locked) throw new NotFound('That connector')
     const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version }).from(connectors)
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update', { of: connectors })
-    if (!connector) throw new NotFound('That connector')
+      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string }]
     const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
       .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
       .orderBy(asc(sql`lower(${instances.name})`))

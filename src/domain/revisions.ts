@@ -17,8 +17,16 @@ import { Conflict, Invalid, NotFound, RevisionConflict } from './errors.js'
 import { impactOf, type Impact } from './impact.js'
 import { hasUpdate } from './versions.js'
 
-/** A connector row locked for the rest of the transaction, with what updates and saves need. */
+/**
+ * A connector row locked for the rest of the transaction, with what updates and saves need. The row
+ * is locked alone, then read: a lock taken through a join makes PostgreSQL re-check the join after
+ * waiting against the joined rows as they were, so a connector moved to another version meanwhile
+ * would seem gone (a 404 instead of the conflict the waiting request should report).
+ */
 export async function lockConnector(tx: Tx, actor: Actor, id: string) {
+  const [locked] = await tx.select({ id: connectors.id }).from(connectors)
+    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
+  if (!locked) throw new NotFound('That connector')
   const [row] = await tx.select({
     id: connectors.id,
     name: connectors.name,
@@ -34,10 +42,8 @@ export async function lockConnector(tx: Tx, actor: Actor, id: string) {
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
-    .for('update', { of: connectors })
-  if (!row) throw new NotFound('That connector')
-  return row
+    .where(eq(connectors.id, locked.id))
+  return row!
 }
 
 export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>

@@ -189,8 +189,9 @@ export async function updateConnector(db: Db, actor: Actor, input: VersionChoice
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return earlierUpdate(tx, actor, input.connectorId)
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     if (connector.modifiedAt) {
       throw new Conflict(`${connector.name} has been modified, so it is not updated in place: choose whether to overwrite it or to install version ${target.version} alongside it.`)
     }
@@ -225,8 +226,9 @@ export async function overwriteWithVersion(db: Db, actor: Actor, input: VersionC
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), customisations: [], lastCustomisedRevision: input.revision }
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     const customisations = describeDiff(diffDefinitions(connector.baseDefinition, connector.definition))
     const lost = customisations.length ? `; customisations removed (see revision ${connector.revision}): ${customisations.join('; ')}` : ''
     const revision = await moveToVersion(tx, actor, connector, target, `overwritten with version ${target.version} (was ${connector.version})${lost}`)
@@ -294,8 +296,9 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), kept: [], conflicts: 0 }
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
     if (merge.unresolved.length) {
       throw new Invalid(Object.fromEntries(merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.'])))

@@ -26,3 +26,9 @@ export const MarketplaceQuery = Type.Object({
 export const SubmissionBody = Type.Object({
   submission: Type.Optional(Type.String({ pattern: UUID })),
 })
+
+/** What every edit form carries: the version of the row it was read at, and its one-time key. */
+export const EditFields = {
+  version: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
+}

@@ -6,11 +6,12 @@ import { count, eq } from 'drizzle-orm'
 import { connectorRevisions, connectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { installVersionAlongside, overwriteWithVersion, updateConnector } from '../../src/domain/updates.js'
-import { setup } from '../helpers.js'
+import { setup, signedIn, textOf } from '../helpers.js'
 import { addRefundsEndpoint, connectorRow, install, marketplaceEntry, publishNextVersion } from '../connector-fixtures.js'
 
 const ctx = await setup(t)
 const admin = ctx.company.users.administrator
+const manager = ctx.company.users.manager
 const ROUNDS = 5
 
 const connectorCount = async () => (await ctx.db.select({ n: count() }).from(connectors).where(eq(connectors.companyId, ctx.company.id)))[0]!.n
@@ -65,4 +66,36 @@ async function marketplaceLatest(key: string): Promise<string> {
   const [row] = await ctx.db.select({ version: marketplaceVersions.version }).from(marketplaceConnectors)
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId)).where(eq(marketplaceConnectors.key, key))
   return row!.version
+}
+
+// Item: concurrent update / overwrite of one connector. Every request is a separate form (its own
+// one-time key) based on the same revision. On the PostgreSQL server the losers wait on the
+// connector's row lock and must then see the winner's revision (409), never lose the row (404).
+// PGlite runs one transaction at a time, so there it proves only the revision check, not the lock.
+const PARALLEL = 8
+for (const [label, action, modifyFirst] of [['update', 'update', false], ['overwrite', 'overwrite', true]] as const) {
+  t.test(`${PARALLEL} ${label} requests at once on one connector: one 303, the others 409, never 404`, async (t) => {
+    const clients = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => signedIn(ctx.app, i % 2 ? manager : admin)))
+    for (let round = 0; round < 3; round++) {
+      const installed = await install(ctx.db, admin, 'hubspot')
+      if (modifyFirst) await addRefundsEndpoint(ctx.db, admin, installed.id)
+      await newestVersion('hubspot')
+      const version = await marketplaceLatest('hubspot')
+      const { revision } = await connectorRow(ctx.db, installed.id)
+      const pages = await Promise.all(clients.map((c) => c.get(`/connectors/${installed.id}/update`)))
+      const responses = await Promise.all(clients.map((c, i) => c.post(`/connectors/${installed.id}/${action}`, {
+        revision: String(revision), version, submission: submissionIn(pages[i]!.body, `/connectors/${installed.id}/${action}`),
+      })))
+      const statuses = responses.map((r) => r.statusCode).sort()
+      t.same(statuses, [303, ...Array(PARALLEL - 1).fill(409)], `round ${round}: ${statuses.join(' ')}`)
+      for (const loser of responses.filter((r) => r.statusCode === 409)) {
+        t.match(textOf(loser.body), 'Somebody else just updated this connector', `round ${round}: the loser is told why`)
+      }
+      t.equal(await revisionCount(installed.id), revision + 1, `round ${round}: one new revision`)
+    }
+  })
+}
+
+function submissionIn(html: string, action: string): string {
+  return new RegExp(`action="${action}"[^>]*>[\\s\\S]*?name="submission" value="([^"]+)"`).exec(html)![1]!
 }
