@@ -145,9 +145,9 @@ export function textOf(html: string): string {
     .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\s+/g, ' ').trim()
 }
 
-/** The hidden fields (version, one-time key, …) of the form posting to `action`, as a browser would send them; `_csrf` is left to the client. */
+/** The hidden fields (version, one-time key, …) of the POST form to `action`, as a browser would send them; `_csrf` is left to the client. */
 export function hiddenFields(html: string, action: string): Record<string, string> {
-  const form = new RegExp(`<form[^>]*\\saction="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`).exec(html)
+  const form = new RegExp(`<form(?=[^>]*method="post")[^>]*\\saction="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`).exec(html)
   if (!form) throw new Error(`no form posts to ${action}`)
   const fields = [...form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].filter(([, name]) => name !== '_csrf')
   return Object.fromEntries(fields.map(([, name, value]) => [name!, value!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')]))

@@ -19,6 +19,7 @@ import type { AuthMethodSpec, ConnectorDefinition } from './definition.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { isId } from './ids.js'
 import { fieldsFor } from './instances.js'
+import { touchFlows } from './flows.js'
 import { groupBy } from './pagination.js'
 import type { SecretBox } from './secrets.js'
 
@@ -519,6 +520,8 @@ export async function applyMigration(db: Db, actor: Actor, box: SecretBox, conne
       await tx.update(connectionShapes).set({ instanceId: group[0]!.toInstanceId, endpointKey: group[0]!.toEndpointKey })
         .where(and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.id, group.map((m) => m.id))))
     }
+    // A form of those flows shown before this (reconfigure a shape, say) is refused now: their shapes changed.
+    await touchFlows(tx, actor, [...new Set(moves.map((m) => m.flowId))])
     // Both now(): the copies' updated_at is the transaction's start, so a later change to one shows.
     await tx.insert(migrationInstances).values(plan.instances.map((p) => ({
       batchId: batch!.id, fromInstanceId: p.fromId, createdInstanceId: copyOf.get(p.fromId)!, name: p.name, createdUpdatedAt: sql`now()`,
@@ -759,6 +762,7 @@ export async function undoMigration(db: Db, actor: Actor, connectorId: string, b
       await tx.update(connectionShapes).set({ instanceId: group[0]!.from.instanceId, endpointKey: group[0]!.from.endpointKey })
         .where(and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.id, group.map((s) => s.shapeId!))))
     }
+    await touchFlows(tx, actor, [...new Set(batch.shapes.map((s) => s.flowId!))])
     const copies = batch.instances.map((i) => i.createdId!)
     await tx.delete(instances).where(and(eq(instances.companyId, actor.companyId), inArray(instances.id, copies)))
     await tx.update(migrationBatches).set({ undoneAt: sql`now()`, undoneBy: actor.id }).where(eq(migrationBatches.id, batchId))

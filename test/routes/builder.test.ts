@@ -92,7 +92,7 @@ t.test('a whole build: basic details → variables → authentication methods �
     name: 'Acme WMS - Leeds', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '30', rateLimitUnit: 'minute', authMethod: 'api_key', values: { 'auth.token': 's3cret', 'var.warehouse': 'LDS' },
   })
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'WMS orders' })
-  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: instance.id, endpointKey: 'get_orders' })
+  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: instance.id, endpointKey: 'get_orders', version: 1 })
   t.match(textOf((await manager.get(`/process-flows/${flow.id}`)).body), 'Acme WMS - Leeds (Acme WMS) Get orders')
   const settings = await manager.get(`/connectors/${installed[0]!.id}/settings`)
   t.equal(settings.statusCode, 200, 'its settings are edited like any connector\'s')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eq, isNull } from 'drizzle-orm'
-import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
+import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { addShape, createFlow } from '../../src/domain/flows.js'
 import { createInstance, removeInstance } from '../../src/domain/instances.js'
@@ -146,7 +146,7 @@ t.test('removing an instance: trash → type confirm; blocked while a connection
   t.match(textOf(prompt.body), 'Type confirm to confirm that you wish to proceed')
 
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
-  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey })
+  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey, version: 1 })
   const wrong = await client.post(`/instances/${row!.id}/delete`, { confirm: 'yes' })
   t.equal(wrong.statusCode, 422)
   t.match(wrong.body, /id="confirm-text-error">Type the word confirm/)
@@ -172,9 +172,10 @@ t.test('a shape added at the same moment either blocks the delete or is refused:
   let removed = 0
   for (let round = 0; round < 20; round++) {
     const instance = await createInstance(ctx.db, user, box, shopify.id, validInput(`Racer ${round}`))
+    const [{ version }] = await ctx.db.select({ version: processFlows.version }).from(processFlows).where(eq(processFlows.id, flow.id)) as [{ version: number }]
     const [removal, shape] = await Promise.allSettled([
       removeInstance(ctx.db, user, instance.id),
-      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey }),
+      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey, version }),
     ])
     const gone = removal.status === 'fulfilled' && removal.value.removed
     if (gone) {

@@ -406,7 +406,7 @@ t.test('concurrent changes: two moves of the same instance make one copy; undo r
     const { flow: other } = await addFlow(ctx.db, admin, `Race ${round} elsewhere`, [])
     const [undo, shape] = await Promise.allSettled([
       undoMigration(ctx.db, admin, alongside.id, batchId),
-      addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders' }),
+      addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders', version: other.version }),
     ])
     t.equal(undo.status, 'fulfilled', `round ${round}: undo answers`)
     const undone = undo.status === 'fulfilled' && undo.value.undone
