@@ -111,8 +111,7 @@ export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
 }
 
 /** A form body that passes the type checks of any route and does nothing harmful when refused. */
-/** `version`: an edit form's version (an integer), or an update form's marketplace version (any text). */
-export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', version: '1' }
+export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', lockVersion: '1', version: '0.0.1' }
 
 export function routes(app: FastifyInstance): RouteEntry[] {
   return app.routeTable

@@ -1,9 +1,9 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, eq, ilike, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, eq, ilike, like, lt, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate } from './versions.js'
 import {
-  connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+  companies, connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
@@ -40,8 +40,37 @@ export async function completeSubmission(tx: Tx, actor: Actor, key: string | und
 export interface InstalledConnector { id: string; name: string; version: string }
 
 /**
+ * Names of a company's connectors are unique, whatever the case (a unique index). Everything that
+ * names a connector (install, install alongside, the builder's complete, a rename) takes this lock
+ * first, so a name found free under it is still free when inserted: one after the other, no retries.
+ * It is the company's row, FOR NO KEY UPDATE, which does not block inserts that reference the company.
+ * Lock order: a connector's row (lockConnector) before this.
+ */
+export async function lockConnectorNames(tx: Tx, actor: Actor): Promise<void> {
+  await tx.select({ id: companies.id }).from(companies).where(eq(companies.id, actor.companyId)).for('no key update')
+}
+
+/**
+ * `wanted` when no connector of the company is called that (whatever the case), else the first free
+ * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames. Cases are compared by the
+ * database's lower(), as the unique index does.
+ */
+export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
+  const taken = await tx.select({ name: sql<string>`lower(${connectors.name})`, wanted: sql<string>`lower(${wanted})` }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), or(
+      eq(sql`lower(${connectors.name})`, sql`lower(${wanted})`),
+      like(sql`lower(${connectors.name})`, sql`lower(${`${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`})`),
+    )))
+  const names = new Set(taken.map((t) => t.name))
+  const lower = taken[0]?.wanted
+  if (!lower || !names.has(lower)) return wanted
+  for (let n = 2; ; n++) if (!names.has(`${lower} (${n})`)) return `${wanted} (${n})`
+}
+
+/**
  * Installs a marketplace connector from its latest version. Installing one that is already
- * installed installs another copy, numbered so the two can be told apart.
+ * installed installs another copy, numbered so the two can be told apart: "HubSpot", "HubSpot (2)", …
+ * the first name no connector of the company has.
  */
 export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
   requirePermission(actor, 'manageConnectors')
@@ -60,9 +89,8 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
       .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
     if (!entry) throw new NotFound('That marketplace connector')
-    const [copies] = await tx.select({ n: count() }).from(connectors)
-      .where(and(eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, entry.id)))
-    const name = copies!.n === 0 ? entry.name : `${entry.name} (${copies!.n + 1})`
+    await lockConnectorNames(tx, actor)
+    const name = await freeConnectorName(tx, actor, entry.name)
     const [connector] = await tx.insert(connectors).values({
       companyId: actor.companyId,
       marketplaceConnectorId: entry.id,

@@ -157,7 +157,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }
 
   app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
-    const { version, submission, ...fields } = request.body
+    const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
     try {
@@ -171,7 +171,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/instances/:id/authentication', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
-    const { version, submission, ...fields } = request.body
+    const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const authMethod = body.authMethod ?? ''
     try {

@@ -65,7 +65,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
 
   app.post('/process-flows/:id', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const { name = '', version, submission } = request.body
+    const { name = '', lockVersion: version, submission } = request.body
     return orRefused(renameFlow(app.db, actor, request.params.id, { name, version, submission }).then((flow) => {
       reply.flash(`The process flow is now called ${flow.name}.`)
       return reply.seeOther(`/process-flows/${flow.id}`)
@@ -81,7 +81,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
-    const { enabled, version, submission } = request.body
+    const { enabled, lockVersion: version, submission } = request.body
     const on = enabled === 'true'
     return refusedOnFlowPage(reply, actor, request.params.id, setFlowEnabled(app.db, actor, request.params.id, { enabled: on, version, submission }).then((flow) => {
       reply.flash(`Process flow ${flow.name} is ${flow.enabled ? 'enabled' : 'disabled'}.`)
@@ -121,7 +121,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
 
   app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const { version, submission } = request.body
+    const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
     return orRefused(addShape(app.db, actor, request.params.id, { ...input, version, submission }).then((shape) => {
       reply.flash('The connection shape was added.')
@@ -137,7 +137,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    const { version, submission } = request.body
+    const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
     return orRefused(reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }).then(() => {
       reply.flash('The connection shape was reconfigured.')
@@ -148,7 +148,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, request.body).then(() => {
+    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then(() => {
       reply.flash('The connection shape was removed.')
       return reply.seeOther(`/process-flows/${id}`)
     }), 'No connection shape was removed.')
@@ -160,7 +160,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    return refusedOnFlowPage(reply, actor, id, moveShape(app.db, actor, id, shapeId, request.body).then(() =>
+    return refusedOnFlowPage(reply, actor, id, moveShape(app.db, actor, id, shapeId, { direction: request.body.direction, version: request.body.lockVersion, submission: request.body.submission }).then(() =>
       reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)), 'No connection shape was moved.')
   })
 }

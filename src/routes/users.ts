@@ -38,7 +38,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
     schema: { params: IdParams, body: Type.Object({ role: Text, ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
-    const { role = '', version, submission } = request.body
+    const { role = '', lockVersion: version, submission } = request.body
     try {
       const user = await changeRole(app.db, actor, request.params.id, role, { version, submission })
       reply.flash(`${user.name} is now ${user.role}.`)

@@ -115,7 +115,7 @@ t.test('instance settings change every field; secrets are never shown back', asy
   t.match(textOf(page.body), 'A value is stored. Leave blank to keep it.')
   const details = await client.post(`/instances/${row!.id}/settings`, { ...hiddenFields(page.body, `/instances/${row!.id}/settings`), name: 'Shopify - United Kingdom', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
   t.equal(details.statusCode, 303)
-  const bad = await client.post(`/instances/${row!.id}/settings`, { version: '2', name: '', timeZone: 'Mars/Olympus', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
+  const bad = await client.post(`/instances/${row!.id}/settings`, { lockVersion: '2', name: '', timeZone: 'Mars/Olympus', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
   t.equal(bad.statusCode, 422)
   t.match(bad.body, /id="field-timeZone-error">Choose a time zone/)
 
@@ -196,7 +196,7 @@ t.test('another company\'s instance answers 404 like a missing one, for read and
   const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for tenancy'))
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   for (const [method, url] of [['GET', `/instances/${row!.id}/settings`], ['GET', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/settings`], ['GET', `/connectors/${shopify.id}/instances/new`]] as const) {
-    const response = method === 'GET' ? await outsider.get(url) : await outsider.post(url, { confirm: 'confirm', name: 'x', version: '1' })
+    const response = method === 'GET' ? await outsider.get(url) : await outsider.post(url, { confirm: 'confirm', name: 'x', lockVersion: '1' })
     t.equal(response.statusCode, 404, `${method} ${url}`)
   }
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1)
@@ -233,7 +233,7 @@ t.test('two people save the same instance details: the first change stays, the s
   t.match(late.body, /<p class="hint" id="field-name-hint">Saved now: Shopify - Europe<\/p>/)
   t.notMatch(late.body, 'id="field-dateFormat-hint"', 'nothing beside a field that is the same')
   t.match(late.body, /aria-describedby="field-timeZone-hint"/, 'tied to its field')
-  t.match(late.body, '<input type="hidden" name="version" value="2">', 'the form is now based on their change')
+  t.match(late.body, '<input type="hidden" name="lockVersion" value="2">', 'the form is now based on their change')
   const [row] = await ctx.db.select().from(instances).where(eq(instances.id, instance.id))
   t.same([row!.name, row!.timeZone, row!.rateLimitAmount, row!.version], ['Shopify - Europe', 'Europe/Paris', 1, 2], 'their change is kept, nothing overwritten')
 

@@ -28,10 +28,10 @@ t.test('an administrator adds a user of their company, who can then sign in with
 
 t.test('roles can be changed, but the last administrator stays one', async (t) => {
   const [eve] = await ctx.db.select().from(users).where(eq(users.email, 'eve@acme.test'))
-  t.equal((await admin.post(`/settings/users/${eve!.id}/role`, { role: 'read-only', version: '1' })).statusCode, 303)
+  t.equal((await admin.post(`/settings/users/${eve!.id}/role`, { role: 'read-only', lockVersion: '1' })).statusCode, 303)
   const [after] = await ctx.db.select().from(users).where(eq(users.id, eve!.id))
   t.equal(after!.role, 'read-only')
-  const self = await admin.post(`/settings/users/${ctx.company.users.administrator.id}/role`, { role: 'user', version: '1' })
+  const self = await admin.post(`/settings/users/${ctx.company.users.administrator.id}/role`, { role: 'user', lockVersion: '1' })
   t.equal(self.statusCode, 422)
   t.match(textOf(self.body), 'is the only administrator. Make somebody else an administrator first.')
 })
