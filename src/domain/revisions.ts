@@ -1,7 +1,7 @@
 // Modifying a connector: every save is a revision (number, author, time, a one-line summary, the
 // whole definition). The revision number is the optimistic lock: a form says which revision it was
 // based on, and a save based on an older one is refused with a RevisionConflict, nothing lost.
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
   connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
@@ -9,7 +9,7 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, getConnector } from './connectors.js'
+import { claimSubmission, completeSubmission, getConnector, lockConnectorNames } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { applyEdit, type DefinitionEdit } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, summariseDiff } from './definition-diff.js'
@@ -101,6 +101,7 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     if (!definitionChanged && !renamed && !rebased) {
       return { connectorId: current.id, name: current.name, revision: current.revision, summary: 'nothing changed', changed: false }
     }
+    if (renamed) await refuseTakenName(tx, actor, current.id, next.name)
     const summary = next.summary ?? [
       renamed ? `renamed ${current.name} to ${next.name}` : '',
       definitionChanged ? summariseDiff(diff) : '',
@@ -122,6 +123,14 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     await completeSubmission(tx, actor, input.submission, revision!.id)
     return { connectorId: current.id, name: next.name, revision: saved.revision, summary, changed: true }
   })
+}
+
+/** Names of a company's connectors are unique, whatever the case: a rename to a taken one is refused beside the name. */
+async function refuseTakenName(tx: Tx, actor: Actor, connectorId: string, name: string) {
+  await lockConnectorNames(tx, actor)
+  const [taken] = await tx.select({ name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, sql`lower(${name})`), ne(connectors.id, connectorId)))
+  if (taken) throw new Invalid({ name: `You already have a connector called ${taken.name}. Choose another name: the names of your connectors are unique.` })
 }
 
 /**

@@ -6,7 +6,9 @@ import { count, eq } from 'drizzle-orm'
 import { connectorRevisions, connectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { installVersionAlongside, overwriteWithVersion, updateConnector } from '../../src/domain/updates.js'
-import { setup, signedIn, textOf } from '../helpers.js'
+import { PASSWORD, setup, signedIn, textOf } from '../helpers.js'
+import { createCompany, createUser } from '../../src/domain/users.js'
+import { violates } from '../../src/db/errors.js'
 import { addRefundsEndpoint, connectorRow, install, marketplaceEntry, publishNextVersion } from '../connector-fixtures.js'
 
 const ctx = await setup(t)
@@ -99,3 +101,35 @@ for (const [label, action, modifyFirst] of [['update', 'update', false], ['overw
 function submissionIn(html: string, action: string): string {
   return new RegExp(`action="${action}"[^>]*>[\\s\\S]*?name="submission" value="([^"]+)"`).exec(html)![1]!
 }
+
+// Names of a company's connectors are unique (a unique index, whatever the case): installs at the
+// same moment pick "HubSpot", "HubSpot (2)", … one after the other under the company's name lock.
+t.test('20 installs of one marketplace connector at once get 20 distinct names', async (t) => {
+  const { id: companyId } = await createCompany(ctx.db, 'Busy Installers')
+  const installer = await createUser(ctx.db, { companyId, email: 'installer@busy.test', name: 'Ida Installer', password: PASSWORD, role: 'manager' })
+  const client = await signedIn(ctx.app, installer)
+  const entry = await marketplaceEntry(ctx.db, 'hubspot')
+  const responses = await Promise.all(Array.from({ length: 20 }, () => client.post(`/marketplace/${entry.id}/install`, { submission: randomUUID() })))
+  t.same([...new Set(responses.map((r) => r.statusCode))], [303], 'every install answered 303')
+  const names = (await ctx.db.select({ name: connectors.name }).from(connectors).where(eq(connectors.companyId, companyId))).map((c) => c.name)
+  t.same(names.sort(), ['HubSpot', ...Array.from({ length: 19 }, (_, i) => `HubSpot (${i + 2})`)].sort())
+})
+
+t.test('installs alongside at the same moment get distinct names too', async (t) => {
+  const { id: companyId } = await createCompany(ctx.db, 'Alongside Twins')
+  const owner = await createUser(ctx.db, { companyId, email: 'owner@twins.test', name: 'Olu Owner', password: PASSWORD, role: 'administrator' })
+  const first = await install(ctx.db, owner, 'klaviyo')
+  const second = await install(ctx.db, owner, 'klaviyo')
+  await newestVersion('klaviyo')
+  const version = await marketplaceLatest('klaviyo')
+  const results = await Promise.all([first, second].map((c) => installVersionAlongside(ctx.db, owner, { connectorId: c.id, version, submission: randomUUID() })))
+  t.same(results.map((r) => r.name).sort(), [`Klaviyo ${version}`, `Klaviyo ${version} (2)`])
+})
+
+t.test('the database refuses a second connector of the same name, whatever the case', async (t) => {
+  const installed = await install(ctx.db, admin, 'stripe')
+  const row = await connectorRow(ctx.db, installed.id)
+  const copy = { ...row, id: undefined, name: row.name.toUpperCase() }
+  const refusal = await ctx.db.insert(connectors).values(copy).then(() => null, (error: unknown) => error)
+  t.ok(violates(refusal, 'connectors_company_name_unique'), 'refused by the unique index')
+})
