@@ -26,6 +26,9 @@ const FormText = Type.Union([Type.String({ maxLength: 5000 }), Type.Array(Type.S
 const FormBody = Type.Object({ ...EditFields }, { additionalProperties: FormText })
 const StartBody = Type.Object({ submission: EditFields.submission })
 
+/** The step page of an item's segment (the segments are named like their steps). */
+const STEP_OF_SEGMENT = '/builder/drafts/:id/:segment'
+
 /** The builder step that edits each kind of item. */
 const STEP_OF: Record<ItemKind, BuilderStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
 
@@ -84,7 +87,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   app.get('/builder/drafts/:id/:step', { config: manage, schema: { params: StepParams } }, async (request, reply) =>
     showStep(request, reply, request.params.id, { step: request.params.step }))
 
-  app.post('/builder/drafts/:id/basic-details', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/basic-details', { config: { ...manage, back: '/builder/drafts/:id/basic-details' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
     const input = request.body as unknown as FormInput
     try {
       await saveBasicDetails(app.db, actorOf(request), request.params.id, input, formOf(request.body))
@@ -96,7 +99,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/builder/drafts/:id/:segment', { config: manage, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:segment', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
     const input = request.body as unknown as FormInput
     try {
@@ -108,7 +111,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/builder/drafts/:id/:segment/:key/delete', { config: manage, schema: { params: ItemParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:segment/:key/delete', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: ItemParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
     try {
       await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'remove', key: request.params.key }, formOf(request.body))
@@ -120,7 +123,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/builder/drafts/:id/endpoints/:key/clone', {
-    config: manage, schema: { params: Type.Object({ id: IdParams.properties.id, key: Type.String({ maxLength: 100 }) }), body: FormBody },
+    config: { ...manage, back: '/builder/drafts/:id/endpoints' }, schema: { params: Type.Object({ id: IdParams.properties.id, key: Type.String({ maxLength: 100 }) }), body: FormBody },
   }, async (request, reply) => {
     try {
       await cloneEndpoint(app.db, actorOf(request), request.params.id, request.params.key, formOf(request.body))
@@ -131,7 +134,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/builder/drafts/:id/:step/next', { config: manage, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:step/next', { config: { ...manage, back: '/builder/drafts/:id/:step' }, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
     try {
       const next = await markStepDone(app.db, actorOf(request), request.params.id, request.params.step, formOf(request.body))
       return reply.seeOther(`/builder/drafts/${request.params.id}/${next}`)
@@ -141,7 +144,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/builder/drafts/:id/complete', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/complete', { config: { ...manage, back: '/builder/drafts/:id/complete' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
     const actor = actorOf(request)
     try {
       const connector = await completeDraft(app.db, actor, request.params.id, formOf(request.body))

@@ -170,7 +170,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const authMethod = body.authMethod ?? ''

@@ -16,6 +16,8 @@ import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
 const UUID = IdParams.properties.id
+/** The page of a flow, where its buttons are. */
+const FLOW = '/process-flows/:id'
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
 const Name = Type.Optional(Type.String({ maxLength: 1000 }))
 const NewFlowBody = Type.Object({ name: Name, submission: EditFields.submission })
@@ -77,7 +79,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     orRefused(work, notDone, async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })))
 
   app.post('/process-flows/:id/enabled', {
-    config: { permission: 'manageInstances' },
+    config: { permission: 'manageInstances', back: FLOW },
     schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
@@ -119,7 +121,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     return reply.page('shape-form', data, 'shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
@@ -145,7 +147,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     }), 'The connection shape was not reconfigured.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
     return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then(() => {
@@ -155,7 +157,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {
-    config: { permission: 'manageInstances' },
+    config: { permission: 'manageInstances', back: FLOW },
     schema: { params: ShapeParams, body: Type.Object({ direction: Type.Union([Type.Literal('up'), Type.Literal('down')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)

@@ -49,6 +49,7 @@ const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: Id
 export default async function updates(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const manage = { permission: 'manageConnectors' as const }
+  const choice = { ...manage, back: '/connectors/:id/update' }
 
   app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const choice = await updateChoice(app.db, actorOf(request), request.params.id)
@@ -81,7 +82,7 @@ export default async function updates(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/connectors/:id/overwrite', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+  app.post('/connectors/:id/overwrite', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const actor = actorOf(request)
     try {
       const overwritten = await overwriteWithVersion(app.db, actor, { connectorId: request.params.id, ...request.body })
@@ -125,7 +126,7 @@ export default async function updates(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/connectors/:id/install-alongside', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+  app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const { version, submission } = request.body
     const installed = await installVersionAlongside(app.db, actorOf(request), { connectorId: request.params.id, version, submission })
     reply.flash(`${installed.name} (version ${installed.version}) is installed alongside ${installed.previousName}. Here is what is left to do.`)

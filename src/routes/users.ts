@@ -34,7 +34,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/settings/users/:id/role', {
-    config: { permission: 'manageUsers' },
+    config: { permission: 'manageUsers', back: '/settings/users' },
     schema: { params: IdParams, body: Type.Object({ role: Text, ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
