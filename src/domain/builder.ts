@@ -222,14 +222,20 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
   })
 }
 
-export async function discardDraft(db: Db, actor: Actor, id: string): Promise<RemovalResult<never>> {
+/** Discards a draft, unless it changed since the prompt was shown; once per form submission. */
+export async function discardDraft(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<never>> {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
-    const [draft] = await tx.delete(connectorDrafts)
-      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).returning()
-    if (!draft) throw new NotFound('That draft')
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier) {
+      const [there] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+      if (!there) return { removed: true, name: '' }
+    }
+    const draft = await lockDraft(tx, actor, id, form)
+    await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
     const name = (draft.data as unknown as DraftData).details.name || 'untitled'
     await recordEvent(tx, actor, { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true, name }
   })
 }

@@ -1,5 +1,5 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, eq, ilike, like, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, ilike, like, lt, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate } from './versions.js'
 import {
@@ -9,7 +9,8 @@ import type { Db, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { NotFound } from './errors.js'
+import { NotFound, RevisionConflict } from './errors.js'
+import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
@@ -35,6 +36,15 @@ export async function completeSubmission(tx: Tx, actor: Actor, key: string | und
   if (!key) return
   await tx.update(formSubmissions).set({ resultId })
     .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
+}
+
+/** The conflict to throw when the connector is no longer at the revision a form was based on. */
+export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
+  const [last] = await tx.select({ number: connectorRevisions.number, authorName: users.name })
+    .from(connectorRevisions).innerJoin(users, eq(users.id, connectorRevisions.authorId))
+    .where(eq(connectorRevisions.connectorId, connectorId))
+    .orderBy(desc(connectorRevisions.number)).limit(1)
+  return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
 }
 
 export interface InstalledConnector { id: string; name: string; version: string }
@@ -249,16 +259,20 @@ export interface InstanceOfConnector { id: string; name: string }
  * connector, the delete operation is cancelled"). The check and the delete are one transaction, and
  * the foreign key from instances refuses the delete if an instance slipped in between.
  */
-export async function removeConnector(db: Db, actor: Actor, id: string): Promise<RemovalResult<InstanceOfConnector>> {
+export async function removeConnector(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<InstanceOfConnector>> {
   requirePermission(actor, 'manageConnectors')
   const attempt = () => db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, form.submission)
     // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
     const [locked] = await tx.select({ id: connectors.id }).from(connectors)
       .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
+    if (!locked && earlier) return { removed: true as const, name: '' }
     if (!locked) throw new NotFound('That connector')
-    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version }).from(connectors)
+    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string }]
+      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
+    // The prompt showed this revision: a change saved since is looked at before removing.
+    if (connector.revision !== form.version) throw await revisionConflict(tx, id)
     const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
       .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
       .orderBy(asc(sql`lower(${instances.name})`))
@@ -268,6 +282,7 @@ export async function removeConnector(db: Db, actor: Actor, id: string): Promise
       action: 'remove', subjectType: 'connector', subjectId: id,
       summary: `removed connector ${connector.name} (version ${connector.version}) and its revision history`,
     })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: connector.name }
   })
   return retryOnceIfViolated('instances_connector_fk', attempt)

@@ -166,12 +166,20 @@ export async function setFlowEnabled(db: Db, actor: Actor, id: string, input: { 
   })
 }
 
-export async function removeFlow(db: Db, actor: Actor, id: string) {
+/** Removes a process flow and its connection shapes, unless it changed since the prompt was shown. */
+export async function removeFlow(db: Db, actor: Actor, id: string, form: EditForm) {
   requirePermission(actor, 'manageInstances')
   return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier) {
+      const [there] = await tx.select({ id: processFlows.id }).from(processFlows).where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
+      if (!there) return { removed: true as const, name: '' }
+    }
     const flow = await lockFlow(tx, actor, id)
+    if (flow.version !== form.version) throw new EditConflict('process flow', flow.updatedByName)
     await tx.delete(processFlows).where(eq(processFlows.id, id))
     await recordEvent(tx, actor, { action: 'remove process flow', subjectType: 'process flow', subjectId: id, summary: `removed process flow ${flow.name} and its connection shapes` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: flow.name }
   })
 }

@@ -197,6 +197,12 @@ async function lockInstance(tx: Tx, actor: Actor, id: string) {
   return row!
 }
 
+/** Whether the instance is there (a removal sent again finds it gone). */
+async function exists(tx: Tx, actor: Actor, id: string): Promise<boolean> {
+  const [row] = await tx.select({ id: instances.id }).from(instances).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId)))
+  return !!row
+}
+
 /** Locks the instance for an edit form: a form based on an older version is refused (EditConflict). */
 async function lockForEdit(tx: Tx, actor: Actor, id: string, form: EditForm) {
   const current = await lockInstance(tx, actor, id)
@@ -277,14 +283,17 @@ export type ShapeUse = Awaited<ReturnType<typeof shapesUsingInstance>>[number]
  * Removes an instance unless a connection shape of any process flow uses it. The check and the
  * delete are one transaction, and the foreign key refuses the delete if a shape slipped in between.
  */
-export async function removeInstance(db: Db, actor: Actor, id: string): Promise<RemovalResult<ShapeUse>> {
+export async function removeInstance(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<ShapeUse>> {
   requirePermission(actor, 'manageInstances')
   const attempt = () => db.transaction(async (tx) => {
-    const instance = await lockInstance(tx, actor, id)
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier && !(await exists(tx, actor, id))) return { removed: true as const, name: '' }
+    const instance = await lockForEdit(tx, actor, id, form)
     const blockers = await shapesUsingInstance(tx as unknown as Db, actor, id)
     if (blockers.length) return { removed: false as const, name: instance.name, blockers }
     await tx.delete(instances).where(eq(instances.id, id))
     await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: instance.name }
   })
   return retryOnceIfViolated('connection_shapes_instance_fk', attempt)

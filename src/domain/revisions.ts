@@ -9,11 +9,11 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, getConnector, lockConnectorNames } from './connectors.js'
+import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { applyEdit, type DefinitionEdit } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, summariseDiff } from './definition-diff.js'
-import { Conflict, Invalid, NotFound, RevisionConflict } from './errors.js'
+import { Conflict, Invalid, NotFound } from './errors.js'
 import { impactOf, type Impact } from './impact.js'
 import { hasUpdate } from './versions.js'
 
@@ -47,15 +47,6 @@ export async function lockConnector(tx: Tx, actor: Actor, id: string) {
 }
 
 export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>
-
-/** The conflict to throw when the connector is no longer at the revision a form was based on. */
-export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
-  const [last] = await tx.select({ number: connectorRevisions.number, authorName: users.name })
-    .from(connectorRevisions).innerJoin(users, eq(users.id, connectorRevisions.authorId))
-    .where(eq(connectorRevisions.connectorId, connectorId))
-    .orderBy(desc(connectorRevisions.number)).limit(1)
-  return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
-}
 
 export interface SavedChange {
   connectorId: string

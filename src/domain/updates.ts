@@ -11,13 +11,13 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, freeConnectorName, lockConnectorNames } from './connectors.js'
+import { claimSubmission, completeSubmission, freeConnectorName, lockConnectorNames, revisionConflict } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
-import { lockConnector, revisionConflict, type LockedConnector } from './revisions.js'
+import { lockConnector, type LockedConnector } from './revisions.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 
 export interface ReleaseNote { version: string; releasedOn: Date; releaseNotes: string }

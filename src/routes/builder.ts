@@ -163,7 +163,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     what: 'draft',
     describe: async (db, actor, id) => {
       const draft = await getDraft(db, actor, id)
-      return { name: draft.data.details.name || 'untitled', backHref: `/builder/drafts/${id}/${draft.step}` }
+      return { name: draft.data.details.name || 'untitled', backHref: `/builder/drafts/${id}/${draft.step}`, version: draft.version }
     },
     remove: discardDraft,
     afterRemoval: '/builder',

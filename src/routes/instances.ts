@@ -193,7 +193,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)
-      return { name: instance.name, backHref: `/instances/${id}/settings` }
+      return { name: instance.name, backHref: `/instances/${id}/settings`, version: instance.version }
     },
     remove: removeInstance,
     afterRemoval: '/connectors',

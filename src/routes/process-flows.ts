@@ -95,7 +95,10 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     path: '/process-flows/:id/delete',
     permission: 'manageInstances',
     what: 'process flow',
-    describe: async (db: Db, actor: Actor, id: string) => ({ name: (await getFlow(db, actor, id)).name, backHref: `/process-flows/${id}` }),
+    describe: async (db: Db, actor: Actor, id: string) => {
+      const flow = await getFlow(db, actor, id)
+      return { name: flow.name, backHref: `/process-flows/${id}`, version: flow.version }
+    },
     remove: removeFlow,
     afterRemoval: '/process-flows',
   })

@@ -117,7 +117,7 @@ t.test('a draft can be left and resumed, and discarded', async (t) => {
   t.match(resumed.body, 'value="Half done"')
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   t.equal((await outsider.get(`${url}/variables`)).statusCode, 404, 'another company\'s draft answers 404')
-  const discarded = await manager.post(`${url}/delete`, { confirm: 'confirm' })
+  const discarded = await manager.post(`${url}/delete`, { ...await at(url), confirm: 'confirm' })
   t.equal(discarded.statusCode, 303)
   const after = textOf((await manager.get('/builder')).body)
   t.match(after, 'The draft Half done was removed.')

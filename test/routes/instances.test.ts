@@ -147,18 +147,20 @@ t.test('removing an instance: trash → type confirm; blocked while a connection
 
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
   await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey, version: 1 })
-  const wrong = await client.post(`/instances/${row!.id}/delete`, { confirm: 'yes' })
+  const wrong = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${row!.id}/delete`), confirm: 'yes' })
   t.equal(wrong.statusCode, 422)
   t.match(wrong.body, /id="confirm-text-error">Type the word confirm/)
-  const blocked = await client.post(`/instances/${row!.id}/delete`, { confirm: ' Confirm ' })
+  const blocked = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${row!.id}/delete`), confirm: ' Confirm ' })
   t.equal(blocked.statusCode, 409)
   t.match(textOf(blocked.body), 'The delete operation is cancelled')
   t.match(blocked.body, `href="/process-flows/${flow.id}#shape-`)
   t.match(textOf(blocked.body), 'Orders to ERP (disabled)')
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1, 'still there')
 
-  await client.post(`/process-flows/${flow.id}/delete`, { confirm: 'confirm' })
-  const removed = await client.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })
+  const flowPrompt = await client.get(`/process-flows/${flow.id}/delete`)
+  t.equal((await client.post(`/process-flows/${flow.id}/delete`, { ...hiddenFields(flowPrompt.body, `/process-flows/${flow.id}/delete`), confirm: 'confirm' })).statusCode, 303)
+  const again = await client.get(`/instances/${row!.id}/delete`)
+  const removed = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(again.body, `/instances/${row!.id}/delete`), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.equal(removed.headers.location, '/connectors')
   t.match(textOf((await client.get('/connectors')).body), 'The instance Shopify - United Kingdom was removed.')
@@ -174,7 +176,7 @@ t.test('a shape added at the same moment either blocks the delete or is refused:
     const instance = await createInstance(ctx.db, user, box, shopify.id, validInput(`Racer ${round}`))
     const [{ version }] = await ctx.db.select({ version: processFlows.version }).from(processFlows).where(eq(processFlows.id, flow.id)) as [{ version: number }]
     const [removal, shape] = await Promise.allSettled([
-      removeInstance(ctx.db, user, instance.id),
+      removeInstance(ctx.db, user, instance.id, { version: 1 }),
       addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey, version }),
     ])
     const gone = removal.status === 'fulfilled' && removal.value.removed

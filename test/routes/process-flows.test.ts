@@ -232,9 +232,9 @@ t.test('create process flow and add connection shape, submitted twice, do the wo
 })
 
 t.test('removing a flow asks to type confirm and takes its shapes with it', async (t) => {
-  const wrong = await client.post(`/process-flows/${flowId}/delete`, { confirm: 'delete' })
+  const wrong = await client.post(`/process-flows/${flowId}/delete`, { lockVersion: await version(), confirm: 'delete' })
   t.equal(wrong.statusCode, 422)
-  const removed = await client.post(`/process-flows/${flowId}/delete`, { confirm: 'confirm' })
+  const removed = await client.post(`/process-flows/${flowId}/delete`, { lockVersion: await version(), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))).length, 0)
 })
