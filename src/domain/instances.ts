@@ -14,8 +14,9 @@ import type { EditForm } from './edit-form.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
 
-export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone')
-const TIME_ZONE_SET = new Set([...TIME_ZONES, 'UTC'])
+// UTC (the default) first: Intl's list leaves it out, and a select without it would show, and save, another zone.
+export const TIME_ZONES: readonly string[] = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')]
+const TIME_ZONE_SET = new Set(TIME_ZONES)
 
 /** One field an instance asks for: an authentication field or a connector variable. */
 export interface InstanceField extends FieldSpec {

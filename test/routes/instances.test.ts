@@ -317,3 +317,9 @@ t.test('the wizard\'s save sent twice adds one instance and answers the same', a
   t.equal(c.headers.location, a.headers.location, 'also when sent again later')
   t.equal((await ctx.db.select().from(instances).where(eq(instances.name, 'Shopify - NL'))).length, 1, 'one instance')
 })
+
+t.test('an instance in UTC (the default) shows UTC chosen, so saving its details keeps it', async (t) => {
+  const utc = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - UTC'))
+  const page = await client.get(`/instances/${utc.id}/settings`)
+  t.match(page.body, '<option value="UTC" selected>UTC</option>', 'UTC is in the list, and chosen')
+})
