@@ -33,6 +33,8 @@ export interface RouteEntry {
   url: string
   public: boolean
   permission: string | undefined
+  /** A save's page to go back to, when it is not its own path's GET page (see plugins/errors.ts). */
+  back: string | undefined
 }
 
 declare module 'fastify' {
@@ -55,8 +57,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || route.url.includes('*')) continue
-      const config = route.config as { public?: boolean; permission?: string } | undefined
-      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission })
+      const config = route.config as { public?: boolean; permission?: string; back?: string } | undefined
+      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back })
     }
   })
 

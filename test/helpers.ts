@@ -184,3 +184,11 @@ export function textOf(html: string): string {
   return html.replace(/<script[\s\S]*?<\/script>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/&amp;/g, '&')
     .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\s+/g, ' ').trim()
 }
+
+/** The hidden fields (version, one-time key, …) of the POST form to `action`, as a browser would send them; `_csrf` is left to the client. */
+export function hiddenFields(html: string, action: string): Record<string, string> {
+  const form = new RegExp(`<form(?=[^>]*method="post")[^>]*\\saction="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`).exec(html)
+  if (!form) throw new Error(`no form posts to ${action}`)
+  const fields = [...form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].filter(([, name]) => name !== '_csrf')
+  return Object.fromEntries(fields.map(([, name, value]) => [name!, value!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')]))
+}

@@ -41,7 +41,7 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
     values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
   })
   const flow = await createFlow(ctx.db, admin, { name: 'Invoices' })
-  const shape = await addShape(ctx.db, admin, flow.id, { instanceId: instance.id, endpointKey: definition.endpoints[0]!.key })
+  const shape = await addShape(ctx.db, admin, flow.id, { instanceId: instance.id, endpointKey: definition.endpoints[0]!.key, version: 1 })
   const [custom] = await ctx.db.insert(marketplaceConnectors).values({
     key: `custom-${company.id.slice(0, 8)}`, kind: 'custom', companyId: company.id, name: 'Our own ERP', description: 'built in house', systemType: 'ERP',
   }).returning()
@@ -56,13 +56,13 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
     values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'y']), ...definition.variables.map((v) => [`var.${v.key}`, 'y'])]),
   })
   const bills = await createFlow(ctx.db, admin, { name: 'Bills' })
-  await addShape(ctx.db, admin, bills.id, { instanceId: moved.id, endpointKey: definition.endpoints[0]!.key })
+  await addShape(ctx.db, admin, bills.id, { instanceId: moved.id, endpointKey: definition.endpoints[0]!.key, version: 1 })
   const batch = await applyMigration(ctx.db, admin, box, second.id, {
     fromConnectorId: connector.id, instanceIds: [moved.id], flowIds: { [moved.id]: [bills.id] }, suffix: ' (new)', authMethods: {}, endpoints: {},
   })
   return {
     draftId: draft.id, migrationConnectorId: second.id, batchId: batch.batchId,
-    connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id,
+    connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id!,
     customMarketplaceId: custom!.id, userId: company.users.user!.id, endpointKey: definition.endpoints[0]!.key,
   }
 }
@@ -111,7 +111,7 @@ export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
 }
 
 /** A form body that passes the type checks of any route and does nothing harmful when refused. */
-export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', version: '0.0.1' }
+export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', lockVersion: '1', version: '0.0.1' }
 
 export function routes(app: FastifyInstance): RouteEntry[] {
   return app.routeTable

@@ -2,12 +2,21 @@
 // cross-company links and duplicates, whatever the code above it does.
 import { sql } from 'drizzle-orm'
 import {
-  pgTable, uuid, text, timestamp, integer, boolean, jsonb, bigserial, index, uniqueIndex, unique, check, foreignKey, primaryKey,
+  pgTable, uuid, text, timestamp, integer, boolean, jsonb, bigserial, index, uniqueIndex, unique, check, foreignKey, primaryKey, type AnyPgColumn,
 } from 'drizzle-orm/pg-core'
 import type { ConnectorDefinition } from '../domain/definition.js'
 
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`)
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+/**
+ * The optimistic lock of a row that edit forms change: `version` +1 on every change (a form carries
+ * the version it was read at; a save based on an older one is refused with a 409), and who made the
+ * current version (null: not known, e.g. rows from before it was recorded), named in that 409.
+ */
+const editedVersion = () => ({
+  version: integer('version').notNull().default(1),
+  updatedBy: uuid('updated_by').references((): AnyPgColumn => users.id, { onDelete: 'restrict' }),
+})
 
 export const ROLES = ['administrator', 'manager', 'user', 'read-only'] as const
 export type Role = (typeof ROLES)[number]
@@ -29,12 +38,15 @@ export const users = pgTable('users', {
   // False for a person added with an address that already signs in with another company: listed
   // like anybody else, so an administrator learns nothing about other companies (README, Security).
   signsIn: boolean('signs_in').notNull().default(true),
+  // The optimistic lock of the role form: +1 on every change, a form based on an older one is refused.
+  version: integer('version').notNull().default(1),
 }, (t) => [
   // One account signs in with an address; a company lists an address once.
   uniqueIndex('users_sign_in_email_unique').on(sql`lower(${t.email})`).where(sql`${t.signsIn}`),
   uniqueIndex('users_company_email_unique').on(t.companyId, sql`lower(${t.email})`),
   unique('users_id_company_unique').on(t.id, t.companyId),
   check('users_role_check', sql`${t.role} in ('administrator', 'manager', 'user', 'read-only')`),
+  check('users_version_check', sql`${t.version} >= 1`),
 ])
 
 export const sessions = pgTable('sessions', {
@@ -115,7 +127,8 @@ export const connectors = pgTable('connectors', {
   modifiedBy: uuid('modified_by').references(() => users.id, { onDelete: 'restrict' }),
 }, (t) => [
   unique('connectors_id_company_unique').on(t.id, t.companyId),
-  index('connectors_company_name_idx').on(t.companyId, sql`lower(${t.name})`, t.id),
+  // A company's connectors are told apart by name on every screen: unique, whatever the case.
+  uniqueIndex('connectors_company_name_unique').on(t.companyId, sql`lower(${t.name})`),
   index('connectors_marketplace_connector_idx').on(t.marketplaceConnectorId),
   index('connectors_marketplace_version_idx').on(t.marketplaceVersionId),
   index('connectors_name_search_idx').using('gin', sql`${t.name} gin_trgm_ops`),
@@ -156,6 +169,7 @@ export const instances = pgTable('instances', {
   createdAt: createdAt(),
   createdBy: uuid('created_by').notNull().references(() => users.id, { onDelete: 'restrict' }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...editedVersion(),
 }, (t) => [
   // A connector with instances cannot be deleted, and an instance cannot point into another company.
   foreignKey({ name: 'instances_connector_fk', columns: [t.connectorId, t.companyId], foreignColumns: [connectors.id, connectors.companyId] })
@@ -164,6 +178,7 @@ export const instances = pgTable('instances', {
   unique('instances_connector_name_unique').on(t.connectorId, t.name),
   index('instances_company_idx').on(t.companyId),
   check('instances_rate_limit_check', sql`${t.rateLimitAmount} >= 1 and ${t.rateLimitUnit} in ('second', 'minute', 'hour')`),
+  check('instances_version_check', sql`${t.version} >= 1`),
 ])
 
 export const processFlows = pgTable('process_flows', {
@@ -173,9 +188,12 @@ export const processFlows = pgTable('process_flows', {
   enabled: boolean('enabled').notNull().default(false),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  // Also +1 when a connection shape of the flow is added, changed, moved or removed.
+  ...editedVersion(),
 }, (t) => [
   unique('process_flows_id_company_unique').on(t.id, t.companyId),
   unique('process_flows_company_name_unique').on(t.companyId, t.name),
+  check('process_flows_version_check', sql`${t.version} >= 1`),
 ])
 
 export const connectionShapes = pgTable('connection_shapes', {
@@ -205,10 +223,12 @@ export const connectorDrafts = pgTable('connector_drafts', {
   data: jsonb('data').$type<Record<string, unknown>>().notNull(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  ...editedVersion(),
 }, (t) => [
   foreignKey({ name: 'connector_drafts_user_fk', columns: [t.createdBy, t.companyId], foreignColumns: [users.id, users.companyId] })
     .onDelete('cascade'),
   index('connector_drafts_company_idx').on(t.companyId, t.updatedAt),
+  check('connector_drafts_version_check', sql`${t.version} >= 1`),
 ])
 
 // A form's one-time key: a double-submitted form does its work once and answers the same result.

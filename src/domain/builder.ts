@@ -2,14 +2,16 @@
 // to its marketplace and installed automatically. Custom connectors never get vendor updates.
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
-import { connectorDrafts, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
-import type { Db } from '../db/client.js'
+import { alias } from 'drizzle-orm/pg-core'
+import { connectorDrafts, connectors, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
+import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { checkDefinition, isMissingFirst, SYSTEM_TYPES, type ConnectorDefinition } from './definition.js'
 import { applyEdit, type DefinitionEdit, type FormInput } from './definition-edit.js'
-import { Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission, installConnector } from './connectors.js'
+import { EditConflict, Invalid, NotFound } from './errors.js'
+import { claimSubmission, completeSubmission, installConnector, lockConnectorNames } from './connectors.js'
+import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
 
 export const BUILDER_STEPS = ['basic-details', 'variables', 'auth-methods', 'endpoints', 'complete'] as const
@@ -34,43 +36,78 @@ export async function listDrafts(db: Db, actor: Actor) {
     .then((rows) => rows.map((r) => ({ ...r, data: r.data as unknown as DraftData })))
 }
 
-export async function startDraft(db: Db, actor: Actor): Promise<{ id: string }> {
+/** Starts a draft, once per form submission (a double submit answers with the draft started first). */
+export async function startDraft(db: Db, actor: Actor, submission?: string): Promise<{ id: string }> {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, submission)
+    if (earlier?.resultId) {
+      const [done] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts)
+        .where(and(eq(connectorDrafts.id, earlier.resultId), eq(connectorDrafts.companyId, actor.companyId)))
+      if (done) return done
+    }
     const [draft] = await tx.insert(connectorDrafts).values({
-      companyId: actor.companyId, createdBy: actor.id, step: 'basic-details', data: NEW_DRAFT as unknown as Record<string, unknown>,
+      companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT as unknown as Record<string, unknown>,
     }).returning({ id: connectorDrafts.id })
     await recordEvent(tx, actor, { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' })
+    await completeSubmission(tx, actor, submission, draft!.id)
     return draft!
   })
 }
 
-export async function getDraft(db: Db, actor: Actor, id: string) {
+export async function getDraft(db: Db | Tx, actor: Actor, id: string) {
   requirePermission(actor, 'manageConnectors')
   const [draft] = await db.select().from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
   if (!draft) throw new NotFound('That draft')
-  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data as unknown as DraftData, updatedAt: draft.updatedAt }
+  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data as unknown as DraftData, updatedAt: draft.updatedAt, version: draft.version }
 }
 
-/** Applies a change to a draft in one transaction, the row locked against a second tab. */
-async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, change: (data: DraftData) => DraftData) {
+const updater = alias(users, 'updater')
+
+/**
+ * The draft locked for the rest of the transaction, at the version the form was read at: a draft
+ * changed since (another tab, another admin) is refused with an EditConflict, nothing changed.
+ */
+async function lockDraft(tx: Tx, actor: Actor, id: string, form: EditForm) {
+  const [draft] = await tx.select().from(connectorDrafts)
+    .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
+  if (!draft) throw new NotFound('That draft')
+  if (draft.version !== form.version) {
+    const [by] = draft.updatedBy ? await tx.select({ name: updater.name }).from(updater).where(eq(updater.id, draft.updatedBy)) : []
+    throw new EditConflict('draft', by?.name ?? null)
+  }
+  return draft
+}
+
+/** Applies a change to a draft in one transaction, the row locked; once per form submission. */
+async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, change: (data: DraftData) => DraftData) {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
-    const [draft] = await tx.select().from(connectorDrafts)
-      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
-    if (!draft) throw new NotFound('That draft')
+    if (await claimSubmission(tx, actor, form.submission)) return (await getDraft(tx, actor, id)).data
+    const draft = await lockDraft(tx, actor, id, form)
     const data = change(draft.data as unknown as DraftData)
     const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
-    await tx.update(connectorDrafts).set({ data: data as unknown as Record<string, unknown>, step: furthest, updatedAt: sql`now()` })
-      .where(eq(connectorDrafts.id, id))
+    await tx.update(connectorDrafts).set({
+      data: data as unknown as Record<string, unknown>, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
+    }).where(eq(connectorDrafts.id, id))
+    await completeSubmission(tx, actor, form.submission, id)
     return data
   })
 }
 
+/** The connector of the company already called `name` (whatever the case), if any: names are unique. */
+async function connectorNamed(q: Db | Tx, actor: Actor, name: string) {
+  const [taken] = await q.select({ name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, name.toLowerCase())))
+  return taken ?? null
+}
+
+const nameTaken = (name: string) => `You already have a connector called ${name}. Choose another name: the names of your connectors are unique.`
+
 const COLOUR = /^#[0-9a-fA-F]{6}$/
 
 /** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
-export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: FormInput) {
+export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: FormInput, form: EditForm) {
   const text = (name: string) => String([input[name]].flat()[0] ?? '').trim()
   const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
   const errors: Record<string, string> = {}
@@ -80,7 +117,10 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
   else if (details.description.length > 1000) errors.description = 'Use at most 1,000 characters.'
   if (!(SYSTEM_TYPES as readonly string[]).includes(details.systemType)) errors.systemType = 'Choose a system type.'
   if (!COLOUR.test(details.colour)) errors.colour = 'Choose a colour such as #3f51b5.'
-  return changeDraft(db, actor, id, 'variables', (data) => {
+  // Checked again on complete: it is installed under this name.
+  const taken = details.name ? await connectorNamed(db, actor, details.name) : null
+  if (taken) errors.name = nameTaken(taken.name)
+  return changeDraft(db, actor, id, 'variables', form, (data) => {
     let edited: { name: string; definition: ConnectorDefinition } | null = null
     try {
       edited = applyEdit({ name: data.details.name, definition: data.definition }, { kind: 'details', input }, { incomplete: true })
@@ -94,16 +134,16 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
 }
 
 /** Steps 2–4: add or remove a variable, authentication method or endpoint. */
-export async function editDraft(db: Db, actor: Actor, id: string, step: BuilderStep, edit: Exclude<DefinitionEdit, { kind: 'details' }>) {
-  return changeDraft(db, actor, id, step, (data) => {
+export async function editDraft(db: Db, actor: Actor, id: string, step: BuilderStep, edit: Exclude<DefinitionEdit, { kind: 'details' }>, form: EditForm) {
+  return changeDraft(db, actor, id, step, form, (data) => {
     const edited = applyEdit({ name: data.details.name, definition: data.definition }, edit, { incomplete: true })
     return { ...data, definition: edited.definition }
   })
 }
 
 /** Endpoints can be cloned: the copy gets a free key and "(copy)" in its name. */
-export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: string) {
-  return changeDraft(db, actor, id, 'endpoints', (data) => {
+export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: string, form: EditForm) {
+  return changeDraft(db, actor, id, 'endpoints', form, (data) => {
     const endpoint = data.definition.endpoints.find((e) => e.key === key)
     if (!endpoint) throw new NotFound('That endpoint')
     const keys = new Set(data.definition.endpoints.map((e) => e.key))
@@ -124,9 +164,9 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
   return {}
 }
 
-export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep): Promise<BuilderStep> {
+export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
-  await changeDraft(db, actor, id, next, (data) => {
+  await changeDraft(db, actor, id, next, form, (data) => {
     const problems = stepProblems(data, step)
     if (Object.keys(problems).length) throw new Invalid(problems)
     return data
@@ -140,20 +180,28 @@ function slug(name: string): string {
 
 /**
  * Step 5: publishes the draft to this company's marketplace and installs it, in one transaction;
- * the draft is gone afterwards. A double-submitted form does this once.
+ * the draft is gone afterwards. The form shows what is completed: a draft changed since is refused
+ * (EditConflict). A double-submitted form does this once.
  */
-export async function completeDraft(db: Db, actor: Actor, id: string, submissionKey?: string) {
+export async function completeDraft(db: Db, actor: Actor, id: string, form: EditForm) {
   requirePermission(actor, 'manageConnectors')
+  const submissionKey = form.submission
   return db.transaction(async (tx) => {
     const earlier = await claimSubmission(tx, actor, submissionKey)
-    if (earlier?.resultId) return { id: earlier.resultId, name: '', repeated: true }
-    const [draft] = await tx.select().from(connectorDrafts)
-      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
-    if (!draft) throw new NotFound('That draft')
+    if (earlier?.resultId) {
+      const [done] = await tx.select({ id: connectors.id, name: connectors.name }).from(connectors)
+        .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
+      return { id: earlier.resultId, name: done?.name ?? '', repeated: true }
+    }
+    const draft = await lockDraft(tx, actor, id, form)
     const data = draft.data as unknown as DraftData
     const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
     const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
     if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
+    // Taken since the basic details were saved: the builder names its connector, it does not number it.
+    await lockConnectorNames(tx, actor)
+    const taken = await connectorNamed(tx, actor, data.details.name)
+    if (taken) throw new Invalid({ '': `${nameTaken(taken.name)} Change it in the basic details, then complete.` })
     const [entry] = await tx.insert(marketplaceConnectors).values({
       key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`, kind: 'custom', companyId: actor.companyId,
       name: data.details.name, description: data.details.description, systemType: data.details.systemType, colour: data.details.colour,
@@ -174,14 +222,20 @@ export async function completeDraft(db: Db, actor: Actor, id: string, submission
   })
 }
 
-export async function discardDraft(db: Db, actor: Actor, id: string): Promise<RemovalResult<never>> {
+/** Discards a draft, unless it changed since the prompt was shown; once per form submission. */
+export async function discardDraft(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<never>> {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
-    const [draft] = await tx.delete(connectorDrafts)
-      .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).returning()
-    if (!draft) throw new NotFound('That draft')
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier) {
+      const [there] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+      if (!there) return { removed: true, name: '' }
+    }
+    const draft = await lockDraft(tx, actor, id, form)
+    await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
     const name = (draft.data as unknown as DraftData).details.name || 'untitled'
     await recordEvent(tx, actor, { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true, name }
   })
 }

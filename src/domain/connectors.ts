@@ -1,15 +1,16 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, eq, ilike, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, ilike, like, lt, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate } from './versions.js'
 import {
-  connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+  companies, connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { NotFound } from './errors.js'
+import { NotFound, RevisionConflict } from './errors.js'
+import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
@@ -37,11 +38,49 @@ export async function completeSubmission(tx: Tx, actor: Actor, key: string | und
     .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
 }
 
+/** The conflict to throw when the connector is no longer at the revision a form was based on. */
+export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
+  const [last] = await tx.select({ number: connectorRevisions.number, authorName: users.name })
+    .from(connectorRevisions).innerJoin(users, eq(users.id, connectorRevisions.authorId))
+    .where(eq(connectorRevisions.connectorId, connectorId))
+    .orderBy(desc(connectorRevisions.number)).limit(1)
+  return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
+}
+
 export interface InstalledConnector { id: string; name: string; version: string }
 
 /**
+ * Names of a company's connectors are unique, whatever the case (a unique index). Everything that
+ * names a connector (install, install alongside, the builder's complete, a rename) takes this lock
+ * first, so a name found free under it is still free when inserted: one after the other, no retries.
+ * It is the company's row, FOR NO KEY UPDATE, which does not block inserts that reference the company.
+ * Lock order: a connector's row (lockConnector) before this.
+ */
+export async function lockConnectorNames(tx: Tx, actor: Actor): Promise<void> {
+  await tx.select({ id: companies.id }).from(companies).where(eq(companies.id, actor.companyId)).for('no key update')
+}
+
+/**
+ * `wanted` when no connector of the company is called that (whatever the case), else the first free
+ * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames. Cases are compared by the
+ * database's lower(), as the unique index does.
+ */
+export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
+  const taken = await tx.select({ name: sql<string>`lower(${connectors.name})`, wanted: sql<string>`lower(${wanted})` }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), or(
+      eq(sql`lower(${connectors.name})`, sql`lower(${wanted})`),
+      like(sql`lower(${connectors.name})`, sql`lower(${`${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`})`),
+    )))
+  const names = new Set(taken.map((t) => t.name))
+  const lower = taken[0]?.wanted
+  if (!lower || !names.has(lower)) return wanted
+  for (let n = 2; ; n++) if (!names.has(`${lower} (${n})`)) return `${wanted} (${n})`
+}
+
+/**
  * Installs a marketplace connector from its latest version. Installing one that is already
- * installed installs another copy, numbered so the two can be told apart.
+ * installed installs another copy, numbered so the two can be told apart: "HubSpot", "HubSpot (2)", …
+ * the first name no connector of the company has.
  */
 export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
   requirePermission(actor, 'manageConnectors')
@@ -60,9 +99,8 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
       .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
     if (!entry) throw new NotFound('That marketplace connector')
-    const [copies] = await tx.select({ n: count() }).from(connectors)
-      .where(and(eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, entry.id)))
-    const name = copies!.n === 0 ? entry.name : `${entry.name} (${copies!.n + 1})`
+    await lockConnectorNames(tx, actor)
+    const name = await freeConnectorName(tx, actor, entry.name)
     const [connector] = await tx.insert(connectors).values({
       companyId: actor.companyId,
       marketplaceConnectorId: entry.id,
@@ -221,13 +259,20 @@ export interface InstanceOfConnector { id: string; name: string }
  * connector, the delete operation is cancelled"). The check and the delete are one transaction, and
  * the foreign key from instances refuses the delete if an instance slipped in between.
  */
-export async function removeConnector(db: Db, actor: Actor, id: string): Promise<RemovalResult<InstanceOfConnector>> {
+export async function removeConnector(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<InstanceOfConnector>> {
   requirePermission(actor, 'manageConnectors')
   const attempt = () => db.transaction(async (tx) => {
-    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version }).from(connectors)
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
+    const [locked] = await tx.select({ id: connectors.id }).from(connectors)
+      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
+    if (!locked && earlier) return { removed: true as const, name: '' }
+    if (!locked) throw new NotFound('That connector')
+    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update', { of: connectors })
-    if (!connector) throw new NotFound('That connector')
+      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
+    // The prompt showed this revision: a change saved since is looked at before removing.
+    if (connector.revision !== form.version) throw await revisionConflict(tx, id)
     const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
       .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
       .orderBy(asc(sql`lower(${instances.name})`))
@@ -237,6 +282,7 @@ export async function removeConnector(db: Db, actor: Actor, id: string): Promise
       action: 'remove', subjectType: 'connector', subjectId: id,
       summary: `removed connector ${connector.name} (version ${connector.version}) and its revision history`,
     })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: connector.name }
   })
   return retryOnceIfViolated('instances_connector_fk', attempt)

@@ -45,3 +45,14 @@ export class RevisionConflict extends Conflict {
     super(`${authorName} saved a change to this connector meanwhile (revision ${revision}). Your change was not saved; reload to see theirs.`)
   }
 }
+
+/**
+ * Somebody saved the instance, process flow, draft or user since the form was shown: the optimistic
+ * lock on its version (connectors have theirs on the revision, above).
+ */
+export class EditConflict extends Conflict {
+  override name = 'EditConflict'
+  constructor(readonly what: string, readonly authorName: string | null) {
+    super(`${authorName ?? 'Somebody'} saved a change to this ${what} meanwhile. Your change was not saved; reload to see theirs.`)
+  }
+}

@@ -1,12 +1,15 @@
 // Process flows and their connection shapes: only what connector housekeeping needs.
-import { and, asc, desc, eq, gt, lt, max, sql } from 'drizzle-orm'
-import { connectionShapes, connectors, instances, processFlows } from '../db/schema.js'
+import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/pg-core'
+import { connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { EndpointSpec } from './definition.js'
-import { Invalid, NotFound } from './errors.js'
+import { EditConflict, Invalid, NotFound } from './errors.js'
+import { claimSubmission, completeSubmission } from './connectors.js'
+import type { EditForm } from './edit-form.js'
 import { groupBy, pageOf, type Page } from './pagination.js'
 import { isId } from './ids.js'
 
@@ -51,55 +54,132 @@ function nameTaken(error: unknown, name: string): never {
   throw error
 }
 
-export async function createFlow(db: Db, actor: Actor, input: { name: string }) {
+/** Creates a process flow, once per form submission (a double submit answers with the flow made first). */
+export async function createFlow(db: Db, actor: Actor, input: { name: string; submission?: string | undefined }) {
   requirePermission(actor, 'manageInstances')
   const name = checkFlowName(input.name)
   return db.transaction(async (tx) => {
-    const [flow] = await tx.insert(processFlows).values({ companyId: actor.companyId, name })
+    const earlier = await claimSubmission(tx, actor, input.submission)
+    if (earlier?.resultId) {
+      const [done] = await tx.select({ id: processFlows.id, name: processFlows.name }).from(processFlows)
+        .where(and(eq(processFlows.id, earlier.resultId), eq(processFlows.companyId, actor.companyId)))
+      if (done) return done
+    }
+    const [flow] = await tx.insert(processFlows).values({ companyId: actor.companyId, name, updatedBy: actor.id })
       .returning({ id: processFlows.id }).catch((error: unknown) => nameTaken(error, name))
     await recordEvent(tx, actor, { action: 'create process flow', subjectType: 'process flow', subjectId: flow!.id, summary: `created process flow ${name}` })
+    await completeSubmission(tx, actor, input.submission, flow!.id)
     return { id: flow!.id, name }
   })
 }
 
+const updater = alias(users, 'updater')
+
+/** The flow row locked for the rest of the transaction (alone, then read with who changed it last). */
 async function lockFlow(tx: Tx, actor: Actor, id: string) {
-  const [flow] = await tx.select().from(processFlows)
+  const [locked] = await tx.select({ id: processFlows.id }).from(processFlows)
     .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId))).for('update')
+  if (!locked) throw new NotFound('That process flow')
+  const [flow] = await tx.select({
+    id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled, version: processFlows.version, updatedByName: updater.name,
+  }).from(processFlows).leftJoin(updater, eq(updater.id, processFlows.updatedBy)).where(eq(processFlows.id, locked.id))
+  return flow!
+}
+
+type LockedFlow = Awaited<ReturnType<typeof lockFlow>>
+
+interface FlowChange<T> {
+  /** The change, the flow locked and at the form's version. */
+  change(tx: Tx, flow: LockedFlow): Promise<T>
+  /** The answer to the same form submitted before, from what it recorded (`resultId`). */
+  replay(tx: Tx, resultId: string | null): Promise<T>
+  /** What the submission records; the flow's id by default. */
+  resultId?(result: T): string
+}
+
+/**
+ * A change of a process flow or its connection shapes, from a form read at `form.version`: in one
+ * transaction, once per submission (a double submit answers like the first), refused with an
+ * EditConflict when the flow changed since the form was shown. The flow's version goes up by one.
+ */
+async function changeFlow<T>(db: Db, actor: Actor, id: string, form: EditForm, how: FlowChange<T>): Promise<T> {
+  requirePermission(actor, 'manageInstances')
+  return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier) return how.replay(tx, earlier.resultId)
+    const flow = await lockFlow(tx, actor, id)
+    if (flow.version !== form.version) throw new EditConflict('process flow', flow.updatedByName)
+    const result = await how.change(tx, flow)
+    await tx.update(processFlows).set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
+      .where(eq(processFlows.id, id))
+    await completeSubmission(tx, actor, form.submission, how.resultId?.(result) ?? id)
+    return result
+  })
+}
+
+const nothingToAnswer = async () => undefined
+
+/** What a flow is now: the answer to a form submitted before. */
+async function currentFlow(tx: Tx, actor: Actor, id: string) {
+  const [flow] = await tx.select({ id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled }).from(processFlows)
+    .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
   if (!flow) throw new NotFound('That process flow')
   return flow
 }
 
-export async function renameFlow(db: Db, actor: Actor, id: string, input: { name: string }) {
+/**
+ * Marks process flows changed by something else than their own forms (a migration repointing their
+ * connection shapes): a form shown before is then refused instead of acting on what is gone.
+ */
+export async function touchFlows(tx: Tx, actor: Actor, ids: string[]) {
+  if (ids.length === 0) return
+  await tx.update(processFlows).set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
+    .where(and(eq(processFlows.companyId, actor.companyId), inArray(processFlows.id, ids)))
+}
+
+export async function renameFlow(db: Db, actor: Actor, id: string, input: { name: string } & EditForm) {
   requirePermission(actor, 'manageInstances')
   const name = checkFlowName(input.name)
-  return db.transaction(async (tx) => {
-    const flow = await lockFlow(tx, actor, id)
-    await tx.update(processFlows).set({ name, updatedAt: sql`now()` }).where(eq(processFlows.id, id))
-      .catch((error: unknown) => nameTaken(error, name))
-    await recordEvent(tx, actor, { action: 'rename process flow', subjectType: 'process flow', subjectId: id, summary: `renamed process flow ${flow.name} to ${name}` })
-    return { id, name }
+  return changeFlow(db, actor, id, input, {
+    replay: (tx) => currentFlow(tx, actor, id),
+    change: async (tx, flow) => {
+      await tx.update(processFlows).set({ name }).where(eq(processFlows.id, id))
+        .catch((error: unknown) => nameTaken(error, name))
+      await recordEvent(tx, actor, { action: 'rename process flow', subjectType: 'process flow', subjectId: id, summary: `renamed process flow ${flow.name} to ${name}` })
+      return { id, name, enabled: flow.enabled }
+    },
   })
 }
 
-export async function setFlowEnabled(db: Db, actor: Actor, id: string, enabled: boolean) {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    const flow = await lockFlow(tx, actor, id)
-    await tx.update(processFlows).set({ enabled, updatedAt: sql`now()` }).where(eq(processFlows.id, id))
-    await recordEvent(tx, actor, {
-      action: enabled ? 'enable process flow' : 'disable process flow', subjectType: 'process flow', subjectId: id,
-      summary: `${enabled ? 'enabled' : 'disabled'} process flow ${flow.name}`,
-    })
-    return { id, name: flow.name, enabled }
+export async function setFlowEnabled(db: Db, actor: Actor, id: string, input: { enabled: boolean } & EditForm) {
+  const { enabled } = input
+  return changeFlow(db, actor, id, input, {
+    replay: (tx) => currentFlow(tx, actor, id),
+    change: async (tx, flow) => {
+      await tx.update(processFlows).set({ enabled }).where(eq(processFlows.id, id))
+      await recordEvent(tx, actor, {
+        action: enabled ? 'enable process flow' : 'disable process flow', subjectType: 'process flow', subjectId: id,
+        summary: `${enabled ? 'enabled' : 'disabled'} process flow ${flow.name}`,
+      })
+      return { id, name: flow.name, enabled }
+    },
   })
 }
 
-export async function removeFlow(db: Db, actor: Actor, id: string) {
+/** Removes a process flow and its connection shapes, unless it changed since the prompt was shown. */
+export async function removeFlow(db: Db, actor: Actor, id: string, form: EditForm) {
   requirePermission(actor, 'manageInstances')
   return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier) {
+      const [there] = await tx.select({ id: processFlows.id }).from(processFlows).where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
+      if (!there) return { removed: true as const, name: '' }
+    }
     const flow = await lockFlow(tx, actor, id)
+    if (flow.version !== form.version) throw new EditConflict('process flow', flow.updatedByName)
     await tx.delete(processFlows).where(eq(processFlows.id, id))
     await recordEvent(tx, actor, { action: 'remove process flow', subjectType: 'process flow', subjectId: id, summary: `removed process flow ${flow.name} and its connection shapes` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: flow.name }
   })
 }
@@ -166,76 +246,91 @@ function instanceGone(error: unknown): never {
   throw error
 }
 
-export async function addShape(db: Db, actor: Actor, flowId: string, input: { instanceId: string; endpointKey: string }) {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    const flow = await lockFlow(tx, actor, flowId)
-    const { instance, endpoint } = await checkShapeTarget(tx, actor, input)
-    const [last] = await tx.select({ position: max(connectionShapes.position) }).from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))
-    const [shape] = await tx.insert(connectionShapes).values({
-      companyId: actor.companyId, processFlowId: flowId, instanceId: instance.id, endpointKey: endpoint.key,
-      position: (last?.position ?? -1) + 1,
-    }).returning({ id: connectionShapes.id }).catch(instanceGone)
-    await recordEvent(tx, actor, {
-      action: 'add connection shape', subjectType: 'connection shape', subjectId: shape!.id,
-      summary: `added a connection shape to ${flow.name}: ${instance.name}, ${endpoint.name}`, details: { processFlowId: flowId, instanceId: instance.id },
-    })
-    return { id: shape!.id }
+/** Adds a connection shape at the end of the flow; once per form submission. */
+export async function addShape(db: Db, actor: Actor, flowId: string, input: { instanceId: string; endpointKey: string } & EditForm): Promise<{ id: string | null }> {
+  return changeFlow(db, actor, flowId, input, {
+    // The shape added first, unless it was removed since.
+    replay: async (tx, resultId) => {
+      const [shape] = resultId ? await tx.select({ id: connectionShapes.id }).from(connectionShapes)
+        .where(and(eq(connectionShapes.id, resultId), eq(connectionShapes.processFlowId, flowId))) : []
+      return { id: shape?.id ?? null }
+    },
+    change: async (tx, flow) => {
+      const { instance, endpoint } = await checkShapeTarget(tx, actor, input)
+      const [last] = await tx.select({ position: max(connectionShapes.position) }).from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))
+      const [shape] = await tx.insert(connectionShapes).values({
+        companyId: actor.companyId, processFlowId: flowId, instanceId: instance.id, endpointKey: endpoint.key,
+        position: (last?.position ?? -1) + 1,
+      }).returning({ id: connectionShapes.id }).catch(instanceGone)
+      await recordEvent(tx, actor, {
+        action: 'add connection shape', subjectType: 'connection shape', subjectId: shape!.id,
+        summary: `added a connection shape to ${flow.name}: ${instance.name}, ${endpoint.name}`, details: { processFlowId: flowId, instanceId: instance.id },
+      })
+      return { id: shape!.id }
+    },
+    resultId: (shape) => shape.id!,
   })
 }
 
-async function lockShape(tx: Tx, actor: Actor, flowId: string, shapeId: string) {
-  const flow = await lockFlow(tx, actor, flowId)
+/** A shape of the flow (the flow is locked, so its shapes hold still). */
+async function shapeOf(tx: Tx, flowId: string, shapeId: string) {
   const [shape] = await tx.select().from(connectionShapes)
     .where(and(eq(connectionShapes.id, shapeId), eq(connectionShapes.processFlowId, flowId)))
   if (!shape) throw new NotFound('That connection shape')
-  return { flow, shape }
+  return shape
 }
 
 /** Points a shape at another instance (and endpoint). */
-export async function reconfigureShape(db: Db, actor: Actor, flowId: string, shapeId: string, input: { instanceId: string; endpointKey: string }) {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    const { flow } = await lockShape(tx, actor, flowId, shapeId)
-    const { instance, endpoint } = await checkShapeTarget(tx, actor, input)
-    await tx.update(connectionShapes).set({ instanceId: instance.id, endpointKey: endpoint.key })
-      .where(eq(connectionShapes.id, shapeId)).catch(instanceGone)
-    await recordEvent(tx, actor, {
-      action: 'reconfigure connection shape', subjectType: 'connection shape', subjectId: shapeId,
-      summary: `reconfigured a connection shape of ${flow.name} to ${instance.name}, ${endpoint.name}`, details: { processFlowId: flowId, instanceId: instance.id },
-    })
+export async function reconfigureShape(db: Db, actor: Actor, flowId: string, shapeId: string, input: { instanceId: string; endpointKey: string } & EditForm) {
+  return changeFlow(db, actor, flowId, input, {
+    replay: nothingToAnswer,
+    change: async (tx, flow) => {
+      await shapeOf(tx, flowId, shapeId)
+      const { instance, endpoint } = await checkShapeTarget(tx, actor, input)
+      await tx.update(connectionShapes).set({ instanceId: instance.id, endpointKey: endpoint.key })
+        .where(eq(connectionShapes.id, shapeId)).catch(instanceGone)
+      await recordEvent(tx, actor, {
+        action: 'reconfigure connection shape', subjectType: 'connection shape', subjectId: shapeId,
+        summary: `reconfigured a connection shape of ${flow.name} to ${instance.name}, ${endpoint.name}`, details: { processFlowId: flowId, instanceId: instance.id },
+      })
+    },
   })
 }
 
-export async function removeShape(db: Db, actor: Actor, flowId: string, shapeId: string) {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    const { flow, shape } = await lockShape(tx, actor, flowId, shapeId)
-    await tx.delete(connectionShapes).where(eq(connectionShapes.id, shapeId))
-    await tx.update(connectionShapes).set({ position: sql`${connectionShapes.position} - 1` })
-      .where(and(eq(connectionShapes.processFlowId, flowId), gt(connectionShapes.position, shape.position)))
-    await recordEvent(tx, actor, {
-      action: 'remove connection shape', subjectType: 'connection shape', subjectId: shapeId,
-      summary: `removed a connection shape from ${flow.name}`, details: { processFlowId: flowId, instanceId: shape.instanceId },
-    })
+export async function removeShape(db: Db, actor: Actor, flowId: string, shapeId: string, form: EditForm) {
+  return changeFlow(db, actor, flowId, form, {
+    replay: nothingToAnswer,
+    change: async (tx, flow) => {
+      const shape = await shapeOf(tx, flowId, shapeId)
+      await tx.delete(connectionShapes).where(eq(connectionShapes.id, shapeId))
+      await tx.update(connectionShapes).set({ position: sql`${connectionShapes.position} - 1` })
+        .where(and(eq(connectionShapes.processFlowId, flowId), gt(connectionShapes.position, shape.position)))
+      await recordEvent(tx, actor, {
+        action: 'remove connection shape', subjectType: 'connection shape', subjectId: shapeId,
+        summary: `removed a connection shape from ${flow.name}`, details: { processFlowId: flowId, instanceId: shape.instanceId },
+      })
+    },
   })
 }
 
 /** Swaps a shape with its neighbour above or below. */
-export async function moveShape(db: Db, actor: Actor, flowId: string, shapeId: string, direction: 'up' | 'down') {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    const { flow, shape } = await lockShape(tx, actor, flowId, shapeId)
-    const [neighbour] = await tx.select().from(connectionShapes).where(and(
-      eq(connectionShapes.processFlowId, flowId),
-      direction === 'up' ? lt(connectionShapes.position, shape.position) : gt(connectionShapes.position, shape.position),
-    )).orderBy(direction === 'up' ? desc(connectionShapes.position) : asc(connectionShapes.position)).limit(1)
-    if (!neighbour) return
-    await tx.update(connectionShapes).set({ position: neighbour.position }).where(eq(connectionShapes.id, shape.id))
-    await tx.update(connectionShapes).set({ position: shape.position }).where(eq(connectionShapes.id, neighbour.id))
-    await recordEvent(tx, actor, {
-      action: 'move connection shape', subjectType: 'connection shape', subjectId: shapeId,
-      summary: `moved a connection shape of ${flow.name} ${direction}`, details: { processFlowId: flowId },
-    })
+export async function moveShape(db: Db, actor: Actor, flowId: string, shapeId: string, input: { direction: 'up' | 'down' } & EditForm) {
+  const { direction } = input
+  return changeFlow(db, actor, flowId, input, {
+    replay: nothingToAnswer,
+    change: async (tx, flow) => {
+      const shape = await shapeOf(tx, flowId, shapeId)
+      const [neighbour] = await tx.select().from(connectionShapes).where(and(
+        eq(connectionShapes.processFlowId, flowId),
+        direction === 'up' ? lt(connectionShapes.position, shape.position) : gt(connectionShapes.position, shape.position),
+      )).orderBy(direction === 'up' ? desc(connectionShapes.position) : asc(connectionShapes.position)).limit(1)
+      if (!neighbour) return
+      await tx.update(connectionShapes).set({ position: neighbour.position }).where(eq(connectionShapes.id, shape.id))
+      await tx.update(connectionShapes).set({ position: shape.position }).where(eq(connectionShapes.id, neighbour.id))
+      await recordEvent(tx, actor, {
+        action: 'move connection shape', subjectType: 'connection shape', subjectId: shapeId,
+        summary: `moved a connection shape of ${flow.name} ${direction}`, details: { processFlowId: flowId },
+      })
+    },
   })
 }

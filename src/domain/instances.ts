@@ -1,18 +1,22 @@
 // Instances: configured connections to one account of a connector's system.
 import { and, asc, eq, sql } from 'drizzle-orm'
-import { connectionShapes, connectors, instances, processFlows } from '../db/schema.js'
-import type { Db } from '../db/client.js'
+import { alias } from 'drizzle-orm/pg-core'
+import { connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
+import type { Db, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
 import { RATE_LIMIT_UNITS } from './definition.js'
-import { Invalid, NotFound } from './errors.js'
+import { EditConflict, Invalid, NotFound } from './errors.js'
+import { claimSubmission, completeSubmission } from './connectors.js'
+import type { EditForm } from './edit-form.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
 
-export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone')
-const TIME_ZONE_SET = new Set([...TIME_ZONES, 'UTC'])
+// UTC (the default) first: Intl's list leaves it out, and a select without it would show, and save, another zone.
+export const TIME_ZONES: readonly string[] = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')]
+const TIME_ZONE_SET = new Set(TIME_ZONES)
 
 /** One field an instance asks for: an authentication field or a connector variable. */
 export interface InstanceField extends FieldSpec {
@@ -117,8 +121,11 @@ export interface NewInstance extends InstanceDetails {
   values: Record<string, string | undefined>
 }
 
-/** Checks every step again and creates the instance in one statement: nothing half-made is kept. */
-export async function createInstance(db: Db, actor: Actor, box: SecretBox, connectorId: string, input: NewInstance) {
+/**
+ * Checks every step again and creates the instance in one statement: nothing half-made is kept.
+ * Once per form submission: the wizard's key makes a double submit answer with the instance made first.
+ */
+export async function createInstance(db: Db, actor: Actor, box: SecretBox, connectorId: string, input: NewInstance & { submission?: string | undefined }) {
   requirePermission(actor, 'manageInstances')
   const connector = await connectorForInstances(db, actor, connectorId)
   const definition = connector.definition
@@ -128,13 +135,19 @@ export async function createInstance(db: Db, actor: Actor, box: SecretBox, conne
   const { settings, secrets } = splitValues(fields, input.values, {})
   const name = input.name.trim()
   return db.transaction(async (tx) => {
+    const earlier = await claimSubmission(tx, actor, input.submission)
+    if (earlier?.resultId) {
+      const [done] = await tx.select({ id: instances.id, name: instances.name }).from(instances)
+        .where(and(eq(instances.id, earlier.resultId), eq(instances.companyId, actor.companyId)))
+      if (done) return { ...done, connectorId: connector.id, connectorName: connector.name }
+    }
     let row
     try {
       ;[row] = await tx.insert(instances).values({
         companyId: actor.companyId, connectorId: connector.id, name,
         authMethodKey: input.authMethod, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
         rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
-        settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id,
+        settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id, updatedBy: actor.id,
       }).returning({ id: instances.id })
     } catch (error) {
       if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `${connector.name} already has an instance called "${name}". Choose another name.` })
@@ -145,9 +158,12 @@ export async function createInstance(db: Db, actor: Actor, box: SecretBox, conne
       action: 'add instance', subjectType: 'instance', subjectId: row!.id,
       summary: `added instance ${name} of ${connector.name}`, details: { connectorId: connector.id, authMethod: input.authMethod },
     })
+    await completeSubmission(tx, actor, input.submission, row!.id)
     return { id: row!.id, name, connectorId: connector.id, connectorName: connector.name }
   })
 }
+
+const updater = alias(users, 'updater')
 
 /** An instance with its connector, for the settings page. Secret values are never returned, only which are set. */
 export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: string) {
@@ -155,7 +171,7 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
     id: instances.id, name: instances.name, connectorId: instances.connectorId, connectorName: connectors.name,
     definition: connectors.definition, authMethodKey: instances.authMethodKey, timeZone: instances.timeZone,
     dateFormat: instances.dateFormat, rateLimitAmount: instances.rateLimitAmount, rateLimitUnit: instances.rateLimitUnit,
-    settings: instances.settings, secrets: instances.secrets, updatedAt: instances.updatedAt,
+    settings: instances.settings, secrets: instances.secrets, updatedAt: instances.updatedAt, version: instances.version,
   }).from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
     .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId)))
   if (!row) throw new NotFound('That instance')
@@ -164,34 +180,74 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
   return { ...instance, secretsSet }
 }
 
-export async function updateInstanceDetails(db: Db, actor: Actor, id: string, input: InstanceDetails) {
+/**
+ * The instance row locked for the rest of the transaction, then read with its connector: locked
+ * alone, so that waiting for another change of it never re-checks a join against rows as they were.
+ */
+async function lockInstance(tx: Tx, actor: Actor, id: string) {
+  const [locked] = await tx.select({ id: instances.id }).from(instances)
+    .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update')
+  if (!locked) throw new NotFound('That instance')
+  const [row] = await tx.select({
+    name: instances.name, secrets: instances.secrets, authMethodKey: instances.authMethodKey, version: instances.version,
+    updatedByName: updater.name, connectorName: connectors.name, definition: connectors.definition,
+  }).from(instances)
+    .innerJoin(connectors, eq(connectors.id, instances.connectorId))
+    .leftJoin(updater, eq(updater.id, instances.updatedBy))
+    .where(eq(instances.id, locked.id))
+  return row!
+}
+
+/** Whether the instance is there (a removal sent again finds it gone). */
+async function exists(tx: Tx, actor: Actor, id: string): Promise<boolean> {
+  const [row] = await tx.select({ id: instances.id }).from(instances).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId)))
+  return !!row
+}
+
+/** Locks the instance for an edit form: a form based on an older version is refused (EditConflict). */
+async function lockForEdit(tx: Tx, actor: Actor, id: string, form: EditForm) {
+  const current = await lockInstance(tx, actor, id)
+  if (current.version !== form.version) throw new EditConflict('instance', current.updatedByName)
+  return current
+}
+
+/** What every change of an instance sets besides its values: the next version, by whom, when. */
+const nextVersion = (actor: Actor) => ({ version: sql`${instances.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
+
+/** An edit form submitted before (a double click, a resend after a lost answer): what it saved. */
+async function earlierEdit(tx: Tx, actor: Actor, id: string) {
+  const [row] = await tx.select({ name: instances.name }).from(instances).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId)))
+  if (!row) throw new NotFound('That instance')
+  return { id, name: row.name }
+}
+
+export async function updateInstanceDetails(db: Db, actor: Actor, id: string, input: InstanceDetails & EditForm) {
   requirePermission(actor, 'manageInstances')
   assertValid({ ...checkName(input.name), ...checkSettings(input) })
   const name = input.name.trim()
   return db.transaction(async (tx) => {
-    let row
+    if (await claimSubmission(tx, actor, input.submission)) return earlierEdit(tx, actor, id)
+    await lockForEdit(tx, actor, id, input)
     try {
-      ;[row] = await tx.update(instances).set({
+      await tx.update(instances).set({
         name, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
-        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, updatedAt: sql`now()`,
-      }).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).returning({ id: instances.id })
+        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, ...nextVersion(actor),
+      }).where(eq(instances.id, id))
     } catch (error) {
       if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `This connector already has an instance called "${name}". Choose another name.` })
       throw error
     }
-    if (!row) throw new NotFound('That instance')
     await recordEvent(tx, actor, { action: 'change instance', subjectType: 'instance', subjectId: id, summary: `changed the details of instance ${name}` })
+    await completeSubmission(tx, actor, input.submission, id)
     return { id, name }
   })
 }
 
-export async function updateInstanceAuthentication(db: Db, actor: Actor, box: SecretBox, id: string, input: { authMethod: string; values: Record<string, string | undefined> }) {
+export async function updateInstanceAuthentication(db: Db, actor: Actor, box: SecretBox, id: string, input: { authMethod: string; values: Record<string, string | undefined> } & EditForm) {
   requirePermission(actor, 'manageInstances')
   return db.transaction(async (tx) => {
-    const [current] = await tx.select({ name: instances.name, secrets: instances.secrets, authMethodKey: instances.authMethodKey, definition: connectors.definition })
-      .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
-      .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update', { of: instances })
-    if (!current) throw new NotFound('That instance')
+    if (await claimSubmission(tx, actor, input.submission)) return earlierEdit(tx, actor, id)
+    const current = await lockForEdit(tx, actor, id, input)
     const method = current.definition.authMethods.find((m) => m.key === input.authMethod)
     const fields = fieldsFor(current.definition, method)
     // Stored secrets of another method are not carried over to a newly chosen one.
@@ -201,12 +257,13 @@ export async function updateInstanceAuthentication(db: Db, actor: Actor, box: Se
     assertValid({ ...checkAuthMethod(current.definition, input.authMethod), ...checkValues(fields, input.values, kept) })
     const { settings, secrets } = splitValues(fields, input.values, kept)
     await tx.update(instances).set({
-      authMethodKey: input.authMethod, settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, updatedAt: sql`now()`,
+      authMethodKey: input.authMethod, settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, ...nextVersion(actor),
     }).where(eq(instances.id, id))
     await recordEvent(tx, actor, {
       action: 'change instance', subjectType: 'instance', subjectId: id,
       summary: `changed the authentication of instance ${current.name}`, details: { authMethod: input.authMethod },
     })
+    await completeSubmission(tx, actor, input.submission, id)
     return { id, name: current.name }
   })
 }
@@ -227,17 +284,17 @@ export type ShapeUse = Awaited<ReturnType<typeof shapesUsingInstance>>[number]
  * Removes an instance unless a connection shape of any process flow uses it. The check and the
  * delete are one transaction, and the foreign key refuses the delete if a shape slipped in between.
  */
-export async function removeInstance(db: Db, actor: Actor, id: string): Promise<RemovalResult<ShapeUse>> {
+export async function removeInstance(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<ShapeUse>> {
   requirePermission(actor, 'manageInstances')
   const attempt = () => db.transaction(async (tx) => {
-    const [instance] = await tx.select({ name: instances.name, connectorName: connectors.name }).from(instances)
-      .innerJoin(connectors, eq(connectors.id, instances.connectorId))
-      .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update', { of: instances })
-    if (!instance) throw new NotFound('That instance')
+    const earlier = await claimSubmission(tx, actor, form.submission)
+    if (earlier && !(await exists(tx, actor, id))) return { removed: true as const, name: '' }
+    const instance = await lockForEdit(tx, actor, id, form)
     const blockers = await shapesUsingInstance(tx as unknown as Db, actor, id)
     if (blockers.length) return { removed: false as const, name: instance.name, blockers }
     await tx.delete(instances).where(eq(instances.id, id))
     await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })
+    await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: instance.name }
   })
   return retryOnceIfViolated('connection_shapes_instance_fk', attempt)

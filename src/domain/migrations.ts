@@ -19,6 +19,7 @@ import type { AuthMethodSpec, ConnectorDefinition } from './definition.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { isId } from './ids.js'
 import { fieldsFor } from './instances.js'
+import { touchFlows } from './flows.js'
 import { groupBy } from './pagination.js'
 import type { SecretBox } from './secrets.js'
 
@@ -302,20 +303,22 @@ const BATCHES_SHOWN = 50
 
 /**
  * The connector and the company's other connectors of the same marketplace connector (by name).
- * With `lock`, all of them are locked: their definitions and instance names decide the plan.
+ * With `lock`, all of them are locked (their rows alone, in id order, then read): their definitions
+ * and instance names decide the plan.
  */
 async function connectorAndSiblings(db: Db | Tx, actor: Actor, connectorId: string, lock = false) {
   if (!isId(connectorId)) throw new NotFound('That connector')
-  const query = db.select({
+  const sameMarketplaceConnector = and(eq(connectors.companyId, actor.companyId), inArray(connectors.marketplaceConnectorId,
+    db.select({ id: connectors.marketplaceConnectorId }).from(connectors).where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))))
+  if (lock) await db.select({ id: connectors.id }).from(connectors).where(sameMarketplaceConnector).orderBy(asc(connectors.id)).for('update')
+  const rows = await db.select({
     id: connectors.id, name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision,
     definition: connectors.definition, marketplaceName: marketplaceConnectors.name,
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.companyId, actor.companyId), inArray(connectors.marketplaceConnectorId,
-      db.select({ id: connectors.marketplaceConnectorId }).from(connectors).where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId))))))
+    .where(sameMarketplaceConnector)
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-  const rows = await (lock ? query.for('update', { of: connectors }) : query)
   const connector = rows.find((r) => r.id === connectorId)
   if (!connector) throw new NotFound('That connector')
   return { connector, siblings: rows.filter((r) => r.id !== connectorId) }
@@ -416,16 +419,18 @@ async function planInputOf(q: Db | Tx, actor: Actor, box: SecretBox, connectorId
     .orderBy(asc(instances.id))
   const rows = pickedIds.length === 0 ? [] : await (lock ? instanceQuery.for('share') : instanceQuery)
   const ids = rows.map((r) => r.id)
+  const usingPicked = and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.instanceId, ids))
+  if (lock && ids.length) await q.select({ id: connectionShapes.id }).from(connectionShapes).where(usingPicked).orderBy(asc(connectionShapes.id)).for('update')
   const shapeQuery = q.select({
     id: connectionShapes.id, flowId: processFlows.id, flowName: processFlows.name, enabled: processFlows.enabled,
     position: connectionShapes.position, instanceId: connectionShapes.instanceId, endpointKey: connectionShapes.endpointKey,
   }).from(connectionShapes)
     .innerJoin(processFlows, eq(processFlows.id, connectionShapes.processFlowId))
-    .where(and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.instanceId, ids)))
+    .where(usingPicked)
     .orderBy(asc(connectionShapes.id))
   const names = rows.map((r) => `${r.name}${choices.suffix}`.trim())
   const [shapes, moved, taken] = ids.length === 0 ? [[], [], []] : [
-    await (lock ? shapeQuery.for('update', { of: connectionShapes }) : shapeQuery),
+    await shapeQuery,
     await q.select({ fromId: migrationInstances.fromInstanceId, batchId: migrationInstances.batchId, instanceId: copy.id, name: copy.name })
       .from(migrationInstances)
       .innerJoin(migrationBatches, eq(migrationBatches.id, migrationInstances.batchId))
@@ -515,6 +520,8 @@ export async function applyMigration(db: Db, actor: Actor, box: SecretBox, conne
       await tx.update(connectionShapes).set({ instanceId: group[0]!.toInstanceId, endpointKey: group[0]!.toEndpointKey })
         .where(and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.id, group.map((m) => m.id))))
     }
+    // A form of those flows shown before this (reconfigure a shape, say) is refused now: their shapes changed.
+    await touchFlows(tx, actor, [...new Set(moves.map((m) => m.flowId))])
     // Both now(): the copies' updated_at is the transaction's start, so a later change to one shows.
     await tx.insert(migrationInstances).values(plan.instances.map((p) => ({
       batchId: batch!.id, fromInstanceId: p.fromId, createdInstanceId: copyOf.get(p.fromId)!, name: p.name, createdUpdatedAt: sql`now()`,
@@ -755,6 +762,7 @@ export async function undoMigration(db: Db, actor: Actor, connectorId: string, b
       await tx.update(connectionShapes).set({ instanceId: group[0]!.from.instanceId, endpointKey: group[0]!.from.endpointKey })
         .where(and(eq(connectionShapes.companyId, actor.companyId), inArray(connectionShapes.id, group.map((s) => s.shapeId!))))
     }
+    await touchFlows(tx, actor, [...new Set(batch.shapes.map((s) => s.flowId!))])
     const copies = batch.instances.map((i) => i.createdId!)
     await tx.delete(instances).where(and(eq(instances.companyId, actor.companyId), inArray(instances.id, copies)))
     await tx.update(migrationBatches).set({ undoneAt: sql`now()`, undoneBy: actor.id }).where(eq(migrationBatches.id, batchId))

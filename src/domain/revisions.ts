@@ -1,7 +1,7 @@
 // Modifying a connector: every save is a revision (number, author, time, a one-line summary, the
 // whole definition). The revision number is the optimistic lock: a form says which revision it was
 // based on, and a save based on an older one is refused with a RevisionConflict, nothing lost.
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
   connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
@@ -9,16 +9,24 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, getConnector } from './connectors.js'
+import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { applyEdit, type DefinitionEdit } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, summariseDiff } from './definition-diff.js'
-import { Conflict, Invalid, NotFound, RevisionConflict } from './errors.js'
+import { Conflict, Invalid, NotFound } from './errors.js'
 import { impactOf, type Impact } from './impact.js'
 import { hasUpdate } from './versions.js'
 
-/** A connector row locked for the rest of the transaction, with what updates and saves need. */
+/**
+ * A connector row locked for the rest of the transaction, with what updates and saves need. The row
+ * is locked alone, then read: a lock taken through a join makes PostgreSQL re-check the join after
+ * waiting against the joined rows as they were, so a connector moved to another version meanwhile
+ * would seem gone (a 404 instead of the conflict the waiting request should report).
+ */
 export async function lockConnector(tx: Tx, actor: Actor, id: string) {
+  const [locked] = await tx.select({ id: connectors.id }).from(connectors)
+    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
+  if (!locked) throw new NotFound('That connector')
   const [row] = await tx.select({
     id: connectors.id,
     name: connectors.name,
@@ -34,22 +42,11 @@ export async function lockConnector(tx: Tx, actor: Actor, id: string) {
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
-    .for('update', { of: connectors })
-  if (!row) throw new NotFound('That connector')
-  return row
+    .where(eq(connectors.id, locked.id))
+  return row!
 }
 
 export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>
-
-/** The conflict to throw when the connector is no longer at the revision a form was based on. */
-export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
-  const [last] = await tx.select({ number: connectorRevisions.number, authorName: users.name })
-    .from(connectorRevisions).innerJoin(users, eq(users.id, connectorRevisions.authorId))
-    .where(eq(connectorRevisions.connectorId, connectorId))
-    .orderBy(desc(connectorRevisions.number)).limit(1)
-  return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
-}
 
 export interface SavedChange {
   connectorId: string
@@ -95,6 +92,7 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     if (!definitionChanged && !renamed && !rebased) {
       return { connectorId: current.id, name: current.name, revision: current.revision, summary: 'nothing changed', changed: false }
     }
+    if (renamed) await refuseTakenName(tx, actor, current.id, next.name)
     const summary = next.summary ?? [
       renamed ? `renamed ${current.name} to ${next.name}` : '',
       definitionChanged ? summariseDiff(diff) : '',
@@ -116,6 +114,14 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     await completeSubmission(tx, actor, input.submission, revision!.id)
     return { connectorId: current.id, name: next.name, revision: saved.revision, summary, changed: true }
   })
+}
+
+/** Names of a company's connectors are unique, whatever the case: a rename to a taken one is refused beside the name. */
+async function refuseTakenName(tx: Tx, actor: Actor, connectorId: string, name: string) {
+  await lockConnectorNames(tx, actor)
+  const [taken] = await tx.select({ name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, sql`lower(${name})`), ne(connectors.id, connectorId)))
+  if (taken) throw new Invalid({ name: `You already have a connector called ${taken.name}. Choose another name: the names of your connectors are unique.` })
 }
 
 /**

@@ -3,7 +3,7 @@
 // instances keep working with it. Modified: the admin chooses to overwrite (customisations gone from
 // the connector, kept in its revision history) or to install the new version alongside. Each runs in
 // one transaction, once per form submission, and is recorded in the audit log.
-import { and, count, eq, inArray, like, or, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
   connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
@@ -11,13 +11,13 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { claimSubmission, completeSubmission, freeConnectorName, lockConnectorNames, revisionConflict } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
-import { lockConnector, revisionConflict, type LockedConnector } from './revisions.js'
+import { lockConnector, type LockedConnector } from './revisions.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 
 export interface ReleaseNote { version: string; releasedOn: Date; releaseNotes: string }
@@ -189,8 +189,9 @@ export async function updateConnector(db: Db, actor: Actor, input: VersionChoice
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return earlierUpdate(tx, actor, input.connectorId)
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     if (connector.modifiedAt) {
       throw new Conflict(`${connector.name} has been modified, so it is not updated in place: choose whether to overwrite it or to install version ${target.version} alongside it.`)
     }
@@ -225,8 +226,9 @@ export async function overwriteWithVersion(db: Db, actor: Actor, input: VersionC
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), customisations: [], lastCustomisedRevision: input.revision }
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     const customisations = describeDiff(diffDefinitions(connector.baseDefinition, connector.definition))
     const lost = customisations.length ? `; customisations removed (see revision ${connector.revision}): ${customisations.join('; ')}` : ''
     const revision = await moveToVersion(tx, actor, connector, target, `overwritten with version ${target.version} (was ${connector.version})${lost}`)
@@ -294,8 +296,9 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), kept: [], conflicts: 0 }
     const connector = await lockConnector(tx, actor, input.connectorId)
-    const target = await targetVersion(tx, connector, input.version)
+    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
     if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+    const target = await targetVersion(tx, connector, input.version)
     const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
     if (merge.unresolved.length) {
       throw new Invalid(Object.fromEntries(merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.'])))
@@ -322,15 +325,6 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
 
 export interface InstalledAlongside { id: string; name: string; version: string; previousId: string; previousName: string }
 
-/** A name no connector of the company has: "Shopify 2.2.0", else "Shopify 2.2.0 (2)", … */
-async function freeName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
-  const taken = await tx.select({ name: connectors.name }).from(connectors)
-    .where(and(eq(connectors.companyId, actor.companyId), or(eq(connectors.name, wanted), like(connectors.name, `${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`))))
-  const names = new Set(taken.map((t) => t.name))
-  if (!names.has(wanted)) return wanted
-  for (let n = 2; ; n++) if (!names.has(`${wanted} (${n})`)) return `${wanted} (${n})`
-}
-
 /**
  * "install" the new version alongside: a second connector, named after the version so both can be
  * told apart, based on the chosen version, with no instances. The existing one is not touched.
@@ -347,7 +341,9 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
       if (done) return { ...done, previousId: connector.id, previousName: connector.name }
     }
     const target = await targetVersion(tx, connector, input.version)
-    const name = await freeName(tx, actor, `${connector.marketplaceName} ${target.version}`)
+    // "Shopify 2.2.0", or "Shopify 2.2.0 (2)" when that name is taken, …
+    await lockConnectorNames(tx, actor)
+    const name = await freeConnectorName(tx, actor, `${connector.marketplaceName} ${target.version}`)
     const [installed] = await tx.insert(connectors).values({
       companyId: actor.companyId,
       marketplaceConnectorId: connector.marketplaceConnectorId,

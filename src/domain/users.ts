@@ -5,7 +5,9 @@ import { companies, sessions, users, ROLES, type Role } from '../db/schema.js'
 import { retryOnceIfViolated, violates } from '../db/errors.js'
 import { recordEvent } from './audit.js'
 import { requirePermission } from './actor.js'
-import { Invalid, NotFound } from './errors.js'
+import { EditConflict, Invalid, NotFound } from './errors.js'
+import { claimSubmission, completeSubmission } from './connectors.js'
+import type { EditForm } from './edit-form.js'
 import type { Db, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
@@ -141,15 +143,17 @@ export async function createUser(db: Db | Tx, input: NewUser): Promise<Actor> {
 
 // ---- Users of a company (settings > users; administrators only) ----
 
-export interface CompanyUser { id: string; name: string; email: string; role: Role; createdAt: Date }
+export interface CompanyUser { id: string; name: string; email: string; role: Role; createdAt: Date; version: number }
+
+const companyUser = { id: users.id, name: users.name, email: users.email, role: users.role, createdAt: users.createdAt, version: users.version }
 
 export async function listUsers(db: Db, actor: Actor): Promise<CompanyUser[]> {
   requirePermission(actor, 'manageUsers')
-  return db.select({ id: users.id, name: users.name, email: users.email, role: users.role, createdAt: users.createdAt })
+  return db.select(companyUser)
     .from(users).where(eq(users.companyId, actor.companyId)).orderBy(asc(sql`lower(${users.name})`))
 }
 
-export interface UserInput { name: string; email: string; role: string; password: string }
+export interface UserInput { name: string; email: string; role: string; password: string; submission?: string | undefined }
 
 /**
  * Adds a person to the actor's company. Whether their address already signs in with another
@@ -173,36 +177,61 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   const passwordHash = await hashPassword(input.password)
   // Two companies adding one new address at once: the loser's run finds it taken and lists the person.
   return retryOnceIfViolated('users_sign_in_email_unique', () => db.transaction(async (tx) => {
+    // Once per form submission: a double submit answers with the user added first.
+    const earlier = await claimSubmission(tx, actor, input.submission)
+    if (earlier?.resultId) {
+      const [done] = await tx.select(companyUser).from(users).where(and(eq(users.id, earlier.resultId), eq(users.companyId, actor.companyId)))
+      if (done) return done
+    }
     const [user] = await tx.insert(users).values({
       companyId: actor.companyId, name, email, role: input.role as Role, passwordHash,
       signsIn: sql`not exists (select 1 from ${users} where lower(${users.email}) = ${email} and ${users.signsIn})`,
     })
-      .returning({ id: users.id, name: users.name, email: users.email, role: users.role, createdAt: users.createdAt })
+      .returning(companyUser)
       .catch((error: unknown) => {
         if (violates(error, 'users_company_email_unique')) throw new Invalid({ email: 'Somebody in your company already has this email address.' })
         throw error
       })
     await recordEvent(tx, actor, { action: 'add user', subjectType: 'user', subjectId: user!.id, summary: `added ${name} (${email}) as ${input.role}` })
+    await completeSubmission(tx, actor, input.submission, user!.id)
     return user!
   }))
 }
 
-/** Changes a user's role; the company always keeps at least one administrator. */
-export async function changeRole(db: Db, actor: Actor, userId: string, role: string): Promise<CompanyUser> {
+/** The role form was read before somebody changed that user's role: nothing is changed. */
+export class RoleConflict extends EditConflict {
+  constructor(readonly user: CompanyUser) {
+    super('user', null)
+    this.message = `The role of ${user.name} was changed meanwhile: it is now ${user.role}. Yours was not saved; choose again if it is still needed.`
+  }
+}
+
+/**
+ * Changes a user's role, from a form read at `form.version` of that user; the company always keeps
+ * at least one administrator. Once per form submission.
+ */
+export async function changeRole(db: Db, actor: Actor, userId: string, role: string, form: EditForm): Promise<CompanyUser> {
   requirePermission(actor, 'manageUsers')
   if (!(ROLES as readonly string[]).includes(role)) throw new Invalid({ role: 'Choose a role.' })
   return db.transaction(async (tx) => {
+    if (await claimSubmission(tx, actor, form.submission)) {
+      const [done] = await tx.select(companyUser).from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
+      if (!done) throw new NotFound('That user')
+      return done
+    }
     // Locks the company's administrators so two demotions cannot leave none.
     const admins = await tx.select({ id: users.id }).from(users)
       .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator'))).for('update')
     const [user] = await tx.select().from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId))).for('update')
     if (!user) throw new NotFound('That user')
+    if (user.version !== form.version) throw new RoleConflict(user)
     if (user.role === 'administrator' && role !== 'administrator' && admins.length <= 1) {
       throw new Invalid({ role: `${user.name} is the only administrator. Make somebody else an administrator first.` })
     }
-    const [updated] = await tx.update(users).set({ role: role as Role }).where(eq(users.id, userId))
-      .returning({ id: users.id, name: users.name, email: users.email, role: users.role, createdAt: users.createdAt })
+    const [updated] = await tx.update(users).set({ role: role as Role, version: sql`${users.version} + 1` }).where(eq(users.id, userId))
+      .returning(companyUser)
     await recordEvent(tx, actor, { action: 'change role', subjectType: 'user', subjectId: userId, summary: `changed the role of ${user.name} from ${user.role} to ${role}` })
+    await completeSubmission(tx, actor, form.submission, userId)
     return updated!
   })
 }

@@ -2,9 +2,19 @@
 // details; a database that is away answers 503 and the app recovers when it is back.
 import fp from 'fastify-plugin'
 import { validateHeaderName, validateHeaderValue } from 'node:http'
-import type { FastifyError, FastifyReply } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isDomainError } from '../domain/errors.js'
 import { databaseUnavailable } from '../db/errors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A save whose form is not on its own path's GET page: the path of that page (its parameters
+     * filled from the request's), where a user checks what a save answered 503 did.
+     */
+    back?: string
+  }
+}
 
 const TITLES: Record<number, string> = {
   400: 'That request was not understood',
@@ -39,9 +49,39 @@ function messageOf(error: FastifyError, status: number): string {
   return error.message
 }
 
-export async function renderError(reply: FastifyReply, status: number, message: string) {
+export async function renderError(reply: FastifyReply, status: number, message: string, back: string | null = null) {
   // An htmx fragment request gets just the message, where its swap would go.
-  return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message }, 'error-message')
+  return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message, back }, 'error-message')
+}
+
+/** A form that saves something (a POST of a route that needs a permission): its 503 may come after the commit. */
+function isSave(request: FastifyRequest): boolean {
+  return request.method === 'POST' && !!request.routeOptions.config?.permission
+}
+
+export const SAVE_UNCONFIRMED = 'The database stopped answering before your change was confirmed: it may have been saved — check before you try again.'
+
+/** What a route parameter may be to go into a link: an id, a key, a step or a number, nothing else. */
+const SAFE_PARAM = /^[A-Za-z0-9_-]{1,100}$/
+
+/**
+ * The page of the form a POST came from, to check what it did: the route's `back` (a GET route's
+ * path), or the GET route of its own path, filled from the request's route parameters. Null when
+ * there is none or a parameter is anything but a plain id or key: never a link from unchecked input.
+ */
+export function pageOfForm(request: FastifyRequest): string | null {
+  const own = request.routeOptions.url
+  const pattern = request.routeOptions.config?.back ?? (own && request.server.hasRoute({ method: 'GET', url: own }) ? own : null)
+  if (!pattern) return null
+  const params = (request.params ?? {}) as Record<string, unknown>
+  let safe = true
+  const url = pattern.replace(/:(\w+)/g, (_, name: string) => {
+    const value = params[name]
+    if (typeof value === 'string' && SAFE_PARAM.test(value)) return value
+    safe = false
+    return ''
+  })
+  return safe ? url : null
 }
 
 /** Headers the failed answer had prepared that an error page must not carry, whatever their value. */
@@ -77,6 +117,7 @@ export default fp(async (app) => {
     else request.log.info({ status, code: error.code }, error.message)
     clearPreparedHeaders(reply)
     try {
+      if (status === 503 && isSave(request)) return await renderError(reply, status, SAVE_UNCONFIRMED, pageOfForm(request))
       return await renderError(reply, status, messageOf(error, status))
     } catch (renderFailure) {
       request.log.error({ err: renderFailure }, 'error page failed')

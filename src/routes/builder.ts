@@ -10,10 +10,11 @@ import {
   BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
   saveBasicDetails, startDraft, stepProblems, type BuilderStep,
 } from '../domain/builder.js'
-import { Invalid } from '../domain/errors.js'
+import { EditConflict, Invalid } from '../domain/errors.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { isPartialRequest } from '../plugins/views.js'
-import { IdParams, UUID } from './schemas.js'
+import { EditFields, IdParams } from './schemas.js'
+import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
 const manage = { permission: 'manageConnectors' as const }
@@ -21,12 +22,28 @@ const StepParams = Type.Object({ id: IdParams.properties.id, step: Type.Union(BU
 const SegmentParams = Type.Object({ id: IdParams.properties.id, segment: Type.Union(Object.keys(ITEM_SEGMENTS).map((s) => Type.Literal(s))) })
 const ItemParams = Type.Object({ ...SegmentParams.properties, key: Type.String({ maxLength: 100 }) })
 const FormText = Type.Union([Type.String({ maxLength: 5000 }), Type.Array(Type.String({ maxLength: 5000 }), { maxItems: 60 })])
-const FormBody = Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) }, { additionalProperties: FormText })
+/** Every form of a draft: the draft's version it was read at, its one-time key, and its fields. */
+const FormBody = Type.Object({ ...EditFields }, { additionalProperties: FormText })
+const StartBody = Type.Object({ submission: EditFields.submission })
+
+/** The step page of an item's segment (the segments are named like their steps). */
+const STEP_OF_SEGMENT = '/builder/drafts/:id/:segment'
 
 /** The builder step that edits each kind of item. */
 const STEP_OF: Record<ItemKind, BuilderStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
 
-interface Shown { step: BuilderStep; form?: FormState; errors?: Record<string, string>; open?: boolean }
+/** `conflict`: the form was refused because the draft changed since it was shown (what is saved now is shown). */
+interface Shown { step: BuilderStep; form?: FormState; errors?: Record<string, string>; open?: boolean; conflict?: boolean }
+
+/** A form of a draft, as its domain function takes it. */
+const formOf = (body: { lockVersion: number; submission?: string | undefined }) => ({ version: body.lockVersion, submission: body.submission })
+
+/** 422 for refused input; 409 when the draft changed since the form was shown (nothing saved). */
+function refusal(error: unknown): { status: 409 | 422; errors: Record<string, string> } {
+  if (error instanceof Invalid) return { status: 422, errors: error.fields }
+  if (error instanceof EditConflict) return { status: 409, errors: { '': conflictMessage(error, 'Your change was not saved.', 'This page now shows the draft as it is saved now; what you entered is kept in this form, so check it and save again if it is still needed.') } }
+  throw error
+}
 
 export default async function builderRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -46,7 +63,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     return {
       draft, step: shown.step, steps: BUILDER_STEPS, titles: STEP_TITLES, kind, choices: DEFINITION_CHOICES, systemTypes: SYSTEM_TYPES,
       details, addForm: kind ? (shown.form ?? itemForm(kind)) : null, open: shown.open ?? false,
-      errors: shown.errors ?? {}, problems: stepProblems(draft.data, shown.step),
+      errors: shown.errors ?? {}, problems: stepProblems(draft.data, shown.step), conflict: shown.conflict ?? false,
       segment: kind ? Object.entries(ITEM_SEGMENTS).find(([, k]) => k === kind)![0] : null,
     }
   }
@@ -62,76 +79,81 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   app.get('/builder', { config: manage }, async (request, reply) =>
     reply.page('builder', { drafts: await listDrafts(app.db, actorOf(request)) }))
 
-  app.post('/builder', { config: manage }, async (request, reply) => {
-    const draft = await startDraft(app.db, actorOf(request))
+  app.post('/builder', { config: manage, schema: { body: StartBody } }, async (request, reply) => {
+    const draft = await startDraft(app.db, actorOf(request), request.body.submission)
     return reply.seeOther(`/builder/drafts/${draft.id}/basic-details`)
   })
 
   app.get('/builder/drafts/:id/:step', { config: manage, schema: { params: StepParams } }, async (request, reply) =>
     showStep(request, reply, request.params.id, { step: request.params.step }))
 
-  app.post('/builder/drafts/:id/basic-details', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/basic-details', { config: { ...manage, back: '/builder/drafts/:id/basic-details' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
     const input = request.body as unknown as FormInput
     try {
-      await saveBasicDetails(app.db, actorOf(request), request.params.id, input)
+      await saveBasicDetails(app.db, actorOf(request), request.params.id, input, formOf(request.body))
       return reply.seeOther(`/builder/drafts/${request.params.id}/variables`)
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      const form: FormState = { values: Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String([v].flat()[0] ?? '')])), rows: [], errors: error.fields }
-      return showStep(request, reply, request.params.id, { step: 'basic-details', form }, 422)
+      const { status, errors } = refusal(error)
+      const form: FormState = { values: Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String([v].flat()[0] ?? '')])), rows: [], errors }
+      return showStep(request, reply, request.params.id, { step: 'basic-details', form, conflict: status === 409 }, status)
     }
   })
 
-  app.post('/builder/drafts/:id/:segment', { config: manage, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:segment', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
     const input = request.body as unknown as FormInput
     try {
-      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input })
+      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input }, formOf(request.body))
       return afterChange(request, reply, request.params.id, STEP_OF[kind])
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, error.fields), open: true }, 422)
+      const { status, errors } = refusal(error)
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, errors), open: true, conflict: status === 409 }, status)
     }
   })
 
-  app.post('/builder/drafts/:id/:segment/:key/delete', { config: manage, schema: { params: ItemParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:segment/:key/delete', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: ItemParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
     try {
-      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'remove', key: request.params.key })
+      await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'remove', key: request.params.key }, formOf(request.body))
       return afterChange(request, reply, request.params.id, STEP_OF[kind])
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], errors: { '': Object.values(error.fields).join(' ') } }, 422)
+      const { status, errors } = refusal(error)
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], errors: { '': Object.values(errors).join(' ') } }, status)
     }
   })
 
   app.post('/builder/drafts/:id/endpoints/:key/clone', {
-    config: manage, schema: { params: Type.Object({ id: IdParams.properties.id, key: Type.String({ maxLength: 100 }) }), body: FormBody },
+    config: { ...manage, back: '/builder/drafts/:id/endpoints' }, schema: { params: Type.Object({ id: IdParams.properties.id, key: Type.String({ maxLength: 100 }) }), body: FormBody },
   }, async (request, reply) => {
-    await cloneEndpoint(app.db, actorOf(request), request.params.id, request.params.key)
-    return afterChange(request, reply, request.params.id, 'endpoints')
-  })
-
-  app.post('/builder/drafts/:id/:step/next', { config: manage, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
     try {
-      const next = await markStepDone(app.db, actorOf(request), request.params.id, request.params.step)
-      return reply.seeOther(`/builder/drafts/${request.params.id}/${next}`)
+      await cloneEndpoint(app.db, actorOf(request), request.params.id, request.params.key, formOf(request.body))
+      return afterChange(request, reply, request.params.id, 'endpoints')
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return showStep(request, reply, request.params.id, { step: request.params.step, errors: error.fields }, 422)
+      const { status, errors } = refusal(error)
+      return showStep(request, reply, request.params.id, { step: 'endpoints', errors }, status)
     }
   })
 
-  app.post('/builder/drafts/:id/complete', { config: manage, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
+  app.post('/builder/drafts/:id/:step/next', { config: { ...manage, back: '/builder/drafts/:id/:step' }, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
+    try {
+      const next = await markStepDone(app.db, actorOf(request), request.params.id, request.params.step, formOf(request.body))
+      return reply.seeOther(`/builder/drafts/${request.params.id}/${next}`)
+    } catch (error) {
+      const { status, errors } = refusal(error)
+      return showStep(request, reply, request.params.id, { step: request.params.step, errors }, status)
+    }
+  })
+
+  app.post('/builder/drafts/:id/complete', { config: { ...manage, back: '/builder/drafts/:id/complete' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
     const actor = actorOf(request)
     try {
-      const connector = await completeDraft(app.db, actor, request.params.id, (request.body as { submission?: string }).submission)
+      const connector = await completeDraft(app.db, actor, request.params.id, formOf(request.body))
       if (!connector.repeated) reply.flash(`${connector.name} is built and installed. It is in your company's marketplace, and ready for instances.`)
       const page = connector.name ? await pageOfConnector(app.db, actor, connector) : 1
       return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return showStep(request, reply, request.params.id, { step: 'complete', errors: error.fields }, 422)
+      const { status, errors } = refusal(error)
+      return showStep(request, reply, request.params.id, { step: 'complete', errors }, status)
     }
   })
 
@@ -141,7 +163,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     what: 'draft',
     describe: async (db, actor, id) => {
       const draft = await getDraft(db, actor, id)
-      return { name: draft.data.details.name || 'untitled', backHref: `/builder/drafts/${id}/${draft.step}` }
+      return { name: draft.data.details.name || 'untitled', backHref: `/builder/drafts/${id}/${draft.step}`, version: draft.version }
     },
     remove: discardDraft,
     afterRemoval: '/builder',

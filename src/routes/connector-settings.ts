@@ -22,6 +22,8 @@ const EditBody = Type.Object({
   submission: Type.Optional(Type.String({ pattern: UUID })),
 }, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 200 })]) })
 
+/** Where the forms of the connector wizard are. */
+const SETTINGS = '/connectors/:id/settings'
 const ItemParams = Type.Object({ id: IdParams.properties.id, key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
 const RevisionParams = Type.Object({ id: IdParams.properties.id, number: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }) })
 
@@ -116,26 +118,26 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   }
 
   app.post('/connectors/:id/details', {
-    config: { permission: 'manageConnectors' },
+    config: { permission: 'manageConnectors', back: SETTINGS },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
     { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
 
   for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
     app.post(`/connectors/:id/${segment}`, {
-      config: { permission: 'manageConnectors' },
+      config: { permission: 'manageConnectors', back: SETTINGS },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
 
     app.post(`/connectors/:id/${segment}/:key`, {
-      config: { permission: 'manageConnectors' },
+      config: { permission: 'manageConnectors', back: SETTINGS },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
 
     app.post(`/connectors/:id/${segment}/:key/delete`, {
-      config: { permission: 'manageConnectors' },
+      config: { permission: 'manageConnectors', back: SETTINGS },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))

@@ -22,7 +22,7 @@ export default async function connectors(fastify: FastifyInstance) {
     what: 'connector',
     describe: async (db, actor, id) => {
       const connector = await getConnector(db, actor, id)
-      return { name: connector.name, backHref: `/connectors/${id}/settings`, impact: await impactOf(db, actor, id, connector.definition) }
+      return { name: connector.name, backHref: `/connectors/${id}/settings`, version: connector.revision, impact: await impactOf(db, actor, id, connector.definition) }
     },
     remove: removeConnector,
     afterRemoval: '/connectors',

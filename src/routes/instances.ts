@@ -1,6 +1,7 @@
 // Instances: the add new instance wizard, instance settings and removal.
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { randomUUID } from 'node:crypto'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import {
@@ -9,8 +10,9 @@ import {
 } from '../domain/instances.js'
 import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
 import { pageOfConnector } from '../domain/connectors.js'
-import { Invalid } from '../domain/errors.js'
-import { IdParams } from './schemas.js'
+import { EditConflict, Invalid } from '../domain/errors.js'
+import { EditFields, IdParams, UUID } from './schemas.js'
+import { conflictMessage, KEPT_BESIDE } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
 export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
@@ -27,7 +29,10 @@ const InstanceBody = Type.Object({
   rateLimitAmount: Type.Optional(FormValue),
   rateLimitUnit: Type.Optional(FormValue),
   authMethod: Type.Optional(FormValue),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
 }, { additionalProperties: FormValue })
+/** The settings forms: the same fields, and the version of the instance they were read at. */
+const InstanceEditBody = Type.Object({ ...InstanceBody.properties, ...EditFields }, { additionalProperties: FormValue })
 
 type Body = Record<string, string | undefined>
 
@@ -59,10 +64,11 @@ const choices = { timeZones: TIME_ZONES, rateLimitUnits: RATE_LIMIT_UNITS }
 export default async function instanceRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  const wizard = (connector: { id: string; name: string; definition: ConnectorDefinition }, step: Step, input: NewInstance, errors: Record<string, string> = {}) => {
+  /** `submission`: the wizard's one-time key, made when it opens and carried through every step to the save. */
+  const wizard = (connector: { id: string; name: string; definition: ConnectorDefinition }, step: Step, input: NewInstance, errors: Record<string, string> = {}, submission: string = randomUUID()) => {
     const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
     return {
-      connector, step, stepNumber: WIZARD_STEPS.indexOf(step) + 1, stepCount: WIZARD_STEPS.length,
+      connector, step, stepNumber: WIZARD_STEPS.indexOf(step) + 1, stepCount: WIZARD_STEPS.length, submission,
       values: input, errors, ...choices, authMethods: connector.definition.authMethods, method,
       fields: fieldsFor(connector.definition, method),
     }
@@ -88,7 +94,8 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       values: valuesFrom(body),
     }
     const index = WIZARD_STEPS.indexOf(step)
-    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input), 'instance-wizard')
+    const submission = body.submission ?? randomUUID()
+    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instance-wizard')
     const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
     const errors = {
       name: checkName(input.name),
@@ -96,10 +103,10 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       authentication: checkAuthMethod(connector.definition, input.authMethod),
       credentials: checkValues(fieldsFor(connector.definition, method), input.values),
     }[step]
-    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors), 'instance-wizard')
-    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input), 'instance-wizard')
+    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors, submission), 'instance-wizard')
+    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instance-wizard')
     try {
-      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, input)
+      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
       reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
       const page = await pageOfConnector(app.db, actor, connector)
       return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
@@ -107,20 +114,26 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       if (!(error instanceof Invalid)) throw error
       // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
       const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields), 'instance-wizard')
+      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields, submission), 'instance-wizard')
     }
   })
 
-  const settingsPage = async (request: { params: { id: string } } & Parameters<typeof actorOf>[0], overrides: { details?: InstanceDetails; authMethod?: string; errors?: Record<string, string>; section?: string } = {}) => {
+  /**
+   * The settings page. `conflict`: the form of `section` was refused because the instance changed
+   * since it was shown; it keeps what was entered and shows beside it what is saved now (`saved`).
+   */
+  const settingsPage = async (request: { params: { id: string } } & Parameters<typeof actorOf>[0], overrides: { details?: InstanceDetails; authMethod?: string; errors?: Record<string, string>; section?: string; conflict?: boolean } = {}) => {
     const instance = await getInstance(app.db, actorOf(request), app.secretBox, request.params.id)
     const authMethod = overrides.authMethod ?? instance.authMethodKey
     const method = instance.definition.authMethods.find((m) => m.key === authMethod)
+    const stored: InstanceDetails = {
+      name: instance.name, timeZone: instance.timeZone, dateFormat: instance.dateFormat,
+      rateLimitAmount: String(instance.rateLimitAmount), rateLimitUnit: instance.rateLimitUnit,
+    }
     return {
       instance, ...choices,
-      details: overrides.details ?? {
-        name: instance.name, timeZone: instance.timeZone, dateFormat: instance.dateFormat,
-        rateLimitAmount: String(instance.rateLimitAmount), rateLimitUnit: instance.rateLimitUnit,
-      },
+      details: overrides.details ?? stored,
+      saved: overrides.conflict ? { ...stored, authMethod: instance.authMethodKey, values: instance.settings } : null,
       authMethod, method, fields: fieldsFor(instance.definition, method),
       // Stored secrets of another method do not count as set for the one being chosen.
       secretsSet: instance.secretsSet.filter((k) => k.startsWith('var.') || authMethod === instance.authMethodKey),
@@ -136,32 +149,41 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     return reply.page('instance-settings', data, 'instance-authentication')
   })
 
-  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceBody } }, async (request, reply) => {
-    const body = request.body as Body
+  /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
+  const refusal = (error: unknown, notDone: string) => {
+    if (error instanceof Invalid) return { status: 422, errors: error.fields, conflict: false }
+    if (error instanceof EditConflict) return { status: 409, errors: { '': conflictMessage(error, notDone, KEPT_BESIDE) }, conflict: true }
+    throw error
+  }
+
+  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+    const { lockVersion: version, submission, ...fields } = request.body
+    const body = fields as Body
     const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
     try {
-      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, details)
+      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission })
       reply.flash(`The details of instance ${instance.name} were saved.`)
       return reply.seeOther(`/instances/${request.params.id}/settings`)
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return reply.code(422).page('instance-settings', await settingsPage(request, { details, errors: error.fields, section: 'details' }), 'instance-details')
+      const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
+      return reply.code(status).page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details')
     }
   })
 
-  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceBody } }, async (request, reply) => {
-    const body = request.body as Body
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+    const { lockVersion: version, submission, ...fields } = request.body
+    const body = fields as Body
     const authMethod = body.authMethod ?? ''
     try {
-      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body) })
+      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body), version, submission })
       reply.flash(`The authentication of instance ${instance.name} was saved.`)
       return reply.seeOther(`/instances/${request.params.id}/settings`)
     } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      const data = await settingsPage(request, { authMethod, errors: error.fields, section: 'authentication' })
+      const { status, errors, conflict } = refusal(error, 'Your authentication was not saved.')
+      const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
       // Typed values are kept, secret ones never sent back.
       const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(422).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
+      return reply.code(status).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
     }
   })
 
@@ -171,7 +193,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)
-      return { name: instance.name, backHref: `/instances/${id}/settings` }
+      return { name: instance.name, backHref: `/instances/${id}/settings`, version: instance.version }
     },
     remove: removeInstance,
     afterRemoval: '/connectors',

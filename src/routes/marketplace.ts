@@ -18,7 +18,7 @@ export default async function marketplace(fastify: FastifyInstance) {
   })
 
   app.post('/marketplace/:id/install', {
-    config: { permission: 'manageConnectors' },
+    config: { permission: 'manageConnectors', back: '/marketplace' },
     schema: { params: IdParams, body: SubmissionBody },
   }, async (request, reply) => {
     const actor = actorOf(request)

@@ -117,7 +117,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
     batchPage(reply, actorOf(request), request.params.id, request.params.batchId))
 
   app.post('/connectors/:id/migrations/:batchId/undo', {
-    config: manage,
+    config: { ...manage, back: '/connectors/:id/migrations/:batchId' },
     schema: { params: BatchParams, body: Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) }) },
   }, async (request, reply) => {
     const actor = actorOf(request)

@@ -10,25 +10,36 @@ import {
   addShape, createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, moveShape, reconfigureShape,
   removeFlow, removeShape, renameFlow, setFlowEnabled,
 } from '../domain/flows.js'
-import { Invalid, NotFound } from '../domain/errors.js'
-import { IdParams, PageNumber } from './schemas.js'
+import { EditConflict, Invalid, NotFound } from '../domain/errors.js'
+import { EditFields, IdParams, PageNumber } from './schemas.js'
+import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
 const UUID = IdParams.properties.id
+/** The page of a flow, where its buttons are. */
+const FLOW = '/process-flows/:id'
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
-const NameBody = Type.Object({ name: Type.Optional(Type.String({ maxLength: 1000 })) })
+const Name = Type.Optional(Type.String({ maxLength: 1000 }))
+const NewFlowBody = Type.Object({ name: Name, submission: EditFields.submission })
+const NameBody = Type.Object({ name: Name, ...EditFields })
 const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })) })
-const ShapeBody = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })), endpoint: Type.Optional(Type.String({ maxLength: 100 })) })
+const ShapeBody = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })), endpoint: Type.Optional(Type.String({ maxLength: 100 })), ...EditFields })
 
-/** Rethrows anything but invalid input; for invalid input, renders the form again with 422. */
-async function orInvalid<T>(work: Promise<T>, onInvalid: (fields: Record<string, string>) => Promise<FastifyReply>): Promise<T | FastifyReply> {
+/**
+ * Rethrows anything but a refusal. Invalid input renders the form again with 422; a form based on an
+ * older version of the flow (EditConflict) renders it with 409, what was entered kept, nothing saved.
+ */
+async function orRefused<T>(work: Promise<T>, notDone: string, onRefused: (fields: Record<string, string>, status: 409 | 422) => Promise<FastifyReply>): Promise<T | FastifyReply> {
   try {
     return await work
   } catch (error) {
-    if (error instanceof Invalid) return onInvalid(error.fields)
+    if (error instanceof Invalid) return onRefused(error.fields, 422)
+    if (error instanceof EditConflict) return onRefused({ '': conflictMessage(error, notDone, CONFLICT_KEPT) }, 409)
     throw error
   }
 }
+
+const CONFLICT_KEPT = 'This page now shows the process flow as it is saved now; what you entered is kept in this form, so check it and do it again if it is still needed.'
 
 export default async function processFlowRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -39,13 +50,13 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   app.get('/process-flows', { schema: { querystring: Type.Object({ page: PageNumber }) } }, async (request, reply) =>
     reply.page('process-flows', await listPage(actorOf(request), request.query.page)))
 
-  app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NameBody } }, async (request, reply) => {
+  app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NewFlowBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const name = request.body.name ?? ''
-    return orInvalid(createFlow(app.db, actor, { name }).then((flow) => {
+    return orRefused(createFlow(app.db, actor, { name, submission: request.body.submission }).then((flow) => {
       reply.flash(`Process flow ${flow.name} was created. Add connection shapes to it below.`)
       return reply.seeOther(`/process-flows/${flow.id}`)
-    }), async (errors) => reply.code(422).page('process-flows', await listPage(actor, 1, { values: { name }, errors })))
+    }), '', async (errors) => reply.code(422).page('process-flows', await listPage(actor, 1, { values: { name }, errors })))
   })
 
   const flowPage = async (actor: Actor, id: string, extra: Record<string, unknown> = {}) =>
@@ -56,33 +67,44 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
 
   app.post('/process-flows/:id', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const name = request.body.name ?? ''
-    return orInvalid(renameFlow(app.db, actor, request.params.id, { name }).then((flow) => {
+    const { name = '', lockVersion: version, submission } = request.body
+    return orRefused(renameFlow(app.db, actor, request.params.id, { name, version, submission }).then((flow) => {
       reply.flash(`The process flow is now called ${flow.name}.`)
       return reply.seeOther(`/process-flows/${flow.id}`)
-    }), async (errors) => reply.code(422).page('process-flow', await flowPage(actor, request.params.id, { values: { name }, errors })))
+    }), 'It was not renamed.', async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, request.params.id, { values: { name }, errors, conflict: status === 409 })))
   })
 
+  /** The flow page after a button of it (enable, move, remove a shape) was refused: why, nothing done. */
+  const refusedOnFlowPage = async <T>(reply: FastifyReply, actor: Actor, id: string, work: Promise<T>, notDone: string) =>
+    orRefused(work, notDone, async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })))
+
   app.post('/process-flows/:id/enabled', {
-    config: { permission: 'manageInstances' },
-    schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]) }) },
+    config: { permission: 'manageInstances', back: FLOW },
+    schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]), ...EditFields }) },
   }, async (request, reply) => {
-    const flow = await setFlowEnabled(app.db, actorOf(request), request.params.id, request.body.enabled === 'true')
-    reply.flash(`Process flow ${flow.name} is ${flow.enabled ? 'enabled' : 'disabled'}.`)
-    return reply.seeOther(`/process-flows/${flow.id}`)
+    const actor = actorOf(request)
+    const { enabled, lockVersion: version, submission } = request.body
+    const on = enabled === 'true'
+    return refusedOnFlowPage(reply, actor, request.params.id, setFlowEnabled(app.db, actor, request.params.id, { enabled: on, version, submission }).then((flow) => {
+      reply.flash(`Process flow ${flow.name} is ${flow.enabled ? 'enabled' : 'disabled'}.`)
+      return reply.seeOther(`/process-flows/${flow.id}`)
+    }), `It was not ${on ? 'enabled' : 'disabled'}.`)
   })
 
   registerRemoval(app, {
     path: '/process-flows/:id/delete',
     permission: 'manageInstances',
     what: 'process flow',
-    describe: async (db: Db, actor: Actor, id: string) => ({ name: (await getFlow(db, actor, id)).name, backHref: `/process-flows/${id}` }),
+    describe: async (db: Db, actor: Actor, id: string) => {
+      const flow = await getFlow(db, actor, id)
+      return { name: flow.name, backHref: `/process-flows/${id}`, version: flow.version }
+    },
     remove: removeFlow,
     afterRemoval: '/process-flows',
   })
 
   // Adding or reconfiguring a shape: pick an instance, then one of its connector's endpoints.
-  const shapeForm = async (actor: Actor, flowId: string, shapeId: string | undefined, instanceId: string | undefined, endpointKey: string | undefined, errors: Record<string, string> = {}) => {
+  const shapeForm = async (actor: Actor, flowId: string, shapeId: string | undefined, instanceId: string | undefined, endpointKey: string | undefined, errors: Record<string, string> = {}, conflict = false) => {
     const flow = await getFlow(app.db, actor, flowId)
     const shape = shapeId ? flow.shapes.find((s) => s.id === shapeId) : undefined
     if (shapeId && !shape) throw new NotFound('That connection shape')
@@ -91,7 +113,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     // Reconfiguring keeps the endpoint when the new connector has the same endpoint key.
     const endpoint = endpointKey ?? (chosen?.endpoints.some((e) => e.key === shape?.endpointKey) ? shape?.endpointKey : undefined)
     return {
-      flow, shape, groups: await instanceChoices(app.db, actor), chosen, values: { instance: chosenId ?? '', endpoint: endpoint ?? '' },
+      flow, shape, groups: await instanceChoices(app.db, actor), chosen, values: { instance: chosenId ?? '', endpoint: endpoint ?? '' }, conflict,
       errors: chosenId && !chosen ? { instance: 'Choose one of your instances.', ...errors } : errors,
       action: shape ? `/process-flows/${flow.id}/shapes/${shape.id}` : `/process-flows/${flow.id}/shapes`,
     }
@@ -102,13 +124,14 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     return reply.page('shape-form', data, 'shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
+    const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-    return orInvalid(addShape(app.db, actor, request.params.id, input).then((shape) => {
+    return orRefused(addShape(app.db, actor, request.params.id, { ...input, version, submission }).then((shape) => {
       reply.flash('The connection shape was added.')
-      return reply.seeOther(`/process-flows/${request.params.id}#shape-${shape.id}`)
-    }), async (errors) => reply.code(422).page('shape-form', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors)))
+      return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
+    }), 'The connection shape was not added.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
   })
 
   app.get('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, querystring: ShapeQuery } }, async (request, reply) => {
@@ -119,24 +142,30 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
+    const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-    return orInvalid(reconfigureShape(app.db, actor, id, shapeId, input).then(() => {
+    return orRefused(reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }).then(() => {
       reply.flash('The connection shape was reconfigured.')
       return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
-    }), async (errors) => reply.code(422).page('shape-form', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors)))
+    }), 'The connection shape was not reconfigured.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams } }, async (request, reply) => {
-    await removeShape(app.db, actorOf(request), request.params.id, request.params.shapeId)
-    reply.flash('The connection shape was removed.')
-    return reply.seeOther(`/process-flows/${request.params.id}`)
+  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const { id, shapeId } = request.params
+    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then(() => {
+      reply.flash('The connection shape was removed.')
+      return reply.seeOther(`/process-flows/${id}`)
+    }), 'No connection shape was removed.')
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {
-    config: { permission: 'manageInstances' },
-    schema: { params: ShapeParams, body: Type.Object({ direction: Type.Union([Type.Literal('up'), Type.Literal('down')]) }) },
+    config: { permission: 'manageInstances', back: FLOW },
+    schema: { params: ShapeParams, body: Type.Object({ direction: Type.Union([Type.Literal('up'), Type.Literal('down')]), ...EditFields }) },
   }, async (request, reply) => {
-    await moveShape(app.db, actorOf(request), request.params.id, request.params.shapeId, request.body.direction)
-    return reply.seeOther(`/process-flows/${request.params.id}#shape-${request.params.shapeId}`)
+    const actor = actorOf(request)
+    const { id, shapeId } = request.params
+    return refusedOnFlowPage(reply, actor, id, moveShape(app.db, actor, id, shapeId, { direction: request.body.direction, version: request.body.lockVersion, submission: request.body.submission }).then(() =>
+      reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)), 'No connection shape was moved.')
   })
 }

@@ -7,8 +7,10 @@ import type { Db } from '../db/client.js'
 import type { Actor, Permission } from '../domain/actor.js'
 import type { RemovalResult } from '../domain/removal.js'
 import type { Impact } from '../domain/impact.js'
+import type { EditForm } from '../domain/edit-form.js'
+import { EditConflict, RevisionConflict } from '../domain/errors.js'
 import { actorOf } from '../plugins/auth.js'
-import { IdParams } from './schemas.js'
+import { EditFields, IdParams } from './schemas.js'
 
 /** The word to type. Case and surrounding spaces are forgiven; any other text is refused. */
 export const CONFIRM_WORD = 'confirm'
@@ -23,16 +25,27 @@ export interface RemovalRoute<Blocker> {
   permission: Permission
   /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
   what: string
-  /** The thing's name and where "cancel" goes; throws NotFound for a missing or foreign id. */
-  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; impact?: Impact }>
-  remove(db: Db, actor: Actor, id: string): Promise<RemovalResult<Blocker>>
+  /**
+   * The thing's name, where "cancel" goes and the version (or revision) the prompt shows; throws
+   * NotFound for a missing or foreign id.
+   */
+  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; version: number; impact?: Impact }>
+  /** Removes it unless it changed since the prompt was shown (a conflict); once per form submission. */
+  remove(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
   afterRemoval: string
   /** The partial that lists what blocks the removal. */
   blockersPartial?: string
 }
 
-const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 1000 })) })
+const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 1000 })), ...EditFields })
+
+/** Who changed the thing since the prompt was shown, or null for any other error. */
+function changedMeanwhile(error: unknown): string | null {
+  if (error instanceof RevisionConflict) return `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}).`
+  if (error instanceof EditConflict) return `${error.authorName ?? 'Somebody'} saved a change to this ${error.what} meanwhile.`
+  return null
+}
 
 export function registerRemoval<Blocker>(fastify: FastifyInstance, route: RemovalRoute<Blocker>) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -55,12 +68,22 @@ export function registerRemoval<Blocker>(fastify: FastifyInstance, route: Remova
       })
       return reply.code(422).page('confirm-removal', data, 'confirm-removal')
     }
-    const result = await route.remove(app.db, actor, request.params.id)
+    let result: RemovalResult<Blocker>
+    try {
+      result = await route.remove(app.db, actor, request.params.id, { version: request.body.lockVersion, submission: request.body.submission })
+    } catch (error) {
+      const meanwhile = changedMeanwhile(error)
+      if (!meanwhile) throw error
+      // The prompt again, as the thing is now: removing what somebody just changed is decided again.
+      const data = await render(request.params.id, actor, { errors: { confirm: `${meanwhile} Nothing was removed: check it below, and remove it again if it is still needed.` } })
+      return reply.code(409).page('confirm-removal', data, 'confirm-removal')
+    }
     if (!result.removed) {
       const data = await render(request.params.id, actor, { blocked: result.blockers })
       return reply.code(409).page('confirm-removal', data, 'confirm-removal')
     }
-    reply.flash(`The ${route.what} ${result.name} was removed.`)
+    // A form sent again after its removal answers like the first (the name is gone with the thing).
+    reply.flash(result.name ? `The ${route.what} ${result.name} was removed.` : `The ${route.what} was removed.`)
     return reply.seeOther(route.afterRemoval)
   })
 }

@@ -26,3 +26,12 @@ export const MarketplaceQuery = Type.Object({
 export const SubmissionBody = Type.Object({
   submission: Type.Optional(Type.String({ pattern: UUID })),
 })
+
+/**
+ * What every edit form carries: the version of the row it was read at (`lockVersion`, as Rails names
+ * it: `version` is taken by the forms of marketplace versions), and its one-time key.
+ */
+export const EditFields = {
+  lockVersion: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }),
+  submission: Type.Optional(Type.String({ pattern: UUID })),
+}

@@ -1,10 +1,11 @@
 // Updating a connector (help text, "updating a connector"): the "update available" button opens the
 // choice (an htmx modal, or the same content as a full page without JavaScript); update in place,
 // overwrite, or install the new version alongside; then what is left to do.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
+import type { Actor } from '../domain/actor.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import {
   choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
@@ -48,6 +49,7 @@ const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: Id
 export default async function updates(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const manage = { permission: 'manageConnectors' as const }
+  const choice = { ...manage, back: '/connectors/:id/update' }
 
   app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const choice = await updateChoice(app.db, actorOf(request), request.params.id)
@@ -58,21 +60,41 @@ export default async function updates(fastify: FastifyInstance) {
   const backToList = async (actor: ReturnType<typeof actorOf>, connector: { id: string; name: string }) =>
     `/connectors?page=${await pageOfConnector(app.db, actor, connector)}#connector-${connector.id}`
 
+  /**
+   * A request that lost a race (somebody saved the connector after this screen was shown): the choice
+   * again, as the connector is now, and why nothing was done. Never a 404 for a connector that exists.
+   */
+  const lostRace = async (reply: FastifyReply, actor: Actor, id: string, conflict: RevisionConflict, what: string) => {
+    const choice = await updateChoice(app.db, actor, id)
+    const errors = { '': `Somebody else just updated this connector (${conflict.authorName} saved revision ${conflict.revision} meanwhile), so nothing was ${what}. Below is where it stands now; choose again if it is still needed.` }
+    return reply.code(409).page('connector-update', { ...choice, errors }, 'update-choice')
+  }
+
   app.post('/connectors/:id/update', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const updated = await updateConnector(app.db, actor, { connectorId: request.params.id, ...request.body })
-    reply.flash(`${updated.name} is updated ${updated.from ? `from version ${updated.from} ` : ''}to version ${updated.to}. ${instancesKept(updated.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-    return reply.redirect(await backToList(actor, updated), 303)
+    try {
+      const updated = await updateConnector(app.db, actor, { connectorId: request.params.id, ...request.body })
+      reply.flash(`${updated.name} is updated ${updated.from ? `from version ${updated.from} ` : ''}to version ${updated.to}. ${instancesKept(updated.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+      return reply.redirect(await backToList(actor, updated), 303)
+    } catch (error) {
+      if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'updated')
+      throw error
+    }
   })
 
-  app.post('/connectors/:id/overwrite', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+  app.post('/connectors/:id/overwrite', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const overwritten = await overwriteWithVersion(app.db, actor, { connectorId: request.params.id, ...request.body })
-    const lost = overwritten.customisations.length
-      ? ` Its customisations are gone from it but kept in its revision history (revision ${overwritten.lastCustomisedRevision}).`
-      : ''
-    reply.flash(`${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`)
-    return reply.redirect(await backToList(actor, overwritten), 303)
+    try {
+      const overwritten = await overwriteWithVersion(app.db, actor, { connectorId: request.params.id, ...request.body })
+      const lost = overwritten.customisations.length
+        ? ` Its customisations are gone from it but kept in its revision history (revision ${overwritten.lastCustomisedRevision}).`
+        : ''
+      reply.flash(`${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`)
+      return reply.redirect(await backToList(actor, overwritten), 303)
+    } catch (error) {
+      if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'overwritten')
+      throw error
+    }
   })
 
   // "update and keep my changes": the conflicts side by side, mine or theirs for each, then apply.
@@ -104,7 +126,7 @@ export default async function updates(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/connectors/:id/install-alongside', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
+  app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const { version, submission } = request.body
     const installed = await installVersionAlongside(app.db, actorOf(request), { connectorId: request.params.id, version, submission })
     reply.flash(`${installed.name} (version ${installed.version}) is installed alongside ${installed.previousName}. Here is what is left to do.`)

@@ -4,13 +4,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ROLES } from '../db/schema.js'
 import { actorOf } from '../plugins/auth.js'
-import { addUser, changeRole, listUsers } from '../domain/users.js'
+import { addUser, changeRole, listUsers, RoleConflict } from '../domain/users.js'
 import { Invalid } from '../domain/errors.js'
 import type { Actor } from '../domain/actor.js'
-import { IdParams } from './schemas.js'
+import { EditFields, IdParams } from './schemas.js'
 
 const Text = Type.Optional(Type.String({ maxLength: 5000 }))
-const UserBody = Type.Object({ name: Text, email: Text, role: Text, password: Text })
+const UserBody = Type.Object({ name: Text, email: Text, role: Text, password: Text, submission: EditFields.submission })
 
 export default async function userRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -24,7 +24,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
     const actor = actorOf(request)
     const input = { name: request.body.name ?? '', email: request.body.email ?? '', role: request.body.role ?? '', password: request.body.password ?? '' }
     try {
-      const user = await addUser(app.db, actor, input)
+      const user = await addUser(app.db, actor, { ...input, submission: request.body.submission })
       // The same words whether or not the address already signs in with another company (README, Security).
       reply.flash(`${user.name} is added as ${user.role}, with ${user.email}.`)
       return reply.seeOther('/settings/users')
@@ -35,15 +35,20 @@ export default async function userRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/settings/users/:id/role', {
-    config: { permission: 'manageUsers' },
-    schema: { params: IdParams, body: Type.Object({ role: Text }) },
+    config: { permission: 'manageUsers', back: '/settings/users' },
+    schema: { params: IdParams, body: Type.Object({ role: Text, ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
+    const { role = '', lockVersion: version, submission } = request.body
     try {
-      const user = await changeRole(app.db, actor, request.params.id, request.body.role ?? '')
+      const user = await changeRole(app.db, actor, request.params.id, role, { version, submission })
       reply.flash(`${user.name} is now ${user.role}.`)
       return reply.seeOther('/settings/users')
     } catch (error) {
+      // Beside that user's role: why it was refused; after a conflict the role chosen stays selected.
+      if (error instanceof RoleConflict) {
+        return reply.code(409).page('users', await page(actor, { roleErrors: { [request.params.id]: error.message }, roleChosen: { [request.params.id]: role } }))
+      }
       if (!(error instanceof Invalid)) throw error
       return reply.code(422).page('users', await page(actor, { roleErrors: { [request.params.id]: error.fields.role } }))
     }

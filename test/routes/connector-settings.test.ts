@@ -345,3 +345,20 @@ t.test('a removal based on an old revision is refused too, and says so beside th
   t.match(late.body, new RegExp(`id="remove-endpoint-get_customers-error" role="alert">${manager.name} saved a change to this connector meanwhile \\(revision 2\\)\\. Nothing was removed\\.`))
   t.ok((await connectorRow(ctx.db, shopify.id)).definition.endpoints.some((e) => e.key === 'get_customers'))
 })
+
+t.test('renaming to the name of another connector of the company, whatever the case, is refused beside the name', async (t) => {
+  const first = await install(ctx.db, admin, 'mintsoft')
+  const other = await install(ctx.db, admin, 'zendesk')
+  const { page } = await settingsOf(adminClient, other.id)
+  const value = (name: string) => new RegExp(`name="${name}" type="[a-z]+" value="([^"]*)"`).exec(page.body)![1]!
+  const form = (name: string) => ({
+    revision: '1', name, protocol: 'HTTP', baseUrl: value('baseUrl'), dateFormat: value('dateFormat'), rateLimitAmount: value('rateLimitAmount'), rateLimitUnit: 'minute',
+  })
+  const taken = await adminClient.post(`/connectors/${other.id}/details`, form(first.name.toUpperCase()))
+  t.equal(taken.statusCode, 422)
+  t.match(taken.body, new RegExp(`id="details-name-error">You already have a connector called ${first.name}\\. Choose another name: the names of your connectors are unique\\.<`))
+  t.match(taken.body, `value="${first.name.toUpperCase()}"`, 'what the user typed is kept')
+  t.equal((await connectorRow(ctx.db, other.id)).name, other.name, 'not renamed')
+  t.equal((await adminClient.post(`/connectors/${other.id}/details`, form(other.name.toLowerCase()))).statusCode, 303, 'its own name in another case is fine')
+  t.equal((await connectorRow(ctx.db, other.id)).name, other.name.toLowerCase())
+})

@@ -18,7 +18,7 @@ const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
 await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
 // A second shape, so the flow shows move up and move down.
-await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey })
+await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey, version: 2 })
 
 // Connectors with an update waiting: one as installed, one modified since.
 const updatable = await install(ctx.db, ctx.company.users.administrator, 'shopify')

@@ -1,11 +1,11 @@
 import t from 'tap'
 import { eq, isNull } from 'drizzle-orm'
-import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
+import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { addShape, createFlow } from '../../src/domain/flows.js'
 import { createInstance, removeInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
-import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
 
 const logLines: string[] = []
 const ctx = await setup(t, { logger: { level: 'info', stream: { write: (line: string) => logLines.push(line) } } })
@@ -113,9 +113,9 @@ t.test('instance settings change every field; secrets are never shown back', asy
   t.equal(page.statusCode, 200)
   t.notMatch(page.body, SECRET)
   t.match(textOf(page.body), 'A value is stored. Leave blank to keep it.')
-  const details = await client.post(`/instances/${row!.id}/settings`, { name: 'Shopify - United Kingdom', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
+  const details = await client.post(`/instances/${row!.id}/settings`, { ...hiddenFields(page.body, `/instances/${row!.id}/settings`), name: 'Shopify - United Kingdom', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
   t.equal(details.statusCode, 303)
-  const bad = await client.post(`/instances/${row!.id}/settings`, { name: '', timeZone: 'Mars/Olympus', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
+  const bad = await client.post(`/instances/${row!.id}/settings`, { lockVersion: '2', name: '', timeZone: 'Mars/Olympus', dateFormat: 'd/m/Y', rateLimitAmount: '10', rateLimitUnit: 'second' })
   t.equal(bad.statusCode, 422)
   t.match(bad.body, /id="field-timeZone-error">Choose a time zone/)
 
@@ -123,7 +123,7 @@ t.test('instance settings change every field; secrets are never shown back', asy
   const current = await client.get(`/instances/${row!.id}/settings`)
   const fieldNames = [...current.body.matchAll(/<input id="[^"]+" name="((?:auth|var)\.[^"]+)" type="([^"]+)"/g)].map((m) => ({ name: m[1]!, type: m[2]! }))
   const form = Object.fromEntries(fieldNames.map((f) => [f.name, f.type === 'password' ? '' : 'new-store.myshopify.com']))
-  const auth = await client.post(`/instances/${row!.id}/authentication`, { authMethod: row!.authMethodKey, ...form })
+  const auth = await client.post(`/instances/${row!.id}/authentication`, { ...hiddenFields(current.body, `/instances/${row!.id}/authentication`), ...form })
   t.equal(auth.statusCode, 303)
   const [after] = await ctx.db.select().from(instances).where(eq(instances.id, row!.id))
   t.equal(after!.name, 'Shopify - United Kingdom')
@@ -146,19 +146,21 @@ t.test('removing an instance: trash → type confirm; blocked while a connection
   t.match(textOf(prompt.body), 'Type confirm to confirm that you wish to proceed')
 
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
-  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey })
-  const wrong = await client.post(`/instances/${row!.id}/delete`, { confirm: 'yes' })
+  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey, version: 1 })
+  const wrong = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${row!.id}/delete`), confirm: 'yes' })
   t.equal(wrong.statusCode, 422)
   t.match(wrong.body, /id="confirm-text-error">Type the word confirm/)
-  const blocked = await client.post(`/instances/${row!.id}/delete`, { confirm: ' Confirm ' })
+  const blocked = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${row!.id}/delete`), confirm: ' Confirm ' })
   t.equal(blocked.statusCode, 409)
   t.match(textOf(blocked.body), 'The delete operation is cancelled')
   t.match(blocked.body, `href="/process-flows/${flow.id}#shape-`)
   t.match(textOf(blocked.body), 'Orders to ERP (disabled)')
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1, 'still there')
 
-  await client.post(`/process-flows/${flow.id}/delete`, { confirm: 'confirm' })
-  const removed = await client.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })
+  const flowPrompt = await client.get(`/process-flows/${flow.id}/delete`)
+  t.equal((await client.post(`/process-flows/${flow.id}/delete`, { ...hiddenFields(flowPrompt.body, `/process-flows/${flow.id}/delete`), confirm: 'confirm' })).statusCode, 303)
+  const again = await client.get(`/instances/${row!.id}/delete`)
+  const removed = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(again.body, `/instances/${row!.id}/delete`), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.equal(removed.headers.location, '/connectors')
   t.match(textOf((await client.get('/connectors')).body), 'The instance Shopify - United Kingdom was removed.')
@@ -172,9 +174,10 @@ t.test('a shape added at the same moment either blocks the delete or is refused:
   let removed = 0
   for (let round = 0; round < 20; round++) {
     const instance = await createInstance(ctx.db, user, box, shopify.id, validInput(`Racer ${round}`))
+    const [{ version }] = await ctx.db.select({ version: processFlows.version }).from(processFlows).where(eq(processFlows.id, flow.id)) as [{ version: number }]
     const [removal, shape] = await Promise.allSettled([
-      removeInstance(ctx.db, user, instance.id),
-      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey }),
+      removeInstance(ctx.db, user, instance.id, { version: 1 }),
+      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey, version }),
     ])
     const gone = removal.status === 'fulfilled' && removal.value.removed
     if (gone) {
@@ -195,7 +198,7 @@ t.test('another company\'s instance answers 404 like a missing one, for read and
   const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for tenancy'))
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   for (const [method, url] of [['GET', `/instances/${row!.id}/settings`], ['GET', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/delete`], ['POST', `/instances/${row!.id}/settings`], ['GET', `/connectors/${shopify.id}/instances/new`]] as const) {
-    const response = method === 'GET' ? await outsider.get(url) : await outsider.post(url, { confirm: 'confirm', name: 'x' })
+    const response = method === 'GET' ? await outsider.get(url) : await outsider.post(url, { confirm: 'confirm', name: 'x', lockVersion: '1' })
     t.equal(response.statusCode, 404, `${method} ${url}`)
   }
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, row!.id))).length, 1)
@@ -208,4 +211,115 @@ t.test('a read-only user cannot add, change or remove instances', async (t) => {
   t.equal((await reader.get(`/connectors/${shopify.id}/instances/new`)).statusCode, 403)
   t.equal((await reader.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })).statusCode, 403)
   t.notMatch((await reader.get(`/instances/${row!.id}/settings`)).body, 'remove instance')
+})
+
+// Lost updates: every settings form carries the version of the instance it was read at.
+const detailsOf = (name: string, timeZone: string, rateLimitAmount: string) => ({ name, timeZone, dateFormat: 'Y-m-d', rateLimitAmount, rateLimitUnit: 'second' })
+const HTMX = { 'hx-request': 'true', 'hx-request-type': 'partial' }
+
+t.test('two people save the same instance details: the first change stays, the second gets 409 with both shown', async (t) => {
+  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - EU'))
+  const url = `/instances/${instance.id}/settings`
+  const colleague = await signedIn(ctx.app, admin)
+  const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
+  const first = await colleague.post(url, { ...hiddenFields(theirs.body, url), ...detailsOf('Shopify - Europe', 'Europe/Paris', '1') })
+  t.equal(first.statusCode, 303)
+  const late = await client.post(url, { ...hiddenFields(mine.body, url), ...detailsOf('Shopify - EU', 'Europe/Berlin', '5') })
+  t.equal(late.statusCode, 409, 'a stale save is refused')
+  const text = textOf(late.body)
+  t.match(text, `${admin.name} saved a change to this instance meanwhile. Your details were not saved.`)
+  t.match(late.body, /id="field-timeZone"[^>]*>[\s\S]*?<option value="Europe\/Berlin" selected>/, 'what the user chose is kept')
+  t.match(late.body, 'id="field-rateLimitAmount" name="rateLimitAmount" type="number" value="5"', 'what the user typed is kept')
+  t.match(late.body, /<p class="hint" id="field-timeZone-hint">Saved now: Europe\/Paris<\/p>/, 'what is saved now, beside the field')
+  t.match(late.body, /<p class="hint" id="field-rateLimitAmount-hint">Saved now: 1<\/p>/)
+  t.match(late.body, /<p class="hint" id="field-name-hint">Saved now: Shopify - Europe<\/p>/)
+  t.notMatch(late.body, 'id="field-dateFormat-hint"', 'nothing beside a field that is the same')
+  t.match(late.body, /aria-describedby="field-timeZone-hint"/, 'tied to its field')
+  t.match(late.body, '<input type="hidden" name="lockVersion" value="2">', 'the form is now based on their change')
+  const [row] = await ctx.db.select().from(instances).where(eq(instances.id, instance.id))
+  t.same([row!.name, row!.timeZone, row!.rateLimitAmount, row!.version], ['Shopify - Europe', 'Europe/Paris', 1, 2], 'their change is kept, nothing overwritten')
+
+  const fragment = await client.post(url, { ...hiddenFields(mine.body, url), ...detailsOf('Shopify - EU', 'Europe/Berlin', '5') }, HTMX)
+  t.equal(fragment.statusCode, 409, 'with htmx too')
+  t.match(fragment.body, /^<section id="instance-details"/, 'htmx gets the form alone, to swap in place')
+  t.match(textOf(fragment.body), 'saved a change to this instance meanwhile')
+
+  const again = await client.post(url, { ...hiddenFields(late.body, url), ...detailsOf('Shopify - EU', 'Europe/Berlin', '5') })
+  t.equal(again.statusCode, 303, 'saving again from the refreshed form works')
+})
+
+t.test('two saves of one instance at once: exactly one is saved, the other gets 409', async (t) => {
+  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - DE'))
+  const url = `/instances/${instance.id}/settings`
+  const colleague = await signedIn(ctx.app, ctx.company.users.manager)
+  for (let round = 0; round < 5; round++) {
+    const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
+    const responses = await Promise.all([
+      client.post(url, { ...hiddenFields(mine.body, url), ...detailsOf(`Mine ${round}`, 'UTC', '2') }),
+      colleague.post(url, { ...hiddenFields(theirs.body, url), ...detailsOf(`Theirs ${round}`, 'UTC', '3') }),
+    ])
+    t.same(responses.map((r) => r.statusCode).sort(), [303, 409], `round ${round}: one saved, one refused`)
+    const winner = responses[0]!.statusCode === 303 ? `Mine ${round}` : `Theirs ${round}`
+    const [row] = await ctx.db.select().from(instances).where(eq(instances.id, instance.id))
+    t.equal(row!.name, winner, `round ${round}: the saved change is the one answered 303`)
+    t.equal(row!.version, round + 2, `round ${round}: one new version`)
+  }
+})
+
+t.test('a stale authentication save is refused too; secrets are still never shown back', async (t) => {
+  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - FR'))
+  const url = `/instances/${instance.id}/settings`
+  const action = `/instances/${instance.id}/authentication`
+  const colleague = await signedIn(ctx.app, admin)
+  const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
+  const fields = [...mine.body.matchAll(/<input id="[^"]+" name="((?:auth|var)\.[^"]+)" type="([^"]+)"/g)].map((m) => ({ name: m[1]!, type: m[2]! }))
+  const plain = fields.find((f) => f.type === 'text')!
+  const form = (value: string) => Object.fromEntries(fields.map((f) => [f.name, f.type === 'password' ? SECRET : value]))
+  t.equal((await colleague.post(action, { ...hiddenFields(theirs.body, action), ...form('theirs.myshopify.com') })).statusCode, 303)
+  const late = await client.post(action, { ...hiddenFields(mine.body, action), ...form('mine.myshopify.com') })
+  t.equal(late.statusCode, 409)
+  t.match(textOf(late.body), `${admin.name} saved a change to this instance meanwhile. Your authentication was not saved.`)
+  t.match(late.body, `name="${plain.name}" type="text" value="mine.myshopify.com"`, 'what the user typed is kept')
+  t.match(late.body, 'Saved now: theirs.myshopify.com')
+  t.notMatch(late.body, SECRET, 'no secret in the page')
+  const [row] = await ctx.db.select().from(instances).where(eq(instances.id, instance.id))
+  t.equal(row!.settings[plain.name], 'theirs.myshopify.com', 'their change is kept')
+})
+
+t.test('a double-submitted settings form saves once and answers like the first', async (t) => {
+  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - IT'))
+  const url = `/instances/${instance.id}/settings`
+  const page = await client.get(url)
+  const form = { ...hiddenFields(page.body, url), ...detailsOf('Shopify - Italy', 'Europe/Rome', '2') }
+  const [a, b] = await Promise.all([client.post(url, form), client.post(url, form)])
+  const c = await client.post(url, form)
+  t.same([a.statusCode, b.statusCode, c.statusCode], [303, 303, 303], 'every answer is the first one')
+  const [row] = await ctx.db.select().from(instances).where(eq(instances.id, instance.id))
+  t.equal(row!.version, 2, 'saved once')
+  const events = await ctx.db.select().from(auditEvents).where(eq(auditEvents.subjectId, instance.id))
+  t.equal(events.filter((e) => e.action === 'change instance').length, 1, 'one change recorded')
+})
+
+t.test('the wizard\'s save sent twice adds one instance and answers the same', async (t) => {
+  const first = await client.get(`/connectors/${shopify.id}/instances/new`)
+  const submission = /name="submission" value="([^"]+)"/.exec(first.body)![1]!
+  const input = validInput('Shopify - NL')
+  const form = {
+    step: 'credentials', action: 'save', submission, name: input.name, timeZone: input.timeZone, dateFormat: input.dateFormat,
+    rateLimitAmount: input.rateLimitAmount, rateLimitUnit: input.rateLimitUnit, authMethod: input.authMethod, ...input.values,
+  }
+  const step2 = await client.post(`/connectors/${shopify.id}/instances/new`, { step: 'name', name: 'Shopify - NL', action: 'next', submission })
+  t.match(step2.body, `name="submission" value="${submission}"`, 'the key is carried through the steps')
+  const [a, b] = await Promise.all([client.post(`/connectors/${shopify.id}/instances/new`, form), client.post(`/connectors/${shopify.id}/instances/new`, form)])
+  const c = await client.post(`/connectors/${shopify.id}/instances/new`, form)
+  t.same([a.statusCode, b.statusCode, c.statusCode], [303, 303, 303])
+  t.equal(b.headers.location, a.headers.location, 'the same answer')
+  t.equal(c.headers.location, a.headers.location, 'also when sent again later')
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.name, 'Shopify - NL'))).length, 1, 'one instance')
+})
+
+t.test('an instance in UTC (the default) shows UTC chosen, so saving its details keeps it', async (t) => {
+  const utc = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - UTC'))
+  const page = await client.get(`/instances/${utc.id}/settings`)
+  t.match(page.body, '<option value="UTC" selected>UTC</option>', 'UTC is in the list, and chosen')
 })

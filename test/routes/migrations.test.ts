@@ -10,7 +10,7 @@ import { applyMigration, undoMigration } from '../../src/domain/migrations.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { installVersionAlongside } from '../../src/domain/updates.js'
 import { randomUUID } from 'node:crypto'
-import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { hiddenFields as formOf, setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { addFlow, install, publishNextVersion } from '../connector-fixtures.js'
 
 const ctx = await setup(t)
@@ -292,7 +292,7 @@ async function moved(instance: { id: string }, flowIds: string[], suffix: string
 
 t.test('undo is refused (409, with the reasons) once the copy was changed or a shape was repointed elsewhere', async (t) => {
   const first = await moved(us, [stock.flow.id], ' (b1)')
-  const renamed = await client.post(`/instances/${first.copyId}/settings`, { name: 'Shopify - US (b1)', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '3', rateLimitUnit: 'second' })
+  const renamed = await client.post(`/instances/${first.copyId}/settings`, { lockVersion: '1', name: 'Shopify - US (b1)', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '3', rateLimitUnit: 'second' })
   t.equal(renamed.statusCode, 303)
   const page = await client.get(`/connectors/${alongside.id}/migrations/${first.batchId}`)
   t.match(textOf(page.body), 'This move can no longer be undone, because: Shopify - US (b1) was changed on')
@@ -304,7 +304,9 @@ t.test('undo is refused (409, with the reasons) once the copy was changed or a s
   t.equal(await snapshot(), before, 'nothing changed')
 
   const second = await moved(uk, [orders.flow.id, stock.flow.id], ' (b2)', { [`endpoint.${orders.shapes[1]!.id}`]: 'get_orders' })
-  const elsewhere = await client.post(`/process-flows/${orders.flow.id}/shapes/${orders.shapes[0]!.id}`, { instance: first.copyId, endpoint: 'get_products' })
+  const reconfigure = `/process-flows/${orders.flow.id}/shapes/${orders.shapes[0]!.id}`
+  const form = await client.get(`${reconfigure}?instance=${first.copyId}`)
+  const elsewhere = await client.post(reconfigure, { ...formOf(form.body, reconfigure), endpoint: 'get_products' })
   t.equal(elsewhere.statusCode, 303)
   await addFlow(ctx.db, admin, 'Refunds', [{ instanceId: second.copyId, endpointKey: 'get_orders' }])
   const refusedAgain = await client.post(`/connectors/${alongside.id}/migrations/${second.batchId}/undo`, {})
@@ -367,7 +369,7 @@ t.test('bad input: 4xx, the form again with the choices kept and the message bes
 t.test('a preview that is out of date is not applied', async (t) => {
   const preview = await previewOf({ instance: fr.id, suffix: ' (late)' })
   const form = { ...hiddenFields(preview.body), action: 'apply' }
-  const changed = await client.post(`/instances/${fr.id}/settings`, { name: 'Shopify - FR', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '9', rateLimitUnit: 'second' })
+  const changed = await client.post(`/instances/${fr.id}/settings`, { lockVersion: '1', name: 'Shopify - FR', timeZone: 'UTC', dateFormat: 'd/m/Y', rateLimitAmount: '9', rateLimitUnit: 'second' })
   t.equal(changed.statusCode, 303)
   const before = await snapshot()
   const stale = await client.post(migrate, form)
@@ -406,7 +408,7 @@ t.test('concurrent changes: two moves of the same instance make one copy; undo r
     const { flow: other } = await addFlow(ctx.db, admin, `Race ${round} elsewhere`, [])
     const [undo, shape] = await Promise.allSettled([
       undoMigration(ctx.db, admin, alongside.id, batchId),
-      addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders' }),
+      addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders', version: other.version }),
     ])
     t.equal(undo.status, 'fulfilled', `round ${round}: undo answers`)
     const undone = undo.status === 'fulfilled' && undo.value.undone

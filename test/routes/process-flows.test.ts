@@ -5,7 +5,7 @@ import { installConnector } from '../../src/domain/connectors.js'
 import { createInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import type { Actor } from '../../src/domain/actor.js'
-import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
 
 const ctx = await setup(t)
 const admin = ctx.company.users.administrator
@@ -36,6 +36,8 @@ const client = await signedIn(ctx.app, ctx.company.users.user)
 const ordersKey = shopify.definition.endpoints[0]!.key
 
 let flowId = ''
+/** The version of the flow a form shown now carries. */
+const version = async (id = flowId) => String((await ctx.db.select({ version: processFlows.version }).from(processFlows).where(eq(processFlows.id, id)))[0]!.version)
 
 t.test('creates a process flow; an empty or duplicate name is refused beside the field', async (t) => {
   const empty = await client.post('/process-flows', { name: '' })
@@ -64,16 +66,16 @@ t.test('adds a connection shape: pick an instance, then one of its connector\'s 
   t.match(textOf(fragment.body), xero.definition.endpoints[0]!.name)
   t.notMatch(textOf(fragment.body), shopify.definition.endpoints[0]!.name + ' (')
 
-  const wrongEndpoint = await client.post(`/process-flows/${flowId}/shapes`, { instance: xero.instance.id, endpoint: 'not_an_endpoint' })
+  const wrongEndpoint = await client.post(`/process-flows/${flowId}/shapes`, { instance: xero.instance.id, endpoint: 'not_an_endpoint', lockVersion: await version() })
   t.equal(wrongEndpoint.statusCode, 422)
   t.match(textOf(wrongEndpoint.body), 'Choose one of the endpoints of Xero.')
-  const foreign = await client.post(`/process-flows/${flowId}/shapes`, { instance: theirs.instance.id, endpoint: ordersKey })
+  const foreign = await client.post(`/process-flows/${flowId}/shapes`, { instance: theirs.instance.id, endpoint: ordersKey, lockVersion: await version() })
   t.equal(foreign.statusCode, 422, 'another company\'s instance can never be put into a shape')
   t.match(textOf(foreign.body), 'Choose one of your instances.')
 
-  const added = await client.post(`/process-flows/${flowId}/shapes`, { instance: shopify.instance.id, endpoint: ordersKey })
+  const added = await client.post(`/process-flows/${flowId}/shapes`, { instance: shopify.instance.id, endpoint: ordersKey, lockVersion: await version() })
   t.equal(added.statusCode, 303)
-  await client.post(`/process-flows/${flowId}/shapes`, { instance: xero.instance.id, endpoint: xero.definition.endpoints[0]!.key })
+  await client.post(`/process-flows/${flowId}/shapes`, { instance: xero.instance.id, endpoint: xero.definition.endpoints[0]!.key, lockVersion: await version() })
   const page = textOf((await client.get(`/process-flows/${flowId}`)).body)
   t.match(page, `Shopify - UK (Shopify) ${shopify.definition.endpoints[0]!.name}`)
   const list = textOf((await client.get('/process-flows')).body)
@@ -90,7 +92,7 @@ t.test('reconfigures a shape to another instance, keeping the endpoint when the 
   t.match(sameConnector.body, `<option value="${ordersKey}" selected>`, 'same endpoint key: kept')
   const otherConnector = await client.get(`/process-flows/${flowId}/shapes/${first.id}?instance=${xero.instance.id}`)
   t.match(otherConnector.body, '<option value="" selected>choose an endpoint</option>', 'no such key: asked again')
-  const saved = await client.post(`/process-flows/${flowId}/shapes/${first.id}`, { instance: shopifyUs.id, endpoint: ordersKey })
+  const saved = await client.post(`/process-flows/${flowId}/shapes/${first.id}`, { ...hiddenFields(sameConnector.body, `/process-flows/${flowId}/shapes/${first.id}`), endpoint: ordersKey })
   t.equal(saved.statusCode, 303)
   const [after] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.id, first.id))
   t.equal(after!.instanceId, shopifyUs.id)
@@ -98,19 +100,19 @@ t.test('reconfigures a shape to another instance, keeping the endpoint when the 
 
 t.test('reorders and removes shapes', async (t) => {
   const before = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId)).orderBy(connectionShapes.position)
-  await client.post(`/process-flows/${flowId}/shapes/${before[1]!.id}/move`, { direction: 'up' })
+  await client.post(`/process-flows/${flowId}/shapes/${before[1]!.id}/move`, { direction: 'up', lockVersion: await version() })
   const moved = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId)).orderBy(connectionShapes.position)
   t.same(moved.map((s) => s.id), [before[1]!.id, before[0]!.id])
-  const removed = await client.post(`/process-flows/${flowId}/shapes/${before[1]!.id}/delete`)
+  const removed = await client.post(`/process-flows/${flowId}/shapes/${before[1]!.id}/delete`, { lockVersion: await version() })
   t.equal(removed.statusCode, 303)
   const after = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))
   t.same(after.map((s) => [s.id, s.position]), [[before[0]!.id, 0]])
 })
 
 t.test('enables, disables and renames a flow; every change is in the audit log', async (t) => {
-  t.equal((await client.post(`/process-flows/${flowId}/enabled`, { enabled: 'true' })).statusCode, 303)
+  t.equal((await client.post(`/process-flows/${flowId}/enabled`, { enabled: 'true', lockVersion: await version() })).statusCode, 303)
   t.match(textOf((await client.get(`/process-flows/${flowId}`)).body), 'This process flow is enabled')
-  t.equal((await client.post(`/process-flows/${flowId}`, { name: 'Orders to Xero (UK)' })).statusCode, 303)
+  t.equal((await client.post(`/process-flows/${flowId}`, { name: 'Orders to Xero (UK)', lockVersion: await version() })).statusCode, 303)
   const [flow] = await ctx.db.select().from(processFlows).where(eq(processFlows.id, flowId))
   t.equal(flow!.name, 'Orders to Xero (UK)')
   t.equal(flow!.enabled, true)
@@ -123,8 +125,8 @@ t.test('enables, disables and renames a flow; every change is in the audit log',
 t.test('another company\'s flows answer 404; read-only users cannot change flows', async (t) => {
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   t.equal((await outsider.get(`/process-flows/${flowId}`)).statusCode, 404)
-  t.equal((await outsider.post(`/process-flows/${flowId}/enabled`, { enabled: 'false' })).statusCode, 404)
-  t.equal((await outsider.post(`/process-flows/${flowId}/shapes`, { instance: theirs.instance.id, endpoint: ordersKey })).statusCode, 404)
+  t.equal((await outsider.post(`/process-flows/${flowId}/enabled`, { enabled: 'false', lockVersion: '1' })).statusCode, 404)
+  t.equal((await outsider.post(`/process-flows/${flowId}/shapes`, { instance: theirs.instance.id, endpoint: ordersKey, lockVersion: '1' })).statusCode, 404)
   const reader = await signedIn(ctx.app, ctx.company.users['read-only'])
   t.equal((await reader.get(`/process-flows/${flowId}`)).statusCode, 200)
   t.notMatch((await reader.get(`/process-flows/${flowId}`)).body, 'add connection shape')
@@ -132,10 +134,107 @@ t.test('another company\'s flows answer 404; read-only users cannot change flows
   t.equal((await reader.post(`/process-flows/${flowId}/enabled`, { enabled: 'false' })).statusCode, 403)
 })
 
+// Lost updates: every form of a flow carries the version of the flow it was read at.
+t.test('two people rename the same flow: the first name stays, the second gets 409 with both shown', async (t) => {
+  const colleague = await signedIn(ctx.app, admin)
+  const url = `/process-flows/${flowId}`
+  const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
+  t.equal((await colleague.post(url, { ...hiddenFields(theirs.body, url), name: 'Orders to Xero (EU)' })).statusCode, 303)
+  const late = await client.post(url, { ...hiddenFields(mine.body, url), name: 'Orders to Xero (UK + IE)' })
+  t.equal(late.statusCode, 409)
+  t.match(textOf(late.body), `${admin.name} saved a change to this process flow meanwhile. It was not renamed.`)
+  t.match(late.body, 'id="flow-name" name="name" type="text" value="Orders to Xero (UK + IE)"', 'what the user typed is kept')
+  t.match(late.body, /<p class="hint" id="flow-name-hint">Saved now: Orders to Xero \(EU\)<\/p>/, 'the saved name beside it')
+  const [flow] = await ctx.db.select().from(processFlows).where(eq(processFlows.id, flowId))
+  t.equal(flow!.name, 'Orders to Xero (EU)', 'the first change survives')
+  t.equal((await client.post(url, { ...hiddenFields(late.body, url), name: 'Orders to Xero (UK + IE)' })).statusCode, 303, 'the refreshed form saves')
+})
+
+t.test('two renames of one flow at once: exactly one is saved, the other gets 409', async (t) => {
+  const colleague = await signedIn(ctx.app, ctx.company.users.manager)
+  const url = `/process-flows/${flowId}`
+  for (let round = 0; round < 5; round++) {
+    const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
+    const responses = await Promise.all([
+      client.post(url, { ...hiddenFields(mine.body, url), name: `Mine ${round}` }),
+      colleague.post(url, { ...hiddenFields(theirs.body, url), name: `Theirs ${round}` }),
+    ])
+    t.same(responses.map((r) => r.statusCode).sort(), [303, 409], `round ${round}: one saved, one refused`)
+    const [flow] = await ctx.db.select().from(processFlows).where(eq(processFlows.id, flowId))
+    t.equal(flow!.name, responses[0]!.statusCode === 303 ? `Mine ${round}` : `Theirs ${round}`, `round ${round}: the one answered 303 is saved`)
+  }
+})
+
+t.test('a stale enable, move or remove of a shape is refused and changes nothing', async (t) => {
+  const flow = (await client.post('/process-flows', { name: 'Stale buttons' })).headers.location as string
+  const id = flow.split('/').pop()!
+  for (const instance of [shopify.instance.id, xero.instance.id]) {
+    const form = await client.get(`/process-flows/${id}/shapes/new?instance=${instance}`)
+    const endpoint = instance === xero.instance.id ? xero.definition.endpoints[0]!.key : ordersKey
+    t.equal((await client.post(`/process-flows/${id}/shapes`, { ...hiddenFields(form.body, `/process-flows/${id}/shapes`), endpoint })).statusCode, 303)
+  }
+  const stale = await client.get(`/process-flows/${id}`)
+  const shapes = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id)).orderBy(connectionShapes.position)
+  const colleague = await signedIn(ctx.app, admin)
+  const fresh = await colleague.get(`/process-flows/${id}`)
+  t.equal((await colleague.post(`/process-flows/${id}`, { ...hiddenFields(fresh.body, `/process-flows/${id}`), name: 'Stale buttons (renamed)' })).statusCode, 303)
+
+  const enable = await client.post(`/process-flows/${id}/enabled`, hiddenFields(stale.body, `/process-flows/${id}/enabled`))
+  t.equal(enable.statusCode, 409)
+  t.match(textOf(enable.body), `${admin.name} saved a change to this process flow meanwhile. It was not enabled.`)
+  t.match(textOf(enable.body), 'This process flow is disabled', 'the page shows the flow as it is now')
+  const move = await client.post(`/process-flows/${id}/shapes/${shapes[1]!.id}/move`, hiddenFields(stale.body, `/process-flows/${id}/shapes/${shapes[1]!.id}/move`))
+  t.equal(move.statusCode, 409)
+  t.match(textOf(move.body), 'No connection shape was moved.')
+  const remove = await client.post(`/process-flows/${id}/shapes/${shapes[0]!.id}/delete`, hiddenFields(stale.body, `/process-flows/${id}/shapes/${shapes[0]!.id}/delete`))
+  t.equal(remove.statusCode, 409)
+  t.match(textOf(remove.body), 'No connection shape was removed.')
+  const [row] = await ctx.db.select().from(processFlows).where(eq(processFlows.id, id))
+  t.same([row!.enabled, row!.name], [false, 'Stale buttons (renamed)'])
+  const after = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id)).orderBy(connectionShapes.position)
+  t.same(after.map((s) => s.id), shapes.map((s) => s.id), 'no shape moved or removed')
+})
+
+t.test('a connection shape added from a stale form is refused, the form showing the flow as it is now', async (t) => {
+  const id = ((await client.post('/process-flows', { name: 'Stale shape form' })).headers.location as string).split('/').pop()!
+  const form = await client.get(`/process-flows/${id}/shapes/new?instance=${shopify.instance.id}`)
+  const colleague = await signedIn(ctx.app, admin)
+  const theirForm = await colleague.get(`/process-flows/${id}/shapes/new?instance=${xero.instance.id}`)
+  t.equal((await colleague.post(`/process-flows/${id}/shapes`, { ...hiddenFields(theirForm.body, `/process-flows/${id}/shapes`), endpoint: xero.definition.endpoints[0]!.key })).statusCode, 303)
+  const late = await client.post(`/process-flows/${id}/shapes`, { ...hiddenFields(form.body, `/process-flows/${id}/shapes`), endpoint: ordersKey })
+  t.equal(late.statusCode, 409)
+  const text = textOf(late.body)
+  t.match(text, `${admin.name} saved a change to this process flow meanwhile. The connection shape was not added.`)
+  t.match(text, `Saved now: Stale shape form is disabled and has these connection shapes: Xero - Main (Xero), ${xero.definition.endpoints[0]!.name}`)
+  t.match(late.body, `<option value="${ordersKey}" selected>`, 'the chosen endpoint is kept')
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 1, 'nothing added')
+  t.equal((await client.post(`/process-flows/${id}/shapes`, { ...hiddenFields(late.body, `/process-flows/${id}/shapes`), endpoint: ordersKey })).statusCode, 303, 'adding again from the refreshed form works')
+})
+
+t.test('create process flow and add connection shape, submitted twice, do the work once and answer the same', async (t) => {
+  const list = await client.get('/process-flows')
+  const create = { ...hiddenFields(list.body, '/process-flows'), name: 'Sent twice' }
+  const [a, b] = await Promise.all([client.post('/process-flows', create), client.post('/process-flows', create)])
+  const c = await client.post('/process-flows', create)
+  t.same([a.statusCode, b.statusCode, c.statusCode], [303, 303, 303], 'no "already exists" for the second')
+  t.equal(b.headers.location, a.headers.location)
+  t.equal(c.headers.location, a.headers.location)
+  t.equal((await ctx.db.select().from(processFlows).where(eq(processFlows.name, 'Sent twice'))).length, 1)
+
+  const id = (a.headers.location as string).split('/').pop()!
+  const form = await client.get(`/process-flows/${id}/shapes/new?instance=${shopify.instance.id}`)
+  const add = { ...hiddenFields(form.body, `/process-flows/${id}/shapes`), endpoint: ordersKey }
+  const [d, e] = await Promise.all([client.post(`/process-flows/${id}/shapes`, add), client.post(`/process-flows/${id}/shapes`, add)])
+  t.same([d.statusCode, e.statusCode], [303, 303])
+  t.equal(e.headers.location, d.headers.location, 'both lead to the shape added')
+  t.match(d.headers.location, /#shape-[0-9a-f-]+$/)
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 1, 'one shape')
+})
+
 t.test('removing a flow asks to type confirm and takes its shapes with it', async (t) => {
-  const wrong = await client.post(`/process-flows/${flowId}/delete`, { confirm: 'delete' })
+  const wrong = await client.post(`/process-flows/${flowId}/delete`, { lockVersion: await version(), confirm: 'delete' })
   t.equal(wrong.statusCode, 422)
-  const removed = await client.post(`/process-flows/${flowId}/delete`, { confirm: 'confirm' })
+  const removed = await client.post(`/process-flows/${flowId}/delete`, { lockVersion: await version(), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))).length, 0)
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { and, eq } from 'drizzle-orm'
 import { auditEvents, users } from '../../src/db/schema.js'
 import { addUser } from '../../src/domain/users.js'
-import { Client, PASSWORD, setup, signedIn, textOf } from '../helpers.js'
+import { Client, hiddenFields, PASSWORD, setup, signedIn, textOf } from '../helpers.js'
 
 /** The SQL of every statement sent, without its parameters: what work a request did. */
 const statements: string[] = []
@@ -34,10 +34,10 @@ t.test('an administrator adds a user of their company, who can then sign in with
 
 t.test('roles can be changed, but the last administrator stays one', async (t) => {
   const [eve] = await ctx.db.select().from(users).where(eq(users.email, 'eve@acme.test'))
-  t.equal((await admin.post(`/settings/users/${eve!.id}/role`, { role: 'read-only' })).statusCode, 303)
+  t.equal((await admin.post(`/settings/users/${eve!.id}/role`, { role: 'read-only', lockVersion: '1' })).statusCode, 303)
   const [after] = await ctx.db.select().from(users).where(eq(users.id, eve!.id))
   t.equal(after!.role, 'read-only')
-  const self = await admin.post(`/settings/users/${ctx.company.users.administrator.id}/role`, { role: 'user' })
+  const self = await admin.post(`/settings/users/${ctx.company.users.administrator.id}/role`, { role: 'user', lockVersion: '1' })
   t.equal(self.statusCode, 422)
   t.match(textOf(self.body), 'is the only administrator. Make somebody else an administrator first.')
 })
@@ -92,4 +92,30 @@ t.test('two companies adding one new address at once: both are listed, one accou
   const rows = await ctx.db.select().from(users).where(eq(users.email, email))
   t.equal(rows.length, 2)
   t.equal(rows.filter((r) => r.signsIn).length, 1, 'one of them signs in')
+})
+
+t.test('two administrators change one user\'s role: the first stays, the second gets 409 saying what it is now', async (t) => {
+  const colleague = await signedIn(ctx.app, ctx.company.users.administrator)
+  const person = ctx.company.users.user
+  const action = `/settings/users/${person.id}/role`
+  const [mine, theirs] = await Promise.all([admin.get('/settings/users'), colleague.get('/settings/users')])
+  t.equal((await colleague.post(action, { ...hiddenFields(theirs.body, action), role: 'manager' })).statusCode, 303)
+  const late = await admin.post(action, { ...hiddenFields(mine.body, action), role: 'read-only' })
+  t.equal(late.statusCode, 409)
+  t.match(late.body, new RegExp(`id="role-${person.id}-error">The role of ${person.name} was changed meanwhile: it is now manager. Yours was not saved; choose again if it is still needed.<`))
+  t.match(late.body, new RegExp(`id="role-${person.id}"[^>]*>[\\s\\S]*?<option value="read-only" selected>`), 'the role chosen stays selected')
+  const [row] = await ctx.db.select().from(users).where(eq(users.id, person.id))
+  t.equal(row!.role, 'manager', 'the first change survives')
+
+  const again = await colleague.get('/settings/users')
+  const [a, b] = await Promise.all([admin.post(action, { ...hiddenFields(late.body, action), role: 'user' }), colleague.post(action, { ...hiddenFields(again.body, action), role: 'read-only' })])
+  t.same([a.statusCode, b.statusCode].sort(), [303, 409], 'two changes at once: one is saved, one refused')
+})
+
+t.test('add user sent twice adds one user and answers the same', async (t) => {
+  const page = await admin.get('/settings/users')
+  const form = { ...hiddenFields(page.body, '/settings/users'), name: 'Finn Lake', email: 'finn@acme.test', role: 'user', password: 'a long enough password' }
+  const [a, b] = await Promise.all([admin.post('/settings/users', form), admin.post('/settings/users', form)])
+  t.same([a.statusCode, b.statusCode], [303, 303], 'no "already signs in" for the second')
+  t.equal((await ctx.db.select().from(users).where(eq(users.email, 'finn@acme.test'))).length, 1)
 })
