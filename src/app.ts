@@ -33,6 +33,8 @@ export interface RouteEntry {
   url: string
   public: boolean
   permission: string | undefined
+  /** The query parameters its schema names (e.g. `page`, `q`): what the generated tests try. */
+  query: string[]
 }
 
 declare module 'fastify' {
@@ -56,7 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || route.url.includes('*')) continue
       const config = route.config as { public?: boolean; permission?: string } | undefined
-      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission })
+      const query = Object.keys((route.schema?.querystring as { properties?: object } | undefined)?.properties ?? {})
+      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, query })
     }
   })
 

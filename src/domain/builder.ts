@@ -11,6 +11,7 @@ import { applyEdit, type DefinitionEdit, type FormInput } from './definition-edi
 import { Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission, installConnector } from './connectors.js'
 import type { RemovalResult } from './removal.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 export const BUILDER_STEPS = ['basic-details', 'variables', 'auth-methods', 'endpoints', 'complete'] as const
 export type BuilderStep = (typeof BUILDER_STEPS)[number]
@@ -75,9 +76,9 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
   const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
   const errors: Record<string, string> = {}
   if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
-  else if (details.version.length > 40) errors.version = 'Use at most 40 characters.'
+  else if (details.version.length > LIMITS.version) errors.version = tooLongMessage(LIMITS.version)
   if (!details.description) errors.description = 'Describe what the connector syncs.'
-  else if (details.description.length > 1000) errors.description = 'Use at most 1,000 characters.'
+  else if (details.description.length > LIMITS.description) errors.description = tooLongMessage(LIMITS.description)
   if (!(SYSTEM_TYPES as readonly string[]).includes(details.systemType)) errors.systemType = 'Choose a system type.'
   if (!COLOUR.test(details.colour)) errors.colour = 'Choose a colour such as #3f51b5.'
   return changeDraft(db, actor, id, 'variables', (data) => {
@@ -111,7 +112,7 @@ export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: strin
     const base = `${endpoint.key.slice(0, 55)}_copy`
     let copyKey = base
     while (keys.has(copyKey)) copyKey = `${base}${n++}`
-    const copy = { ...structuredClone(endpoint), key: copyKey, name: `${endpoint.name} (copy)`.slice(0, 120) }
+    const copy = { ...structuredClone(endpoint), key: copyKey, name: `${endpoint.name} (copy)`.slice(0, LIMITS.label) }
     return { ...data, definition: { ...data.definition, endpoints: [...data.definition.endpoints, copy] } }
   })
 }

@@ -10,6 +10,7 @@ import type { Db } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 export const SESSION_DAYS = 14
 
@@ -87,11 +88,12 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   const name = input.name.trim()
   const email = input.email.trim()
   if (!name) errors.name = 'Enter the person\'s name.'
-  else if (name.length > 120) errors.name = 'Use at most 120 characters.'
-  if (!EMAIL.test(email) || email.length > 320) errors.email = 'Enter an email address such as name@company.com.'
+  else if (name.length > LIMITS.personName) errors.name = tooLongMessage(LIMITS.personName)
+  if (email.length > LIMITS.email) errors.email = tooLongMessage(LIMITS.email)
+  else if (!EMAIL.test(email)) errors.email = 'Enter an email address such as name@company.com.'
   if (!(ROLES as readonly string[]).includes(input.role)) errors.role = 'Choose a role.'
   if (input.password.length < 12) errors.password = 'Use at least 12 characters.'
-  else if (input.password.length > 1000) errors.password = 'Use at most 1,000 characters.'
+  else if (input.password.length > LIMITS.password) errors.password = tooLongMessage(LIMITS.password)
   if (Object.keys(errors).length) throw new Invalid(errors)
   const passwordHash = await hashPassword(input.password)
   return db.transaction(async (tx) => {

@@ -9,6 +9,7 @@ import { can } from '../domain/actor.js'
 import { csrfUserInfo } from './security.js'
 import * as format from '../views/format.js'
 import { HELP_FOR_ROUTE } from '../help/pages.js'
+import { LIMITS } from '../domain/limits.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -39,7 +40,8 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     engine: { eta: new Eta({ views: VIEWS_DIR, cache: production }) },
     root: VIEWS_DIR,
     production,
-    defaultContext: { format },
+    // Every template: the formatters, and the length limits that become each field's maxlength.
+    defaultContext: { format, limits: LIMITS },
   })
 
   app.decorateReply('flash', function (this: FastifyReply, message: string) {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { authenticate } from '../domain/users.js'
+import { LIMITS, tooLongMessage } from '../domain/limits.js'
 
 /** Only a path on this site: never `//other.site` or an absolute URL. */
 export function safeNext(next: string | undefined): string {
@@ -20,7 +21,7 @@ export default async function login(fastify: FastifyInstance) {
 
   app.get('/login', {
     config: { public: true },
-    schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }) },
+    schema: { querystring: Type.Object({ next: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     if (request.user) return reply.redirect(safeNext(request.query.next), 303)
     return reply.page('login', { values: { email: '' }, errors: {}, next: safeNext(request.query.next) })
@@ -51,13 +52,15 @@ export default async function login(fastify: FastifyInstance) {
     },
     schema: { body: LoginBody },
   }, async (request, reply) => {
-    const email = (request.body.email ?? '').trim().slice(0, 320)
+    const email = (request.body.email ?? '').trim()
     const password = request.body.password ?? ''
     const next = safeNext(request.body.next)
     const errors: Record<string, string> = {}
     if (!email) errors.email = 'Enter your email address.'
+    else if (email.length > LIMITS.email) errors.email = tooLongMessage(LIMITS.email)
     if (!password) errors.password = 'Enter your password.'
-    const user = Object.keys(errors).length === 0 && password.length <= 1000 ? await authenticate(app.db, email, password) : null
+    else if (password.length > LIMITS.password) errors.password = tooLongMessage(LIMITS.password)
+    const user = Object.keys(errors).length === 0 ? await authenticate(app.db, email, password) : null
     if (!user) {
       if (Object.keys(errors).length === 0) errors[''] = 'That email and password do not match an account.'
       return reply.code(422).page('login', { values: { email }, errors, next })

@@ -11,14 +11,16 @@ import {
   removeFlow, removeShape, renameFlow, setFlowEnabled,
 } from '../domain/flows.js'
 import { Invalid, NotFound } from '../domain/errors.js'
-import { IdParams, PageNumber } from './schemas.js'
+import { IdParams, QueryText } from './schemas.js'
+import { movedTo, nearestPage, pageParam } from './lists.js'
+import { withQuery } from '../views/format.js'
 import { registerRemoval } from './removal.js'
 
 const UUID = IdParams.properties.id
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
-const NameBody = Type.Object({ name: Type.Optional(Type.String({ maxLength: 1000 })) })
-const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })) })
-const ShapeBody = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })), endpoint: Type.Optional(Type.String({ maxLength: 100 })) })
+const NameBody = Type.Object({ name: Type.Optional(Type.String()) })
+const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String()) })
+const ShapeBody = Type.Object({ instance: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()) })
 
 /** Rethrows anything but invalid input; for invalid input, renders the form again with 422. */
 async function orInvalid<T>(work: Promise<T>, onInvalid: (fields: Record<string, string>) => Promise<FastifyReply>): Promise<T | FastifyReply> {
@@ -36,8 +38,12 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   const listPage = async (actor: Actor, page: number, extra: Record<string, unknown> = {}) =>
     ({ flows: await listFlows(app.db, actor, { page }), values: { name: '' }, errors: {}, ...extra })
 
-  app.get('/process-flows', { schema: { querystring: Type.Object({ page: PageNumber }) } }, async (request, reply) =>
-    reply.page('process-flows', await listPage(actorOf(request), request.query.page)))
+  app.get('/process-flows', { schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const { list: flows, moved } = await nearestPage(request.query.page, (page) => listFlows(app.db, actor, { page }))
+    if (moved && movedTo(request, reply, withQuery('/process-flows', { page: pageParam(flows.page) }))) return reply
+    return reply.page('process-flows', { flows, values: { name: '' }, errors: {} })
+  })
 
   app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NameBody } }, async (request, reply) => {
     const actor = actorOf(request)

@@ -32,7 +32,8 @@ export interface RemovalRoute<Blocker> {
   blockersPartial?: string
 }
 
-const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 1000 })) })
+// No length in the schema: an over-long word is refused by the route, beside its field.
+const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String()) })
 
 export function registerRemoval<Blocker>(fastify: FastifyInstance, route: RemovalRoute<Blocker>) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
