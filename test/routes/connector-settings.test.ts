@@ -345,3 +345,21 @@ t.test('a removal based on an old revision is refused too, and says so beside th
   t.match(late.body, new RegExp(`id="remove-endpoint-get_customers-error" role="alert">${manager.name} saved a change to this connector meanwhile \\(revision 2\\)\\. Nothing was removed\\.`))
   t.ok((await connectorRow(ctx.db, shopify.id)).definition.endpoints.some((e) => e.key === 'get_customers'))
 })
+
+t.test('sent by htmx (a boosted form), a save is answered with HX-Redirect and a refusal with the page, never a redirect to follow', async (t) => {
+  const shopify = await install(ctx.db, admin, 'shopify')
+  const boosted = { 'hx-request': 'true', 'hx-boosted': 'true', 'hx-request-type': 'full' }
+  const form = (name: string) => ({ revision: '1', name, protocol: 'HTTP', baseUrl: 'https://{{shop_domain}}/admin/api/2024-01', dateFormat: 'ISO 8601', rateLimitAmount: '2', rateLimitUnit: 'second' })
+  await settingsOf(adminClient, shopify.id)
+  const refused = await adminClient.post(`/connectors/${shopify.id}/details`, form(''), boosted)
+  t.equal(refused.statusCode, 422)
+  t.notOk(refused.headers['hx-redirect'])
+  t.match(refused.body, /<h1>Settings for Shopify/, 'the settings page again, to swap in where it was')
+  t.match(refused.body, 'href="/help/updating-a-connector"', 'with its help link')
+  await settingsOf(adminClient, shopify.id)
+  const saved = await adminClient.post(`/connectors/${shopify.id}/details`, form('Shopify UK'), boosted)
+  t.equal(saved.statusCode, 200)
+  t.equal(saved.headers['hx-redirect'], `/connectors/${shopify.id}/settings`, 'the browser loads the settings page')
+  t.notOk(saved.headers.location, 'no redirect for fetch to follow into a swap')
+  t.equal(saved.body, '')
+})
