@@ -18,6 +18,5 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     ...cacheControl,
   })
   // A private administration app: search engines are asked to stay out (public, like the login page).
-  app.get('/robots.txt', { config: { public: true } }, async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=86400').sendFile('robots.txt'))
+  app.get('/robots.txt', { config: { public: true } }, async (_request, reply) => reply.sendFile('robots.txt'))
 }, { name: 'assets' })

@@ -17,6 +17,20 @@ const focused = (page: Page) => page.evaluate(() => {
   return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('role') ? `[role=${el.getAttribute('role')}]` : ''} ${words}`.trim()
 })
 const path = (page: Page) => new URL(page.url()).pathname
+/** POST forms that a browser would send itself: neither an htmx request of their own, nor boosted without pushing an address. */
+const plainForms = (page: Page) => page.evaluate(() => [...document.querySelectorAll('form[method="post"]')]
+  .filter((f) => !f.hasAttribute('data-hx-post') && !(f.getAttribute('data-hx-boost') === 'true' && f.getAttribute('data-hx-push-url') === 'false'))
+  .map((f) => f.getAttribute('action')))
+/** Presses Tab until the focused element's description contains the words (as a keyboard user would). */
+async function tabTo(page: Page, words: string | RegExp) {
+  for (let i = 0; i < 80; i++) {
+    const now = await focused(page)
+    if (typeof words === 'string' ? now.includes(words) : words.test(now)) return
+    await page.keyboard.press('Tab')
+  }
+  throw new Error(`Tab never reached ${words}`)
+}
+
 /**
  * Starts noting each text that arrives inside a live region already in the page ([role=alert],
  * [role=status], [aria-live]): what screen readers announce. Returns a check for some words.
@@ -50,10 +64,7 @@ if (world) {
     for (const url of ['/connectors', '/marketplace', `/connectors/${connector.id}/settings`, `/connectors/${connector.id}/delete`,
       `/builder/drafts/${draft.id}/basic-details`, `/builder/drafts/${draft.id}/endpoints`, `/process-flows/${flow.id}`, '/process-flows', '/settings/users']) {
       await page.goto(url)
-      const plain = await page.evaluate(() => [...document.querySelectorAll('form[method="post"]')]
-        .filter((f) => !f.hasAttribute('data-hx-post') && !(f.getAttribute('data-hx-boost') === 'true' && f.getAttribute('data-hx-push-url') === 'false'))
-        .map((f) => f.getAttribute('action')))
-      t.same(plain, [], `${url}: every POST form is sent by htmx without changing the address`)
+      t.same(await plainForms(page), [], `${url}: every POST form is sent by htmx without changing the address`)
     }
 
     // The connector wizard's basic details, refused.
@@ -72,6 +83,7 @@ if (world) {
     await page.getByText('Add at least one authentication method.').waitFor()
     t.equal(path(page), `/builder/drafts/${draft.id}/auth-methods`, 'the address is still the step')
     t.ok(await page.getByRole('link', { name: /^help for this page/ }).isVisible(), 'the help link is still there')
+    t.same(await plainForms(page), [], 'the forms swapped in are sent by htmx too')
 
     // A process flow renamed to nothing; a user added without a name; the removal page's wrong word.
     await page.goto(`/process-flows/${flow.id}`)
@@ -103,7 +115,7 @@ if (world) {
     // The trash icon of a connector with instances: focus in the confirm box, not on an instance link.
     await page.goto(`/connectors/${connector.id}/settings`)
     let announced = await listenToLiveRegions(page)
-    for (let i = 0; i < 40 && !(await focused(page)).includes('remove connector'); i++) await page.keyboard.press('Tab')
+    await tabTo(page, 'remove connector')
     await page.keyboard.press('Enter')
     await page.waitForFunction(() => document.activeElement?.id === 'confirm-text')
     t.match(await focused(page), /^input#confirm-text/, 'focus is in the confirm box')
@@ -118,13 +130,13 @@ if (world) {
     // A refused builder step, a refused item, an added item.
     await page.goto(`/builder/drafts/${draft.id}/auth-methods`)
     announced = await listenToLiveRegions(page)
-    await page.getByRole('button', { name: 'next step' }).focus()
+    await tabTo(page, /^button next step/)
     await page.keyboard.press('Enter')
     await page.getByText('Add at least one authentication method.').waitFor()
     await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alert' && document.activeElement.textContent!.trim() !== '')
     t.match(await focused(page), /\[role=alert\] Add at least one authentication method\./, 'focus is on the message')
     await announced('Add at least one authentication method.')
-    await page.getByLabel('Name', { exact: true }).focus()
+    await tabTo(page, /^input#add-authMethod-name/)
     await page.keyboard.type('API key')
     await page.keyboard.press('Enter')
     await page.getByText('Enter a key, e.g. api_key.').waitFor()
@@ -134,6 +146,17 @@ if (world) {
     await page.getByText('API key').first().waitFor()
     await page.waitForFunction(() => document.activeElement !== document.body)
     t.notMatch(await focused(page), /^body$/, `after adding, focus is on the step again: ${await focused(page)}`)
+    t.same(await plainForms(page), [], 'the forms of the new step are sent by htmx too')
+
+    // Choosing another authentication method swaps its fields in; focus stays on the choice.
+    const klaviyo = await installWithInstance(world, user, 'klaviyo', 'Klaviyo - EU')
+    await page.goto(`/instances/${klaviyo.instance.id}/settings`)
+    await tabTo(page, /^select#choose-method/)
+    const swapped = page.waitForResponse((r) => new URL(r.url()).pathname === `/instances/${klaviyo.instance.id}/settings` && r.request().headers()['hx-request'] === 'true')
+    await page.keyboard.press('ArrowDown')
+    await swapped
+    await page.getByText(/Saving switches this instance to/).waitFor()
+    t.match(await focused(page), /^select#choose-method/, 'focus is back on the choice it replaced')
 
     t.same(problems, [], 'no console errors')
   })
