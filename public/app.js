@@ -6,7 +6,8 @@
   // answer never changes the address: a refused form is swapped in where it was, and the address
   // bar keeps the page's address, never the form's POST-only one (a reload would post again, a
   // bookmark would find nothing). A form that succeeds is answered with HX-Redirect to its page.
-  const PLAIN_POST_FORM = 'form[method="post"]:not([data-hx-post])'
+  // A form that must stay a plain submit says so with data-hx-boost="false".
+  const PLAIN_POST_FORM = 'form[method="post"]:not([data-hx-post]):not([data-hx-boost])'
   const boostForms = (root) => {
     if (!(root instanceof Element)) return
     for (const form of [root, ...root.querySelectorAll(PLAIN_POST_FORM)]) {
