@@ -2,6 +2,51 @@
 (() => {
   let opener = null
 
+  // Forms: every POST form without an htmx request of its own is sent by htmx (boosted), and its
+  // answer never changes the address: a refused form is swapped in where it was, and the address
+  // bar keeps the page's address, never the form's POST-only one (a reload would post again, a
+  // bookmark would find nothing). A form that succeeds is answered with HX-Redirect to its page.
+  // A form that must stay a plain submit says so with data-hx-boost="false".
+  const PLAIN_POST_FORM = 'form[method="post"]:not([data-hx-post]):not([data-hx-boost])'
+  const boostForms = (root) => {
+    if (!(root instanceof Element)) return
+    for (const form of [root, ...root.querySelectorAll(PLAIN_POST_FORM)]) {
+      if (!form.matches(PLAIN_POST_FORM)) continue
+      form.setAttribute('data-hx-boost', 'true')
+      form.setAttribute('data-hx-push-url', 'false')
+    }
+  }
+  document.addEventListener('htmx:before:process', (event) => boostForms(event.target))
+  boostForms(document.body)
+  // htmx may have processed the page before this script ran; forms not yet set up are set up now.
+  if (window.htmx) window.htmx.process(document.body)
+
+  // Announcements: a message a swap brings ([role="alert"], a live region) is emptied and filled
+  // again a moment later, so it is in the page before its words arrive and screen readers say it.
+  const MESSAGE = '[role="alert"]'
+  const announce = (message, then) => {
+    const words = [...message.childNodes]
+    message.replaceChildren()
+    setTimeout(() => {
+      message.append(...words)
+      if (then) then()
+    }, 150)
+  }
+
+  // The field to fill first: one with a message, else the one the page asks focus for.
+  const fieldToFill = (root) => root.querySelector('[aria-invalid="true"]') || root.querySelector('[autofocus]')
+
+  const focusFirst = (root) => {
+    const target = fieldToFill(root) || root.querySelector('input:not([type=hidden]), select, textarea, button, a[href]')
+    if (target) target.focus()
+  }
+
+  /** Focus on something that is not a control (a message, a heading): reachable by script only. */
+  const focusOn = (element) => {
+    if (!element.hasAttribute('tabindex')) element.setAttribute('tabindex', '-1')
+    element.focus()
+  }
+
   // Dialogs: a fragment swapped into <dialog id="modal"> opens it; focus moves in, Escape closes,
   // focus returns to what opened it.
   document.addEventListener('click', (event) => {
@@ -9,24 +54,42 @@
     if (trigger) opener = trigger
   })
 
-  const focusFirst = (root) => {
-    const target = root.querySelector('[autofocus], [aria-invalid="true"], input:not([type=hidden]), select, textarea, button, a[href]')
-    if (target) target.focus()
-  }
+  let focusedBeforeSwap = null
+  document.addEventListener('htmx:before:swap', () => { focusedBeforeSwap = document.activeElement })
 
+  // After every swap, focus goes where a person continues: the field to fill in the new content, or
+  // its message, or back to the control that asked (when the swap replaced it). A control still
+  // being used (typing a search, choosing a type) keeps focus; messages are announced.
   document.addEventListener('htmx:after:swap', (event) => {
     const dialog = document.getElementById('modal')
     // htmx 4 fires the event on the element that made the request; the swap target is in its context.
     const target = event.detail?.ctx?.target ?? event.target
-    if (dialog && dialog.contains(target)) {
+    const swapped = target instanceof Element ? target : null
+    const root = swapped && (swapped.isConnected ? swapped : document.getElementById(swapped.id))
+    if (!root) return
+    const messages = root.matches(MESSAGE) ? [root] : [...root.querySelectorAll(MESSAGE)]
+    const message = messages[0]
+    for (const m of messages.slice(1)) announce(m)
+    if (dialog && dialog.contains(root)) {
+      if (message) announce(message)
       if (!dialog.open && dialog.firstElementChild) dialog.showModal()
       focusFirst(dialog)
       return
     }
-    // Swapped-in forms put focus where a full page load would (autofocus, or the first error).
-    const swapped = target instanceof Element ? target : null
-    const root = swapped && (swapped.isConnected ? swapped : document.getElementById(swapped.id))
-    if (root && root.querySelector('[autofocus], [aria-invalid="true"]')) focusFirst(root)
+    const before = focusedBeforeSwap
+    const lost = !before || before === document.body || !before.isConnected
+    const stillUsing = !lost && before.matches('input, select, textarea')
+    const field = fieldToFill(root)
+    let landing = null
+    if (field && !stillUsing) field.focus()
+    else if (lost) {
+      // The control that asked, when the swap brought it back (and it can take focus: not in a closed <details>).
+      const same = before && before.id && document.getElementById(before.id)
+      if (same && root.contains(same)) same.focus()
+      if (document.activeElement !== same) landing = message || root.querySelector('h1, h2, h3')
+    }
+    if (landing && landing !== message) focusOn(landing)
+    if (message) announce(message, landing === message ? () => focusOn(message) : null)
   })
 
   document.addEventListener('close', (event) => {
@@ -67,4 +130,5 @@
     if (slot && document.querySelector('main > .page-head')) closeRemoval(slot)
     else if (section.dataset.cancelHref) window.location.assign(section.dataset.cancelHref)
   })
+
 })()

@@ -10,7 +10,7 @@ import { installConnector } from '../src/domain/connectors.js'
 import { createInstance } from '../src/domain/instances.js'
 import { addShape, createFlow } from '../src/domain/flows.js'
 import { SecretBox } from '../src/domain/secrets.js'
-import { startDraft } from '../src/domain/builder.js'
+import { BUILDER_STEPS, startDraft } from '../src/domain/builder.js'
 import { applyMigration } from '../src/domain/migrations.js'
 import { testConfig, type TestContext } from './helpers.js'
 
@@ -100,6 +100,18 @@ export function fillRoute(route: Pick<RouteEntry, 'url'>, world: World | 'missin
     if (!id) throw new Error(`test/world.ts does not know how to fill :${param} in ${route.url}; teach idFor() about it`)
     return id
   })
+}
+
+/** Parameters that name one of a few screens: each is filled in every way, so every screen is seen. */
+const EVERY_VALUE: Record<string, readonly string[]> = { step: BUILDER_STEPS }
+
+/** The route's URL filled from a world in every way that shows a different screen (every builder step). */
+export function fillRouteVariants(route: Pick<RouteEntry, 'url'>, world: World): string[] {
+  const url = fillRoute(route, world)
+  const param = Object.keys(EVERY_VALUE).find((p) => route.url.includes(`:${p}`))
+  if (!param) return [url]
+  const filled = idFor(world, route.url, param)!
+  return EVERY_VALUE[param]!.map((value) => url.replace(`/${filled}`, `/${value}`))
 }
 
 /** Routes whose parameters name no company's data (the same help page for everyone). */

@@ -13,6 +13,7 @@ import { EditConflict, Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission, installConnector, lockConnectorNames } from './connectors.js'
 import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 export const BUILDER_STEPS = ['basic-details', 'variables', 'auth-methods', 'endpoints', 'complete'] as const
 export type BuilderStep = (typeof BUILDER_STEPS)[number]
@@ -112,9 +113,9 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
   const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
   const errors: Record<string, string> = {}
   if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
-  else if (details.version.length > 40) errors.version = 'Use at most 40 characters.'
+  else if (details.version.length > LIMITS.version) errors.version = tooLongMessage(LIMITS.version)
   if (!details.description) errors.description = 'Describe what the connector syncs.'
-  else if (details.description.length > 1000) errors.description = 'Use at most 1,000 characters.'
+  else if (details.description.length > LIMITS.description) errors.description = tooLongMessage(LIMITS.description)
   if (!(SYSTEM_TYPES as readonly string[]).includes(details.systemType)) errors.systemType = 'Choose a system type.'
   if (!COLOUR.test(details.colour)) errors.colour = 'Choose a colour such as #3f51b5.'
   // Checked again on complete: it is installed under this name.
@@ -151,7 +152,7 @@ export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: strin
     const base = `${endpoint.key.slice(0, 55)}_copy`
     let copyKey = base
     while (keys.has(copyKey)) copyKey = `${base}${n++}`
-    const copy = { ...structuredClone(endpoint), key: copyKey, name: `${endpoint.name} (copy)`.slice(0, 120) }
+    const copy = { ...structuredClone(endpoint), key: copyKey, name: `${endpoint.name} (copy)`.slice(0, LIMITS.label) }
     return { ...data, definition: { ...data.definition, endpoints: [...data.definition.endpoints, copy] } }
   })
 }

@@ -7,6 +7,7 @@ import {
   type AuthMethodSpec, type ConnectorDefinition, type DefinitionProblem, type EndpointSpec, type FieldSpec,
 } from './definition.js'
 import { Invalid, NotFound } from './errors.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 /** A parsed form body: flat names, repeated names as arrays (formbody does not nest). */
 export type FormInput = Record<string, string | string[] | undefined>
@@ -42,7 +43,7 @@ export type DefinitionEdit =
 
 /** Blank rows offered after the filled ones, so fields can be added without JavaScript. */
 const BLANK_ROWS = 2
-const KEY = /^[a-z][a-z0-9_]{0,62}$/
+const KEY = new RegExp(`^[a-z][a-z0-9_]{0,${LIMITS.key - 1}}$`)
 
 const TOP_FIELDS: Record<ItemKind | 'details', string[]> = {
   variable: ['key', 'label', 'secret', 'required', 'default'],
@@ -132,12 +133,12 @@ type Errors = Record<string, string>
 
 function checkKey(key: string, field: string, example: string, errors: Errors) {
   if (!key) errors[field] = `Enter a key, e.g. ${example}.`
-  else if (!KEY.test(key)) errors[field] = 'Use lower-case letters, digits and _, starting with a letter (at most 63 characters).'
+  else if (!KEY.test(key)) errors[field] = `Use lower-case letters, digits and _, starting with a letter (at most ${LIMITS.key} characters).`
 }
 
 function checkText(value: string, field: string, what: string, max: number, errors: Errors) {
   if (!value) errors[field] = `Enter ${what}.`
-  else if (value.length > max) errors[field] = `Use at most ${max} characters.`
+  else if (value.length > max) errors[field] = tooLongMessage(max)
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], field: string, message: string, errors: Errors): T {
@@ -151,8 +152,8 @@ function readField(row: RowValues, name: (property: string) => string, example: 
   const label = row.label.trim()
   const defaultValue = row.default.trim()
   checkKey(key, name('key'), example, errors)
-  checkText(label, name('label'), 'a label', 120, errors)
-  if (defaultValue.length > 500) errors[name('default')] = 'Use at most 500 characters.'
+  checkText(label, name('label'), 'a label', LIMITS.label, errors)
+  if (defaultValue.length > LIMITS.defaultValue) errors[name('default')] = tooLongMessage(LIMITS.defaultValue)
   return { key, label, secret: row.secret, required: row.required, ...(defaultValue ? { default: defaultValue } : {}) }
 }
 
@@ -183,29 +184,29 @@ function readItem(kind: ItemKind, input: FormInput, fixedKey: string | undefined
     return { item: field as FieldSpec | AuthMethodSpec | EndpointSpec, rowIndex: [] as number[] }
   }
   const name = first(input, 'name').trim()
-  checkText(name, 'name', 'a name', 120, errors)
+  checkText(name, 'name', 'a name', LIMITS.label, errors)
   const { fields, rowIndex } = readRows(input, spec.rows!.prefix, spec.rows!.word, errors)
   if (kind === 'authMethod') {
     const type = oneOf(first(input, 'type'), Object.keys(AUTH_TYPES) as (keyof typeof AUTH_TYPES)[], 'type', 'Choose a type of authentication.', errors)
     return { item: { key, name, type, fields } as AuthMethodSpec, rowIndex }
   }
   const entity = first(input, 'entity').trim()
-  checkText(entity, 'entity', 'the entity, e.g. Orders', 80, errors)
+  checkText(entity, 'entity', 'the entity, e.g. Orders', LIMITS.entity, errors)
   const direction = oneOf(first(input, 'direction'), DIRECTIONS, 'direction', 'Choose receive or send.', errors)
   const method = oneOf(first(input, 'method'), HTTP_METHODS, 'method', 'Choose an HTTP method.', errors)
   const url = first(input, 'url').trim()
-  checkText(url, 'url', 'the URL, relative to the base URL, e.g. /orders', 2000, errors)
+  checkText(url, 'url', 'the URL, relative to the base URL, e.g. /orders', LIMITS.url, errors)
   return { item: { key, name, entity, direction, method, url, variables: fields } as EndpointSpec, rowIndex }
 }
 
 function readDetails(input: FormInput, errors: Errors) {
   const name = first(input, 'name').trim()
-  checkText(name, 'name', 'a name', 120, errors)
+  checkText(name, 'name', 'a name', LIMITS.label, errors)
   const protocol = oneOf(first(input, 'protocol'), PROTOCOLS, 'protocol', 'Choose a protocol.', errors)
   const baseUrl = first(input, 'baseUrl').trim()
-  if (baseUrl.length > 2000) errors.baseUrl = 'Use at most 2000 characters.'
+  if (baseUrl.length > LIMITS.url) errors.baseUrl = tooLongMessage(LIMITS.url)
   const dateFormat = first(input, 'dateFormat').trim()
-  checkText(dateFormat, 'dateFormat', 'a date format, e.g. ISO 8601', 40, errors)
+  checkText(dateFormat, 'dateFormat', 'a date format, e.g. ISO 8601', LIMITS.dateFormat, errors)
   const amountText = first(input, 'rateLimitAmount').trim()
   const amount = Number(amountText)
   if (!/^\d+$/.test(amountText) || amount < 1 || amount > 1_000_000) errors.rateLimitAmount = 'Enter a whole number from 1 to 1000000.'

@@ -2,6 +2,7 @@
 // marketplace manifests, the connector settings and the connector builder alike.
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { LIMITS } from './limits.js'
 
 export const SYSTEM_TYPES = [
   'Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database',
@@ -21,15 +22,15 @@ export const AUTH_TYPES = {
 } as const
 export type AuthType = keyof typeof AUTH_TYPES
 
-const Key = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', description: 'lower-case letters, digits and _' })
-const Label = Type.String({ minLength: 1, maxLength: 120 })
+const Key = Type.String({ pattern: `^[a-z][a-z0-9_]{0,${LIMITS.key - 1}}$`, description: 'lower-case letters, digits and _' })
+const Label = Type.String({ minLength: 1, maxLength: LIMITS.label })
 
 export const Field = Type.Object({
   key: Key,
   label: Label,
   secret: Type.Boolean(),
   required: Type.Boolean(),
-  default: Type.Optional(Type.String({ maxLength: 500 })),
+  default: Type.Optional(Type.String({ maxLength: LIMITS.defaultValue })),
 }, { additionalProperties: false })
 
 export const AuthMethod = Type.Object({
@@ -42,17 +43,17 @@ export const AuthMethod = Type.Object({
 export const Endpoint = Type.Object({
   key: Key,
   name: Label,
-  entity: Type.String({ minLength: 1, maxLength: 80 }),
+  entity: Type.String({ minLength: 1, maxLength: LIMITS.entity }),
   direction: Type.Union(DIRECTIONS.map((d) => Type.Literal(d))),
   method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
-  url: Type.String({ minLength: 1, maxLength: 2000 }),
+  url: Type.String({ minLength: 1, maxLength: LIMITS.url }),
   variables: Type.Array(Field, { maxItems: 50 }),
 }, { additionalProperties: false })
 
 export const Definition = Type.Object({
   protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
-  baseUrl: Type.String({ maxLength: 2000 }),
-  dateFormat: Type.String({ minLength: 1, maxLength: 40 }),
+  baseUrl: Type.String({ maxLength: LIMITS.url }),
+  dateFormat: Type.String({ minLength: 1, maxLength: LIMITS.dateFormat }),
   rateLimit: Type.Object({
     amount: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     unit: Type.Union(RATE_LIMIT_UNITS.map((u) => Type.Literal(u))),

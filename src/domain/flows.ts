@@ -12,6 +12,7 @@ import { claimSubmission, completeSubmission } from './connectors.js'
 import type { EditForm } from './edit-form.js'
 import { groupBy, pageOf, type Page } from './pagination.js'
 import { isId } from './ids.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 export const FLOWS_PAGE_SIZE = 25
 
@@ -45,7 +46,7 @@ export async function listFlows(db: Db, actor: Actor, query: { page: number }): 
 function checkFlowName(name: string) {
   const trimmed = name.trim()
   if (!trimmed) throw new Invalid({ name: 'Enter a name for the process flow.' })
-  if (trimmed.length > 120) throw new Invalid({ name: 'Use at most 120 characters.' })
+  if (trimmed.length > LIMITS.processFlowName) throw new Invalid({ name: tooLongMessage(LIMITS.processFlowName) })
   return trimmed
 }
 

@@ -13,6 +13,7 @@ import { claimSubmission, completeSubmission } from './connectors.js'
 import type { EditForm } from './edit-form.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 // UTC (the default) first: Intl's list leaves it out, and a select without it would show, and save, another zone.
 export const TIME_ZONES: readonly string[] = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')]
@@ -51,7 +52,7 @@ export function defaultDetails(definition: ConnectorDefinition): InstanceDetails
 export function checkName(name: string): Record<string, string> {
   const trimmed = name.trim()
   if (!trimmed) return { name: 'Enter a name for this instance, e.g. "Shopify - UK".' }
-  if (trimmed.length > 100) return { name: 'Use at most 100 characters.' }
+  if (trimmed.length > LIMITS.instanceName) return { name: tooLongMessage(LIMITS.instanceName) }
   return {}
 }
 
@@ -60,7 +61,7 @@ export function checkSettings(details: InstanceDetails): Record<string, string> 
   const errors: Record<string, string> = {}
   if (!TIME_ZONE_SET.has(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
   if (!details.dateFormat.trim()) errors.dateFormat = 'Enter a date format, e.g. Y-m-d H:i:s.'
-  else if (details.dateFormat.length > 40) errors.dateFormat = 'Use at most 40 characters.'
+  else if (details.dateFormat.length > LIMITS.dateFormat) errors.dateFormat = tooLongMessage(LIMITS.dateFormat)
   const amount = Number(details.rateLimitAmount)
   if (!/^\d+$/.test(details.rateLimitAmount.trim()) || !Number.isInteger(amount) || amount < 1 || amount > 1_000_000) {
     errors.rateLimitAmount = 'Enter a whole number of requests from 1 to 1,000,000.'
@@ -81,7 +82,7 @@ export function checkValues(fields: InstanceField[], values: Record<string, stri
   const errors: Record<string, string> = {}
   for (const field of fields) {
     const value = values[field.name] ?? ''
-    if (value.length > 4000) errors[field.name] = 'Use at most 4,000 characters.'
+    if (value.length > LIMITS.instanceValue) errors[field.name] = tooLongMessage(LIMITS.instanceValue)
     else if (field.required && !value.trim() && !(field.secret && storedSecrets[field.name])) errors[field.name] = `Enter ${field.label}.`
   }
   return errors

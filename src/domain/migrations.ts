@@ -22,9 +22,10 @@ import { fieldsFor } from './instances.js'
 import { touchFlows } from './flows.js'
 import { groupBy } from './pagination.js'
 import type { SecretBox } from './secrets.js'
+import { LIMITS } from './limits.js'
 
-export const MAX_SUFFIX_LENGTH = 100
-const MAX_NAME_LENGTH = 100
+export const MAX_SUFFIX_LENGTH = LIMITS.suffix
+const MAX_NAME_LENGTH = LIMITS.instanceName
 
 /** What the admin chose on the migrate page and the preview. Ids come from a form: anything may be in them. */
 export interface MigrationChoices {

@@ -12,6 +12,7 @@ import type { Db, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, passwordProblem, UNUSABLE_HASH, verifyPassword } from './passwords.js'
+import { LIMITS, tooLongMessage } from './limits.js'
 
 export const SESSION_DAYS = 14
 
@@ -36,7 +37,7 @@ export async function userForSession(db: Db, token: string): Promise<(Actor & { 
  */
 export type SignInEmail = string & { readonly normalised: unique symbol }
 
-export const EMAIL_MAX_LENGTH = 254
+export const EMAIL_MAX_LENGTH = LIMITS.email
 /** What an address added to a company must look like (sign-in looks up whatever was typed). */
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 // Control and invisible formatting characters (tab, line breaks, bidi marks, zero-width spaces).
@@ -165,7 +166,7 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   const errors: Record<string, string> = {}
   const name = input.name.trim()
   if (!name) errors.name = 'Enter the person\'s name.'
-  else if (name.length > 120) errors.name = 'Use at most 120 characters.'
+  else if (name.length > LIMITS.personName) errors.name = tooLongMessage(LIMITS.personName)
   const normalised = normaliseEmail(input.email)
   if ('error' in normalised) errors.email = normalised.error === 'Enter your email address.' ? 'Enter an email address such as name@company.com.' : normalised.error
   else if (!EMAIL.test(normalised.email)) errors.email = 'Enter an email address such as name@company.com.'

@@ -41,3 +41,17 @@ export const HELP_FOR_ROUTE: Record<string, string> = {
   '/builder': 'building-a-custom-connector',
   '/builder/drafts/:id/:step': 'building-a-custom-connector',
 }
+
+/**
+ * The help page of a screen by its template, for pages that a form's POST route shows again (a
+ * refused form) at an address with no help of its own.
+ */
+export const HELP_FOR_PAGE: Record<string, string> = {
+  'connector-settings': 'updating-a-connector',
+  'connector-migration': 'updating-a-connector',
+  'builder-step': 'building-a-custom-connector',
+  'instance-settings': 'updating-an-instance',
+  'process-flows': 'process-flows-and-connection-shapes',
+  'process-flow': 'process-flows-and-connection-shapes',
+  'shape-form': 'process-flows-and-connection-shapes',
+}

@@ -17,4 +17,6 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     allowedPath: (pathName) => pathName === '/htmx.min.js',
     ...cacheControl,
   })
+  // A private administration app: search engines are asked to stay out (public, like the login page).
+  app.get('/robots.txt', { config: { public: true } }, async (_request, reply) => reply.sendFile('robots.txt'))
 }, { name: 'assets' })

@@ -45,7 +45,12 @@ function messageOf(error: FastifyError, status: number): string {
   if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
     return 'This form has expired or did not come from this site. Go back, reload the page and try again.'
   }
-  if (error.validation) return `The request was not valid: ${error.message}.`
+  // Schema wording ("body/name must NOT have…") never reaches a user: what a person can do instead.
+  if (error.validation) {
+    return error.validationContext === 'querystring'
+      ? 'This address has something in it that could not be read. Go back, or start again from the menu.'
+      : 'This form could not be read: it may be out of date. Go back, reload the page and try again.'
+  }
   return error.message
 }
 

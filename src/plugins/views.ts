@@ -8,7 +8,8 @@ import type { FastifyReply } from 'fastify'
 import { can } from '../domain/actor.js'
 import { cookieOptions, csrfUserInfo } from './security.js'
 import * as format from '../views/format.js'
-import { HELP_FOR_ROUTE } from '../help/pages.js'
+import { HELP_FOR_PAGE, HELP_FOR_ROUTE } from '../help/pages.js'
+import { LIMITS } from '../domain/limits.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -39,7 +40,8 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     engine: { eta: new Eta({ views: VIEWS_DIR, cache: production }) },
     root: VIEWS_DIR,
     production,
-    defaultContext: { format },
+    // Every template: the formatters, and the length limits that become each field's maxlength.
+    defaultContext: { format, limits: LIMITS },
   })
 
   app.decorateReply('flash', function (this: FastifyReply, message: string) {
@@ -49,6 +51,16 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
   app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
     if (this.request.headers['hx-request'] === 'true') return this.code(200).header('HX-Redirect', url).send('')
     return this.redirect(url, 303)
+  })
+
+  // An htmx request never follows a redirect: fetch would follow it quietly and htmx would swap the
+  // next page in where the form was. HX-Redirect makes the browser load that page instead.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const location = reply.getHeader('location')
+    if (request.headers['hx-request'] !== 'true' || reply.statusCode < 300 || reply.statusCode >= 400 || typeof location !== 'string') return payload
+    reply.removeHeader('location')
+    reply.code(200).header('HX-Redirect', location)
+    return ''
   })
 
   app.decorateReply('page', async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {
@@ -69,7 +81,8 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
       flash,
       path: request.url.split('?')[0],
-      helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''],
+      // A page shown again by a form's POST route (a refused form) keeps the help of its screen.
+      helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''] ?? HELP_FOR_PAGE[template],
       /** A one-time key for a form that must do its work once (see claimSubmission). */
       submissionKey: randomUUID,
     }

@@ -21,7 +21,8 @@ const manage = { permission: 'manageConnectors' as const }
 const StepParams = Type.Object({ id: IdParams.properties.id, step: Type.Union(BUILDER_STEPS.map((s) => Type.Literal(s))) })
 const SegmentParams = Type.Object({ id: IdParams.properties.id, segment: Type.Union(Object.keys(ITEM_SEGMENTS).map((s) => Type.Literal(s))) })
 const ItemParams = Type.Object({ ...SegmentParams.properties, key: Type.String({ maxLength: 100 }) })
-const FormText = Type.Union([Type.String({ maxLength: 5000 }), Type.Array(Type.String({ maxLength: 5000 }), { maxItems: 60 })])
+// Lengths are checked by the domain, beside each field (src/domain/limits.ts).
+const FormText = Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 60 })])
 /** Every form of a draft: the draft's version it was read at, its one-time key, and its fields. */
 const FormBody = Type.Object({ ...EditFields }, { additionalProperties: FormText })
 const StartBody = Type.Object({ submission: EditFields.submission })

@@ -15,7 +15,8 @@ import { IdParams, UUID } from './schemas.js'
 
 
 
-const FormText = Type.String({ maxLength: 5000 })
+// Lengths are checked by the domain, beside each field (src/domain/limits.ts).
+const FormText = Type.String()
 /** An edit form: the revision it was based on, its one-time key, and its flat fields (repeated ones as lists). */
 const EditBody = Type.Object({
   revision: Type.Integer({ minimum: 1 }),

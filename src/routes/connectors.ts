@@ -6,14 +6,18 @@ import { getConnector, listConnectors, removeConnector } from '../domain/connect
 import { registerRemoval } from './removal.js'
 import { impactOf } from '../domain/impact.js'
 import { ListQuery } from './schemas.js'
+import { movedTo, nearestPage, pageParam, searchOf } from './lists.js'
+import { withQuery } from '../views/format.js'
 
 export default async function connectors(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/connectors', { schema: { querystring: ListQuery } }, async (request, reply) => {
-    const q = request.query.q?.trim() ?? ''
-    const list = await listConnectors(app.db, actorOf(request), { q, page: request.query.page })
-    return reply.page('connectors', { list, q }, 'connector-list')
+    const actor = actorOf(request)
+    const search = searchOf(request.query.q)
+    const { list, moved } = await nearestPage(request.query.page, (page) => listConnectors(app.db, actor, { q: search.q, page }))
+    if (moved && movedTo(request, reply, withQuery('/connectors', { q: search.q, page: pageParam(list.page) }))) return reply
+    return reply.page('connectors', { list, q: search.q, searchCut: search.cut }, 'connector-list')
   })
 
   registerRemoval(app, {

@@ -4,6 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { HELP_PAGES } from '../help/pages.js'
 import { NotFound } from '../domain/errors.js'
+import { QueryText } from './schemas.js'
+import { searchOf } from './lists.js'
 
 const Slug = Type.Object({ slug: Type.String({ pattern: '^[a-z0-9-]{1,80}$' }) })
 
@@ -19,12 +21,12 @@ export default async function helpRoutes(fastify: FastifyInstance) {
     return texts
   }
 
-  app.get('/help', { schema: { querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (request, reply) => {
-    const q = request.query.q?.trim() ?? ''
+  app.get('/help', { schema: { querystring: Type.Object({ q: QueryText }) } }, async (request, reply) => {
+    const { q, cut } = searchOf(request.query.q)
     const words = q.toLowerCase().split(/\s+/).filter(Boolean)
     const all = await pageTexts()
     const pages = words.length ? HELP_PAGES.filter((p) => words.every((w) => all.get(p.slug)!.includes(w))) : HELP_PAGES
-    return reply.page('help-index', { pages, q })
+    return reply.page('help-index', { pages, q, searchCut: cut })
   })
 
   app.get('/help/:slug', { schema: { params: Slug } }, async (request, reply) => {

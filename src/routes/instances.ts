@@ -18,7 +18,8 @@ import { registerRemoval } from './removal.js'
 export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
 type Step = (typeof WIZARD_STEPS)[number]
 
-const FormValue = Type.String({ maxLength: 5000 })
+// Lengths are checked by the domain, beside each field (src/domain/limits.ts).
+const FormValue = Type.String()
 /** Wizard and settings forms: known fields plus `auth.<key>` / `var.<key>` values. */
 const InstanceBody = Type.Object({
   step: Type.Optional(Type.Union(WIZARD_STEPS.map((s) => Type.Literal(s)))),
@@ -143,7 +144,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }
 
   app.get('/instances/:id/settings', {
-    schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String({ maxLength: 100 })) }) },
+    schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await settingsPage(request, { authMethod: request.query.method })
     return reply.page('instance-settings', data, 'instance-authentication')

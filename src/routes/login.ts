@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import { authenticate, normaliseEmail } from '../domain/users.js'
 import { minutesInWords, recordSuccessfulSignIn, reserveSignInAttempt, type LimitName } from '../domain/sign-in-limits.js'
 import { safeNext } from '../plugins/auth.js'
+import { LIMITS, tooLongMessage } from '../domain/limits.js'
 
 // `next` may come repeated or in any shape: anything but one same-origin path is ignored, not refused.
 const Next = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
@@ -44,6 +45,7 @@ export default async function login(fastify: FastifyInstance) {
     const normalised = normaliseEmail(typed)
     if ('error' in normalised) errors.email = normalised.error
     if (!password) errors.password = 'Enter your password.'
+    else if (password.length > LIMITS.password) errors.password = tooLongMessage(LIMITS.password)
     if ('error' in normalised || Object.keys(errors).length) return form(422, errors)
     const { email } = normalised
 
@@ -53,7 +55,7 @@ export default async function login(fastify: FastifyInstance) {
       reply.header('retry-after', String(attempt.retryAfterSeconds))
       return form(429, { '': `${TOO_MANY[attempt.limit]} Try again in ${minutesInWords(attempt.retryAfterSeconds)}.` })
     }
-    const user = password.length <= 1000 ? await authenticate(app.db, email, password) : null
+    const user = await authenticate(app.db, email, password)
     if (!user) {
       request.log.info({ email }, 'sign-in failed')
       return form(422, { '': 'That email and password do not match an account.' })

@@ -6,15 +6,21 @@ import { SYSTEM_TYPES } from '../domain/definition.js'
 import { browseMarketplace } from '../domain/marketplace.js'
 import { installConnector, pageOfConnector } from '../domain/connectors.js'
 import { IdParams, MarketplaceQuery, SubmissionBody } from './schemas.js'
+import { movedTo, nearestPage, pageParam, searchOf } from './lists.js'
+import { withQuery } from '../views/format.js'
 
 export default async function marketplace(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   app.get('/marketplace', { schema: { querystring: MarketplaceQuery } }, async (request, reply) => {
-    const q = request.query.q?.trim() ?? ''
-    const type = request.query.type || undefined
-    const results = await browseMarketplace(app.db, actorOf(request), { q, type, page: request.query.page })
-    return reply.page('marketplace', { results, q, type: type ?? '', systemTypes: SYSTEM_TYPES }, 'marketplace-results')
+    const actor = actorOf(request)
+    const search = searchOf(request.query.q)
+    const asked = [request.query.type].flat()[0] || undefined
+    const type = SYSTEM_TYPES.find((t) => t === asked)
+    const { list: results, moved } = await nearestPage(request.query.page, (page) => browseMarketplace(app.db, actor, { q: search.q, type, page }))
+    const url = withQuery('/marketplace', { q: search.q, type, page: pageParam(results.page) })
+    if ((moved || type !== asked) && movedTo(request, reply, url)) return reply
+    return reply.page('marketplace', { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES }, 'marketplace-results')
   })
 
   app.post('/marketplace/:id/install', {

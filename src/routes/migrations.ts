@@ -15,16 +15,17 @@ import {
 import { IdParams, UUID } from './schemas.js'
 
 const Id = IdParams.properties.id
-const FormText = Type.String({ maxLength: 200 })
+// Lengths are checked by the domain, beside each field (src/domain/limits.ts).
+const FormText = Type.String()
 /** The picker and the preview: known fields plus `flow.<instanceId>`, `authMethod.<instanceId>`, `endpoint.<shapeId>`. */
 const MigrateBody = Type.Object({
   action: Type.Optional(Type.Union([Type.Literal('preview'), Type.Literal('apply'), Type.Literal('back')])),
-  from: Type.Optional(Type.String({ maxLength: 100 })),
+  from: Type.Optional(Type.String()),
   suffix: Type.Optional(FormText),
-  plan: Type.Optional(Type.String({ maxLength: 100 })),
+  plan: Type.Optional(Type.String()),
   submission: Type.Optional(Type.String({ pattern: UUID })),
   // A single checked box arrives as a string; Fastify's validator makes it a list.
-  instance: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
+  instance: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
 }, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 1000 })]) })
 
 type Body = Record<string, string | string[] | undefined>
@@ -72,7 +73,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
 
   app.get('/connectors/:id/migrate', {
     config: manage,
-    schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String({ maxLength: 100 })) }) },
+    schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
     return reply.page('connector-migrate', { stage: 'pick', picker: data, form: null })

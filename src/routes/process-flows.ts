@@ -11,19 +11,22 @@ import {
   removeFlow, removeShape, renameFlow, setFlowEnabled,
 } from '../domain/flows.js'
 import { EditConflict, Invalid, NotFound } from '../domain/errors.js'
-import { EditFields, IdParams, PageNumber } from './schemas.js'
+import { EditFields, IdParams, QueryText } from './schemas.js'
 import { conflictMessage } from './conflicts.js'
+import { movedTo, nearestPage, pageParam } from './lists.js'
+import { withQuery } from '../views/format.js'
 import { registerRemoval } from './removal.js'
 
 const UUID = IdParams.properties.id
 /** The page of a flow, where its buttons are. */
 const FLOW = '/process-flows/:id'
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
-const Name = Type.Optional(Type.String({ maxLength: 1000 }))
+// Lengths are checked by the domain, beside each field (src/domain/limits.ts).
+const Name = Type.Optional(Type.String())
 const NewFlowBody = Type.Object({ name: Name, submission: EditFields.submission })
 const NameBody = Type.Object({ name: Name, ...EditFields })
-const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })) })
-const ShapeBody = Type.Object({ instance: Type.Optional(Type.String({ maxLength: 100 })), endpoint: Type.Optional(Type.String({ maxLength: 100 })), ...EditFields })
+const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String()) })
+const ShapeBody = Type.Object({ instance: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()), ...EditFields })
 
 /**
  * Rethrows anything but a refusal. Invalid input renders the form again with 422; a form based on an
@@ -47,8 +50,12 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   const listPage = async (actor: Actor, page: number, extra: Record<string, unknown> = {}) =>
     ({ flows: await listFlows(app.db, actor, { page }), values: { name: '' }, errors: {}, ...extra })
 
-  app.get('/process-flows', { schema: { querystring: Type.Object({ page: PageNumber }) } }, async (request, reply) =>
-    reply.page('process-flows', await listPage(actorOf(request), request.query.page)))
+  app.get('/process-flows', { schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
+    const actor = actorOf(request)
+    const { list: flows, moved } = await nearestPage(request.query.page, (page) => listFlows(app.db, actor, { page }))
+    if (moved && movedTo(request, reply, withQuery('/process-flows', { page: pageParam(flows.page) }))) return reply
+    return reply.page('process-flows', { flows, values: { name: '' }, errors: {} })
+  })
 
   app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NewFlowBody } }, async (request, reply) => {
     const actor = actorOf(request)

@@ -38,7 +38,8 @@ export interface RemovalRoute<Blocker> {
   blockersPartial?: string
 }
 
-const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 1000 })), ...EditFields })
+// No length in the schema: an over-long word is refused by the route, beside its field.
+const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String()), ...EditFields })
 
 /** Who changed the thing since the prompt was shown, or null for any other error. */
 function changedMeanwhile(error: unknown): string | null {

@@ -1,6 +1,5 @@
 // Route schemas shared by several routes: Fastify validates, handlers never hand-parse.
 import { Type } from 'typebox'
-import { SYSTEM_TYPES } from '../domain/definition.js'
 import { UUID_PATTERN as UUID } from '../domain/ids.js'
 
 export { UUID }
@@ -9,18 +8,14 @@ export { UUID }
 /** `:id` in a path. A malformed id answers 404, like a missing one (see plugins/errors.ts). */
 export const IdParams = Type.Object({ id: Type.String({ pattern: UUID }) })
 
-export const PageNumber = Type.Integer({ minimum: 1, maximum: 100_000, default: 1 })
+/** A query parameter the route reads itself (lists.ts): any text; a repeated one arrives as a list. */
+export const QueryText = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]))
 
-export const ListQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
-  page: PageNumber,
-})
+/** `?page=` of a list; `?q=` of a search. Read by nearestPage() and searchOf() in lists.ts, never refused. */
+export const ListQuery = Type.Object({ q: QueryText, page: QueryText })
 
-export const MarketplaceQuery = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 200 })),
-  type: Type.Optional(Type.Union([Type.Literal(''), ...SYSTEM_TYPES.map((t) => Type.Literal(t))])),
-  page: PageNumber,
-})
+/** `?type=`: an unknown system type shows every type (see routes/marketplace.ts). */
+export const MarketplaceQuery = Type.Object({ q: QueryText, type: QueryText, page: QueryText })
 
 /** Every form carries `_csrf`; forms that must not run twice carry a one-time `submission` key. */
 export const SubmissionBody = Type.Object({

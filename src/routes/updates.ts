@@ -33,7 +33,7 @@ const MergeBody = Type.Object({
   submission: Type.Optional(Type.String({ pattern: UUID })),
   /** "preview": show what the choices so far would do, change nothing. */
   action: Type.Optional(Type.Literal('preview')),
-}, { additionalProperties: Type.String({ maxLength: 500 }) })
+}, { additionalProperties: Type.String() })
 
 /** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
 function choicesFrom(body: Record<string, unknown>): Record<string, MergeSide> {

@@ -9,7 +9,7 @@ import { Invalid } from '../domain/errors.js'
 import type { Actor } from '../domain/actor.js'
 import { EditFields, IdParams } from './schemas.js'
 
-const Text = Type.Optional(Type.String({ maxLength: 5000 }))
+const Text = Type.Optional(Type.String())
 const UserBody = Type.Object({ name: Text, email: Text, role: Text, password: Text, submission: EditFields.submission })
 
 export default async function userRoutes(fastify: FastifyInstance) {

@@ -218,3 +218,15 @@ t.test('users and read-only users cannot build connectors', async (t) => {
     t.notMatch((await client.get('/connectors')).body, 'href="/builder"', `${role}: not in the navigation`)
   }
 })
+
+t.test('a refused step keeps the help link of the builder, with or without JavaScript', async (t) => {
+  const started = await manager.post('/builder')
+  const url = (started.headers.location as string).replace(/\/basic-details$/, '')
+  for (const headers of [{}, { 'hx-request': 'true', 'hx-boosted': 'true', 'hx-request-type': 'full' }] as Record<string, string>[]) {
+    await manager.get(`${url}/auth-methods`)
+    const refused = await manager.post(`${url}/auth-methods/next`, {}, headers)
+    t.equal(refused.statusCode, 422)
+    t.match(textOf(refused.body), 'Add at least one authentication method.')
+    t.match(refused.body, 'href="/help/building-a-custom-connector"', 'the help link is there')
+  }
+})

@@ -362,3 +362,21 @@ t.test('renaming to the name of another connector of the company, whatever the c
   t.equal((await adminClient.post(`/connectors/${other.id}/details`, form(other.name.toLowerCase()))).statusCode, 303, 'its own name in another case is fine')
   t.equal((await connectorRow(ctx.db, other.id)).name, other.name.toLowerCase())
 })
+
+t.test('sent by htmx (a boosted form), a save is answered with HX-Redirect and a refusal with the page, never a redirect to follow', async (t) => {
+  const shopify = await install(ctx.db, admin, 'shopify')
+  const boosted = { 'hx-request': 'true', 'hx-boosted': 'true', 'hx-request-type': 'full' }
+  const form = (name: string) => ({ revision: '1', name, protocol: 'HTTP', baseUrl: 'https://{{shop_domain}}/admin/api/2024-01', dateFormat: 'ISO 8601', rateLimitAmount: '2', rateLimitUnit: 'second' })
+  await settingsOf(adminClient, shopify.id)
+  const refused = await adminClient.post(`/connectors/${shopify.id}/details`, form(''), boosted)
+  t.equal(refused.statusCode, 422)
+  t.notOk(refused.headers['hx-redirect'])
+  t.match(refused.body, /<h1>Settings for Shopify/, 'the settings page again, to swap in where it was')
+  t.match(refused.body, 'href="/help/updating-a-connector"', 'with its help link')
+  await settingsOf(adminClient, shopify.id)
+  const saved = await adminClient.post(`/connectors/${shopify.id}/details`, form('Shopify UK'), boosted)
+  t.equal(saved.statusCode, 200)
+  t.equal(saved.headers['hx-redirect'], `/connectors/${shopify.id}/settings`, 'the browser loads the settings page')
+  t.notOk(saved.headers.location, 'no redirect for fetch to follow into a swap')
+  t.equal(saved.body, '')
+})
