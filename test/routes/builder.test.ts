@@ -223,8 +223,8 @@ t.test('a refused step keeps the help link of the builder, with or without JavaS
   const started = await manager.post('/builder')
   const url = (started.headers.location as string).replace(/\/basic-details$/, '')
   for (const headers of [{}, { 'hx-request': 'true', 'hx-boosted': 'true', 'hx-request-type': 'full' }] as Record<string, string>[]) {
-    await manager.get(`${url}/auth-methods`)
-    const refused = await manager.post(`${url}/auth-methods/next`, {}, headers)
+    const step = await manager.get(`${url}/auth-methods`)
+    const refused = await manager.post(`${url}/auth-methods/next`, hiddenFields(step.body, `${url}/auth-methods/next`), headers)
     t.equal(refused.statusCode, 422)
     t.match(textOf(refused.body), 'Add at least one authentication method.')
     t.match(refused.body, 'href="/help/building-a-custom-connector"', 'the help link is there')
