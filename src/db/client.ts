@@ -36,11 +36,36 @@ export async function openDatabase(databaseUrl: string | undefined, dataDir: str
  */
 export const SERVER_SETTINGS = { random_page_cost: 1.1 }
 
+/**
+ * Every wait on the PostgreSQL server is bounded, so that while it is down or unreachable each
+ * request gets its 503 page within 5 seconds instead of hanging: the server stops a statement after
+ * `statement_timeout`; postgres.js gives up connecting after `connect_timeout` seconds, waiting for
+ * a free connection after `queue_timeout`, and on a query after `query_timeout` (waiting and
+ * running; the backstop for a server or network gone silent) plus `cancel_timeout` to cancel it.
+ * A DATABASE_URL parameter of the same name (`?statement_timeout=10000&query_timeout=12`, milliseconds and seconds) overrides.
+ */
+export const SERVER_TIMEOUTS = {
+  settings: { statement_timeout: 2_500, idle_in_transaction_session_timeout: 10_000 },
+  client: { connect_timeout: 2, queue_timeout: 2, query_timeout: 3, cancel_timeout: 1 },
+}
+
+/** Seconds before reconnecting after the `retries`th failed attempt: soon after the server is back, however long it was away. */
+function reconnectDelay(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 0.5)
+}
+
+/** `defaults` without the keys the URL's query string sets itself. */
+function unlessInUrl<T extends Record<string, unknown>>(url: string, defaults: T): Partial<T> {
+  const given = new URL(url).searchParams
+  return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.has(key))) as Partial<T>
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const migrationClient = postgres(url, { max: 1, onnotice: () => {} })
+  // Migrations may run long: only the connect timeout applies to them.
+  const migrationClient = postgres(url, { max: 1, onnotice: () => {}, ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }) })
   try {
     await migrate(drizzle(migrationClient), { migrationsFolder: MIGRATIONS })
   } finally {
@@ -49,7 +74,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const client = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: SERVER_SETTINGS,
+    connection: { ...SERVER_SETTINGS, ...SERVER_TIMEOUTS.settings },
+    ...unlessInUrl(url, SERVER_TIMEOUTS.client),
+    backoff: reconnectDelay,
     ...(options.onQuery ? { debug: (_connection: number, query: string, params: unknown[]) => options.onQuery!(query, params) } : {}),
   })
   // Drizzle sends each query as an unnamed statement: postgres.js then asks the server for the

@@ -40,6 +40,7 @@ function messageOf(error: FastifyError, status: number): string {
 
 export async function renderError(reply: FastifyReply, status: number, message: string) {
   // An htmx fragment request gets just the message, where its swap would go.
+  if (status === 503) reply.header('Retry-After', '5')
   return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message }, 'error-message')
 }
 
