@@ -1,6 +1,7 @@
 // One `Db` type over two drivers: embedded PGlite (no DATABASE_URL) or a PostgreSQL server.
 import path from 'node:path'
 import { mkdirSync } from 'node:fs'
+import { DataFolderLock } from './data-folder-lock.js'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 
@@ -11,6 +12,8 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export interface Database {
   db: Db
   kind: 'pglite' | 'postgres'
+  /** The lock on an embedded database's folder, held until `close()`. */
+  lock?: DataFolderLock
   close(): Promise<void>
 }
 
@@ -20,6 +23,8 @@ export interface DatabaseOptions {
   /** Called with each SQL statement sent and its parameters (the benchmark counts and explains them). */
   onQuery?: (sql: string, params: unknown[]) => void
   max?: number
+  /** What this process is, for the message another process gets when it finds the embedded database in use. */
+  command?: string
 }
 
 /** Opens the database and applies any migration not yet applied. */
@@ -89,14 +94,40 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }
 
-/** `dataPath` undefined keeps the database in memory (tests). */
+/**
+ * `dataPath` undefined keeps the database in memory (tests). A folder is locked while it is open
+ * (the lock file `<dataPath>.lock`): another process opening it gets DataFolderInUse.
+ */
 export async function openPglite(dataPath: string | undefined, options: DatabaseOptions = {}): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  const client = await PGlite.create(dataPath, { extensions: { pg_trgm } })
+  let lock: DataFolderLock | undefined
+  if (dataPath) {
+    mkdirSync(path.dirname(dataPath), { recursive: true })
+    lock = DataFolderLock.acquire(dataPath, `${dataPath}.lock`, options.command ?? 'another process of the connectors dashboard')
+  }
+  let client
+  try {
+    client = await PGlite.create(dataPath, { extensions: { pg_trgm } })
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+  const close = async () => {
+    try {
+      await client.close()
+    } finally {
+      lock?.release()
+    }
+  }
   const db = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
-  await migrate(db, { migrationsFolder: MIGRATIONS })
-  return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() }
+  try {
+    await migrate(db, { migrationsFolder: MIGRATIONS })
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { db: db as unknown as Db, kind: 'pglite', ...(lock ? { lock } : {}), close }
 }
