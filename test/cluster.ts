@@ -2,8 +2,8 @@
 // so the test can stop and start the server without touching the one other test files share.
 // Uses the Debian binaries (/usr/lib/postgresql/<version>/bin) or PG_BIN; as root (CI) it runs
 // them as the `postgres` user, since PostgreSQL refuses to run as root.
-import { execFile } from 'node:child_process'
-import { chownSync, existsSync, readdirSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -29,13 +29,40 @@ async function freePort(): Promise<number> {
   return port
 }
 
+const PREFIX = 'pg-cluster-'
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export class Cluster {
+  /**
+   * Drops the cluster even when the test runner gives up on the file: on a timeout it sends SIGALRM,
+   * then SIGKILL half a second later, too soon for an asynchronous teardown.
+   */
+  private readonly dropNow = () => {
+    try { this.pgSync('pg_ctl', ['stop', '-D', this.data, '-m', 'immediate']) } catch { /* not running */ }
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+
   private constructor(readonly bin: string, readonly dir: string, readonly port: number) {}
 
-  /** Creates the cluster (not yet started). */
+  /** Creates the cluster (not yet started), after dropping any left by a test process that was killed. */
   static async create(bin: string): Promise<Cluster> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'pg-cluster-'))
+    for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith(PREFIX))) {
+      const dir = path.join(tmpdir(), name)
+      const owner = Number(existsSync(path.join(dir, 'owner')) ? readFileSync(path.join(dir, 'owner'), 'utf8') : NaN)
+      if (Number.isInteger(owner) && !alive(owner)) new Cluster(bin, dir, 0).dropNow()
+    }
+    const dir = await mkdtemp(path.join(tmpdir(), PREFIX))
+    writeFileSync(path.join(dir, 'owner'), String(process.pid))
     const cluster = new Cluster(bin, dir, await freePort())
+    process.once('exit', cluster.dropNow).once('SIGALRM', cluster.dropNow)
     if (process.getuid?.() === 0) {
       const { stdout } = await run('id', ['-u', 'postgres'])
       const { stdout: group } = await run('id', ['-g', 'postgres'])
@@ -54,6 +81,12 @@ export class Cluster {
     const asRoot = process.getuid?.() === 0
     const { stdout } = asRoot ? await run('runuser', ['-u', 'postgres', '--', file, ...args]) : await run(file, args)
     return stdout
+  }
+
+  private pgSync(program: string, args: string[]): void {
+    const file = path.join(this.bin, program)
+    if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', file, ...args], { stdio: 'ignore' })
+    else execFileSync(file, args, { stdio: 'ignore' })
   }
 
   async start(): Promise<void> {
@@ -80,6 +113,7 @@ export class Cluster {
 
   /** Stops the server if it runs and removes the cluster's folder. */
   async drop(): Promise<void> {
+    process.removeListener('exit', this.dropNow).removeListener('SIGALRM', this.dropNow)
     if (await this.running()) await this.stop('immediate').catch(() => {})
     await rm(this.dir, { recursive: true, force: true })
   }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
-import { openDatabase, openPglite } from '../src/db/client.js'
+import { openPglite } from '../src/db/client.js'
 import { DataFolderInUse, DataFolderLock, type LockHolder } from '../src/db/data-folder-lock.js'
 import { BrowserSession, startServer } from './server-process.js'
 
@@ -24,22 +24,6 @@ function staleLock(folder: string, holder: Partial<LockHolder>) {
 function deadPid(): number {
   return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
 }
-
-t.test('an open data folder is refused to a second opener, naming the holder; closing frees it', async (t) => {
-  const folder = path.join(dir, 'held', 'pglite')
-  const first = await openDatabase(undefined, path.dirname(folder), { command: 'npm start' })
-  t.ok(existsSync(`${folder}.lock`), 'the lock file is beside the database folder')
-  first.lock!.update({ url: 'http://127.0.0.1:3999' })
-  const refusal = await openPglite(folder, { command: 'npm run marketplace:publish' }).catch((error: unknown) => error)
-  t.type(refusal, DataFolderInUse)
-  t.match((refusal as Error).message, `The embedded database in ${folder} is in use by npm start (process ${process.pid}, running since `)
-  t.match((refusal as Error).message, 'listening on http://127.0.0.1:3999).')
-  t.match((refusal as Error).message, `Stop that process first (Ctrl+C in its terminal, or \`kill ${process.pid}\`), then try again.`)
-  await first.close()
-  t.notOk(existsSync(`${folder}.lock`), 'closing removes the lock')
-  DataFolderLock.acquire(folder, `${folder}.lock`, 'npm run marketplace:publish').release()
-  t.pass('the next opener gets it')
-})
 
 t.test('a lock left by a process that is gone does not block', async (t) => {
   const folder = path.join(dir, 'stale', 'pglite')
@@ -65,19 +49,26 @@ t.test('a lock held on another machine (a shared folder) blocks: nobody here can
   t.match((refusal as Error).message, 'in use by npm start (process 4242 on another-machine.example, running since ')
 })
 
-t.test('an app killed without a chance to clean up leaves a lock that does not block the next start', async (t) => {
-  const dataDir = path.join(dir, 'killed')
-  const killed = await startServer({ DATA_DIR: dataDir })
-  t.teardown(() => { killed.child.kill('SIGKILL') })
-  killed.child.kill('SIGKILL')
-  await killed.exited
-  t.ok(existsSync(path.join(dataDir, 'pglite.lock')), 'the killed app left its lock behind')
+t.test('while the app runs, any other opener of its data folder is refused, naming it; killed without a chance to clean up, its lock does not block the next start', async (t) => {
+  const dataDir = path.join(dir, 'app')
+  const folder = path.join(dataDir, 'pglite')
+  const first = await startServer({ DATA_DIR: dataDir })
+  t.teardown(() => { first.child.kill('SIGKILL') })
+  const refusal = await openPglite(folder, { command: 'npm run marketplace:publish' }).catch((error: unknown) => error)
+  t.type(refusal, DataFolderInUse)
+  t.match((refusal as Error).message, `The embedded database in ${folder} is in use by npm start (process ${first.child.pid}, running since `)
+  t.match((refusal as Error).message, `listening on ${first.url}).`)
+  t.match((refusal as Error).message, `Stop that process first (Ctrl+C in its terminal, or \`kill ${first.child.pid}\`), then try again.`)
+
+  first.child.kill('SIGKILL')
+  await first.exited
+  t.ok(existsSync(`${folder}.lock`), 'the killed app left its lock behind')
   const next = await startServer({ DATA_DIR: dataDir })
   t.teardown(() => { next.child.kill('SIGKILL') })
   const session = new BrowserSession(next.url)
-  await session.signIn(killed.demo!.email, killed.demo!.password)
+  await session.signIn(first.demo!.email, first.demo!.password)
   t.equal((await session.request('GET', '/connectors')).status, 200, 'the next start serves the same data')
   next.child.kill('SIGTERM')
   t.equal(await next.exited, 'code 0 signal null')
-  t.notOk(existsSync(path.join(dataDir, 'pglite.lock')), 'a clean stop removes the lock')
+  t.notOk(existsSync(`${folder}.lock`), 'a clean stop removes the lock')
 })

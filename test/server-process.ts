@@ -31,7 +31,14 @@ export function spawnScript(script: string, args: string[], env: Record<string, 
   let exited = false
   child.stdout!.on('data', (chunk) => { output += chunk })
   child.stderr!.on('data', (chunk) => { output += chunk })
-  const done = new Promise<string>((resolve) => child.on('close', (code, signal) => { exited = true; resolve(`code ${code} signal ${signal}`) }))
+  // Even if the test runner gives up on the file (a timeout: SIGALRM, then SIGKILL), the process does not outlive it.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit).once('SIGALRM', killOnExit)
+  const done = new Promise<string>((resolve) => child.on('close', (code, signal) => {
+    exited = true
+    process.removeListener('exit', killOnExit).removeListener('SIGALRM', killOnExit)
+    resolve(`code ${code} signal ${signal}`)
+  }))
   return { child, output: () => output, exited: done, dead: () => exited }
 }
 
