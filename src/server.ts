@@ -3,12 +3,13 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { readConfig, ConfigError } from './config.js'
 import { openDatabase } from './db/client.js'
+import { DataFolderInUse } from './db/data-folder-lock.js'
 import { CREATE_ADMINISTRATOR, prepareDatabase } from './db/seed.js'
 import { buildApp, REDACTED_PATHS } from './app.js'
 
 export async function start(env: Record<string, string | undefined> = process.env): Promise<FastifyInstance> {
   const config = readConfig(env)
-  const database = await openDatabase(config.databaseUrl, config.dataDir)
+  const database = await openDatabase(config.databaseUrl, config.dataDir, { command: 'npm start' })
   let accounts
   try {
     accounts = await prepareDatabase(database.db, { production: config.production })
@@ -28,6 +29,7 @@ export async function start(env: Record<string, string | undefined> = process.en
   })
   const address = await app.listen({ port: config.port, host: config.host })
   const url = address.replace('[::1]', 'localhost')
+  database.lock?.update({ url })
   app.log.info(`Connectors dashboard listening on ${url} (database: ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'})`)
   if (accounts.kind === 'demo created') {
     app.log.info(`Demo company created. Sign in at ${url}/login with email ${accounts.signIn.email} and password ${accounts.signIn.password}`)
@@ -49,6 +51,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${error.message}\n`)
       process.exit(78)
+    }
+    if (error instanceof DataFolderInUse) {
+      const url = error.holder.url ? `It may be the dashboard you want: open ${error.holder.url}. ` : ''
+      process.stderr.write(`Not started: ${error.message}\n${url}To run a second one, give it a DATA_DIR of its own, or run both on a PostgreSQL server (DATABASE_URL; see README, "Configuration").\n`)
+      process.exit(75)
     }
     throw error
   }

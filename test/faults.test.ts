@@ -9,6 +9,8 @@ import { openDatabase } from '../src/db/client.js'
 import { publishCatalogue } from '../src/domain/marketplace.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../src/domain/users.js'
+import { createFlow, getFlow } from '../src/domain/flows.js'
+import type { LightMyRequestResponse } from 'fastify'
 import { Client, PASSWORD, testConfig, textOf } from './helpers.js'
 import { DatabaseProxy } from './proxy.js'
 
@@ -59,6 +61,77 @@ if (!serverUrl) {
     }
     t.equal(back.statusCode, 200, 'back without a restart')
     t.match(textOf(back.body), 'Manage connectors')
+  })
+
+  t.test('a database that stops answering (frozen, or the network broken): every request gets the 503 page within 5 seconds', async (t) => {
+    const app = await buildApp({ config: testConfig(), database })
+    t.teardown(() => app.close())
+    const clients = await Promise.all([0, 1, 2].map(async () => {
+      const client = new Client(app)
+      await client.signIn(user.email)
+      return client
+    }))
+    const requests = (wave: number) => clients.flatMap((client, i) => [
+      () => client.get('/connectors'),
+      () => client.get('/connectors?q=o', { 'HX-Request': 'true', 'HX-Request-Type': 'partial' }),
+      () => client.post('/process-flows', { name: `While silent ${wave}-${i}` }),
+    ])
+    async function timed(send: () => Promise<LightMyRequestResponse>) {
+      const started = performance.now()
+      const response = await send()
+      return { response, ms: performance.now() - started }
+    }
+
+    proxy.silent = true
+    t.teardown(() => { proxy.silent = false })
+    for (const wave of [1, 2]) {
+      const answers = await Promise.all(requests(wave).map(timed))
+      t.same(answers.map((a) => a.response.statusCode), answers.map(() => 503), `wave ${wave}: every request answered 503`)
+      const slowest = Math.max(...answers.map((a) => a.ms))
+      t.ok(slowest <= 5_000, `wave ${wave}: every answer within 5 s (slowest ${Math.round(slowest)} ms)`)
+      t.ok(answers.every((a) => String(a.response.headers['content-type']).startsWith('text/html') && /database cannot be reached/.test(textOf(a.response.body))),
+        `wave ${wave}: each is the HTML page saying the database cannot be reached`)
+    }
+
+    proxy.silent = false
+    let back = await clients[0]!.get('/connectors')
+    for (let tries = 0; back.statusCode !== 200 && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      back = await clients[0]!.get('/connectors')
+    }
+    t.equal(back.statusCode, 200, 'back by itself once the database answers again')
+  })
+
+  t.test('a change that waits on a row locked elsewhere is stopped by the server\'s statement timeout: a 503 within 5 seconds, nothing changed', async (t) => {
+    const app = await buildApp({ config: testConfig(), database })
+    t.teardown(() => app.close())
+    const client = new Client(app)
+    await client.signIn(user.email)
+    const flow = await createFlow(database.db, user, { name: 'Locked flow' })
+    await client.get(`/process-flows/${flow.id}`)
+
+    const holder = postgres(direct.toString(), { max: 1, onnotice: () => {} })
+    t.teardown(() => holder.end())
+    let release!: () => void
+    const released = new Promise<void>((resolve) => { release = resolve })
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => { locked = resolve })
+    const holding = holder.begin(async (tx) => {
+      await tx`select id from process_flows where id = ${flow.id} for update`
+      locked()
+      await released
+    })
+    await isLocked
+
+    const started = performance.now()
+    const rename = await client.post(`/process-flows/${flow.id}`, { name: 'Renamed meanwhile' })
+    const ms = performance.now() - started
+    release()
+    await holding
+    t.equal(rename.statusCode, 503)
+    t.ok(ms <= 5_000, `answered within 5 s (${Math.round(ms)} ms)`)
+    t.match(textOf(rename.body), /database cannot be reached/)
+    t.equal((await getFlow(database.db, user, flow.id)).name, 'Locked flow', 'nothing changed')
   })
 
   t.test('SIGTERM lets in-flight requests finish, then closes the pool', async (t) => {

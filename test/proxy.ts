@@ -7,6 +7,8 @@ export class DatabaseProxy {
   private sockets = new Set<net.Socket>()
   /** Milliseconds to hold each chunk from the database before passing it on. */
   delay = 0
+  /** Swallows every byte both ways, as a frozen server or a broken network would: nothing refused, nothing answered. */
+  silent = false
   port = 0
 
   constructor(private readonly target: { host: string; port: number }) {}
@@ -15,8 +17,9 @@ export class DatabaseProxy {
     const server = net.createServer((client) => {
       const upstream = net.connect(this.target.port, this.target.host)
       this.sockets.add(client).add(upstream)
-      client.on('data', (chunk) => upstream.write(chunk))
+      client.on('data', (chunk) => this.silent || upstream.write(chunk))
       upstream.on('data', (chunk) => {
+        if (this.silent) return
         if (this.delay) setTimeout(() => client.writable && client.write(chunk), this.delay)
         else client.write(chunk)
       })

@@ -2,9 +2,11 @@
 // folder, demo data, the URL and the demo sign-in printed; then signs in with what it printed.
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { spawnScript } from './server-process.js'
 
 const root = path.join(import.meta.dirname, '..')
 
@@ -49,6 +51,16 @@ t.test('npm start on an empty data folder serves the demo company', async (t) =>
   t.equal(htmx.status, 200, 'htmx is served as a static file')
   t.match(await htmx.text(), 'htmx')
 
+  // A second `npm start` on the same folder would lose one of the two's changes: it refuses instead.
+  const second = spawnScript('src/server.ts', [], { DATA_DIR: dataDir })
+  t.equal(await second.exited, 'code 75 signal null', 'a second npm start on the same data folder exits at once')
+  t.match(second.output(), `Not started: The embedded database in ${path.join(dataDir, 'pglite')} is in use by npm start (process ${server.pid}, running since `)
+  t.match(second.output(), `listening on ${printed.url}).`)
+  t.match(second.output(), `Stop that process first (Ctrl+C in its terminal, or \`kill ${server.pid}\`), then try again.`)
+  t.match(second.output(), `open ${printed.url}. To run a second one, give it a DATA_DIR of its own, or run both on a PostgreSQL server`)
+  t.equal((await fetch(`${printed.url}/login`)).status, 200, 'the first one still serves')
+
   server.kill('SIGTERM')
   t.equal(await exited, 'code 0 signal null', 'SIGTERM closes cleanly')
+  t.notOk(existsSync(path.join(dataDir, 'pglite.lock')), 'and releases the data folder')
 })

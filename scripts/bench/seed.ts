@@ -82,7 +82,7 @@ export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
     insert into marketplace_connectors (id, key, kind, company_id, name, description, system_type, colour, created_at)
     select id, 'bench-' || g, case when company_id is null then 'prebuilt' else 'custom' end, company_id,
       case when company_id is null
-        then concat_ws(' ', template ->> 'name', nullif((${sql.array(VARIANTS)}::text[])[1 + (g / ${templates.length}) % ${VARIANTS.length}], ''), g)
+        then concat_ws(' ', template ->> 'name', nullif((${VARIANTS}::text[])[1 + (g / ${templates.length}) % ${VARIANTS.length}], ''), g)
         else 'Custom ' || (template ->> 'name') || ' bridge ' || g end,
       template ->> 'description', template ->> 'systemType', template ->> 'colour', now() - make_interval(days => g % 700)
     from bench_marketplace`
@@ -125,7 +125,7 @@ async function createUsers(sql: Sql, companyId: string, slug: string, passwordHa
   const rows = await sql<{ id: string; role: Role }[]>`
     insert into users (company_id, email, name, role, password_hash)
     select ${companyId}, r.role || '@' || ${slug} || '.example', r.name, r.role, ${passwordHash}
-    from unnest(${sql.array(roles)}::text[], ${sql.array(names)}::text[]) as r(role, name)
+    from unnest(${roles}::text[], ${names}::text[]) as r(role, name)
     returning id, role`
   await sql`
     insert into users (company_id, email, name, role, password_hash)
@@ -167,7 +167,7 @@ async function seedTenant(sql: Sql, companyId: string, users: Record<Role, strin
   await sql`
     create temporary table bench_instances as
     select row_number() over (order by c.n, i) as n, gen_random_uuid() as id, c.id as connector_id, i,
-      bc.name || ' - ' || (${sql.array(REGIONS)}::text[])[1 + (i - 1) % ${REGIONS.length}] || case when i > ${REGIONS.length} then ' ' || i else '' end as name
+      bc.name || ' - ' || (${REGIONS}::text[])[1 + (i - 1) % ${REGIONS.length}] || case when i > ${REGIONS.length} then ' ' || i else '' end as name
     from bench_connectors c join connectors bc on bc.id = c.id, generate_series(1, ${size.instancesPerConnector}) i`
   await sql`
     insert into instances (id, company_id, connector_id, name, auth_method_key, time_zone, date_format,

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import { readConfig, ConfigError } from '../config.js'
 import { openDatabase } from '../db/client.js'
+import { DataFolderInUse } from '../db/data-folder-lock.js'
 import { checkFirstAdministrator, createCompanyWithAdministrator } from '../domain/users.js'
 import { Invalid } from '../domain/errors.js'
 
@@ -70,7 +71,14 @@ export async function main(args: string[], env: Record<string, string | undefine
     return 1
   }
   // The one way the app opens its database (it migrates, and keeps out a second process on an embedded one).
-  const database = await openDatabase(config.databaseUrl, config.dataDir)
+  let database
+  try {
+    database = await openDatabase(config.databaseUrl, config.dataDir, { command: 'npm run admin:create' })
+  } catch (error) {
+    if (!(error instanceof DataFolderInUse)) throw error
+    io.err(`Not created: ${error.message}`)
+    return 75
+  }
   try {
     const { company, administrator } = await createCompanyWithAdministrator(database.db, input)
     io.out(`Created ${company.name} and its first administrator, ${administrator.name} <${administrator.email}> (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`)

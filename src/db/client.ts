@@ -1,6 +1,7 @@
 // One `Db` type over two drivers: embedded PGlite (no DATABASE_URL) or a PostgreSQL server.
 import path from 'node:path'
 import { mkdirSync } from 'node:fs'
+import { DataFolderLock } from './data-folder-lock.js'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 
@@ -11,6 +12,8 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 export interface Database {
   db: Db
   kind: 'pglite' | 'postgres'
+  /** The lock on an embedded database's folder, held until `close()`. */
+  lock?: DataFolderLock
   close(): Promise<void>
 }
 
@@ -20,6 +23,8 @@ export interface DatabaseOptions {
   /** Called with each SQL statement sent and its parameters (the benchmark counts and explains them). */
   onQuery?: (sql: string, params: unknown[]) => void
   max?: number
+  /** What this process is, for the message another process gets when it finds the embedded database in use. */
+  command?: string
 }
 
 /** Opens the database and applies any migration not yet applied. */
@@ -36,11 +41,36 @@ export async function openDatabase(databaseUrl: string | undefined, dataDir: str
  */
 export const SERVER_SETTINGS = { random_page_cost: 1.1 }
 
+/**
+ * Every wait on the PostgreSQL server is bounded, so that while it is down or unreachable each
+ * request gets its 503 page within 5 seconds instead of hanging: the server stops a statement after
+ * `statement_timeout`; postgres.js gives up connecting after `connect_timeout` seconds, waiting for
+ * a free connection after `queue_timeout`, and on a query after `query_timeout` (waiting and
+ * running; the backstop for a server or network gone silent) plus `cancel_timeout` to cancel it.
+ * A DATABASE_URL parameter of the same name (`?statement_timeout=10000&query_timeout=12`, milliseconds and seconds) overrides.
+ */
+export const SERVER_TIMEOUTS = {
+  settings: { statement_timeout: 2_500, idle_in_transaction_session_timeout: 10_000 },
+  client: { connect_timeout: 2, queue_timeout: 2, query_timeout: 3, cancel_timeout: 1 },
+}
+
+/** Seconds before reconnecting after the `retries`th failed attempt: soon after the server is back, however long it was away. */
+function reconnectDelay(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 0.5)
+}
+
+/** `defaults` without the keys the URL's query string sets itself. */
+function unlessInUrl<T extends Record<string, unknown>>(url: string, defaults: T): Partial<T> {
+  const given = new URL(url).searchParams
+  return Object.fromEntries(Object.entries(defaults).filter(([key]) => !given.has(key))) as Partial<T>
+}
+
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const migrationClient = postgres(url, { max: 1, onnotice: () => {} })
+  // Migrations may run long: only the connect timeout applies to them.
+  const migrationClient = postgres(url, { max: 1, onnotice: () => {}, ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }) })
   try {
     await migrate(drizzle(migrationClient), { migrationsFolder: MIGRATIONS })
   } finally {
@@ -49,7 +79,9 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const client = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: SERVER_SETTINGS,
+    connection: { ...SERVER_SETTINGS, ...SERVER_TIMEOUTS.settings },
+    ...unlessInUrl(url, SERVER_TIMEOUTS.client),
+    backoff: reconnectDelay,
     ...(options.onQuery ? { debug: (_connection: number, query: string, params: unknown[]) => options.onQuery!(query, params) } : {}),
   })
   // Drizzle sends each query as an unnamed statement: postgres.js then asks the server for the
@@ -62,14 +94,40 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }
 
-/** `dataPath` undefined keeps the database in memory (tests). */
+/**
+ * `dataPath` undefined keeps the database in memory (tests). A folder is locked while it is open
+ * (the lock file `<dataPath>.lock`): another process opening it gets DataFolderInUse.
+ */
 export async function openPglite(dataPath: string | undefined, options: DatabaseOptions = {}): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  const client = await PGlite.create(dataPath, { extensions: { pg_trgm } })
+  let lock: DataFolderLock | undefined
+  if (dataPath) {
+    mkdirSync(path.dirname(dataPath), { recursive: true })
+    lock = DataFolderLock.acquire(dataPath, `${dataPath}.lock`, options.command ?? 'another process of the connectors dashboard')
+  }
+  let client
+  try {
+    client = await PGlite.create(dataPath, { extensions: { pg_trgm } })
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+  const close = async () => {
+    try {
+      await client.close()
+    } finally {
+      lock?.release()
+    }
+  }
   const db = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
-  await migrate(db, { migrationsFolder: MIGRATIONS })
-  return { db: db as unknown as Db, kind: 'pglite', close: () => client.close() }
+  try {
+    await migrate(db, { migrationsFolder: MIGRATIONS })
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { db: db as unknown as Db, kind: 'pglite', ...(lock ? { lock } : {}), close }
 }

@@ -24,8 +24,12 @@ export function pgErrorCode(error: unknown): string | undefined {
 }
 
 const UNAVAILABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08003', '08006',
+  // The network and postgres.js: refused, reset, lost, or no answer within a timeout (see SERVER_TIMEOUTS).
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'QUEUE_TIMEOUT', 'QUERY_TIMEOUT',
+  'CANCEL_UNANSWERED',
+  // PostgreSQL: statement timeout (57014), shutting down or starting up (57P01-57P03), too many connections, connection errors.
+  '57014', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
 ])
 
 /** The database cannot be reached (down, restarting, connection lost): worth a 503, not a 500. */

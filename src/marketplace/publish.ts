@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { readConfig, ConfigError } from '../config.js'
 import { openDatabase } from '../db/client.js'
+import { DataFolderInUse } from '../db/data-folder-lock.js'
 import { publishManifest } from '../domain/marketplace.js'
 import { ManifestError, readManifest } from './manifest.js'
 
@@ -17,7 +18,10 @@ const console: Output = {
   err: (line) => process.stderr.write(`${line}\n`),
 }
 
-/** Publishes one manifest file; returns the exit code (0 published or nothing new, 1 refused, 64 usage, 78 configuration). */
+/**
+ * Publishes one manifest file; returns the exit code (0 published or nothing new, 1 refused, 64 usage,
+ * 75 the embedded database is in use by a running app, 78 configuration).
+ */
 export async function main(args: string[], env: Record<string, string | undefined> = process.env, io: Output = console): Promise<number> {
   if (args.length !== 1 || args[0]!.startsWith('-')) {
     io.err(USAGE)
@@ -40,7 +44,15 @@ export async function main(args: string[], env: Record<string, string | undefine
     io.err(`Not published: ${error.message}`)
     return 1
   }
-  const database = await openDatabase(config.databaseUrl, config.dataDir)
+  let database
+  try {
+    database = await openDatabase(config.databaseUrl, config.dataDir, { command: 'npm run marketplace:publish' })
+  } catch (error) {
+    if (!(error instanceof DataFolderInUse)) throw error
+    io.err(`Not published: ${error.message}`)
+    io.err('After publishing, start the app again: it then shows the new version. On a PostgreSQL server (DATABASE_URL) the app and this command can run at the same time.')
+    return 75
+  }
   try {
     const added = await publishManifest(database.db, file, manifest)
     const latest = manifest.versions.at(-1)!.version

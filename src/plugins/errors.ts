@@ -56,6 +56,7 @@ function messageOf(error: FastifyError, status: number): string {
 
 export async function renderError(reply: FastifyReply, status: number, message: string, back: string | null = null) {
   // An htmx fragment request gets just the message, where its swap would go.
+  if (status === 503) reply.header('Retry-After', '5')
   return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message, back }, 'error-message')
 }
 
@@ -64,7 +65,7 @@ function isSave(request: FastifyRequest): boolean {
   return request.method === 'POST' && !!request.routeOptions.config?.permission
 }
 
-export const SAVE_UNCONFIRMED = 'The database stopped answering before your change was confirmed: it may have been saved — check before you try again.'
+export const SAVE_UNCONFIRMED = 'The database cannot be reached right now, and it stopped answering before your change was confirmed: it may have been saved — check before you try again.'
 
 /** What a route parameter may be to go into a link: an id, a key, a step or a number, nothing else. */
 const SAFE_PARAM = /^[A-Za-z0-9_-]{1,100}$/
