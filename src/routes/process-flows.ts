@@ -8,10 +8,10 @@ import type { Actor } from '../domain/actor.js'
 import type { Db } from '../db/client.js'
 import {
   addShape, createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, moveShape, reconfigureShape,
-  removeFlow, removeShape, renameFlow, setFlowEnabled,
+  removeFlow, removeShape, renameFlow, restoreShape, setFlowEnabled,
 } from '../domain/flows.js'
-import { Invalid, NotFound } from '../domain/errors.js'
-import { IdParams, PageNumber } from './schemas.js'
+import { Conflict, Invalid, NotFound } from '../domain/errors.js'
+import { IdParams, PageNumber, SubmissionBody } from './schemas.js'
 import { registerRemoval } from './removal.js'
 
 const UUID = IdParams.properties.id
@@ -127,9 +127,30 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams } }, async (request, reply) => {
-    await removeShape(app.db, actorOf(request), request.params.id, request.params.shapeId)
-    reply.flash('The connection shape was removed.')
-    return reply.seeOther(`/process-flows/${request.params.id}`)
+    const { id, shapeId } = request.params
+    const removed = await removeShape(app.db, actorOf(request), id, shapeId)
+    const what = `removed connection shape ${removed.position + 1} (${removed.instanceName})`
+    reply.flash(`Connection shape ${removed.position + 1} (${removed.instanceName}) was removed from ${removed.flowName}.`, { action: `/process-flows/${id}/shapes/${shapeId}/restore`, what })
+    return reply.seeOther(`/process-flows/${id}`)
+  })
+
+  // The undo after removing a shape: the same shape back in its place, unless its instance or endpoint is gone.
+  app.post('/process-flows/:id/shapes/:shapeId/restore', {
+    config: { permission: 'manageInstances' },
+    schema: { params: ShapeParams, body: SubmissionBody },
+  }, async (request, reply) => {
+    const { id, shapeId } = request.params
+    try {
+      const result = await restoreShape(app.db, actorOf(request), id, shapeId)
+      reply.flash(result.restored
+        ? `Connection shape ${result.position + 1} is back in its place.`
+        : `Connection shape ${result.position + 1} is already in its place, so nothing changed.`)
+      return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
+    } catch (error) {
+      if (!(error instanceof Conflict)) throw error
+      reply.flash(`${error.message} Nothing was undone.`)
+      return reply.seeOther(`/process-flows/${id}`)
+    }
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {

@@ -23,8 +23,12 @@ export interface RemovalRoute<Blocker> {
   permission: Permission
   /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
   what: string
-  /** The thing's name and where "cancel" goes; throws NotFound for a missing or foreign id. */
-  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; impact?: Impact }>
+  /**
+   * The thing's name and where "cancel" goes; throws NotFound for a missing or foreign id. What it
+   * touches is shown before anything is typed: `impact` (a connector's), or `uses` (what would block
+   * the removal, listed with blockersPartial).
+   */
+  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; impact?: Impact; uses?: Blocker[] }>
   remove(db: Db, actor: Actor, id: string): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
   afterRemoval: string
