@@ -9,8 +9,10 @@
     if (trigger) opener = trigger
   })
 
+  // In this order of preference (one selector list would take whichever comes first in the page).
   const focusFirst = (root) => {
-    const target = root.querySelector('[autofocus], [aria-invalid="true"], input:not([type=hidden]), select, textarea, button, a[href]')
+    const target = ['[autofocus]', '[aria-invalid="true"]', 'input:not([type=hidden]), select, textarea, button, a[href]']
+      .reduce((found, selector) => found ?? root.querySelector(selector), null)
     if (target) target.focus()
   }
 

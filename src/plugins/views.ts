@@ -19,9 +19,10 @@ declare module 'fastify' {
     page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
     /**
      * A one-time message shown on the next page (after a 303 redirect), optionally with an undo:
-     * a small form posting to `undo.action` (its route checks permission and tenancy like any other).
+     * a small form posting to `undo.action` (its route checks permission and tenancy like any other),
+     * or marked as a warning (something asked for was not done).
      */
-    flash(message: string, undo?: FlashUndo): FastifyReply
+    flash(message: string, options?: { undo?: FlashUndo; warning?: boolean }): FastifyReply
     /**
      * After a successful POST: 303 to the next page, or for htmx an HX-Redirect, so the next page
      * loads whole instead of being swapped into the form's place.
@@ -33,28 +34,28 @@ declare module 'fastify' {
 /** The undo a flash message offers: where its form posts, and what it undoes (for its accessible name). */
 export interface FlashUndo { action: string; what: string }
 
-interface Flash { message: string; undo: FlashUndo | null }
+interface Flash { message: string; undo: FlashUndo | null; warning: boolean }
 
 /** A same-site path (no scheme, no `//host`): the only place an undo form may post to. */
 const LOCAL_PATH = /^\/(?!\/)[A-Za-z0-9\-._~/]*$/
 
 /**
- * The flash cookie's value: JSON `{ message, undo? }` (a plain string from before undo existed is a
- * message). Read only after its signature checked out, and even then kept to the expected shape.
+ * The flash cookie's value: JSON `{ message, undo?, warning? }` (a plain string from before undo
+ * existed is a message). Read only after its signature checked out, and even then kept to the expected shape.
  */
 export function readFlash(value: string): Flash | null {
   let parsed: unknown
   try {
     parsed = JSON.parse(value)
   } catch {
-    return value ? { message: value, undo: null } : null
+    return value ? { message: value, undo: null, warning: false } : null
   }
-  if (typeof parsed === 'string') return parsed ? { message: parsed, undo: null } : null
+  if (typeof parsed === 'string') return parsed ? { message: parsed, undo: null, warning: false } : null
   if (!parsed || typeof parsed !== 'object') return null
-  const { message, undo } = parsed as { message?: unknown; undo?: { action?: unknown; what?: unknown } }
+  const { message, undo, warning } = parsed as { message?: unknown; undo?: { action?: unknown; what?: unknown }; warning?: unknown }
   if (typeof message !== 'string' || !message) return null
   const validUndo = undo && typeof undo.action === 'string' && LOCAL_PATH.test(undo.action) && typeof undo.what === 'string'
-  return { message, undo: validUndo ? { action: undo.action as string, what: undo.what as string } : null }
+  return { message, undo: validUndo ? { action: undo.action as string, what: undo.what as string } : null, warning: warning === true }
 }
 
 export const VIEWS_DIR = path.join(import.meta.dirname, '..', '..', 'views')
@@ -72,8 +73,8 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     defaultContext: { format },
   })
 
-  app.decorateReply('flash', function (this: FastifyReply, message: string, undo?: FlashUndo) {
-    const value = JSON.stringify(undo ? { message, undo } : { message })
+  app.decorateReply('flash', function (this: FastifyReply, message: string, options: { undo?: FlashUndo; warning?: boolean } = {}) {
+    const value = JSON.stringify({ message, ...(options.undo ? { undo: options.undo } : {}), ...(options.warning ? { warning: true } : {}) })
     return this.setCookie(FLASH_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: 60 })
   })
 
@@ -101,6 +102,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       flash: flash?.message ?? null,
       /** The undo the flash message offers (a form in the flash area), or null. */
       flashUndo: flash?.undo ?? null,
+      flashWarning: flash?.warning ?? false,
       path: request.url.split('?')[0],
       helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''],
       /** A one-time key for a form that must do its work once (see claimSubmission). */

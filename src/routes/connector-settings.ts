@@ -163,7 +163,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       return reply.seeOther(`${stepPath(id, STEP_OF[removed.kind])}#${removed.kind}-${removed.key}`)
     } catch (error) {
       if (!(error instanceof RemovalNotUndone)) throw error
-      reply.flash(`${error.message} Nothing was undone.`)
+      reply.flash(`${error.message} Nothing was undone.`, { warning: true })
       return reply.seeOther(stepPath(id, error.kind ? STEP_OF[error.kind] : 'revisions'))
     }
   })
@@ -175,7 +175,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     try {
       const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
       if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
-      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary })
+      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
       else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
       const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
       return reply.seeOther(`${stepPath(id, step)}${anchor}`)

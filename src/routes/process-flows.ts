@@ -130,7 +130,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     const { id, shapeId } = request.params
     const removed = await removeShape(app.db, actorOf(request), id, shapeId)
     const what = `removed connection shape ${removed.position + 1} (${removed.instanceName})`
-    reply.flash(`Connection shape ${removed.position + 1} (${removed.instanceName}) was removed from ${removed.flowName}.`, { action: `/process-flows/${id}/shapes/${shapeId}/restore`, what })
+    reply.flash(`Connection shape ${removed.position + 1} (${removed.instanceName}) was removed from ${removed.flowName}.`, { undo: { action: `/process-flows/${id}/shapes/${shapeId}/restore`, what } })
     return reply.seeOther(`/process-flows/${id}`)
   })
 
@@ -148,7 +148,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
       return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
     } catch (error) {
       if (!(error instanceof Conflict)) throw error
-      reply.flash(`${error.message} Nothing was undone.`)
+      reply.flash(`${error.message} Nothing was undone.`, { warning: true })
       return reply.seeOther(`/process-flows/${id}`)
     }
   })

@@ -515,6 +515,7 @@ t.test('an undo the connector no longer has room for is refused with the reason,
   const page = await adminClient.get(refused.headers.location as string)
   t.match(textOf(page.body), `Endpoint “Get customers” cannot be put back: ${shopify.name} has another endpoint with the key get_customers now. Nothing was undone.`)
   t.equal(undoOf(page.body), null, 'no undo of the refusal')
+  t.match(page.body, '<p class="flash flash-warning">Endpoint “Get customers” cannot be put back', 'shown as a warning')
   t.equal((await connectorRow(ctx.db, shopify.id)).revision, 3, 'nothing saved')
 
   // An endpoint whose URL needs a variable removed since.

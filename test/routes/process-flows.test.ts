@@ -196,7 +196,9 @@ t.test('a shape whose instance or endpoint is gone is not put back; the message 
   const refused = await client.post(action, {})
   t.equal(refused.statusCode, 303)
   t.equal(refused.headers.location, `/process-flows/${id}`)
-  t.match(textOf((await client.get(`/process-flows/${id}`)).body), 'The connection shape cannot be put back: its instance Xero - Temporary was removed since. Add a connection shape with another instance instead. Nothing was undone.')
+  const refusedPage = await client.get(`/process-flows/${id}`)
+  t.match(textOf(refusedPage.body), 'The connection shape cannot be put back: its instance Xero - Temporary was removed since. Add a connection shape with another instance instead. Nothing was undone.')
+  t.match(refusedPage.body, '<p class="flash flash-warning">', 'shown as a warning')
   t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 0)
 
   // The endpoint removed from the connector since.
