@@ -162,6 +162,7 @@ t.test('an endpoint\'s edit form opens at its own address, in its step; saving i
   t.match(page.body, /id="edit-endpoint-get_orders-name" name="name" type="text" value="Get orders"[^>]* autofocus>/, 'focus goes to its first field')
   t.match(page.body, `href="/connectors/${shopify.id}/endpoints/get_customers"`, 'the other endpoints keep their edit links')
   t.match(text, 'save endpoint cancel')
+  t.notMatch(page.body, 'class="add-item"', 'one form at a time: no add form beside it')
   const fragment = await adminClient.get(`/connectors/${shopify.id}/endpoints/get_orders`, HTMX)
   t.match(fragment.body, /^<div id="connector-wizard">/, 'htmx gets the wizard to swap in place')
   t.notMatch(fragment.body, '<html')
