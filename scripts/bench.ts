@@ -368,6 +368,8 @@ async function main() {
       { name: 'marketplace, browse', path: '/marketplace', server: 'app' },
       { name: 'marketplace, search (q=warehouse)', path: '/marketplace?q=warehouse', server: 'app' },
       { name: 'connector settings', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app' },
+      // The heaviest step of the connector wizard: every endpoint with its edit and remove, and the add form.
+      { name: 'connector settings, endpoints step', path: `/connectors/${full.seeded.large.connectorId}/endpoints`, server: 'app' },
       { name: 'process flow', path: `/process-flows/${full.seeded.large.processFlowId}`, server: 'app' },
       // The impact list: the connector's instances with the flows and shapes using them, one query.
       { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.updatableConnectorId}/update`, server: 'app' },

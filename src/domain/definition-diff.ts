@@ -59,7 +59,8 @@ function canonical(value: unknown): string {
   return JSON.stringify(value)
 }
 
-const same = (a: unknown, b: unknown) => canonical(a) === canonical(b)
+/** Two values (items, definitions) that mean the same, whatever the order of their object keys. */
+export const same = (a: unknown, b: unknown) => canonical(a) === canonical(b)
 
 function diffItems<T extends { key: string }>(
   base: T[], current: T[], nameOf: (item: T) => string, properties: Record<string, string>,

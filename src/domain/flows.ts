@@ -1,13 +1,13 @@
 // Process flows and their connection shapes: only what connector housekeeping needs.
-import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, lt, max, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
-import { connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
+import { auditEvents, connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { EndpointSpec } from './definition.js'
-import { EditConflict, Invalid, NotFound } from './errors.js'
+import { Conflict, EditConflict, Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission } from './connectors.js'
 import type { EditForm } from './edit-form.js'
 import { groupBy, pageOf, type Page } from './pagination.js'
@@ -298,19 +298,79 @@ export async function reconfigureShape(db: Db, actor: Actor, flowId: string, sha
   })
 }
 
+/** What the audit log keeps of a removed connection shape: enough to put it back where it was. */
+interface RemovedShape { processFlowId: string; instanceId: string; instanceName?: string; endpointKey?: string; position?: number }
+
+/**
+ * Removes a connection shape; the audit entry keeps where it was, so restoreShape can put it back.
+ * Answers what was removed, or undefined for a form submitted before.
+ */
 export async function removeShape(db: Db, actor: Actor, flowId: string, shapeId: string, form: EditForm) {
-  return changeFlow(db, actor, flowId, form, {
+  return changeFlow<{ flowName: string; position: number; instanceName: string } | undefined>(db, actor, flowId, form, {
     replay: nothingToAnswer,
     change: async (tx, flow) => {
       const shape = await shapeOf(tx, flowId, shapeId)
+      const [instance] = await tx.select({ name: instances.name }).from(instances).where(eq(instances.id, shape.instanceId))
       await tx.delete(connectionShapes).where(eq(connectionShapes.id, shapeId))
       await tx.update(connectionShapes).set({ position: sql`${connectionShapes.position} - 1` })
         .where(and(eq(connectionShapes.processFlowId, flowId), gt(connectionShapes.position, shape.position)))
+      const details: RemovedShape = {
+        processFlowId: flowId, instanceId: shape.instanceId, instanceName: instance?.name ?? '', endpointKey: shape.endpointKey, position: shape.position,
+      }
       await recordEvent(tx, actor, {
         action: 'remove connection shape', subjectType: 'connection shape', subjectId: shapeId,
-        summary: `removed a connection shape from ${flow.name}`, details: { processFlowId: flowId, instanceId: shape.instanceId },
+        summary: `removed connection shape ${shape.position + 1} (${details.instanceName}, ${shape.endpointKey}) from ${flow.name}`, details: { ...details },
       })
+      return { flowName: flow.name, position: shape.position, instanceName: details.instanceName! }
     },
+  })
+}
+
+/**
+ * Puts a removed connection shape back (the undo after removing it): the same shape, instance,
+ * endpoint and position (or the end, if the flow has fewer shapes now). Refused with the reason when
+ * its instance or endpoint is gone; a shape already back is left as it is.
+ */
+export async function restoreShape(db: Db, actor: Actor, flowId: string, shapeId: string): Promise<{ restored: boolean; position: number }> {
+  requirePermission(actor, 'manageInstances')
+  return db.transaction(async (tx) => {
+    const flow = await lockFlow(tx, actor, flowId)
+    const [existing] = await tx.select({ position: connectionShapes.position }).from(connectionShapes)
+      .where(and(eq(connectionShapes.id, shapeId), eq(connectionShapes.companyId, actor.companyId)))
+    const [removal] = await tx.select({ details: auditEvents.details }).from(auditEvents)
+      .where(and(
+        eq(auditEvents.companyId, actor.companyId), eq(auditEvents.subjectId, shapeId), eq(auditEvents.action, 'remove connection shape'),
+        sql`${auditEvents.details}->>'processFlowId' = ${flowId}`,
+      ))
+      .orderBy(desc(auditEvents.id)).limit(1)
+    if (!removal) throw new NotFound('That connection shape')
+    if (existing) return { restored: false, position: existing.position }
+    const removed = removal.details as unknown as RemovedShape
+    if (removed.endpointKey === undefined || removed.position === undefined) {
+      throw new Conflict('This connection shape was removed before removals could be undone, so it cannot be put back. Add it again instead.')
+    }
+    const instance = await instanceWithEndpoints(tx, actor, removed.instanceId)
+    const instanceWord = removed.instanceName ? `its instance ${removed.instanceName}` : 'its instance'
+    if (!instance) throw new Conflict(`The connection shape cannot be put back: ${instanceWord} was removed since. Add a connection shape with another instance instead.`)
+    const endpoint = instance.endpoints.find((e) => e.key === removed.endpointKey)
+    if (!endpoint) throw new Conflict(`The connection shape cannot be put back: ${instance.connectorName} no longer has the endpoint ${removed.endpointKey}. Add a connection shape with another endpoint instead.`)
+    const [count] = await tx.select({ n: sql<number>`cast(count(*) as integer)` }).from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))
+    const position = Math.min(removed.position, count!.n)
+    await tx.update(connectionShapes).set({ position: sql`${connectionShapes.position} + 1` })
+      .where(and(eq(connectionShapes.processFlowId, flowId), gte(connectionShapes.position, position)))
+    await tx.insert(connectionShapes).values({
+      id: shapeId, companyId: actor.companyId, processFlowId: flowId, instanceId: instance.id, endpointKey: endpoint.key, position,
+    }).catch((error: unknown) => {
+      if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw new Conflict(`The connection shape cannot be put back: its instance ${instance.name} was just removed.`)
+      throw error
+    })
+    await recordEvent(tx, actor, {
+      action: 'restore connection shape', subjectType: 'connection shape', subjectId: shapeId,
+      summary: `put back connection shape ${position + 1} (${instance.name}, ${endpoint.name}) in ${flow.name}`, details: { processFlowId: flowId, instanceId: instance.id, endpointKey: endpoint.key, position },
+    })
+    // Forms of the flow shown before the undo are now out of date, as after any change to it.
+    await touchFlows(tx, actor, [flowId])
+    return { restored: true, position }
   })
 }
 

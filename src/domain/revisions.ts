@@ -1,7 +1,7 @@
 // Modifying a connector: every save is a revision (number, author, time, a one-line summary, the
 // whole definition). The revision number is the optimistic lock: a form says which revision it was
 // based on, and a save based on an older one is refused with a RevisionConflict, nothing lost.
-import { and, desc, eq, ne, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
   connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
@@ -10,11 +10,12 @@ import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
-import { checkDefinition, type ConnectorDefinition } from './definition.js'
-import { applyEdit, type DefinitionEdit } from './definition-edit.js'
-import { describeDiff, diffDefinitions, isUnchanged, summariseDiff } from './definition-diff.js'
+import { checkDefinition, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec } from './definition.js'
+import { applyEdit, ITEM_KINDS, type DefinitionEdit, type ItemKind } from './definition-edit.js'
+import { describeDiff, diffDefinitions, isUnchanged, same, summariseDiff } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { impactOf, type Impact } from './impact.js'
+import { constantLimit, pageOf, type Page } from './pagination.js'
 import { hasUpdate } from './versions.js'
 
 /**
@@ -64,6 +65,9 @@ interface ChangeInput {
   submission?: string | undefined
 }
 
+/** A change based on a form (the revision it was read at), or a targeted one that applies to any revision. */
+type CommitInput = Omit<ChangeInput, 'revision'> & { revision: number | 'any' }
+
 interface Next {
   name: string
   definition: ConnectorDefinition
@@ -77,13 +81,13 @@ interface Next {
 type Change = (current: LockedConnector, tx: Tx) => Promise<Next>
 
 /** Saves a change as the next revision, in one transaction, once per form submission. */
-async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Change): Promise<SavedChange> {
+async function commitChange(db: Db, actor: Actor, input: CommitInput, change: Change): Promise<SavedChange> {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
     const earlier = await claimSubmission(tx, actor, input.submission)
     if (earlier) return earlierChange(tx, actor, input.connectorId, earlier.resultId)
     const current = await lockConnector(tx, actor, input.connectorId)
-    if (current.revision !== input.revision) throw await revisionConflict(tx, current.id)
+    if (input.revision !== 'any' && current.revision !== input.revision) throw await revisionConflict(tx, current.id)
     const next = await change(current, tx)
     const diff = diffDefinitions(current.definition, next.definition)
     const definitionChanged = !isUnchanged(diff)
@@ -99,7 +103,7 @@ async function commitChange(db: Db, actor: Actor, input: ChangeInput, change: Ch
     ].filter(Boolean).join('; ')
     const [saved] = await tx.update(connectors)
       .set({ name: next.name, definition: next.definition, revision: sql`${connectors.revision} + 1`, ...modification(actor, current, next, definitionChanged) })
-      .where(and(eq(connectors.id, current.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, input.revision)))
+      .where(and(eq(connectors.id, current.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, current.revision)))
       .returning({ revision: connectors.revision })
     if (!saved) throw await revisionConflict(tx, current.id)
     const [revision] = await tx.insert(connectorRevisions).values({
@@ -180,6 +184,79 @@ export async function modifyConnector(db: Db, actor: Actor, input: ChangeInput &
   })
 }
 
+/** An undo of a removal that cannot be done; `kind` says which step to show, when known. */
+export class RemovalNotUndone extends Conflict {
+  override name = 'RemovalNotUndone'
+  constructor(message: string, readonly kind: ItemKind | null) {
+    super(message)
+  }
+}
+
+/** What a removal took out of a connector's definition: the item, where it stood and which items followed it. */
+export interface RemovedItem {
+  kind: ItemKind
+  key: string
+  /** The item's name (a variable's label). */
+  name: string
+  item: FieldSpec | AuthMethodSpec | EndpointSpec
+  /** The keys of the items after it, in order, in the revision before the removal. */
+  followedBy: string[]
+}
+
+/**
+ * The one variable, authentication method or endpoint that revision `number` removed. Revisions
+ * never change, so this is read outside any transaction. NotFound for a missing or foreign
+ * revision; Conflict for a revision that was not a removal of one item.
+ */
+export async function removedBy(db: Db, actor: Actor, connectorId: string, number: number): Promise<RemovedItem> {
+  const rows = await db.select({ number: connectorRevisions.number, definition: connectorRevisions.definition })
+    .from(connectorRevisions).innerJoin(connectors, eq(connectors.id, connectorRevisions.connectorId))
+    .where(and(eq(connectorRevisions.connectorId, connectorId), eq(connectors.companyId, actor.companyId), inArray(connectorRevisions.number, [number - 1, number])))
+  const after = rows.find((r) => r.number === number)
+  const before = rows.find((r) => r.number === number - 1)
+  if (!after) throw new NotFound('That revision')
+  const notARemoval = new RemovalNotUndone(`Revision ${number} did not remove a variable, authentication method or endpoint, so there is nothing to undo. To go back to an earlier definition, roll back to it from the revision history.`, null)
+  if (!before) throw notARemoval
+  const diff = diffDefinitions(before.definition, after.definition)
+  const removed = (Object.keys(ITEM_KINDS) as ItemKind[]).flatMap((kind) => diff[ITEM_KINDS[kind].list].removed.map((item) => ({ kind, item })))
+  const other = diff.settings.length + [diff.variables, diff.authMethods, diff.endpoints].reduce((n, k) => n + k.added.length + k.changed.length, 0)
+  if (removed.length !== 1 || other) throw notARemoval
+  const { kind, item } = removed[0]!
+  const list = before.definition[ITEM_KINDS[kind].list] as { key: string }[]
+  const index = list.findIndex((i) => i.key === item.key)
+  return {
+    kind, key: item.key, item, followedBy: list.slice(index + 1).map((i) => i.key),
+    name: kind === 'variable' ? (item as FieldSpec).label : (item as AuthMethodSpec | EndpointSpec).name,
+  }
+}
+
+/**
+ * Undoes a removal (revision `number`): puts the item it removed back where it was, as a new
+ * revision, whatever has been saved since, as long as its key is still free and the definition stays
+ * valid with it (an endpoint whose URL needs a variable removed since is refused). Already back: nothing saved.
+ */
+export async function undoRemoval(db: Db, actor: Actor, input: { connectorId: string; number: number; submission?: string | undefined }): Promise<SavedChange & { removed: RemovedItem }> {
+  requirePermission(actor, 'manageConnectors')
+  const removed = await removedBy(db, actor, input.connectorId, input.number)
+  const word = ITEM_KINDS[removed.kind].word
+  const what = `${word[0]!.toUpperCase()}${word.slice(1)} “${removed.name}”`
+  const saved = await commitChange(db, actor, { ...input, revision: 'any' }, async (current) => {
+    const definition = structuredClone(current.definition)
+    const items = definition[ITEM_KINDS[removed.kind].list] as { key: string }[]
+    const existing = items.find((i) => i.key === removed.key)
+    if (existing) {
+      if (same(existing, removed.item)) return { name: current.name, definition: current.definition }
+      throw new RemovalNotUndone(`${what} cannot be put back: ${current.name} has another ${word} with the key ${removed.key} now.`, removed.kind)
+    }
+    const next = removed.followedBy.map((key) => items.findIndex((i) => i.key === key)).find((i) => i >= 0)
+    items.splice(next ?? items.length, 0, removed.item)
+    const problem = checkDefinition(definition)[0]
+    if (problem) throw new RemovalNotUndone(`${what} cannot be put back: ${problem.message} now.`, removed.kind)
+    return { name: current.name, definition, summary: `put back ${word} ${removed.name} (undoing revision ${input.number})`, action: 'undo removal' }
+  })
+  return { ...saved, removed }
+}
+
 async function refuseRemovingUsedEndpoint(tx: Tx, actor: Actor, connector: LockedConnector, key: string) {
   const flows = await tx.selectDistinct({ name: processFlows.name }).from(connectionShapes)
     .innerJoin(instances, eq(instances.id, connectionShapes.instanceId))
@@ -207,11 +284,11 @@ export interface RevisionSummary {
   createdAt: Date
 }
 
-export const REVISIONS_SHOWN = 50
+export const REVISIONS_PAGE_SIZE = 50
 
-/** The newest revisions of a connector of the actor's company, newest first, and how many there are. */
-export async function listRevisions(db: Db, actor: Actor, connectorId: string, limit = REVISIONS_SHOWN): Promise<{ rows: RevisionSummary[]; total: number }> {
-  const rows = await db.select({
+/** A page of the revisions of a connector of the actor's company, newest first; a page past the end is the last page. */
+export async function listRevisions(db: Db, actor: Actor, connectorId: string, query: { page: number }): Promise<Page<RevisionSummary>> {
+  const pageAt = (page: number) => db.select({
     number: connectorRevisions.number,
     summary: connectorRevisions.summary,
     authorName: users.name,
@@ -221,8 +298,14 @@ export async function listRevisions(db: Db, actor: Actor, connectorId: string, l
     .innerJoin(connectors, eq(connectors.id, connectorRevisions.connectorId))
     .innerJoin(users, eq(users.id, connectorRevisions.authorId))
     .where(and(eq(connectorRevisions.connectorId, connectorId), eq(connectors.companyId, actor.companyId)))
-    .orderBy(desc(connectorRevisions.number)).limit(limit)
-  return { rows: rows.map(({ total: _total, ...row }) => row), total: rows[0]?.total ?? 0 }
+    .orderBy(desc(connectorRevisions.number))
+    .limit(constantLimit(REVISIONS_PAGE_SIZE)).offset((page - 1) * REVISIONS_PAGE_SIZE)
+  const rows = await pageAt(query.page)
+  if (rows.length || query.page === 1) return pageOf(rows, query.page, REVISIONS_PAGE_SIZE)
+  // Past the end: the count comes from the first page, then the last page is read.
+  const first = await pageAt(1)
+  const last = Math.max(1, Math.ceil((first[0]?.total ?? 0) / REVISIONS_PAGE_SIZE))
+  return pageOf(last === 1 ? first : await pageAt(last), last, REVISIONS_PAGE_SIZE)
 }
 
 const previous = alias(connectorRevisions, 'previous')
@@ -260,11 +343,10 @@ export async function getRevision(db: Db | Tx, actor: Actor, connectorId: string
   }
 }
 
-/** The connector settings page: the connector, whether an update is waiting, its revision history. */
+/** What every step of the connector settings shows: the connector and whether an update is waiting. One query. */
 export async function connectorSettings(db: Db, actor: Actor, id: string) {
   const connector = await getConnector(db, actor, id)
-  const revisions = await listRevisions(db, actor, id)
-  return { connector, revisions, updateAvailable: hasUpdate(connector.kind, connector.version, connector.latestVersion) }
+  return { connector, updateAvailable: hasUpdate(connector.kind, connector.version, connector.latestVersion) }
 }
 
 export interface RollbackPreview {

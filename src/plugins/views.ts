@@ -18,14 +18,45 @@ declare module 'fastify' {
      * renders only `partials/<fragment>` with the same data.
      */
     page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
-    /** A one-time message shown on the next page (after a 303 redirect). */
-    flash(message: string): FastifyReply
+    /**
+     * A one-time message shown on the next page (after a 303 redirect), optionally with an undo:
+     * a small form posting to `undo.action` (its route checks permission and tenancy like any other),
+     * or marked as a warning (something asked for was not done).
+     */
+    flash(message: string, options?: { undo?: FlashUndo; warning?: boolean }): FastifyReply
     /**
      * After a successful POST: 303 to the next page, or for htmx an HX-Redirect, so the next page
      * loads whole instead of being swapped into the form's place.
      */
     seeOther(url: string): FastifyReply
   }
+}
+
+/** The undo a flash message offers: where its form posts, and what it undoes (for its accessible name). */
+export interface FlashUndo { action: string; what: string }
+
+interface Flash { message: string; undo: FlashUndo | null; warning: boolean }
+
+/** A same-site path (no scheme, no `//host`): the only place an undo form may post to. */
+const LOCAL_PATH = /^\/(?!\/)[A-Za-z0-9\-._~/]*$/
+
+/**
+ * The flash cookie's value: JSON `{ message, undo?, warning? }` (a plain string from before undo
+ * existed is a message). Read only after its signature checked out, and even then kept to the expected shape.
+ */
+export function readFlash(value: string): Flash | null {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch {
+    return value ? { message: value, undo: null, warning: false } : null
+  }
+  if (typeof parsed === 'string') return parsed ? { message: parsed, undo: null, warning: false } : null
+  if (!parsed || typeof parsed !== 'object') return null
+  const { message, undo, warning } = parsed as { message?: unknown; undo?: { action?: unknown; what?: unknown }; warning?: unknown }
+  if (typeof message !== 'string' || !message) return null
+  const validUndo = undo && typeof undo.action === 'string' && LOCAL_PATH.test(undo.action) && typeof undo.what === 'string'
+  return { message, undo: validUndo ? { action: undo.action as string, what: undo.what as string } : null, warning: warning === true }
 }
 
 export const VIEWS_DIR = path.join(import.meta.dirname, '..', '..', 'views')
@@ -44,8 +75,9 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     defaultContext: { format, limits: LIMITS },
   })
 
-  app.decorateReply('flash', function (this: FastifyReply, message: string) {
-    return this.setCookie(FLASH_COOKIE, message, { ...cookieOptions(production), signed: true, maxAge: 60 })
+  app.decorateReply('flash', function (this: FastifyReply, message: string, options: { undo?: FlashUndo; warning?: boolean } = {}) {
+    const value = JSON.stringify({ message, ...(options.undo ? { undo: options.undo } : {}), ...(options.warning ? { warning: true } : {}) })
+    return this.setCookie(FLASH_COOKIE, value, { ...cookieOptions(production), signed: true, maxAge: 60 })
   })
 
   app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
@@ -67,11 +99,11 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     const request = this.request
     this.header('Vary', 'HX-Request-Type')
     this.header('Cache-Control', 'no-store')
-    let flash: string | null = null
+    let flash: Flash | null = null
     const flashCookie = request.cookies[FLASH_COOKIE]
     if (flashCookie) {
       const unsigned = request.unsignCookie(flashCookie)
-      if (unsigned.valid) flash = unsigned.value
+      if (unsigned.valid && unsigned.value !== null) flash = readFlash(unsigned.value)
       this.clearCookie(FLASH_COOKIE, cookieOptions(production))
     }
     const user = request.user
@@ -79,7 +111,10 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       user,
       can: (permission: Parameters<typeof can>[1]) => (user ? can(user, permission) : false),
       csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
-      flash,
+      flash: flash?.message ?? null,
+      /** The undo the flash message offers (a form in the flash area), or null. */
+      flashUndo: flash?.undo ?? null,
+      flashWarning: flash?.warning ?? false,
       path: request.url.split('?')[0],
       // A page shown again by a form's POST route (a refused form) keeps the help of its screen.
       helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''] ?? HELP_FOR_PAGE[template],

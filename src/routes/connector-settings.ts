@@ -1,6 +1,14 @@
-// Connector settings (the connector wizard, reached by the cog): basic details, variables,
-// authentication methods and endpoints, each editable; every save is a revision, listed with links
-// to each revision's definition.
+// Connector settings (the connector wizard, reached by the cog): one step per address — basic
+// details, variables, authentication methods, endpoints and the revision history — each with the
+// trash icon, the update button and who modified the connector. Every save is a revision and comes
+// back to the step it was made on; a removal's message offers an undo.
+//
+//   /connectors/:id/settings                 basic details (GET shows, POST saves)
+//   /connectors/:id/{variables,auth-methods,endpoints}         the step (GET), add one (POST)
+//   /connectors/:id/{variables,auth-methods,endpoints}/:key    the step with its edit form open (GET), save (POST)
+//   /connectors/:id/{variables,auth-methods,endpoints}/:key/delete   remove (POST)
+//   /connectors/:id/revisions                the revision history (?page=)
+//   /connectors/:id/revisions/:number/undo   put back what that revision removed (POST)
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -9,11 +17,32 @@ import { can, type Actor } from '../domain/actor.js'
 import {
   detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
-import { Invalid, RevisionConflict } from '../domain/errors.js'
-import { connectorSettings, getRevision, modifyConnector, rollbackConnector, rollbackPreview } from '../domain/revisions.js'
-import { IdParams, UUID } from './schemas.js'
+import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
+import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
+import {
+  RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
+} from '../domain/revisions.js'
+import { IdParams, QueryText, UUID } from './schemas.js'
+import { movedTo, nearestPage, pageParam } from './lists.js'
+import { withQuery } from '../views/format.js'
+import type { Page } from '../domain/pagination.js'
 
+export const WIZARD_STEPS = ['details', 'variables', 'auth-methods', 'endpoints', 'revisions'] as const
+export type WizardStep = (typeof WIZARD_STEPS)[number]
 
+/** The steps' names, in the words of the screens (and the help text). */
+const STEP_TITLES: Record<WizardStep, string> = {
+  details: 'Basic details', variables: 'Variables', 'auth-methods': 'Authentication methods', endpoints: 'Endpoints', revisions: 'Revision history',
+}
+
+/** The address of a step. */
+export function stepPath(connectorId: string, step: WizardStep): string {
+  return step === 'details' ? `/connectors/${connectorId}/settings` : `/connectors/${connectorId}/${step}`
+}
+
+/** The step that lists each kind of item. */
+const STEP_OF: Record<ItemKind, WizardStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
+const SEGMENT_OF = Object.fromEntries(Object.entries(ITEM_SEGMENTS).map(([segment, kind]) => [kind, segment])) as Record<ItemKind, string>
 
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormText = Type.String()
@@ -27,38 +56,71 @@ const EditBody = Type.Object({
 const SETTINGS = '/connectors/:id/settings'
 const ItemParams = Type.Object({ id: IdParams.properties.id, key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
 const RevisionParams = Type.Object({ id: IdParams.properties.id, number: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }) })
+const SubmissionOnly = Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) })
 
-/** A form to show again: which one, with what the user typed and the messages beside its fields. */
-interface OpenForm { id: string; state?: FormState; removeError?: string }
+/** What a step shows besides the connector: which form is open, with what was typed and its messages. */
+interface Shown {
+  step: WizardStep
+  /** The form shown open: 'details', `add-<kind>`, `<kind>-<key>` (an item's edit form) or `remove-<kind>-<key>`. */
+  open?: string
+  state?: FormState
+  removeError?: string
+}
 
 type Settings = Awaited<ReturnType<typeof connectorSettings>>
+type Item = FieldSpec | AuthMethodSpec | EndpointSpec
 
-/** The settings page's data: the connector, its revisions and, for those who may edit, every form. */
-function settingsView(settings: Settings, actor: Actor, open?: OpenForm) {
+/** One step's data: the connector, the step list and, for those who may edit, the step's forms. */
+function stepView(settings: Settings, actor: Actor, shown: Shown) {
   const { connector } = settings
   const definition = connector.definition
-  const stateOf = (id: string, initial: () => FormState) => (open?.id === id && open.state ? open.state : initial())
-  const edit = !can(actor, 'manageConnectors') ? null : {
-    open: open?.id ?? null,
-    // The page comes back whole: focus goes to the first field with a message (autofocus).
-    autofocus: open?.state ? (Object.keys(open.state.errors).find((field) => field !== '') ?? null) : null,
-    details: stateOf('details', () => detailsForm(connector.name, definition)),
-    add: Object.fromEntries((Object.keys(ITEM_KINDS) as ItemKind[]).map((kind) => [kind, stateOf(`add-${kind}`, () => itemForm(kind))])),
-    items: Object.fromEntries((Object.keys(ITEM_KINDS) as ItemKind[]).flatMap((kind) =>
-      (definition[ITEM_KINDS[kind].list] as Parameters<typeof itemForm>[1][]).map((item) => {
-        const id = `${kind}-${item!.key}`
-        return [id, { form: stateOf(id, () => itemForm(kind, item)), removeError: open?.id === `remove-${id}` ? open.removeError : undefined }]
-      }))),
+  const kind = (Object.keys(STEP_OF) as ItemKind[]).find((k) => STEP_OF[k] === shown.step) ?? null
+  const stateOf = (id: string, initial: () => FormState) => (shown.open === id && shown.state ? shown.state : initial())
+  const editing = can(actor, 'manageConnectors')
+  // A form that comes back with messages focuses its first field with one; an opened edit form its first field.
+  const autofocus = shown.state ? (Object.keys(shown.state.errors).find((field) => field !== '') ?? null) : (kind === 'variable' ? 'label' : 'name')
+  const items = kind ? (definition[ITEM_KINDS[kind].list] as Item[]).map((item) => {
+    const formId = `${kind}-${item.key}`
+    return {
+      item, formId,
+      name: kind === 'variable' ? (item as FieldSpec).label : (item as AuthMethodSpec | EndpointSpec).name,
+      editHref: `/connectors/${connector.id}/${SEGMENT_OF[kind]}/${item.key}`,
+      form: editing && shown.open === formId ? stateOf(formId, () => itemForm(kind, item)) : null,
+      removeError: shown.open === `remove-${formId}` ? shown.removeError : undefined,
+    }
+  }) : []
+  return {
+    ...settings,
+    step: shown.step, steps: WIZARD_STEPS, titles: STEP_TITLES, stepHref: (step: WizardStep) => stepPath(connector.id, step),
+    choices: DEFINITION_CHOICES, kind, segment: kind ? SEGMENT_OF[kind] : null, items,
+    edit: !editing ? null : {
+      open: shown.open ?? null,
+      autofocus: shown.open ? autofocus : null,
+      details: stateOf('details', () => detailsForm(connector.name, definition)),
+      add: kind ? stateOf(`add-${kind}`, () => itemForm(kind)) : null,
+    },
   }
-  return { ...settings, choices: DEFINITION_CHOICES, edit }
 }
 
 export default async function connectorSettingsRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) => {
+  /** Renders a step: the whole page, or for htmx the wizard below the page head (its forms swap it in place). */
+  async function showStep(reply: FastifyReply, actor: Actor, id: string, shown: Shown, status = 200, revisions: Page<RevisionSummary> | null = null) {
+    const settings = await connectorSettings(app.db, actor, id)
+    return reply.code(status).page('connector-settings', { ...stepView(settings, actor, shown), revisions }, 'connector-wizard')
+  }
+
+  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) =>
+    showStep(reply, actorOf(request), request.params.id, { step: 'details' }))
+
+  app.get('/connectors/:id/revisions', { schema: { params: IdParams, querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
     const actor = actorOf(request)
-    return reply.page('connector-settings', settingsView(await connectorSettings(app.db, actor, request.params.id), actor))
+    const { id } = request.params
+    // Any ?page= is answered: past the end, the last page, at its own address.
+    const { list, moved } = await nearestPage(request.query.page, (page) => listRevisions(app.db, actor, id, { page }))
+    if (moved && movedTo(request, reply, withQuery(stepPath(id, 'revisions'), { page: pageParam(list.page) }))) return reply
+    return showStep(reply, actor, id, { step: 'revisions' }, 200, list)
   })
 
   app.get('/connectors/:id/revisions/:number', { schema: { params: RevisionParams } }, async (request, reply) => {
@@ -83,7 +145,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       reply.flash(saved.changed
         ? `${saved.name} is rolled back to revision ${number}, saved as revision ${saved.revision}. Every earlier revision is still in the history.`
         : `${saved.name} already has the definition of revision ${number}, so nothing was saved.`)
-      return reply.seeOther(`/connectors/${id}/settings#revisions`)
+      return reply.seeOther(stepPath(id, 'revisions'))
     } catch (error) {
       if (!(error instanceof RevisionConflict)) throw error
       const preview = await rollbackPreview(app.db, actor, id, number)
@@ -92,53 +154,94 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     }
   })
 
-  /** Saves one form's edit; shows the form again with its messages (422) or the conflict (409). */
+  // Undo a removal (the "undo" in the message after removing a variable, authentication method or
+  // endpoint): the item is put back where it was, as a new revision. Refused, with the reason, when
+  // the connector changed since in a way that leaves no place for it.
+  app.post('/connectors/:id/revisions/:number/undo', {
+    config: { permission: 'manageConnectors', back: SETTINGS },
+    schema: { params: RevisionParams, body: SubmissionOnly },
+  }, async (request, reply) => {
+    const { id, number } = request.params
+    try {
+      const saved = await undoRemoval(app.db, actorOf(request), { connectorId: id, number, submission: request.body.submission })
+      const { removed } = saved
+      const word = ITEM_KINDS[removed.kind].word
+      reply.flash(saved.changed
+        ? `The ${word} ${removed.name} is back in ${saved.name}, saved as revision ${saved.revision}.`
+        : `The ${word} ${removed.name} is already in ${saved.name}, so nothing was saved.`)
+      return reply.seeOther(`${stepPath(id, STEP_OF[removed.kind])}#${removed.kind}-${removed.key}`)
+    } catch (error) {
+      if (!(error instanceof RemovalNotUndone)) throw error
+      reply.flash(`${error.message} Nothing was undone.`, { warning: true })
+      return reply.seeOther(stepPath(id, error.kind ? STEP_OF[error.kind] : 'revisions'))
+    }
+  })
+
+  /** Saves one form's edit and returns to its step; shows the form again with its messages (422) or the conflict (409). */
   async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
+    const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
+    const removal = edit.kind !== 'details' && edit.action === 'remove'
     try {
       const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
-      reply.flash(saved.changed
-        ? `Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`
-        : `Nothing changed in ${saved.name}, so no revision was saved.`)
-      return reply.redirect(`/connectors/${id}/settings`, 303)
+      if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
+      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
+      else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
+      const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
+      return reply.seeOther(`${stepPath(id, step)}${anchor}`)
     } catch (error) {
       const conflict = error instanceof RevisionConflict
       if (!(error instanceof Invalid) && !conflict) throw error
-      const removal = edit.kind !== 'details' && edit.action === 'remove'
       const meanwhile = conflict ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). ` : ''
       const errors = !conflict ? error.fields : {
         '': removal
           ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
           : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`,
       }
-      const open: OpenForm = removal
-        ? { id: formId, removeError: Object.values(errors).join(' ') }
-        : { id: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
-      const settings = await connectorSettings(app.db, actor, id)
-      return reply.code(conflict ? 409 : 422).page('connector-settings', settingsView(settings, actor, open))
+      const shown: Shown = removal
+        ? { step, open: formId, removeError: Object.values(errors).join(' ') }
+        : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
+      return showStep(reply, actor, id, shown, conflict ? 409 : 422)
     }
   }
 
-  app.post('/connectors/:id/details', {
-    config: { permission: 'manageConnectors', back: SETTINGS },
+  app.post('/connectors/:id/settings', {
+    config: { permission: 'manageConnectors' },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
     { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
 
   for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
+    const step = STEP_OF[kind]
+    app.get(`/connectors/:id/${segment}`, { schema: { params: IdParams } }, async (request, reply) =>
+      showStep(reply, actorOf(request), request.params.id, { step }))
+
     app.post(`/connectors/:id/${segment}`, {
-      config: { permission: 'manageConnectors', back: SETTINGS },
+      config: { permission: 'manageConnectors' },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
 
+    // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
+    app.get(`/connectors/:id/${segment}/:key`, {
+      config: { permission: 'manageConnectors' },
+      schema: { params: ItemParams },
+    }, async (request, reply) => {
+      const actor = actorOf(request)
+      const { id, key } = request.params
+      const settings = await connectorSettings(app.db, actor, id)
+      const items = settings.connector.definition[ITEM_KINDS[kind].list] as Item[]
+      if (!items.some((item) => item.key === key)) throw new NotFound(`That ${ITEM_KINDS[kind].word}`)
+      return reply.page('connector-settings', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-wizard')
+    })
+
     app.post(`/connectors/:id/${segment}/:key`, {
-      config: { permission: 'manageConnectors', back: SETTINGS },
+      config: { permission: 'manageConnectors' },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
 
     app.post(`/connectors/:id/${segment}/:key/delete`, {
-      config: { permission: 'manageConnectors', back: SETTINGS },
+      config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))

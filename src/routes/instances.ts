@@ -6,7 +6,7 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import {
   TIME_ZONES, checkAuthMethod, checkName, checkSettings, checkValues, connectorForInstances, createInstance, defaultDetails,
-  fieldsFor, getInstance, removeInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
+  fieldsFor, getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
 } from '../domain/instances.js'
 import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
 import { pageOfConnector } from '../domain/connectors.js'
@@ -194,7 +194,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)
-      return { name: instance.name, backHref: `/instances/${id}/settings`, version: instance.version }
+      return { name: instance.name, backHref: `/instances/${id}/settings`, version: instance.version, uses: await shapesUsingInstance(db, actor, id) }
     },
     remove: removeInstance,
     afterRemoval: '/connectors',

@@ -8,10 +8,10 @@ import type { Actor } from '../domain/actor.js'
 import type { Db } from '../db/client.js'
 import {
   addShape, createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, moveShape, reconfigureShape,
-  removeFlow, removeShape, renameFlow, setFlowEnabled,
+  removeFlow, removeShape, renameFlow, restoreShape, setFlowEnabled,
 } from '../domain/flows.js'
-import { EditConflict, Invalid, NotFound } from '../domain/errors.js'
-import { EditFields, IdParams, QueryText } from './schemas.js'
+import { Conflict, EditConflict, Invalid, NotFound } from '../domain/errors.js'
+import { EditFields, IdParams, QueryText, SubmissionBody } from './schemas.js'
 import { conflictMessage } from './conflicts.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
@@ -160,10 +160,34 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then(() => {
-      reply.flash('The connection shape was removed.')
+    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then((removed) => {
+      // A double submit answers without an undo: the first answer offered it.
+      if (!removed) reply.flash('The connection shape was removed.')
+      else {
+        const what = `removed connection shape ${removed.position + 1} (${removed.instanceName})`
+        reply.flash(`Connection shape ${removed.position + 1} (${removed.instanceName}) was removed from ${removed.flowName}.`, { undo: { action: `/process-flows/${id}/shapes/${shapeId}/restore`, what } })
+      }
       return reply.seeOther(`/process-flows/${id}`)
     }), 'No connection shape was removed.')
+  })
+
+  // The undo after removing a shape: the same shape back in its place, unless its instance or endpoint is gone.
+  app.post('/process-flows/:id/shapes/:shapeId/restore', {
+    config: { permission: 'manageInstances', back: FLOW },
+    schema: { params: ShapeParams, body: SubmissionBody },
+  }, async (request, reply) => {
+    const { id, shapeId } = request.params
+    try {
+      const result = await restoreShape(app.db, actorOf(request), id, shapeId)
+      reply.flash(result.restored
+        ? `Connection shape ${result.position + 1} is back in its place.`
+        : `Connection shape ${result.position + 1} is already in its place, so nothing changed.`)
+      return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
+    } catch (error) {
+      if (!(error instanceof Conflict)) throw error
+      reply.flash(`${error.message} Nothing was undone.`, { warning: true })
+      return reply.seeOther(`/process-flows/${id}`)
+    }
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {

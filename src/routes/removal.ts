@@ -27,9 +27,10 @@ export interface RemovalRoute<Blocker> {
   what: string
   /**
    * The thing's name, where "cancel" goes and the version (or revision) the prompt shows; throws
-   * NotFound for a missing or foreign id.
+   * NotFound for a missing or foreign id. What it touches is shown before anything is typed:
+   * `impact` (a connector's), or `uses` (what would block the removal, listed with blockersPartial).
    */
-  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; version: number; impact?: Impact }>
+  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; version: number; impact?: Impact; uses?: Blocker[] }>
   /** Removes it unless it changed since the prompt was shown (a conflict); once per form submission. */
   remove(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */

@@ -45,7 +45,7 @@ t.test('the settings cog opens the connector settings', async (t) => {
   const settings = await client.get(href)
   t.equal(settings.statusCode, 200)
   t.match(textOf(settings.body), 'Settings for Shopify')
-  t.match(textOf(settings.body), 'Endpoints')
+  t.match(textOf(settings.body), 'Basic details')
 })
 
 t.test('another company\'s connector answers exactly like a missing one', async (t) => {

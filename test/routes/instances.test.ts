@@ -145,8 +145,17 @@ t.test('removing an instance: trash → type confirm; blocked while a connection
   t.match(prompt.body, /^<section class="removal" id="confirm-removal"/, 'htmx gets the fragment')
   t.match(textOf(prompt.body), 'Type confirm to confirm that you wish to proceed')
 
+  t.match(textOf(prompt.body), `What uses it No process flow uses ${row!.name}: nothing else is removed with it.`, 'what it touches, before anything is typed')
+
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
   await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey, version: 1 })
+  const usedPrompt = await client.get(`/instances/${row!.id}/delete`)
+  const usedText = textOf(usedPrompt.body)
+  t.match(usedText, new RegExp(`What uses it ${row!.name} is used by 1 connection shape in 1 process flow ?: Orders to ERP \\(disabled\\) — connection shape 1, endpoint ${endpointKey}`),
+    'the prompt says up front which flows use it')
+  t.match(usedPrompt.body, `href="/process-flows/${flow.id}#shape-`)
+  t.match(usedText, `While connection shapes use ${row!.name}, the delete operation is cancelled: reconfigure or remove these shapes first.`)
+  t.ok(usedText.indexOf('What uses it') < usedText.indexOf('Type confirm to confirm'), 'before the field to type in')
   const wrong = await client.post(`/instances/${row!.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${row!.id}/delete`), confirm: 'yes' })
   t.equal(wrong.statusCode, 422)
   t.match(wrong.body, /id="confirm-text-error">Type the word confirm/)

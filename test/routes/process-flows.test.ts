@@ -4,6 +4,7 @@ import { auditEvents, connectionShapes, connectors, marketplaceConnectors, proce
 import { installConnector } from '../../src/domain/connectors.js'
 import { createInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
+import { saveDefinition } from '../../src/domain/revisions.js'
 import type { Actor } from '../../src/domain/actor.js'
 import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
 
@@ -237,4 +238,98 @@ t.test('removing a flow asks to type confirm and takes its shapes with it', asyn
   const removed = await client.post(`/process-flows/${flowId}/delete`, { lockVersion: await version(), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))).length, 0)
+})
+
+/** The undo form in the flash area of a page: its action, or null. */
+const undoOf = (html: string) => /<form method="post" action="([^"]+)" class="flash-undo">/.exec(html)?.[1] ?? null
+
+t.test('removing a shape of an enabled flow offers an undo that puts the same shape back in its place', async (t) => {
+  const flow = await client.post('/process-flows', { name: 'Stock levels' })
+  const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
+  for (const instance of [shopify.instance.id, shopifyUs.id, xero.instance.id]) {
+    const endpoint = instance === xero.instance.id ? xero.definition.endpoints[0]!.key : ordersKey
+    t.equal((await client.post(`/process-flows/${id}/shapes`, { instance, endpoint })).statusCode, 303)
+  }
+  t.equal((await client.post(`/process-flows/${id}/enabled`, { enabled: 'true' })).statusCode, 303)
+  const shapesOf = () => ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id)).orderBy(connectionShapes.position)
+  const before = await shapesOf()
+  const middle = before[1]!
+
+  const removed = await client.post(`/process-flows/${id}/shapes/${middle.id}/delete`)
+  t.equal(removed.statusCode, 303)
+  const page = await client.get(`/process-flows/${id}`)
+  t.match(textOf(page.body), 'Connection shape 2 (Shopify - US) was removed from Stock levels. undo (removed connection shape 2 (Shopify - US))')
+  const action = undoOf(page.body)
+  t.equal(action, `/process-flows/${id}/shapes/${middle.id}/restore`)
+  t.match(page.body, /class="flash-undo">\s*<input type="hidden" name="_csrf" value="[^"]+">/, 'with its CSRF token')
+  t.same((await shapesOf()).map((s) => s.id), [before[0]!.id, before[2]!.id])
+
+  const undone = await client.post(action!, {})
+  t.equal(undone.statusCode, 303)
+  t.equal(undone.headers.location, `/process-flows/${id}#shape-${middle.id}`)
+  t.match(textOf((await client.get(`/process-flows/${id}`)).body), 'Connection shape 2 is back in its place.')
+  t.same((await shapesOf()).map((s) => [s.id, s.instanceId, s.endpointKey, s.position]), before.map((s) => [s.id, s.instanceId, s.endpointKey, s.position]),
+    'the same shape, instance, endpoint and position')
+  const [event] = await ctx.db.select().from(auditEvents).where(eq(auditEvents.action, 'restore connection shape'))
+  t.match(event, { subjectId: middle.id, summary: 'put back connection shape 2 (Shopify - US, ' })
+
+  const again = await client.post(action!, {})
+  t.equal(again.statusCode, 303)
+  t.match(textOf((await client.get(`/process-flows/${id}`)).body), 'Connection shape 2 is already in its place, so nothing changed.')
+  t.equal((await shapesOf()).length, 3, 'not put back twice')
+})
+
+t.test('a shape whose instance or endpoint is gone is not put back; the message says why', async (t) => {
+  const flow = await client.post('/process-flows', { name: 'Refunds' })
+  const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
+  const temporary = await createInstance(ctx.db, admin, box, xero.connector.id, {
+    name: 'Xero - Temporary', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second', authMethod: xero.definition.authMethods[0]!.key,
+    values: Object.fromEntries([...xero.definition.authMethods[0]!.fields.map((f) => [`auth.${f.key}`, 'x']), ...xero.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+  })
+  t.equal((await client.post(`/process-flows/${id}/shapes`, { instance: temporary.id, endpoint: xero.definition.endpoints[0]!.key })).statusCode, 303)
+  const [shape] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
+  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`)
+  const action = undoOf((await client.get(`/process-flows/${id}`)).body)!
+  await client.get(`/instances/${temporary.id}/delete`)
+  t.equal((await client.post(`/instances/${temporary.id}/delete`, { confirm: 'confirm' })).statusCode, 303, 'its instance removed since')
+  const refused = await client.post(action, {})
+  t.equal(refused.statusCode, 303)
+  t.equal(refused.headers.location, `/process-flows/${id}`)
+  const refusedPage = await client.get(`/process-flows/${id}`)
+  t.match(textOf(refusedPage.body), 'The connection shape cannot be put back: its instance Xero - Temporary was removed since. Add a connection shape with another instance instead. Nothing was undone.')
+  t.match(refusedPage.body, '<p class="flash flash-warning">', 'shown as a warning')
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 0)
+
+  // The endpoint removed from the connector since.
+  const endpoint = xero.definition.endpoints.at(-1)!
+  t.equal((await client.post(`/process-flows/${id}/shapes`, { instance: xero.instance.id, endpoint: endpoint.key })).statusCode, 303)
+  const [second] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
+  await client.post(`/process-flows/${id}/shapes/${second!.id}/delete`)
+  const undoSecond = undoOf((await client.get(`/process-flows/${id}`)).body)!
+  const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, xero.connector.id))
+  await saveDefinition(ctx.db, admin, { connectorId: xero.connector.id, revision: row!.revision, definition: { ...row!.definition, endpoints: row!.definition.endpoints.filter((e) => e.key !== endpoint.key) } })
+  await client.post(undoSecond, {})
+  t.match(textOf((await client.get(`/process-flows/${id}`)).body), `The connection shape cannot be put back: Xero no longer has the endpoint ${endpoint.key}.`)
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 0)
+})
+
+t.test('an undo of a shape needs a role that changes flows, in the same company; another company\'s answers 404', async (t) => {
+  const flow = await client.post('/process-flows', { name: 'Customers' })
+  const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
+  await client.post(`/process-flows/${id}/shapes`, { instance: shopify.instance.id, endpoint: ordersKey })
+  const [shape] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
+  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`)
+  const action = undoOf((await client.get(`/process-flows/${id}`)).body)!
+  const reader = await signedIn(ctx.app, ctx.company.users['read-only'])
+  t.equal((await reader.post(action, {})).statusCode, 403)
+  const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
+  const foreign = await outsider.post(action, {})
+  t.equal(foreign.statusCode, 404, 'another company\'s flow: 404')
+  const theirFlow = await outsider.post('/process-flows', { name: 'Theirs' })
+  const theirId = /\/process-flows\/([0-9a-f-]+)/.exec(theirFlow.headers.location as string)![1]!
+  t.equal((await outsider.post(`/process-flows/${theirId}/shapes/${shape!.id}/restore`, {})).statusCode, 404, 'our removed shape, into their flow: 404')
+  t.equal((await client.post(`/process-flows/${id}/shapes/00000000-0000-4000-8000-000000000000/restore`, {})).statusCode, 404, 'a shape never removed: 404')
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 0, 'nothing put back')
+  t.equal((await client.post(action, {})).statusCode, 303)
+  t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 1)
 })
