@@ -10,9 +10,9 @@ import { RATE_LIMIT_UNITS } from './definition.js'
 import { Invalid, NotFound } from './errors.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
+import { canonicalTimeZone, offeredTimeZone } from './time-zones.js'
 
-export const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone')
-const TIME_ZONE_SET = new Set([...TIME_ZONES, 'UTC'])
+export { TIME_ZONES } from './time-zones.js'
 
 /** One field an instance asks for: an authentication field or a connector variable. */
 export interface InstanceField extends FieldSpec {
@@ -54,7 +54,7 @@ export function checkName(name: string): Record<string, string> {
 /** Step two: time zone, date format and rate limit. */
 export function checkSettings(details: InstanceDetails): Record<string, string> {
   const errors: Record<string, string> = {}
-  if (!TIME_ZONE_SET.has(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
+  if (!offeredTimeZone(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
   if (!details.dateFormat.trim()) errors.dateFormat = 'Enter a date format, e.g. Y-m-d H:i:s.'
   else if (details.dateFormat.length > 40) errors.dateFormat = 'Use at most 40 characters.'
   const amount = Number(details.rateLimitAmount)
@@ -132,7 +132,7 @@ export async function createInstance(db: Db, actor: Actor, box: SecretBox, conne
     try {
       ;[row] = await tx.insert(instances).values({
         companyId: actor.companyId, connectorId: connector.id, name,
-        authMethodKey: input.authMethod, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        authMethodKey: input.authMethod, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
         rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
         settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id,
       }).returning({ id: instances.id })
@@ -161,7 +161,8 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
   if (!row) throw new NotFound('That instance')
   const { secrets, ...instance } = row
   const secretsSet = Object.keys(box.open(secrets))
-  return { ...instance, secretsSet }
+  // Stored before the list offered current names only (e.g. Asia/Calcutta): shown and saved as Asia/Kolkata.
+  return { ...instance, timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone, secretsSet }
 }
 
 export async function updateInstanceDetails(db: Db, actor: Actor, id: string, input: InstanceDetails) {
@@ -172,7 +173,7 @@ export async function updateInstanceDetails(db: Db, actor: Actor, id: string, in
     let row
     try {
       ;[row] = await tx.update(instances).set({
-        name, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        name, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
         rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, updatedAt: sql`now()`,
       }).where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).returning({ id: instances.id })
     } catch (error) {

@@ -21,6 +21,7 @@ import { isId } from './ids.js'
 import { fieldsFor } from './instances.js'
 import { groupBy } from './pagination.js'
 import type { SecretBox } from './secrets.js'
+import { canonicalTimeZone } from './time-zones.js'
 
 export const MAX_SUFFIX_LENGTH = 100
 const MAX_NAME_LENGTH = 100
@@ -249,7 +250,7 @@ function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInst
     authMethod: method ? methodRef(method) : null,
     authMethodAsked: !sameMethod,
     authMethodChoices: to.definition.authMethods.map(methodRef),
-    timeZone: instance.timeZone, dateFormat: instance.dateFormat, rateLimitAmount: instance.rateLimitAmount, rateLimitUnit: instance.rateLimitUnit,
+    timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone, dateFormat: instance.dateFormat, rateLimitAmount: instance.rateLimitAmount, rateLimitUnit: instance.rateLimitUnit,
     fields, dropped, requiredEmpty,
   }
 }
