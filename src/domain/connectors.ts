@@ -1,5 +1,5 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, eq, ilike, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, eq, ilike, like, lt, lte, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate } from './versions.js'
 import {
@@ -37,21 +37,53 @@ export async function completeSubmission(tx: Tx, actor: Actor, key: string | und
     .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
 }
 
-export interface InstalledConnector { id: string; name: string; version: string }
+export interface InstalledConnector {
+  id: string
+  name: string
+  version: string
+  /** The marketplace connector it is a copy of, and how many copies of it the company has now. */
+  marketplaceName: string
+  copies: number
+}
+
+/** How many of the company's connectors come from one marketplace connector, installed up to a moment. */
+async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, upTo?: Date): Promise<number> {
+  const [copies] = await tx.select({ n: count() }).from(connectors).where(and(
+    eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, marketplaceConnectorId),
+    upTo ? lte(connectors.installedAt, upTo) : undefined,
+  ))
+  return copies!.n
+}
+
+/** A name no connector of the company has: "Shopify 2.2.0", else "Shopify 2.2.0 (2)", … */
+export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
+  const taken = await tx.select({ name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.companyId, actor.companyId), or(eq(connectors.name, wanted), like(connectors.name, `${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`))))
+  const names = new Set(taken.map((t) => t.name))
+  if (!names.has(wanted)) return wanted
+  for (let n = 2; ; n++) if (!names.has(`${wanted} (${n})`)) return `${wanted} (${n})`
+}
 
 /**
  * Installs a marketplace connector from its latest version. Installing one that is already
- * installed installs another copy, numbered so the two can be told apart.
+ * installed installs another copy, numbered so the copies can be told apart ("Shopify (2)").
  */
 export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
   requirePermission(actor, 'manageConnectors')
   return db.transaction(async (tx) => {
     const earlier = await claimSubmission(tx, actor, submissionKey)
     if (earlier?.resultId) {
-      const [done] = await tx.select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version })
-        .from(connectors).innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+      const [done] = await tx.select({
+        id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
+        marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
+      }).from(connectors)
+        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+        .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      if (done) return done
+      if (done) {
+        const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
+        return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+      }
     }
     const [entry] = await tx.select({
       id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
@@ -60,9 +92,8 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
       .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
     if (!entry) throw new NotFound('That marketplace connector')
-    const [copies] = await tx.select({ n: count() }).from(connectors)
-      .where(and(eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, entry.id)))
-    const name = copies!.n === 0 ? entry.name : `${entry.name} (${copies!.n + 1})`
+    const before = await copiesOf(tx, actor, entry.id)
+    const name = await freeConnectorName(tx, actor, entry.name)
     const [connector] = await tx.insert(connectors).values({
       companyId: actor.companyId,
       marketplaceConnectorId: entry.id,
@@ -81,7 +112,7 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       details: { marketplaceConnectorId: entry.id, version: entry.version },
     })
     await completeSubmission(tx, actor, submissionKey, connector!.id)
-    return { id: connector!.id, name, version: entry.version }
+    return { id: connector!.id, name, version: entry.version, marketplaceName: entry.name, copies: before + 1 }
   })
 }
 
@@ -101,7 +132,10 @@ export interface ConnectorSummary {
 
 export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
 
-export type ConnectorListItem = ConnectorSummary & { instances: InstanceSummary[] }
+export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[] }
+
+/** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
+export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
 
 const installer = alias(users, 'installer')
 const modifier = alias(users, 'modifier')
@@ -113,12 +147,13 @@ const sibling = alias(connectors, 'sibling')
 /**
  * The manage connectors page in one query, whatever the number of connectors: the page's ids from
  * the (company, name) index, then only those rows joined, each with its instances aggregated.
- * Built once per database, with and without a name filter.
+ * Built once per database for each combination of filters (name, marketplace connector).
  */
-const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
-  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn }) => and(
+const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) => preparedQuery((db) => {
+  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn; marketplaceConnectorId: AnyPgColumn }) => and(
     eq(table.companyId, sql.placeholder('companyId')),
-    filtered ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+    filters.name ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+    filters.installedFrom ? eq(table.marketplaceConnectorId, sql.placeholder('installedFrom')) : undefined,
   )
   const onPage = db.select({ id: connectors.id }).from(connectors).where(matching(connectors))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
@@ -128,6 +163,7 @@ const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
+    marketplaceName: marketplaceConnectors.name,
     version: marketplaceVersions.version,
     latestVersion: latest.version,
     installedAt: connectors.installedAt,
@@ -149,15 +185,22 @@ const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
     .innerJoin(installer, eq(installer.id, connectors.installedBy))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-    .prepare(filtered ? 'connector_page_filtered' : 'connector_page')
+    .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
 })
-const connectorPage = { all: connectorPageQuery(false), filtered: connectorPageQuery(true) }
+const connectorPage = {
+  all: connectorPageQuery({ name: false, installedFrom: false }),
+  filtered: connectorPageQuery({ name: true, installedFrom: false }),
+  from: connectorPageQuery({ name: false, installedFrom: true }),
+  filteredFrom: connectorPageQuery({ name: true, installedFrom: true }),
+}
 
 /** The manage connectors page: one page of connectors with their instances. One query. */
-export async function listConnectors(db: Db, actor: Actor, query: { q?: string; page: number }): Promise<Page<ConnectorListItem>> {
+export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQuery): Promise<Page<ConnectorListItem>> {
   const q = query.q?.trim()
-  const rows = await (q ? connectorPage.filtered : connectorPage.all)(db).execute({
-    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
+  const from = query.installedFrom
+  const pageQuery = q ? (from ? connectorPage.filteredFrom : connectorPage.filtered) : (from ? connectorPage.from : connectorPage.all)
+  const rows = await pageQuery(db).execute({
+    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, installedFrom: from, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
   })
   const page = pageOf(rows, query.page, CONNECTORS_PAGE_SIZE)
   return {

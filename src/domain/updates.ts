@@ -3,7 +3,7 @@
 // instances keep working with it. Modified: the admin chooses to overwrite (customisations gone from
 // the connector, kept in its revision history) or to install the new version alongside. Each runs in
 // one transaction, once per form submission, and is recorded in the audit log.
-import { and, count, eq, inArray, like, or, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
   connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
@@ -11,7 +11,7 @@ import {
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { claimSubmission, completeSubmission, freeConnectorName } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
@@ -322,15 +322,6 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
 
 export interface InstalledAlongside { id: string; name: string; version: string; previousId: string; previousName: string }
 
-/** A name no connector of the company has: "Shopify 2.2.0", else "Shopify 2.2.0 (2)", … */
-async function freeName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
-  const taken = await tx.select({ name: connectors.name }).from(connectors)
-    .where(and(eq(connectors.companyId, actor.companyId), or(eq(connectors.name, wanted), like(connectors.name, `${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`))))
-  const names = new Set(taken.map((t) => t.name))
-  if (!names.has(wanted)) return wanted
-  for (let n = 2; ; n++) if (!names.has(`${wanted} (${n})`)) return `${wanted} (${n})`
-}
-
 /**
  * "install" the new version alongside: a second connector, named after the version so both can be
  * told apart, based on the chosen version, with no instances. The existing one is not touched.
@@ -347,7 +338,7 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
       if (done) return { ...done, previousId: connector.id, previousName: connector.name }
     }
     const target = await targetVersion(tx, connector, input.version)
-    const name = await freeName(tx, actor, `${connector.marketplaceName} ${target.version}`)
+    const name = await freeConnectorName(tx, actor, `${connector.marketplaceName} ${target.version}`)
     const [installed] = await tx.insert(connectors).values({
       companyId: actor.companyId,
       marketplaceConnectorId: connector.marketplaceConnectorId,

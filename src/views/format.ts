@@ -31,8 +31,24 @@ export function isoDate(value: Date | string | null | undefined): string {
   return value ? (value instanceof Date ? value : new Date(value)).toISOString() : ''
 }
 
+/** "0 instances", "1 instance", "3 instances". */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`
+}
+
+/** The word alone for a count: `pick(1, 'it', 'them')` → "it". */
+export function pick<T>(n: number, one: T, many: T): T {
+  return n === 1 ? one : many
+}
+
+/**
+ * A version as a sentence names it: "version 2.1.0"; a custom connector's free-text version that
+ * already says so as it is ("Version 1 - 28th July 2023"); any other text quoted (version “beta”).
+ */
+export function version(value: string): string {
+  if (/^version\b/i.test(value)) return value
+  if (/^v?\d/i.test(value)) return `version ${value}`
+  return `version “${value}”`
 }
 
 /** A URL with some query parameters replaced (empty values dropped). */
