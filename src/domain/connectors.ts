@@ -1,7 +1,7 @@
 // Installed connectors: install from the marketplace, list, read.
 import { and, asc, count, eq, ilike, like, lt, lte, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
-import { hasUpdate } from './versions.js'
+import { hasUpdate, versionLabel } from './versions.js'
 import {
   connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
@@ -104,11 +104,11 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
     }).returning({ id: connectors.id })
     await tx.insert(connectorRevisions).values({
       connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition, marketplaceVersionId: entry.versionId,
-      summary: `installed version ${entry.version} from the marketplace`,
+      summary: `installed ${versionLabel(entry.version)} from the marketplace`,
     })
     await recordEvent(tx, actor, {
       action: 'install', subjectType: 'connector', subjectId: connector!.id,
-      summary: `installed ${name} (${entry.kind}, version ${entry.version})`,
+      summary: `installed ${name} (${entry.kind}, ${versionLabel(entry.version)})`,
       details: { marketplaceConnectorId: entry.id, version: entry.version },
     })
     await completeSubmission(tx, actor, submissionKey, connector!.id)
@@ -143,6 +143,7 @@ const latest = alias(marketplaceVersions, 'latest')
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
+const siblingVersion = alias(marketplaceVersions, 'sibling_version')
 
 /**
  * The manage connectors page in one query, whatever the number of connectors: the page's ids from
@@ -244,8 +245,13 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    /** Other connectors of the company installed from the same marketplace connector (instances can move between them). */
-    siblingCount: sql<number>`(select cast(count(*) as integer) from ${connectors} ${sibling} where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
+    instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+    /** Other connectors of the company installed from the same marketplace connector (instances can move between them): [id, name, version, instances]. */
+    siblingRows: sql<[string, string, string, number][]>`(select coalesce(json_agg(json_build_array(${sibling.id}, ${sibling.name}, ${siblingVersion.version},
+        (select count(*) from ${instances} where ${instances.connectorId} = ${sibling.id} and ${instances.companyId} = ${sibling.companyId})
+      ) order by lower(${sibling.name}), ${sibling.id}), '[]')
+      from ${connectors} ${sibling} inner join ${marketplaceVersions} ${siblingVersion} on ${siblingVersion.id} = ${sibling.marketplaceVersionId}
+      where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
@@ -254,7 +260,9 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
   if (!row) throw new NotFound('That connector')
-  return row
+  const { siblingRows, ...connector } = row
+  const siblings = siblingRows.map(([id, name, version, instanceCount]) => ({ id, name, version, instanceCount }))
+  return { ...connector, siblings, siblingCount: siblings.length }
 }
 
 export interface InstanceOfConnector { id: string; name: string }
@@ -278,7 +286,7 @@ export async function removeConnector(db: Db, actor: Actor, id: string): Promise
     await tx.delete(connectors).where(eq(connectors.id, id))
     await recordEvent(tx, actor, {
       action: 'remove', subjectType: 'connector', subjectId: id,
-      summary: `removed connector ${connector.name} (version ${connector.version}) and its revision history`,
+      summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
     })
     return { removed: true as const, name: connector.name }
   })

@@ -5,7 +5,7 @@ import { actorOf } from '../plugins/auth.js'
 import { SYSTEM_TYPES } from '../domain/definition.js'
 import { browseMarketplace } from '../domain/marketplace.js'
 import { installConnector, pageOfConnector } from '../domain/connectors.js'
-import { version } from '../views/format.js'
+import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, MarketplaceQuery, SubmissionBody } from './schemas.js'
 
 export default async function marketplace(fastify: FastifyInstance) {
@@ -26,7 +26,7 @@ export default async function marketplace(fastify: FastifyInstance) {
     const connector = await installConnector(app.db, actor, request.params.id, request.body.submission)
     const page = await pageOfConnector(app.db, actor, connector)
     const copy = connector.copies > 1 ? ` as another copy of ${connector.marketplaceName}: you now have ${connector.copies}` : ''
-    reply.flash(`${connector.name} (${version(connector.version)}) is installed${copy}. Now you can add instances for use in process flows.`)
+    reply.flash(`${nameWithVersion(connector.name, connector.version)} is installed${copy}. Now you can add instances for use in process flows.`)
     return reply.redirect(`/connectors?page=${page}#connector-${connector.id}`, 303)
   })
 }

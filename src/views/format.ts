@@ -1,4 +1,6 @@
 // Formatting helpers available in every template as `it.format`.
+export { nameWithVersion, versionLabel as version } from '../domain/versions.js'
+export { listOf, pick, plural } from '../domain/words.js'
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short',
@@ -29,26 +31,6 @@ export function dateTime(value: Date | string | null | undefined): string {
 
 export function isoDate(value: Date | string | null | undefined): string {
   return value ? (value instanceof Date ? value : new Date(value)).toISOString() : ''
-}
-
-/** "0 instances", "1 instance", "3 instances". */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`
-}
-
-/** The word alone for a count: `pick(1, 'it', 'them')` → "it". */
-export function pick<T>(n: number, one: T, many: T): T {
-  return n === 1 ? one : many
-}
-
-/**
- * A version as a sentence names it: "version 2.1.0"; a custom connector's free-text version that
- * already says so as it is ("Version 1 - 28th July 2023"); any other text quoted (version “beta”).
- */
-export function version(value: string): string {
-  if (/^version\b/i.test(value)) return value
-  if (/^v?\d/i.test(value)) return `version ${value}`
-  return `version “${value}”`
 }
 
 /** A URL with some query parameters replaced (empty values dropped). */
