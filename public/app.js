@@ -9,8 +9,10 @@
     if (trigger) opener = trigger
   })
 
+  // In this order of preference (one selector list would take whichever comes first on the page).
   const focusFirst = (root) => {
-    const target = root.querySelector('[autofocus], [aria-invalid="true"], input:not([type=hidden]), select, textarea, button, a[href]')
+    const target = root.querySelector('[autofocus]') ?? root.querySelector('[aria-invalid="true"]')
+      ?? root.querySelector('input:not([type=hidden]), select, textarea, button:not([tabindex="-1"]), a[href]')
     if (target) target.focus()
   }
 
