@@ -9,6 +9,7 @@ import { Invalid } from '../../src/domain/errors.js'
 import { applyMigration, undoMigration } from '../../src/domain/migrations.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { installVersionAlongside } from '../../src/domain/updates.js'
+import { removeConnector } from '../../src/domain/connectors.js'
 import { randomUUID } from 'node:crypto'
 import { setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { addFlow, install, publishNextVersion } from '../connector-fixtures.js'
@@ -98,6 +99,11 @@ t.test('the settings of a connector with another one from the same marketplace c
     'on the old connector it reads the same way round: from the old one to the new one')
   t.match(oldSettings.body, `<a href="${migrate}?from=${old.id}">`)
   t.notMatch(oldSettings.body, `/connectors/${old.id}/migrate`, 'never a move into the old connector from the empty new one')
+  const third = await install(ctx.db, admin, 'shopify')
+  const many = textOf((await client.get(`/connectors/${old.id}/settings`)).body)
+  t.match(many, `You have 2 other connectors installed from Shopify: ${third.name} (version ${version}, no instances) · move instances in stages from Shopify to ${third.name} ${alongside.name} (version ${version}, no instances) · move instances in stages from Shopify to ${alongside.name}`,
+    'several: each listed by name, with the move to it')
+  await removeConnector(ctx.db, admin, third.id)
   const alone = await install(ctx.db, admin, 'zendesk')
   t.notMatch((await client.get(`/connectors/${alone.id}/settings`)).body, 'move instances in stages')
   const readOnly = await signedIn(ctx.app, ctx.company.users['read-only'])
