@@ -37,7 +37,7 @@
   const fieldToFill = (root) => root.querySelector('[aria-invalid="true"]') || root.querySelector('[autofocus]')
 
   const focusFirst = (root) => {
-    const target = fieldToFill(root) || root.querySelector('input:not([type=hidden]), select, textarea, button, a[href]')
+    const target = fieldToFill(root) || root.querySelector('input:not([type=hidden]), select, textarea, button:not([tabindex="-1"]), a[href]')
     if (target) target.focus()
   }
 

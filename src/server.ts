@@ -27,10 +27,15 @@ export async function start(env: Record<string, string | undefined> = process.en
       ...(config.production || env.LOG_FORMAT === 'json' ? {} : { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss' } } }),
     },
   })
-  const address = await app.listen({ port: config.port, host: config.host })
-  const url = address.replace('[::1]', 'localhost')
+  const where = database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'
+  const readable = (address: string) => address.replace('[::1]', 'localhost')
+  // Fastify logs one line per address it listens on: ours says it, instead of a second "listening" line.
+  const address = await app.listen({
+    port: config.port, host: config.host,
+    listenTextResolver: (at) => `Connectors dashboard listening on ${readable(at)} (database: ${where})`,
+  })
+  const url = readable(address)
   database.lock?.update({ url })
-  app.log.info(`Connectors dashboard listening on ${url} (database: ${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'})`)
   if (accounts.kind === 'demo created') {
     app.log.info(`Demo company created. Sign in at ${url}/login with email ${accounts.signIn.email} and password ${accounts.signIn.password}`)
   }

@@ -31,6 +31,7 @@ t.test('npm start on an empty data folder serves the demo company', async (t) =>
     })
   })
   t.match(output, /Connectors dashboard listening on http:\/\/127\.0\.0\.1:\d+ \(database: embedded PGlite/)
+  t.equal(output.match(/listening/gi)?.length, 1, 'the start log says "listening" once')
 
   const loginPage = await fetch(`${printed.url}/login`)
   const cookies = loginPage.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')

@@ -8,7 +8,7 @@ import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { checkDefinition, isMissingFirst, SYSTEM_TYPES, type ConnectorDefinition } from './definition.js'
-import { applyEdit, type DefinitionEdit, type FormInput } from './definition-edit.js'
+import { applyEdit, type DefinitionEdit, type FormInput, type ItemKind, type RowOptions } from './definition-edit.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission, installConnector, lockConnectorNames } from './connectors.js'
 import type { EditForm } from './edit-form.js'
@@ -165,12 +165,23 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
   return {}
 }
 
-export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm): Promise<BuilderStep> {
+/** Sub-field rows in the builder's forms: one blank row, and an "add another" button for more. */
+export const BUILDER_ROWS: RowOptions = { blankRows: 1 }
+
+/**
+ * Leaves a step for the next one. An item typed into the step's add form but not added yet is
+ * added first, in the same change: "next step" never drops what was typed (an invalid one is refused
+ * with its messages, and nothing moves on).
+ */
+export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: FormInput }): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
   await changeDraft(db, actor, id, next, form, (data) => {
-    const problems = stepProblems(data, step)
+    const current = pending
+      ? { ...data, definition: applyEdit({ name: data.details.name, definition: data.definition }, { kind: pending.kind, action: 'add', input: pending.input }, { incomplete: true }).definition }
+      : data
+    const problems = stepProblems(current, step)
     if (Object.keys(problems).length) throw new Invalid(problems)
-    return data
+    return current
   })
   return next
 }

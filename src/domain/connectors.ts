@@ -1,7 +1,7 @@
 // Installed connectors: install from the marketplace, list, read.
-import { and, asc, count, desc, eq, ilike, like, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, ilike, like, lt, lte, or, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
-import { hasUpdate } from './versions.js'
+import { hasUpdate, versionLabel } from './versions.js'
 import {
   companies, connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
@@ -47,7 +47,25 @@ export async function revisionConflict(tx: Tx, connectorId: string): Promise<Rev
   return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
 }
 
-export interface InstalledConnector { id: string; name: string; version: string }
+
+export interface InstalledConnector {
+  id: string
+  name: string
+  version: string
+  /** The marketplace connector it is a copy of, and how many copies of it the company has now. */
+  marketplaceName: string
+  copies: number
+}
+
+/** How many of the company's connectors come from one marketplace connector, installed up to a moment. */
+async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, upTo?: Date): Promise<number> {
+  const [copies] = await tx.select({ n: count() }).from(connectors).where(and(
+    eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, marketplaceConnectorId),
+    upTo ? lte(connectors.installedAt, upTo) : undefined,
+  ))
+  return copies!.n
+}
+
 
 /**
  * Names of a company's connectors are unique, whatever the case (a unique index). Everything that
@@ -87,10 +105,17 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
   return db.transaction(async (tx) => {
     const earlier = await claimSubmission(tx, actor, submissionKey)
     if (earlier?.resultId) {
-      const [done] = await tx.select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version })
-        .from(connectors).innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+      const [done] = await tx.select({
+        id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
+        marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
+      }).from(connectors)
+        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+        .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      if (done) return done
+      if (done) {
+        const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
+        return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+      }
     }
     const [entry] = await tx.select({
       id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
@@ -100,6 +125,7 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
       .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
     if (!entry) throw new NotFound('That marketplace connector')
     await lockConnectorNames(tx, actor)
+    const before = await copiesOf(tx, actor, entry.id)
     const name = await freeConnectorName(tx, actor, entry.name)
     const [connector] = await tx.insert(connectors).values({
       companyId: actor.companyId,
@@ -111,15 +137,15 @@ export async function installConnector(db: Db, actor: Actor, marketplaceConnecto
     }).returning({ id: connectors.id })
     await tx.insert(connectorRevisions).values({
       connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition, marketplaceVersionId: entry.versionId,
-      summary: `installed version ${entry.version} from the marketplace`,
+      summary: `installed ${versionLabel(entry.version)} from the marketplace`,
     })
     await recordEvent(tx, actor, {
       action: 'install', subjectType: 'connector', subjectId: connector!.id,
-      summary: `installed ${name} (${entry.kind}, version ${entry.version})`,
+      summary: `installed ${name} (${entry.kind}, ${versionLabel(entry.version)})`,
       details: { marketplaceConnectorId: entry.id, version: entry.version },
     })
     await completeSubmission(tx, actor, submissionKey, connector!.id)
-    return { id: connector!.id, name, version: entry.version }
+    return { id: connector!.id, name, version: entry.version, marketplaceName: entry.name, copies: before + 1 }
   })
 }
 
@@ -139,7 +165,10 @@ export interface ConnectorSummary {
 
 export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
 
-export type ConnectorListItem = ConnectorSummary & { instances: InstanceSummary[] }
+export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[] }
+
+/** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
+export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
 
 const installer = alias(users, 'installer')
 const modifier = alias(users, 'modifier')
@@ -147,16 +176,18 @@ const latest = alias(marketplaceVersions, 'latest')
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
+const siblingVersion = alias(marketplaceVersions, 'sibling_version')
 
 /**
  * The manage connectors page in one query, whatever the number of connectors: the page's ids from
  * the (company, name) index, then only those rows joined, each with its instances aggregated.
- * Built once per database, with and without a name filter.
+ * Built once per database for each combination of filters (name, marketplace connector).
  */
-const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
-  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn }) => and(
+const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) => preparedQuery((db) => {
+  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn; marketplaceConnectorId: AnyPgColumn }) => and(
     eq(table.companyId, sql.placeholder('companyId')),
-    filtered ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+    filters.name ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+    filters.installedFrom ? eq(table.marketplaceConnectorId, sql.placeholder('installedFrom')) : undefined,
   )
   const onPage = db.select({ id: connectors.id }).from(connectors).where(matching(connectors))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
@@ -166,6 +197,7 @@ const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
+    marketplaceName: marketplaceConnectors.name,
     version: marketplaceVersions.version,
     latestVersion: latest.version,
     installedAt: connectors.installedAt,
@@ -187,15 +219,22 @@ const connectorPageQuery = (filtered: boolean) => preparedQuery((db) => {
     .innerJoin(installer, eq(installer.id, connectors.installedBy))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-    .prepare(filtered ? 'connector_page_filtered' : 'connector_page')
+    .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
 })
-const connectorPage = { all: connectorPageQuery(false), filtered: connectorPageQuery(true) }
+const connectorPage = {
+  all: connectorPageQuery({ name: false, installedFrom: false }),
+  filtered: connectorPageQuery({ name: true, installedFrom: false }),
+  from: connectorPageQuery({ name: false, installedFrom: true }),
+  filteredFrom: connectorPageQuery({ name: true, installedFrom: true }),
+}
 
 /** The manage connectors page: one page of connectors with their instances. One query. */
-export async function listConnectors(db: Db, actor: Actor, query: { q?: string; page: number }): Promise<Page<ConnectorListItem>> {
+export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQuery): Promise<Page<ConnectorListItem>> {
   const q = query.q?.trim()
-  const rows = await (q ? connectorPage.filtered : connectorPage.all)(db).execute({
-    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
+  const from = query.installedFrom
+  const pageQuery = q ? (from ? connectorPage.filteredFrom : connectorPage.filtered) : (from ? connectorPage.from : connectorPage.all)
+  const rows = await pageQuery(db).execute({
+    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, installedFrom: from, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
   })
   const page = pageOf(rows, query.page, CONNECTORS_PAGE_SIZE)
   return {
@@ -239,8 +278,13 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    /** Other connectors of the company installed from the same marketplace connector (instances can move between them). */
-    siblingCount: sql<number>`(select cast(count(*) as integer) from ${connectors} ${sibling} where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
+    instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+    /** Other connectors of the company installed from the same marketplace connector (instances can move between them): [id, name, version, instances]. */
+    siblingRows: sql<[string, string, string, number][]>`(select coalesce(json_agg(json_build_array(${sibling.id}, ${sibling.name}, ${siblingVersion.version},
+        (select count(*) from ${instances} where ${instances.connectorId} = ${sibling.id} and ${instances.companyId} = ${sibling.companyId})
+      ) order by lower(${sibling.name}), ${sibling.id}), '[]')
+      from ${connectors} ${sibling} inner join ${marketplaceVersions} ${siblingVersion} on ${siblingVersion.id} = ${sibling.marketplaceVersionId}
+      where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
   }).from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
@@ -249,7 +293,9 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
   if (!row) throw new NotFound('That connector')
-  return row
+  const { siblingRows, ...connector } = row
+  const siblings = siblingRows.map(([id, name, version, instanceCount]) => ({ id, name, version, instanceCount }))
+  return { ...connector, siblings, siblingCount: siblings.length }
 }
 
 export interface InstanceOfConnector { id: string; name: string }
@@ -280,7 +326,7 @@ export async function removeConnector(db: Db, actor: Actor, id: string, form: Ed
     await tx.delete(connectors).where(eq(connectors.id, id))
     await recordEvent(tx, actor, {
       action: 'remove', subjectType: 'connector', subjectId: id,
-      summary: `removed connector ${connector.name} (version ${connector.version}) and its revision history`,
+      summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
     })
     await completeSubmission(tx, actor, form.submission, id)
     return { removed: true as const, name: connector.name }

@@ -2,6 +2,7 @@
 // modified connector against the marketplace version it is based on, a revision's changes, or what
 // a vendor update changes. Pure functions: no database, no HTTP.
 import type { AuthMethodSpec, ConnectorDefinition, EndpointSpec, FieldSpec } from './definition.js'
+import { plural } from './words.js'
 
 export interface ItemChange<T> {
   key: string
@@ -124,5 +125,5 @@ export function describeDiff(diff: DefinitionDiff): string[] {
 export function summariseDiff(diff: DefinitionDiff, limit = 3): string {
   const lines = describeDiff(diff)
   if (lines.length <= limit) return lines.join('; ')
-  return `${lines.slice(0, limit).join('; ')}; and ${lines.length - limit} more changes`
+  return `${lines.slice(0, limit).join('; ')}; and ${plural(lines.length - limit, 'more change', 'more changes')}`
 }

@@ -43,6 +43,12 @@ export type DefinitionEdit =
 
 /** Blank rows offered after the filled ones, so fields can be added without JavaScript. */
 const BLANK_ROWS = 2
+
+/**
+ * How a form offers sub-field rows: `blankRows` after the filled ones (the connector builder offers
+ * one, and an "add another" button); `addRow` adds one more to the rows as typed.
+ */
+export interface RowOptions { blankRows?: number; addRow?: boolean }
 const KEY = new RegExp(`^[a-z][a-z0-9_]{0,${LIMITS.key - 1}}$`)
 
 const TOP_FIELDS: Record<ItemKind | 'details', string[]> = {
@@ -66,14 +72,15 @@ const isYes = (value: string | undefined) => value === 'yes' || value === 'on' |
 const blankRow = (): RowValues => ({ key: '', label: '', secret: false, required: false, default: '' })
 const isBlank = (row: RowValues) => !row.key.trim() && !row.label.trim() && !row.default.trim()
 
-function withBlankRows(rows: RowValues[]): RowValues[] {
+function withBlankRows(rows: RowValues[], { blankRows = BLANK_ROWS, addRow = false }: RowOptions = {}): RowValues[] {
+  if (addRow) return [...rows, blankRow()]
   let trailing = 0
   while (trailing < rows.length && isBlank(rows[rows.length - 1 - trailing]!)) trailing++
-  return [...rows, ...Array.from({ length: Math.max(0, BLANK_ROWS - trailing) }, blankRow)]
+  return [...rows, ...Array.from({ length: Math.max(0, blankRows - trailing) }, blankRow)]
 }
 
-function rowsOfFields(fields: FieldSpec[]): RowValues[] {
-  return withBlankRows(fields.map((f) => ({ key: f.key, label: f.label, secret: f.secret, required: f.required, default: f.default ?? '' })))
+function rowsOfFields(fields: FieldSpec[], options?: RowOptions): RowValues[] {
+  return withBlankRows(fields.map((f) => ({ key: f.key, label: f.label, secret: f.secret, required: f.required, default: f.default ?? '' })), options)
 }
 
 function rowsOfInput(input: FormInput, prefix: string): RowValues[] {
@@ -101,7 +108,7 @@ export function detailsForm(name: string, definition: ConnectorDefinition): Form
 }
 
 /** A variable, authentication method or endpoint form, filled from the item (empty to add one). */
-export function itemForm(kind: ItemKind, item?: FieldSpec | AuthMethodSpec | EndpointSpec): FormState {
+export function itemForm(kind: ItemKind, item?: FieldSpec | AuthMethodSpec | EndpointSpec, rowOptions?: RowOptions): FormState {
   if (kind === 'variable') {
     const v = item as FieldSpec | undefined
     return {
@@ -112,21 +119,35 @@ export function itemForm(kind: ItemKind, item?: FieldSpec | AuthMethodSpec | End
   }
   if (kind === 'authMethod') {
     const a = item as AuthMethodSpec | undefined
-    return { values: { key: a?.key ?? '', name: a?.name ?? '', type: a?.type ?? 'basic' }, rows: rowsOfFields(a?.fields ?? []), errors: {} }
+    return { values: { key: a?.key ?? '', name: a?.name ?? '', type: a?.type ?? 'basic' }, rows: rowsOfFields(a?.fields ?? [], rowOptions), errors: {} }
   }
   const e = item as EndpointSpec | undefined
   return {
     values: { key: e?.key ?? '', name: e?.name ?? '', entity: e?.entity ?? '', direction: e?.direction ?? 'receive', method: e?.method ?? 'GET', url: e?.url ?? '' },
-    rows: rowsOfFields(e?.variables ?? []),
+    rows: rowsOfFields(e?.variables ?? [], rowOptions),
     errors: {},
   }
 }
 
 /** A submitted form shown again: the values as typed (rows keep their positions, so messages stay beside them). */
-export function formFromInput(kind: ItemKind | 'details', input: FormInput, errors: Record<string, string> = {}): FormState {
+export function formFromInput(kind: ItemKind | 'details', input: FormInput, errors: Record<string, string> = {}, rowOptions?: RowOptions): FormState {
   const values = Object.fromEntries(TOP_FIELDS[kind].map((name) => [name, first(input, name)]))
-  const rows = kind === 'details' || kind === 'variable' ? [] : withBlankRows(rowsOfInput(input, ITEM_KINDS[kind].rows!.prefix))
+  const rows = kind === 'details' || kind === 'variable' ? [] : withBlankRows(rowsOfInput(input, ITEM_KINDS[kind].rows!.prefix), rowOptions)
   return { values, rows, errors }
+}
+
+/** Texts an item's form asks for (its choices and yes/no answers have defaults, so they say nothing). */
+const TYPED_FIELDS: Record<ItemKind, string[]> = {
+  variable: ['key', 'label', 'default'],
+  authMethod: ['key', 'name'],
+  endpoint: ['key', 'name', 'entity', 'url'],
+}
+
+/** True when something was typed into an item's form: an item begun but not added. */
+export function isItemFilled(kind: ItemKind, input: FormInput): boolean {
+  if (TYPED_FIELDS[kind].some((name) => first(input, name).trim())) return true
+  const rows = ITEM_KINDS[kind].rows
+  return rows ? rowsOfInput(input, rows.prefix).some((row) => !isBlank(row)) : false
 }
 
 type Errors = Record<string, string>

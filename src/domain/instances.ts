@@ -14,10 +14,9 @@ import type { EditForm } from './edit-form.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
 import { LIMITS, tooLongMessage } from './limits.js'
+import { canonicalTimeZone, offeredTimeZone } from './time-zones.js'
 
-// UTC (the default) first: Intl's list leaves it out, and a select without it would show, and save, another zone.
-export const TIME_ZONES: readonly string[] = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')]
-const TIME_ZONE_SET = new Set(TIME_ZONES)
+export { TIME_ZONES } from './time-zones.js'
 
 /** One field an instance asks for: an authentication field or a connector variable. */
 export interface InstanceField extends FieldSpec {
@@ -59,7 +58,7 @@ export function checkName(name: string): Record<string, string> {
 /** Step two: time zone, date format and rate limit. */
 export function checkSettings(details: InstanceDetails): Record<string, string> {
   const errors: Record<string, string> = {}
-  if (!TIME_ZONE_SET.has(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
+  if (!offeredTimeZone(details.timeZone)) errors.timeZone = 'Choose a time zone from the list.'
   if (!details.dateFormat.trim()) errors.dateFormat = 'Enter a date format, e.g. Y-m-d H:i:s.'
   else if (details.dateFormat.length > LIMITS.dateFormat) errors.dateFormat = tooLongMessage(LIMITS.dateFormat)
   const amount = Number(details.rateLimitAmount)
@@ -146,7 +145,7 @@ export async function createInstance(db: Db, actor: Actor, box: SecretBox, conne
     try {
       ;[row] = await tx.insert(instances).values({
         companyId: actor.companyId, connectorId: connector.id, name,
-        authMethodKey: input.authMethod, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        authMethodKey: input.authMethod, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
         rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
         settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id, updatedBy: actor.id,
       }).returning({ id: instances.id })
@@ -178,7 +177,8 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
   if (!row) throw new NotFound('That instance')
   const { secrets, ...instance } = row
   const secretsSet = Object.keys(box.open(secrets))
-  return { ...instance, secretsSet }
+  // Stored before the list offered current names only (e.g. Asia/Calcutta): shown and saved as Asia/Kolkata.
+  return { ...instance, timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone, secretsSet }
 }
 
 /**
@@ -231,7 +231,7 @@ export async function updateInstanceDetails(db: Db, actor: Actor, id: string, in
     await lockForEdit(tx, actor, id, input)
     try {
       await tx.update(instances).set({
-        name, timeZone: input.timeZone, dateFormat: input.dateFormat.trim(),
+        name, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
         rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, ...nextVersion(actor),
       }).where(eq(instances.id, id))
     } catch (error) {

@@ -2,7 +2,7 @@
 import { and, asc, eq, ilike, or, sql, type SQL } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import semver from 'semver'
-import { marketplaceConnectors, marketplaceVersions } from '../db/schema.js'
+import { connectors, marketplaceConnectors, marketplaceVersions } from '../db/schema.js'
 import type { Db } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
@@ -22,6 +22,9 @@ export interface MarketplaceEntry {
   colour: string
   version: string | null
   releasedOn: Date | null
+  /** How many connectors of the viewer's company are installed from it, and one of them. */
+  installedCount: number
+  installedId: string | null
 }
 
 /** Prebuilt entries for everyone, custom entries only for the company that built them. */
@@ -31,6 +34,7 @@ export function visibleTo(actor: Pick<Actor, 'companyId'>): SQL {
 
 export interface MarketplaceQuery { q?: string; type?: SystemType; page: number }
 
+const installedCopy = alias(connectors, 'installed_copy')
 const prebuiltCounted = alias(marketplaceConnectors, 'prebuilt_counted')
 const customCounted = alias(marketplaceConnectors, 'custom_counted')
 type EntryColumns = Record<'kind' | 'companyId' | 'systemType' | 'name' | 'description', AnyPgColumn>
@@ -39,7 +43,8 @@ type EntryColumns = Record<'kind' | 'companyId' | 'systemType' | 'name' | 'descr
  * One page of the marketplace in one query, built once per database for each combination of
  * filters. Browsing walks the name index for the page's ids and counts prebuilt entries and the
  * company's custom ones (two disjoint sets) from indexes. A search finds its matches once, through
- * the trigram index, and takes both the page and the count from them.
+ * the trigram index, and takes both the page and the count from them. Each entry on the page says
+ * how many of the company's connectors are installed from it (the marketplace connector index).
  */
 const marketplacePageQuery = (filters: { type: boolean; search: boolean }) => preparedQuery((db) => {
   const companyId = sql.placeholder('companyId')
@@ -76,6 +81,9 @@ const marketplacePageQuery = (filters: { type: boolean; search: boolean }) => pr
     colour: marketplaceConnectors.colour,
     version: marketplaceVersions.version,
     releasedOn: marketplaceVersions.releasedOn,
+    installed: sql<[number, string | null]>`(select json_build_array(count(*), (array_agg(${installedCopy.id}))[1])
+      from ${connectors} ${installedCopy}
+      where ${installedCopy.marketplaceConnectorId} = ${marketplaceConnectors.id} and ${installedCopy.companyId} = ${companyId})`,
     total,
   }).from(onPage)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, onPage.id))
@@ -97,7 +105,8 @@ export async function browseMarketplace(db: Db, actor: Actor, query: Marketplace
     companyId: actor.companyId, type: query.type, pattern: q ? containsPattern(q) : undefined,
     offset: (query.page - 1) * MARKETPLACE_PAGE_SIZE,
   })
-  return pageOf(rows, query.page, MARKETPLACE_PAGE_SIZE)
+  const page = pageOf(rows, query.page, MARKETPLACE_PAGE_SIZE)
+  return { ...page, rows: page.rows.map(({ installed: [installedCount, installedId], ...entry }) => ({ ...entry, installedCount, installedId })) }
 }
 
 /**

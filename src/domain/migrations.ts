@@ -23,6 +23,7 @@ import { touchFlows } from './flows.js'
 import { groupBy } from './pagination.js'
 import type { SecretBox } from './secrets.js'
 import { LIMITS } from './limits.js'
+import { canonicalTimeZone } from './time-zones.js'
 
 export const MAX_SUFFIX_LENGTH = LIMITS.suffix
 const MAX_NAME_LENGTH = LIMITS.instanceName
@@ -251,7 +252,7 @@ function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInst
     authMethod: method ? methodRef(method) : null,
     authMethodAsked: !sameMethod,
     authMethodChoices: to.definition.authMethods.map(methodRef),
-    timeZone: instance.timeZone, dateFormat: instance.dateFormat, rateLimitAmount: instance.rateLimitAmount, rateLimitUnit: instance.rateLimitUnit,
+    timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone, dateFormat: instance.dateFormat, rateLimitAmount: instance.rateLimitAmount, rateLimitUnit: instance.rateLimitUnit,
     fields, dropped, requiredEmpty,
   }
 }

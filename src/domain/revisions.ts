@@ -17,6 +17,7 @@ import { Conflict, Invalid, NotFound } from './errors.js'
 import { impactOf, type Impact } from './impact.js'
 import { constantLimit, pageOf, type Page } from './pagination.js'
 import { hasUpdate } from './versions.js'
+import { listOf, pick, plural } from './words.js'
 
 /**
  * A connector row locked for the rest of the transaction, with what updates and saves need. The row
@@ -258,14 +259,17 @@ export async function undoRemoval(db: Db, actor: Actor, input: { connectorId: st
 }
 
 async function refuseRemovingUsedEndpoint(tx: Tx, actor: Actor, connector: LockedConnector, key: string) {
-  const flows = await tx.selectDistinct({ name: processFlows.name }).from(connectionShapes)
+  const shapes = await tx.select({ flowName: processFlows.name }).from(connectionShapes)
     .innerJoin(instances, eq(instances.id, connectionShapes.instanceId))
     .innerJoin(processFlows, eq(processFlows.id, connectionShapes.processFlowId))
     .where(and(eq(connectionShapes.companyId, actor.companyId), eq(instances.connectorId, connector.id), eq(connectionShapes.endpointKey, key)))
     .orderBy(processFlows.name)
-  if (flows.length === 0) return
+  if (shapes.length === 0) return
   const name = connector.definition.endpoints.find((e) => e.key === key)?.name ?? key
-  throw new Invalid({ '': `Endpoint “${name}” is used by connection shapes in ${flows.length === 1 ? 'the process flow' : 'these process flows'}: ${flows.map((f) => f.name).join(', ')}. Reconfigure or remove those shapes first.` })
+  const flows = [...new Set(shapes.map((s) => s.flowName))]
+  const used = shapes.length === 1 ? 'a connection shape' : plural(shapes.length, 'connection shape')
+  const where = flows.length === 1 ? `the process flow ${flows[0]}` : `these process flows: ${listOf(flows)}`
+  throw new Invalid({ '': `Endpoint “${name}” is used by ${used} in ${where}. Reconfigure or remove ${pick(shapes.length, 'it', 'them')} first.` })
 }
 
 async function refuseRemovingUsedAuthMethod(tx: Tx, actor: Actor, connector: LockedConnector, key: string) {
@@ -274,7 +278,9 @@ async function refuseRemovingUsedAuthMethod(tx: Tx, actor: Actor, connector: Loc
     .orderBy(instances.name)
   if (using.length === 0) return
   const name = connector.definition.authMethods.find((a) => a.key === key)?.name ?? key
-  throw new Invalid({ '': `Authentication method “${name}” is used by ${using.length === 1 ? 'the instance' : 'these instances'}: ${using.map((i) => i.name).join(', ')}. Change their authentication first.` })
+  const names = using.map((i) => i.name)
+  const by = using.length === 1 ? `the instance ${names[0]}` : `these instances: ${listOf(names)}`
+  throw new Invalid({ '': `Authentication method “${name}” is used by ${by}. Change ${pick(using.length, 'its', 'their')} authentication first.` })
 }
 
 export interface RevisionSummary {

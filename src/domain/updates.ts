@@ -19,6 +19,7 @@ import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { lockConnector, type LockedConnector } from './revisions.js'
 import { hasUpdate, versionsBetween } from './versions.js'
+import { pick, plural } from './words.js'
 
 export interface ReleaseNote { version: string; releasedOn: Date; releaseNotes: string }
 
@@ -200,7 +201,7 @@ export async function updateConnector(db: Db, actor: Actor, input: VersionChoice
     const instanceTotal = await instanceCount(tx, actor, connector.id)
     await recordEvent(tx, actor, {
       action: 'update', subjectType: 'connector', subjectId: connector.id,
-      summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}; its ${instanceTotal} instance(s) keep working with it`,
+      summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}${instanceTotal ? `; ${pick(instanceTotal, 'its instance keeps', `its ${instanceTotal} instances keep`)} working with it` : ''}`,
       details: { from: connector.version, to: target.version, revision, releaseNotes, changes: describeDiff(diffDefinitions(connector.definition, target.definition)) },
     })
     await completeSubmission(tx, actor, input.submission, connector.id)
@@ -315,7 +316,7 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
     const instanceTotal = await instanceCount(tx, actor, connector.id)
     await recordEvent(tx, actor, {
       action: 'merge update', subjectType: 'connector', subjectId: connector.id,
-      summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations (${merge.conflicts.length} conflict(s) resolved)`,
+      summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations${merge.conflicts.length ? ` (${plural(merge.conflicts.length, 'conflict')} resolved)` : ''}`,
       details: { from: connector.version, to: target.version, revision, kept: merge.keptFromMine, conflicts: picks, changes: describeDiff(diffDefinitions(connector.definition, merge.definition)) },
     })
     await completeSubmission(tx, actor, input.submission, connector.id)

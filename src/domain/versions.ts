@@ -14,3 +14,18 @@ export function versionsBetween<T extends { version: string }>(versions: T[], cu
     .filter((v) => semver.valid(v.version) && semver.gt(v.version, current) && semver.lte(v.version, target))
     .sort((a, b) => semver.compare(a.version, b.version))
 }
+
+/**
+ * A version as a sentence names it: "version 2.1.0"; a custom connector's free-text version that
+ * already says so as it is ("Version 1 - 28th July 2023"); any other text quoted (version “beta”).
+ */
+export function versionLabel(value: string): string {
+  if (/^version\b/i.test(value)) return value
+  if (/^v?\d/i.test(value)) return `version ${value}`
+  return `version “${value}”`
+}
+
+/** "Shopify (version 2.1.0)"; a name that already carries its version as it is ("Shopify 2.2.0"). */
+export function nameWithVersion(name: string, version: string): string {
+  return name.includes(version) ? name : `${name} (${versionLabel(version)})`
+}

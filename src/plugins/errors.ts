@@ -38,8 +38,11 @@ export function statusOf(error: FastifyError & { status?: number }): number {
   return status >= 400 && status < 600 ? status : 500
 }
 
+/** True of a missing id and of another company's alike (they answer the same), and of one just removed. */
+const NOT_FOUND = 'There is nothing at this address: it may have been removed, or the link may be wrong.'
+
 function messageOf(error: FastifyError, status: number): string {
-  if (status === 404) return 'There is nothing here, or it belongs to somebody else.'
+  if (status === 404) return NOT_FOUND
   if (status === 503) return 'The database cannot be reached right now. Please try again in a moment.'
   if (status >= 500) return 'Something went wrong on our side. It has been logged; please try again.'
   if (error.code === 'FST_CSRF_INVALID_TOKEN' || error.code === 'FST_CSRF_MISSING_SECRET') {
@@ -137,5 +140,5 @@ export default fp(async (app) => {
   // while counting in PostgreSQL would make every 404 a database write, the load it is there to shed.
   app.setNotFoundHandler({
     preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }),
-  }, async (_request, reply) => renderError(reply, 404, 'There is nothing here, or it belongs to somebody else.'))
+  }, async (_request, reply) => renderError(reply, 404, NOT_FOUND))
 }, { name: 'errors', dependencies: ['views', 'security'] })

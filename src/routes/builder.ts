@@ -5,9 +5,11 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { SYSTEM_TYPES } from '../domain/definition.js'
-import { DEFINITION_CHOICES, formFromInput, itemForm, ITEM_SEGMENTS, type FormInput, type FormState, type ItemKind } from '../domain/definition-edit.js'
 import {
-  BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
+  DEFINITION_CHOICES, formFromInput, isItemFilled, itemForm, ITEM_KINDS, ITEM_SEGMENTS, type FormInput, type FormState, type ItemKind,
+} from '../domain/definition-edit.js'
+import {
+  BUILDER_ROWS, BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
   saveBasicDetails, startDraft, stepProblems, type BuilderStep,
 } from '../domain/builder.js'
 import { EditConflict, Invalid } from '../domain/errors.js'
@@ -32,9 +34,10 @@ const STEP_OF_SEGMENT = '/builder/drafts/:id/:segment'
 
 /** The builder step that edits each kind of item. */
 const STEP_OF: Record<ItemKind, BuilderStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
+const kindOf = (step: BuilderStep) => Object.entries(STEP_OF).find(([, s]) => s === step)?.[0] as ItemKind | undefined
 
 /** `conflict`: the form was refused because the draft changed since it was shown (what is saved now is shown). */
-interface Shown { step: BuilderStep; form?: FormState; errors?: Record<string, string>; open?: boolean; conflict?: boolean }
+interface Shown { step: BuilderStep; form?: FormState; errors?: Record<string, string>; open?: boolean; conflict?: boolean; autofocus?: string }
 
 /** A form of a draft, as its domain function takes it. */
 const formOf = (body: { lockVersion: number; submission?: string | undefined }) => ({ version: body.lockVersion, submission: body.submission })
@@ -51,7 +54,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
 
   const stepView = async (actor: Actor, id: string, shown: Shown) => {
     const draft = await getDraft(app.db, actor, id)
-    const kind = Object.entries(STEP_OF).find(([, step]) => step === shown.step)?.[0] as ItemKind | undefined
+    const kind = kindOf(shown.step)
     const d = draft.data.details
     const details: FormState = shown.step === 'basic-details' && shown.form ? shown.form : {
       values: {
@@ -63,7 +66,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
     return {
       draft, step: shown.step, steps: BUILDER_STEPS, titles: STEP_TITLES, kind, choices: DEFINITION_CHOICES, systemTypes: SYSTEM_TYPES,
-      details, addForm: kind ? (shown.form ?? itemForm(kind)) : null, open: shown.open ?? false,
+      details, addForm: kind ? (shown.form ?? itemForm(kind, undefined, BUILDER_ROWS)) : null, open: shown.open ?? false, autofocus: shown.autofocus,
       errors: shown.errors ?? {}, problems: stepProblems(draft.data, shown.step), conflict: shown.conflict ?? false,
       segment: kind ? Object.entries(ITEM_SEGMENTS).find(([, k]) => k === kind)![0] : null,
     }
@@ -103,12 +106,18 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   app.post('/builder/drafts/:id/:segment', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
     const input = request.body as unknown as FormInput
+    if (input.action === 'add-row') {
+      // "add another field": the form as typed with one more row, its key focused. Nothing is saved.
+      const form = formFromInput(kind, input, {}, { addRow: true })
+      const prefix = ITEM_KINDS[kind].rows?.prefix ?? 'field'
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form, open: true, autofocus: `${prefix}_key.${form.rows.length - 1}` })
+    }
     try {
       await editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input }, formOf(request.body))
       return afterChange(request, reply, request.params.id, STEP_OF[kind])
     } catch (error) {
       const { status, errors } = refusal(error)
-      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, errors), open: true, conflict: status === 409 }, status)
+      return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, errors, BUILDER_ROWS), open: true, conflict: status === 409 }, status)
     }
   })
 
@@ -135,13 +144,26 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     }
   })
 
+  // "next step" posts the step's add form: an item typed there but not added is added on the way.
   app.post('/builder/drafts/:id/:step/next', { config: { ...manage, back: '/builder/drafts/:id/:step' }, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
+    const { id, step } = request.params
+    const kind = kindOf(step)
+    const input = request.body as unknown as FormInput
+    const pending = kind && isItemFilled(kind, input) ? { kind, input } : undefined
     try {
-      const next = await markStepDone(app.db, actorOf(request), request.params.id, request.params.step, formOf(request.body))
-      return reply.seeOther(`/builder/drafts/${request.params.id}/${next}`)
+      const next = await markStepDone(app.db, actorOf(request), id, step, formOf(request.body), pending)
+      if (pending) {
+        const typed = String([input.name ?? input.label ?? input.key].flat()[0] ?? '').trim()
+        reply.flash(`The ${ITEM_KINDS[pending.kind].word} ${typed} you typed was added.`)
+      }
+      return reply.seeOther(`/builder/drafts/${id}/${next}`)
     } catch (error) {
       const { status, errors } = refusal(error)
-      return showStep(request, reply, request.params.id, { step: request.params.step, errors }, status)
+      if (!pending || status === 409) return showStep(request, reply, id, { step, errors, conflict: status === 409 }, status)
+      const word = ITEM_KINDS[pending.kind].word
+      const notAdded = `The ${word} you typed is not added yet, so this step is not done: correct it below and click next step again, or clear it to go on without it.`
+      const fields = { ...errors, '': [notAdded, errors['']].filter(Boolean).join(' ') }
+      return showStep(request, reply, id, { step, form: formFromInput(pending.kind, input, fields, BUILDER_ROWS), open: true }, status)
     }
   })
 

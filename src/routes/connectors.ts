@@ -5,19 +5,27 @@ import { actorOf } from '../plugins/auth.js'
 import { getConnector, listConnectors, removeConnector } from '../domain/connectors.js'
 import { registerRemoval } from './removal.js'
 import { impactOf } from '../domain/impact.js'
-import { ListQuery } from './schemas.js'
 import { movedTo, nearestPage, pageParam, searchOf } from './lists.js'
 import { withQuery } from '../views/format.js'
+import { Type } from 'typebox'
+import { ListQuery, QueryText } from './schemas.js'
+import { isId } from '../domain/ids.js'
+
+/** `?marketplace=<id>`: the copies installed from one marketplace connector (linked from the marketplace). */
+const ConnectorListQuery = Type.Object({ ...ListQuery.properties, marketplace: QueryText })
 
 export default async function connectors(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/connectors', { schema: { querystring: ListQuery } }, async (request, reply) => {
+  app.get('/connectors', { schema: { querystring: ConnectorListQuery } }, async (request, reply) => {
     const actor = actorOf(request)
     const search = searchOf(request.query.q)
-    const { list, moved } = await nearestPage(request.query.page, (page) => listConnectors(app.db, actor, { q: search.q, page }))
-    if (moved && movedTo(request, reply, withQuery('/connectors', { q: search.q, page: pageParam(list.page) }))) return reply
-    return reply.page('connectors', { list, q: search.q, searchCut: search.cut }, 'connector-list')
+    // Anything but one id (an address typed by hand) shows every connector, as no filter does.
+    const asked = [request.query.marketplace].flat()[0]
+    const marketplace = asked && isId(asked) ? asked : ''
+    const { list, moved } = await nearestPage(request.query.page, (page) => listConnectors(app.db, actor, { q: search.q, installedFrom: marketplace || undefined, page }))
+    if (moved && movedTo(request, reply, withQuery('/connectors', { q: search.q, marketplace, page: pageParam(list.page) }))) return reply
+    return reply.page('connectors', { list, q: search.q, searchCut: search.cut, marketplace }, 'connector-list')
   })
 
   registerRemoval(app, {

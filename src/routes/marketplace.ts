@@ -5,6 +5,7 @@ import { actorOf } from '../plugins/auth.js'
 import { SYSTEM_TYPES } from '../domain/definition.js'
 import { browseMarketplace } from '../domain/marketplace.js'
 import { installConnector, pageOfConnector } from '../domain/connectors.js'
+import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, MarketplaceQuery, SubmissionBody } from './schemas.js'
 import { movedTo, nearestPage, pageParam, searchOf } from './lists.js'
 import { withQuery } from '../views/format.js'
@@ -30,7 +31,8 @@ export default async function marketplace(fastify: FastifyInstance) {
     const actor = actorOf(request)
     const connector = await installConnector(app.db, actor, request.params.id, request.body.submission)
     const page = await pageOfConnector(app.db, actor, connector)
-    reply.flash(`${connector.name} (version ${connector.version}) is installed. Now you can add instances for use in process flows.`)
+    const copy = connector.copies > 1 ? ` as another copy of ${connector.marketplaceName}: you now have ${connector.copies}` : ''
+    reply.flash(`${nameWithVersion(connector.name, connector.version)} is installed${copy}. Now you can add instances for use in process flows.`)
     return reply.redirect(`/connectors?page=${page}#connector-${connector.id}`, 303)
   })
 }

@@ -12,6 +12,7 @@ import {
 } from '../domain/updates.js'
 import type { MergeSide } from '../domain/definition-merge.js'
 import { Invalid, RevisionConflict } from '../domain/errors.js'
+import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, UUID } from './schemas.js'
 
 const VersionBody = Type.Object({
@@ -129,7 +130,7 @@ export default async function updates(fastify: FastifyInstance) {
   app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
     const { version, submission } = request.body
     const installed = await installVersionAlongside(app.db, actorOf(request), { connectorId: request.params.id, version, submission })
-    reply.flash(`${installed.name} (version ${installed.version}) is installed alongside ${installed.previousName}. Here is what is left to do.`)
+    reply.flash(`${nameWithVersion(installed.name, installed.version)} is installed alongside ${installed.previousName}. Here is what is left to do.`)
     return reply.redirect(`/connectors/${installed.id}/installed-alongside/${installed.previousId}`, 303)
   })
 

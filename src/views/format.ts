@@ -1,4 +1,6 @@
 // Formatting helpers available in every template as `it.format`.
+export { nameWithVersion, versionLabel as version } from '../domain/versions.js'
+export { listOf, pick, plural } from '../domain/words.js'
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short',
@@ -29,10 +31,6 @@ export function dateTime(value: Date | string | null | undefined): string {
 
 export function isoDate(value: Date | string | null | undefined): string {
   return value ? (value instanceof Date ? value : new Date(value)).toISOString() : ''
-}
-
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`
 }
 
 /** A URL with some query parameters replaced (empty values dropped). */

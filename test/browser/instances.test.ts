@@ -27,6 +27,11 @@ for (const mode of world ? MODES : []) {
     await page.getByLabel('Instance name').fill('Shopify - UK')
     await page.getByRole('button', { name: 'next step' }).click()
     await page.getByText('Step 2 of 4').waitFor()
+    t.equal(await page.getByLabel('Time zone').inputValue(), 'UTC', 'UTC is preselected')
+    const amountBox = (await page.getByLabel('Rate limit (requests)').boundingBox())!
+    const perBox = (await page.getByLabel('per', { exact: true }).boundingBox())!
+    t.ok(perBox.width < 200, `the "per" select is as wide as its choices (${perBox.width}px), not the page`)
+    t.ok(perBox.x - (amountBox.x + amountBox.width) < 40, 'and sits beside the number it qualifies')
     await page.getByLabel('Time zone').selectOption('Europe/London')
     await page.getByLabel('Rate limit (requests)').fill('40')
     await page.getByRole('button', { name: 'next step' }).click()

@@ -89,10 +89,10 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     } else {
       await page.getByRole('link', { name: `settings for ${newName}`, exact: true }).click()
       await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/settings`)
-      t.match(await text(page.getByRole('main')), `You have another connector installed from Shopify: move instances in stages from it to ${newName}.`,
+      t.match(await text(page.getByRole('main')), `You have another connector installed from Shopify: Shopify (version ${old.version}, 2 instances) · move instances in stages from Shopify to ${newName}`,
         'the settings of the new connector say there is another one to move from')
-      await page.getByRole('link', { name: 'move instances in stages' }).click()
-      await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/migrate`)
+      await page.getByRole('link', { name: `move instances in stages from Shopify to ${newName}` }).click()
+      await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/migrate` && url.searchParams.get('from') === old.id)
     }
 
     // The picker: the instances of Shopify, unchecked; the flows using each, checked.

@@ -126,6 +126,8 @@ t.test('a summary is one line: the first changes, then how many more', async (t)
   for (const n of [1, 2, 3, 4, 5]) current.endpoints.push({ ...refunds, key: `get_refunds_${n}`, name: `Get refunds ${n}` })
   t.equal(summariseDiff(diffDefinitions(base, current)), 'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 2 more changes')
   t.equal(summariseDiff(diffDefinitions(base, base)), '')
+  current.endpoints.pop()
+  t.equal(summariseDiff(diffDefinitions(base, current)), 'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 1 more change', 'one more: singular')
 })
 
 t.test('key order inside items means nothing (jsonb stores keys in its own order)', async (t) => {

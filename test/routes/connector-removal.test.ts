@@ -66,6 +66,10 @@ t.test('cog → settings → trash → type confirm removes a connector without 
   const [event] = await ctx.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, xero.id), eq(auditEvents.action, 'remove')))
   t.equal(event!.actorId, manager.id, 'the audit log keeps who removed it')
   t.match(event!.summary, 'removed connector Xero')
+  const gone = await client.get(`/connectors/${xero.id}/settings`)
+  t.equal(gone.statusCode, 404, 'its settings are gone')
+  t.match(textOf(gone.body), 'There is nothing at this address: it may have been removed, or the link may be wrong.', 'a 404 true of a connector just removed')
+  t.notMatch(textOf(gone.body), 'somebody else', 'and accusing nobody')
 })
 
 t.test('with htmx a successful removal loads manage connectors whole', async (t) => {

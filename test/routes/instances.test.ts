@@ -132,6 +132,27 @@ t.test('instance settings change every field; secrets are never shown back', asy
   t.ok(Object.values(after!.settings).includes('new-store.myshopify.com'))
 })
 
+t.test('time zones: canonical IANA names, UTC first and preselected; a stored retired name shows and saves as its current one', async (t) => {
+  const step2 = await client.post(`/connectors/${shopify.id}/instances/new`, { step: 'name', name: 'Shopify - India', action: 'next' })
+  const options = [...step2.body.matchAll(/<option value="([^"]*)"( selected)?>/g)].filter((m) => m[1]!.includes('/') || m[1] === 'UTC')
+  t.equal(options[0]![1], 'UTC', 'UTC comes first')
+  t.same(options.filter((m) => m[2]).map((m) => m[1]), ['UTC'], 'and is the one selected')
+  const zones = options.map((m) => m[1]!)
+  t.ok(zones.includes('Asia/Kolkata') && zones.includes('Europe/Kyiv'), 'current names are offered')
+  t.notOk(zones.includes('Asia/Calcutta') || zones.includes('Europe/Kiev'), 'retired names are not')
+
+  const created = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - Mumbai'))
+  await ctx.db.update(instances).set({ timeZone: 'Asia/Calcutta' }).where(eq(instances.id, created.id))
+  const settings = await client.get(`/instances/${created.id}/settings`)
+  t.match(settings.body, '<option value="Asia/Kolkata" selected>', 'a stored retired name is shown by its current name')
+  const details = { name: 'Shopify - Mumbai', dateFormat: 'Y-m-d', rateLimitAmount: '1', rateLimitUnit: 'second' }
+  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, timeZone: 'Asia/Kolkata' })).statusCode, 303, 'and saves as it is shown')
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.id, created.id)))[0]!.timeZone, 'Asia/Kolkata')
+  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, timeZone: 'Europe/Kiev' })).statusCode, 303, 'a retired name sent by an old form is accepted')
+  t.equal((await ctx.db.select().from(instances).where(eq(instances.id, created.id)))[0]!.timeZone, 'Europe/Kyiv', 'and stored by its current name')
+  await ctx.db.delete(instances).where(eq(instances.id, created.id))
+})
+
 t.test('secrets never appear in any log line', async (t) => {
   t.ok(logLines.length > 10, 'requests were logged')
   t.notOk(logLines.some((line) => line.includes(SECRET)), 'no log line holds the secret')

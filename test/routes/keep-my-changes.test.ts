@@ -172,7 +172,7 @@ t.test('update and keep my changes with conflicts: side by side, mine or theirs 
   t.equal(endpoint(after.definition, b!.key).name, `${b!.name} v2`, 'theirs where theirs was chosen: the endpoint we removed is back')
   t.match((await revisionsOf(bc.id)).at(-1)!.summary, /conflicts resolved: .*: mine; .*: theirs/)
   const [event] = await auditOf(bc.id, 'merge update')
-  t.match(event!.summary, '2 conflict(s) resolved')
+  t.match(event!.summary, '(2 conflicts resolved)')
 })
 
 t.test('keep my changes: refused for a connector that is not modified or has no update, and for those who may not change connectors', async (t) => {

@@ -9,6 +9,7 @@ import { Invalid } from '../../src/domain/errors.js'
 import { applyMigration, undoMigration } from '../../src/domain/migrations.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { installVersionAlongside } from '../../src/domain/updates.js'
+import { removeConnector } from '../../src/domain/connectors.js'
 import { randomUUID } from 'node:crypto'
 import { hiddenFields as formOf, setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { addFlow, install, publishNextVersion } from '../connector-fixtures.js'
@@ -88,10 +89,21 @@ t.test('installed alongside: the next steps lead to "move instances in stages"',
   t.match(page.body, `<a class="button primary" href="/connectors/${alongside.id}/migrate?from=${old.id}">move instances in stages</a>`)
 })
 
-t.test('the settings of a connector with another one from the same marketplace connector link to the migrate page', async (t) => {
+t.test('the settings of a connector with another one from the same marketplace connector link to moving instances, the right way round', async (t) => {
   const settings = await client.get(`/connectors/${alongside.id}/settings`)
-  t.match(textOf(settings.body), `You have another connector installed from Shopify: move instances in stages from it to ${alongside.name}.`)
-  t.match(settings.body, `<a href="${migrate}">move instances in stages</a>`)
+  t.match(textOf(settings.body), `You have another connector installed from Shopify: Shopify (version ${old.version}, 4 instances) · move instances in stages from Shopify to ${alongside.name}`)
+  t.match(settings.body, `<a href="${migrate}?from=${old.id}">move instances in stages from Shopify to ${alongside.name}</a>`)
+  t.notMatch(textOf(settings.body), `from ${alongside.name} to Shopify`, 'the new connector has no instances to move to the old one')
+  const oldSettings = await client.get(`/connectors/${old.id}/settings`)
+  t.match(textOf(oldSettings.body), `You have another connector installed from Shopify: ${alongside.name} (version ${version}, no instances) · move instances in stages from Shopify to ${alongside.name}`,
+    'on the old connector it reads the same way round: from the old one to the new one')
+  t.match(oldSettings.body, `<a href="${migrate}?from=${old.id}">`)
+  t.notMatch(oldSettings.body, `/connectors/${old.id}/migrate`, 'never a move into the old connector from the empty new one')
+  const third = await install(ctx.db, admin, 'shopify')
+  const many = textOf((await client.get(`/connectors/${old.id}/settings`)).body)
+  t.match(many, `You have 2 other connectors installed from Shopify: ${third.name} (version ${version}, no instances) · move instances in stages from Shopify to ${third.name} ${alongside.name} (version ${version}, no instances) · move instances in stages from Shopify to ${alongside.name}`,
+    'several: each listed by name, with the move to it')
+  await removeConnector(ctx.db, admin, third.id, { version: 1 })
   const alone = await install(ctx.db, admin, 'zendesk')
   t.notMatch((await client.get(`/connectors/${alone.id}/settings`)).body, 'move instances in stages')
   const readOnly = await signedIn(ctx.app, ctx.company.users['read-only'])
@@ -211,6 +223,7 @@ t.test('apply asks for the missing endpoint, then copies the instance and repoin
   t.match(page.body, `<a href="/process-flows/${orders.flow.id}">Orders sync</a>`)
   t.match(page.body, `<form method="post" action="/connectors/${alongside.id}/migrations/${ukBatch}/undo" class="stack">`)
   t.match(page.body, '<button type="submit" class="danger">undo</button>')
+  t.match(text, 'Undo points the 2 connection shapes back to where they were and removes the instance this move created. Nothing else changed them since, so it can be undone.')
 
   const picker = await client.get(migrate)
   t.notMatch(picker.body, `name="instance" value="${uk.id}"`, 'a moved instance cannot be picked again')

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm'
 import { auditEvents, connectionShapes, connectors, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { createInstance } from '../../src/domain/instances.js'
+import { addShape } from '../../src/domain/flows.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import type { Actor } from '../../src/domain/actor.js'
@@ -108,6 +109,12 @@ t.test('reorders and removes shapes', async (t) => {
   t.equal(removed.statusCode, 303)
   const after = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, flowId))
   t.same(after.map((s) => [s.id, s.position]), [[before[0]!.id, 0]])
+  await client.post(`/process-flows/${flowId}/shapes/${before[0]!.id}/delete`, { lockVersion: await version() })
+  const empty = textOf((await client.get(`/process-flows/${flowId}`)).body)
+  t.match(empty, /Connection shape 1 \(.+\) was removed from .+\./)
+  t.match(empty, 'This process flow has no connection shapes.', 'right after removing the last one')
+  t.notMatch(empty, 'no connection shapes yet', 'not "yet": it had some a moment ago')
+  await addShape(ctx.db, ctx.company.users.user, flowId, { instanceId: after[0]!.instanceId, endpointKey: after[0]!.endpointKey, version: await version() })
 })
 
 t.test('enables, disables and renames a flow; every change is in the audit log', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { and, asc, eq } from 'drizzle-orm'
-import { auditEvents, connectionShapes, connectorRevisions, connectors, instances } from '../../src/db/schema.js'
+import { auditEvents, connectionShapes, connectorRevisions, connectors, instances, processFlows } from '../../src/db/schema.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import type { ConnectorDefinition } from '../../src/domain/definition.js'
 import { setup, signedIn, textOf, type Client } from '../helpers.js'
@@ -215,6 +215,9 @@ t.test('install alongside: two connectors, nothing moved, and what is left to do
   const instancesBefore = await ctx.db.select().from(instances).where(eq(instances.connectorId, linnworks.id)).orderBy(asc(instances.name))
 
   const choice = await client.get(`/connectors/${linnworks.id}/update`)
+  t.match(textOf(choice.body), 'its 2 instances stay on it until you move them over, in stages if you like')
+  t.match(textOf(choice.body), 'the 2 instances and where they are used')
+  t.match(textOf(choice.body), 'used by 3 connection shapes in 2 process flows (all enabled)')
   const submission = submissionOf(choice.body, `/connectors/${linnworks.id}/install-alongside`)
   const form = { revision: String(before.revision), version, submission }
   const [first, second] = await Promise.all([
@@ -238,7 +241,8 @@ t.test('install alongside: two connectors, nothing moved, and what is left to do
   const landing = await client.get(first.headers.location as string)
   t.equal(landing.statusCode, 200)
   const text = textOf(landing.body)
-  t.match(text, `Linnworks ${version} (version ${version}) is installed alongside ${linnworks.name}. Here is what is left to do.`)
+  t.match(text, `Linnworks ${version} is installed alongside ${linnworks.name}. Here is what is left to do.`, 'the new name carries its version: not said twice')
+  t.match(text, `You now have two connectors on your manage connectors page: ${linnworks.name} (version ${linnworks.version}) with its 2 instances, untouched, and Linnworks ${version} with no instances.`)
   t.match(text, 'Apply your modifications to the new version')
   t.match(text, 'added endpoint Get refunds')
   t.match(landing.body, `href="/connectors/${added.id}/settings"`)
@@ -256,6 +260,36 @@ t.test('install alongside: two connectors, nothing moved, and what is left to do
   t.notMatch(await listed(client, { id: added.id, name: added.name }), 'update available')
   const [event] = await ctx.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, added.id), eq(auditEvents.action, 'install alongside')))
   t.match(event, { actorId: admin.id, details: { alongside: linnworks.id, version } })
+})
+
+t.test('update sentences read right for one instance and for none', async (t) => {
+  const mintsoft = await install(ctx.db, admin, 'mintsoft')
+  const definition = (await connectorRow(ctx.db, mintsoft.id)).definition
+  const only = await addInstance(ctx.db, admin, mintsoft.id, 'Mintsoft - UK', definition.authMethods[0]!.key)
+  const { flow } = await addFlow(ctx.db, admin, 'Dispatch', [{ instanceId: only.id, endpointKey: definition.endpoints[0]!.key }])
+  await ctx.db.update(processFlows).set({ enabled: false }).where(eq(processFlows.id, flow.id))
+  const lone = await install(ctx.db, admin, 'klaviyo')
+  await modify(mintsoft.id)
+  await modify(lone.id, (d) => { d.dateFormat = 'd/m/Y' })
+  const [mintsoftVersion, loneVersion] = [await publishNextVersion(ctx.db, 'mintsoft'), await publishNextVersion(ctx.db, 'klaviyo')]
+
+  const one = textOf((await client.get(`/connectors/${mintsoft.id}/update`)).body)
+  t.match(one, 'its instance stays on it until you move it over, in stages if you like')
+  t.match(one, 'the instance and where it is used')
+  t.match(one, 'used by 1 connection shape in 1 process flow (disabled)')
+  const none = textOf((await client.get(`/connectors/${lone.id}/update`)).body)
+  t.match(none, `${lone.name} and its instances are not touched.`, 'nothing said of instances it does not have')
+
+  const row = await connectorRow(ctx.db, mintsoft.id)
+  const choice = await client.get(`/connectors/${mintsoft.id}/update`)
+  const moved = await client.post(`/connectors/${mintsoft.id}/install-alongside`, { revision: String(row.revision), version: mintsoftVersion, submission: submissionOf(choice.body, `/connectors/${mintsoft.id}/install-alongside`) })
+  const page = textOf((await client.get(moved.headers.location as string)).body)
+  t.match(page, `Mintsoft ${mintsoftVersion} is installed alongside Mintsoft.`)
+  t.match(page, `Mintsoft (version ${mintsoft.version}) with its instance, untouched, and Mintsoft ${mintsoftVersion} with no instances.`)
+  const loneRow = await connectorRow(ctx.db, lone.id)
+  const loneChoice = await client.get(`/connectors/${lone.id}/update`)
+  const alone = await client.post(`/connectors/${lone.id}/install-alongside`, { revision: String(loneRow.revision), version: loneVersion, submission: submissionOf(loneChoice.body, `/connectors/${lone.id}/install-alongside`) })
+  t.match(textOf((await client.get(alone.headers.location as string)).body), `Klaviyo (version ${lone.version}) with no instances, untouched, and Klaviyo ${loneVersion} with no instances.`)
 })
 
 t.test('updates are for those who may change connectors, in their own company', async (t) => {
