@@ -114,7 +114,7 @@ t.test('reorders and removes shapes', async (t) => {
   t.match(empty, /Connection shape 1 \(.+\) was removed from .+\./)
   t.match(empty, 'This process flow has no connection shapes.', 'right after removing the last one')
   t.notMatch(empty, 'no connection shapes yet', 'not "yet": it had some a moment ago')
-  await addShape(ctx.db, ctx.company.users.user, flowId, { instanceId: after[0]!.instanceId, endpointKey: after[0]!.endpointKey, version: await version() })
+  await addShape(ctx.db, ctx.company.users.user, flowId, { instanceId: after[0]!.instanceId, endpointKey: after[0]!.endpointKey, version: Number(await version()) })
 })
 
 t.test('enables, disables and renames a flow; every change is in the audit log', async (t) => {
