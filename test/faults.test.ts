@@ -124,7 +124,7 @@ if (!serverUrl) {
     await isLocked
 
     const started = performance.now()
-    const rename = await client.post(`/process-flows/${flow.id}`, { name: 'Renamed meanwhile' })
+    const rename = await client.post(`/process-flows/${flow.id}`, { name: 'Renamed meanwhile', lockVersion: '1' })
     const ms = performance.now() - started
     release()
     await holding

@@ -142,7 +142,7 @@ t.test('a custom connector\'s free-text version is named once: never "version Ve
   t.match(list, 'Payroll (Version 1 - 3rd December 2026) is installed.')
   t.match(list, 'Payroll custom Version 1 - 3rd December 2026 · installed by')
   const [connector] = await ctx.db.select().from(connectors).where(eq(connectors.marketplaceConnectorId, custom!.id))
-  t.match(textOf((await admin.get(`/connectors/${connector!.id}/settings`)).body), 'installed Version 1 - 3rd December 2026 from the marketplace')
+  t.match(textOf((await admin.get(`/connectors/${connector!.id}/revisions`)).body), 'installed Version 1 - 3rd December 2026 from the marketplace')
   // The settings page's own "version …" line is left to the settings wizard's split (connector-settings.eta).
   for (const page of ['/marketplace?q=payroll', '/connectors', `/connectors/${connector!.id}/revisions/1`]) {
     t.notMatch(textOf((await admin.get(page)).body), /version Version/i, `${page} says the version once`)
