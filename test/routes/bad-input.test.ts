@@ -3,7 +3,7 @@
 // rendered escaped, and no redirect off this site.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { connectionShapes, connectors, instances, marketplaceConnectors, processFlows, users } from '../../src/db/schema.js'
+import { connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, processFlows, users } from '../../src/db/schema.js'
 import { createFlow } from '../../src/domain/flows.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { LIMITS } from '../../src/domain/limits.js'
@@ -18,6 +18,13 @@ const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 await Promise.all(Array.from({ length: 25 }, (_, i) => createFlow(ctx.db, ctx.company.users.administrator!, { name: `Flow ${String(i).padStart(2, '0')}` })))
 const catalogue = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.kind, 'prebuilt'))
 for (const entry of catalogue.slice(0, 19)) await installConnector(ctx.db, ctx.company.users.administrator!, entry.id)
+// A revision history of more than one page (50 a page) for the world's connector.
+const [worldConnector] = await ctx.db.select().from(connectors).where(eq(connectors.id, world.connectorId))
+await ctx.db.insert(connectorRevisions).values(Array.from({ length: 55 }, (_, i) => ({
+  connectorId: world.connectorId, number: worldConnector!.revision + 1 + i, authorId: ctx.company.users.administrator!.id,
+  summary: `change ${i + 1}`, definition: worldConnector!.definition, marketplaceVersionId: worldConnector!.marketplaceVersionId,
+})))
+await ctx.db.update(connectors).set({ revision: worldConnector!.revision + 55 }).where(eq(connectors.id, world.connectorId))
 
 const STACK_TRACE = /(\bat [\w.<>]+ \(|\.ts:\d+:\d+|node_modules\/|Error: )/
 /** What Fastify's validator says: never for users' eyes. */

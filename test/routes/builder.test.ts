@@ -109,8 +109,8 @@ t.test('a whole build: basic details → variables → authentication methods �
 /** A new draft past basic details, at its authentication methods step. */
 async function draftAtAuthMethods() {
   const url = ((await manager.post('/builder')).headers.location as string).replace(/\/basic-details$/, '')
-  await manager.post(`${url}/basic-details`, { name: 'Rows test', version: 'v1', description: 'for tests', systemType: 'Other', colour: '#123456', protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second' })
-  await manager.post(`${url}/variables/next`)
+  await manager.post(`${url}/basic-details`, { ...await at(url), name: 'Rows test', version: 'v1', description: 'for tests', systemType: 'Other', colour: '#123456', protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second' })
+  await manager.post(`${url}/variables/next`, await at(url))
   return url
 }
 const authMethodsOf = async (url: string) => {
@@ -124,20 +124,20 @@ t.test('next step adds an item typed into the add form but not added; an invalid
   const step = await manager.get(`${url}/auth-methods`)
   t.match(step.body, `<button type="submit" form="add-item" formaction="${url}/auth-methods/next" class="primary">next step</button>`, 'next step sends the add form along')
 
-  const invalid = await manager.post(`${url}/auth-methods/next`, { key: 'Bad Key', name: 'API key', type: 'token', field_key: [''], field_label: [''], field_secret: ['no'], field_required: ['no'], field_default: [''] })
+  const invalid = await manager.post(`${url}/auth-methods/next`, { ...await at(url), key: 'Bad Key', name: 'API key', type: 'token', field_key: [''], field_label: [''], field_secret: ['no'], field_required: ['no'], field_default: [''] })
   t.equal(invalid.statusCode, 422, 'an invalid typed item keeps the step open')
   t.match(textOf(invalid.body), 'The authentication method you typed is not added yet, so this step is not done: correct it below and click next step again, or clear it to go on without it.')
   t.match(invalid.body, 'value="Bad Key"', 'what was typed is kept')
   t.match(invalid.body, /aria-describedby="add-authMethod-key-error/, 'the message is beside the field')
   t.same(await authMethodsOf(url), [], 'nothing added')
 
-  const typed = await manager.post(`${url}/auth-methods/next`, { key: 'api_key', name: 'API key', type: 'token', field_key: ['token'], field_label: ['API token'], field_secret: ['yes'], field_required: ['yes'], field_default: [''] })
+  const typed = await manager.post(`${url}/auth-methods/next`, { ...await at(url), key: 'api_key', name: 'API key', type: 'token', field_key: ['token'], field_label: ['API token'], field_secret: ['yes'], field_required: ['yes'], field_default: [''] })
   t.equal(typed.statusCode, 303)
   t.equal(typed.headers.location, `${url}/endpoints`, 'and moves on')
   t.same((await authMethodsOf(url)).map((m) => [m.key, m.fields.map((f) => f.key)]), [['api_key', ['token']]], 'the typed method was added, not dropped')
   t.match(textOf((await manager.get(typed.headers.location as string)).body), 'The authentication method API key you typed was added.')
 
-  const blank = await manager.post(`${url}/auth-methods/next`, { key: '', name: '', type: 'basic', field_key: [''], field_label: [''], field_secret: ['no'], field_required: ['no'], field_default: [''] })
+  const blank = await manager.post(`${url}/auth-methods/next`, { ...await at(url), key: '', name: '', type: 'basic', field_key: [''], field_label: [''], field_secret: ['no'], field_required: ['no'], field_default: [''] })
   t.equal(blank.statusCode, 303, 'an untouched add form (only its default choices) adds nothing')
   t.equal((await authMethodsOf(url)).length, 1)
 })
@@ -149,22 +149,22 @@ t.test('field rows: one blank row and "add another field", as a whole page witho
   t.match(step.body, /<button type="submit" name="action" value="add-row" class="small" formnovalidate\s+data-hx-post="[^"]+\/auth-methods" data-hx-target="#builder-step" data-hx-swap="outerHTML">add another field<\/button>/)
   const typed = { key: 'api_key', name: 'API key', type: 'token', field_key: ['token'], field_label: ['API token'], field_secret: ['yes'], field_required: ['yes'], field_default: [''] }
 
-  const page = await manager.post(`${url}/auth-methods`, { ...typed, action: 'add-row' })
+  const page = await manager.post(`${url}/auth-methods`, { ...await at(url), ...typed, action: 'add-row' })
   t.equal(page.statusCode, 200, 'without JavaScript: the whole page')
   t.match(page.body, /^<!doctype html>/)
   t.same(rowKeys(page.body), ['token', ''], 'the typed row kept and one more blank row')
   t.match(page.body, 'value="API key"', 'the rest of the form kept')
-  t.match(page.body, /id="add-authMethod-field-1-key" name="field_key" type="text" value="" autofocus>/, 'the new row is focused')
+  t.match(page.body, /id="add-authMethod-field-1-key" name="field_key" type="text" value="" maxlength="\d+" autofocus>/, 'the new row is focused')
   t.same(await authMethodsOf(url), [], 'nothing saved')
 
-  const twice = await manager.post(`${url}/auth-methods`, { ...typed, field_key: ['token', ''], field_label: ['API token', ''], field_secret: ['yes', 'no'], field_required: ['yes', 'no'], field_default: ['', ''], action: 'add-row' },
+  const twice = await manager.post(`${url}/auth-methods`, { ...await at(url), ...typed, field_key: ['token', ''], field_label: ['API token', ''], field_secret: ['yes', 'no'], field_required: ['yes', 'no'], field_default: ['', ''], action: 'add-row' },
     { 'hx-request': 'true', 'hx-request-type': 'partial' })
   t.equal(twice.statusCode, 200)
   t.match(twice.body, /^<section id="builder-step"/, 'with htmx: the step alone')
   t.same(rowKeys(twice.body), ['token', '', ''], 'one more row each time')
   t.same(await authMethodsOf(url), [], 'still nothing saved')
 
-  const added = await manager.post(`${url}/auth-methods`, { ...typed, field_key: ['token', 'account'], field_label: ['API token', 'Account'], field_secret: ['yes', 'no'], field_required: ['yes', 'no'], field_default: ['', ''] })
+  const added = await manager.post(`${url}/auth-methods`, { ...await at(url), ...typed, field_key: ['token', 'account'], field_label: ['API token', 'Account'], field_secret: ['yes', 'no'], field_required: ['yes', 'no'], field_default: ['', ''] })
   t.equal(added.statusCode, 303)
   t.same((await authMethodsOf(url))[0]!.fields.map((f) => f.key), ['token', 'account'], 'both fields added')
 })
@@ -294,7 +294,7 @@ t.test('a refused step keeps the help link of the builder, with or without JavaS
   const url = (started.headers.location as string).replace(/\/basic-details$/, '')
   for (const headers of [{}, { 'hx-request': 'true', 'hx-boosted': 'true', 'hx-request-type': 'full' }] as Record<string, string>[]) {
     const step = await manager.get(`${url}/auth-methods`)
-    const refused = await manager.post(`${url}/auth-methods/next`, hiddenFields(step.body, `${url}/auth-methods/next`), headers)
+    const refused = await manager.post(`${url}/auth-methods/next`, hiddenFields(step.body, `${url}/auth-methods`), headers)
     t.equal(refused.statusCode, 422)
     t.match(textOf(refused.body), 'Add at least one authentication method.')
     t.match(refused.body, 'href="/help/building-a-custom-connector"', 'the help link is there')
