@@ -89,7 +89,9 @@ t.test('every step has the trash icon, the update available button, who modified
     t.match(text, 'The connector wizard: basic details, variables, authentication methods, endpoints and the revision history', `${step}: the wizard`)
   }
   t.equal((await adminClient.get(`/connectors/${bc.id}/endpoints/no_such_endpoint`)).statusCode, 404)
-  t.equal((await adminClient.get(`/connectors/${bc.id}/revisions?page=99`)).statusCode, 200, 'a page past the end shows the last page')
+  const past = await adminClient.get(`/connectors/${bc.id}/revisions?page=99`)
+  t.equal(past.statusCode, 303, 'a page past the end goes to the last page')
+  t.equal(past.headers.location, `/connectors/${bc.id}/revisions`, 'here the first and only one')
 })
 
 t.test('each step is a small page, even for the largest connector of the catalogue', async (t) => {
@@ -476,7 +478,7 @@ t.test('sent by htmx (a boosted form), a save is answered with HX-Redirect and a
   t.equal(refused.statusCode, 422)
   t.notOk(refused.headers['hx-redirect'])
   t.match(refused.body, /<h1>Settings for Shopify/, 'the settings page again, to swap in where it was')
-  t.match(refused.body, 'href="/help/updating-a-connector"', 'with its help link')
+  t.match(refused.body, 'href="/help/changing-a-connector"', 'with its help link')
   await settingsOf(adminClient, shopify.id)
   const saved = await adminClient.post(`/connectors/${shopify.id}/settings`, form('Shopify UK'), boosted)
   t.equal(saved.statusCode, 200)

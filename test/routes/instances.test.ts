@@ -146,9 +146,10 @@ t.test('time zones: canonical IANA names, UTC first and preselected; a stored re
   const settings = await client.get(`/instances/${created.id}/settings`)
   t.match(settings.body, '<option value="Asia/Kolkata" selected>', 'a stored retired name is shown by its current name')
   const details = { name: 'Shopify - Mumbai', dateFormat: 'Y-m-d', rateLimitAmount: '1', rateLimitUnit: 'second' }
-  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, timeZone: 'Asia/Kolkata' })).statusCode, 303, 'and saves as it is shown')
+  const lockVersion = async () => String((await ctx.db.select({ version: instances.version }).from(instances).where(eq(instances.id, created.id)))[0]!.version)
+  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, lockVersion: await lockVersion(), timeZone: 'Asia/Kolkata' })).statusCode, 303, 'and saves as it is shown')
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, created.id)))[0]!.timeZone, 'Asia/Kolkata')
-  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, timeZone: 'Europe/Kiev' })).statusCode, 303, 'a retired name sent by an old form is accepted')
+  t.equal((await client.post(`/instances/${created.id}/settings`, { ...details, lockVersion: await lockVersion(), timeZone: 'Europe/Kiev' })).statusCode, 303, 'a retired name sent by an old form is accepted')
   t.equal((await ctx.db.select().from(instances).where(eq(instances.id, created.id)))[0]!.timeZone, 'Europe/Kyiv', 'and stored by its current name')
   await ctx.db.delete(instances).where(eq(instances.id, created.id))
 })
