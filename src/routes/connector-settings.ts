@@ -235,7 +235,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     })
 
     app.post(`/connectors/:id/${segment}/:key`, {
-      config: { permission: 'manageConnectors' },
+      config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
       { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))

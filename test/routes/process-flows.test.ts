@@ -255,14 +255,14 @@ t.test('removing a shape of an enabled flow offers an undo that puts the same sh
   const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
   for (const instance of [shopify.instance.id, shopifyUs.id, xero.instance.id]) {
     const endpoint = instance === xero.instance.id ? xero.definition.endpoints[0]!.key : ordersKey
-    t.equal((await client.post(`/process-flows/${id}/shapes`, { instance, endpoint })).statusCode, 303)
+    t.equal((await client.post(`/process-flows/${id}/shapes`, { lockVersion: await version(id), instance, endpoint })).statusCode, 303)
   }
-  t.equal((await client.post(`/process-flows/${id}/enabled`, { enabled: 'true' })).statusCode, 303)
+  t.equal((await client.post(`/process-flows/${id}/enabled`, { lockVersion: await version(id), enabled: 'true' })).statusCode, 303)
   const shapesOf = () => ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id)).orderBy(connectionShapes.position)
   const before = await shapesOf()
   const middle = before[1]!
 
-  const removed = await client.post(`/process-flows/${id}/shapes/${middle.id}/delete`)
+  const removed = await client.post(`/process-flows/${id}/shapes/${middle.id}/delete`, { lockVersion: await version(id) })
   t.equal(removed.statusCode, 303)
   const page = await client.get(`/process-flows/${id}`)
   t.match(textOf(page.body), 'Connection shape 2 (Shopify - US) was removed from Stock levels. undo (removed connection shape 2 (Shopify - US))')
@@ -293,12 +293,12 @@ t.test('a shape whose instance or endpoint is gone is not put back; the message 
     name: 'Xero - Temporary', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second', authMethod: xero.definition.authMethods[0]!.key,
     values: Object.fromEntries([...xero.definition.authMethods[0]!.fields.map((f) => [`auth.${f.key}`, 'x']), ...xero.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
   })
-  t.equal((await client.post(`/process-flows/${id}/shapes`, { instance: temporary.id, endpoint: xero.definition.endpoints[0]!.key })).statusCode, 303)
+  t.equal((await client.post(`/process-flows/${id}/shapes`, { lockVersion: await version(id), instance: temporary.id, endpoint: xero.definition.endpoints[0]!.key })).statusCode, 303)
   const [shape] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
-  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`)
+  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`, { lockVersion: await version(id) })
   const action = undoOf((await client.get(`/process-flows/${id}`)).body)!
-  await client.get(`/instances/${temporary.id}/delete`)
-  t.equal((await client.post(`/instances/${temporary.id}/delete`, { confirm: 'confirm' })).statusCode, 303, 'its instance removed since')
+  const prompt = await client.get(`/instances/${temporary.id}/delete`)
+  t.equal((await client.post(`/instances/${temporary.id}/delete`, { ...hiddenFields(prompt.body, `/instances/${temporary.id}/delete`), confirm: 'confirm' })).statusCode, 303, 'its instance removed since')
   const refused = await client.post(action, {})
   t.equal(refused.statusCode, 303)
   t.equal(refused.headers.location, `/process-flows/${id}`)
@@ -309,9 +309,9 @@ t.test('a shape whose instance or endpoint is gone is not put back; the message 
 
   // The endpoint removed from the connector since.
   const endpoint = xero.definition.endpoints.at(-1)!
-  t.equal((await client.post(`/process-flows/${id}/shapes`, { instance: xero.instance.id, endpoint: endpoint.key })).statusCode, 303)
+  t.equal((await client.post(`/process-flows/${id}/shapes`, { lockVersion: await version(id), instance: xero.instance.id, endpoint: endpoint.key })).statusCode, 303)
   const [second] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
-  await client.post(`/process-flows/${id}/shapes/${second!.id}/delete`)
+  await client.post(`/process-flows/${id}/shapes/${second!.id}/delete`, { lockVersion: await version(id) })
   const undoSecond = undoOf((await client.get(`/process-flows/${id}`)).body)!
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, xero.connector.id))
   await saveDefinition(ctx.db, admin, { connectorId: xero.connector.id, revision: row!.revision, definition: { ...row!.definition, endpoints: row!.definition.endpoints.filter((e) => e.key !== endpoint.key) } })
@@ -323,9 +323,9 @@ t.test('a shape whose instance or endpoint is gone is not put back; the message 
 t.test('an undo of a shape needs a role that changes flows, in the same company; another company\'s answers 404', async (t) => {
   const flow = await client.post('/process-flows', { name: 'Customers' })
   const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
-  await client.post(`/process-flows/${id}/shapes`, { instance: shopify.instance.id, endpoint: ordersKey })
+  await client.post(`/process-flows/${id}/shapes`, { lockVersion: await version(id), instance: shopify.instance.id, endpoint: ordersKey })
   const [shape] = await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))
-  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`)
+  await client.post(`/process-flows/${id}/shapes/${shape!.id}/delete`, { lockVersion: await version(id) })
   const action = undoOf((await client.get(`/process-flows/${id}`)).body)!
   const reader = await signedIn(ctx.app, ctx.company.users['read-only'])
   t.equal((await reader.post(action, {})).statusCode, 403)
