@@ -62,6 +62,23 @@ export function readFlash(value: string): Flash | null {
 export const VIEWS_DIR = path.join(import.meta.dirname, '..', '..', 'views')
 const FLASH_COOKIE = 'flash'
 
+/**
+ * Where the browser should go, as a URL it really loads: a URL that differs from the current one only
+ * by its #fragment would only scroll (the page and its message would stay as they were), so the
+ * fragment is dropped then.
+ */
+export function loadable(location: string, currentUrl: string | string[] | undefined): string {
+  const hash = location.indexOf('#')
+  if (hash === -1 || typeof currentUrl !== 'string') return location
+  try {
+    const current = new URL(currentUrl)
+    const target = new URL(location, current)
+    return target.pathname + target.search === current.pathname + current.search ? location.slice(0, hash) : location
+  } catch {
+    return location
+  }
+}
+
 export function isPartialRequest(headers: Record<string, string | string[] | undefined>): boolean {
   return headers['hx-request-type'] === 'partial'
 }
@@ -81,7 +98,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
   })
 
   app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
-    if (this.request.headers['hx-request'] === 'true') return this.code(200).header('HX-Redirect', url).send('')
+    // For htmx, the onSend hook below turns it into HX-Redirect.
     return this.redirect(url, 303)
   })
 
@@ -91,7 +108,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
     const location = reply.getHeader('location')
     if (request.headers['hx-request'] !== 'true' || reply.statusCode < 300 || reply.statusCode >= 400 || typeof location !== 'string') return payload
     reply.removeHeader('location')
-    reply.code(200).header('HX-Redirect', location)
+    reply.code(200).header('HX-Redirect', loadable(location, request.headers['hx-current-url']))
     return ''
   })
 
