@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { fastifyTrustProxy, type Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import database from './plugins/database.js'
+import health from './plugins/health.js'
 import input, { BODY_LIMIT } from './plugins/input.js'
 import security from './plugins/security.js'
 import auth from './plugins/auth.js'
@@ -67,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
+  await app.register(health)
   await app.register(input)
   await app.register(security, { config })
   await app.register(auth, { production: config.production })

@@ -32,6 +32,9 @@ function benchConfig(databaseUrl: string): Config {
     encryptionKey: BENCH_ENCRYPTION_KEY,
     logLevel: 'warn',
     trustProxy: false,
+    workers: 1,
+    poolSize: 10,
+    drainSeconds: 0,
   }
 }
 
