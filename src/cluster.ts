@@ -2,6 +2,7 @@
 // node:cluster (each with its own connection pool; they share the listening port), replaces a
 // worker that dies, and on SIGTERM tells each to drain and close.
 import cluster, { type Worker } from 'node:cluster'
+import { createServer } from 'node:net'
 import { pino, type LoggerOptions } from 'pino'
 import type { Config } from './config.js'
 import { openDatabase } from './db/client.js'
@@ -35,14 +36,13 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
   const startedAt = new Map<Worker, number>()
   const listening = new Set<Worker>()
 
-  /** The port the workers share, once known: with PORT=0 a replacement would otherwise get a port of its own. */
-  let port: string | undefined
-  const fork = () => { startedAt.set(cluster.fork(port ? { PORT: port } : {}), Date.now()) }
+  // PORT=0 (any free port): chosen here, so that a replacement worker shares the others' port.
+  const port = config.port === 0 ? await freePort(config.host) : config.port
+  const fork = () => { startedAt.set(cluster.fork({ PORT: String(port) }), Date.now()) }
 
   cluster.on('message', (worker, message: { type?: string; url?: string }) => {
     if (message?.type !== WORKER_LISTENING) return
     listening.add(worker)
-    port ??= new URL(message.url!).port
     if (!announced && listening.size === config.workers) {
       announced = true
       log.info(`${config.workers} workers serving on ${message.url}`)
@@ -90,4 +90,14 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
   process.on('SIGTERM', shutDown).on('SIGINT', shutDown)
 
   for (let i = 0; i < config.workers; i++) fork()
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject)
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
 }
