@@ -10,6 +10,7 @@ const timeOf = (value: Date | string) => (typeof value === 'string' ? Date.parse
 
 // Intl formatting takes microseconds and a list shows dozens of dates: one string per day, reused.
 const DAY_MS = 86_400_000
+// Per process, and safe so (N processes, one database): derived from the day alone, the same in every process.
 const dates = new Map<number, string>()
 
 /** "28 Nov 2026" */
