@@ -4,7 +4,8 @@
 // The app and the reference server each run in a child process and autocannon in this one: on a
 // 2-core machine a server sharing the load generator's event loop would be measured together with
 // it, and both servers must be measured in the same conditions. README.md, "Benchmark", explains.
-import { fork, execFileSync, type ChildProcess } from 'node:child_process'
+import { fork, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -15,6 +16,7 @@ import { openDatabase, SERVER_SETTINGS } from '../src/db/client.js'
 import { startSession } from '../src/domain/users.js'
 import { scaleOf, seed, type Seeded } from './bench/seed.js'
 import type { CapturedStatement, Request } from './bench/serve.js'
+import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './bench/keys.js'
 
 const ROOT = path.join(import.meta.dirname, '..')
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -50,12 +52,42 @@ class ServerProcess {
 
   get pid(): number { return this.child.pid! }
 
-  private constructor(private child: ChildProcess, readonly url: string) {
-    child.on('message', (message: { id: number; result: unknown }) => {
+  private constructor(private child: ChildProcess, readonly url: string, private ipc = true) {
+    if (ipc) child.on('message', (message: { id: number; result: unknown }) => {
       this.pending.get(message.id)?.(message.result)
       this.pending.delete(message.id)
     })
   }
+
+  /**
+   * The app as an operator runs it with WORKERS=auto: `src/server.ts` as the primary of a
+   * node:cluster, one worker per core. No IPC: it counts no statements; its CPU is its workers'.
+   */
+  static async startCluster(databaseUrl: string): Promise<ServerProcess> {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
+    })
+    const child = spawn(process.execPath, ['--import=tsx', path.join(ROOT, 'src', 'server.ts')], {
+      env: {
+        ...process.env, NODE_ENV: 'production', DATABASE_URL: databaseUrl, WORKERS: 'auto', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+        SESSION_SECRET: BENCH_SESSION_SECRET, ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY.toString('base64'),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    children.add(child)
+    child.on('exit', () => children.delete(child))
+    const url = `http://127.0.0.1:${port}`
+    for (let waited = 0; ; waited += 200) {
+      if (child.exitCode !== null) throw new Error(`the WORKERS=auto server exited with code ${child.exitCode} before it was ready`)
+      if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break
+      if (waited > 60_000) throw new Error('the WORKERS=auto server was not ready within 60 s')
+      await pause(200)
+    }
+    return new ServerProcess(child, url, false)
+  }
+
+  /** Whether it answers `request` (statement counts, memory): the IPC-driven servers do. */
+  get counts(): boolean { return this.ipc }
 
   static async start(args: string[], first?: object): Promise<ServerProcess> {
     const child = fork(path.join(import.meta.dirname, 'bench', 'serve.ts'), args, {
@@ -84,7 +116,8 @@ class ServerProcess {
   async close(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return
     const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.send({ type: 'close', id: this.nextId++ })
+    if (this.ipc) this.child.send({ type: 'close', id: this.nextId++ })
+    else this.child.kill('SIGTERM')
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
     await exited
     clearTimeout(timer)
@@ -96,7 +129,7 @@ const children = new Set<ChildProcess>()
 // ---------------------------------------------------------------------------------------------
 // Measuring one page.
 
-interface Page { name: string; path: string; server: 'app' | 'tenth' | 'reference' }
+interface Page { name: string; path: string; server: 'app' | 'tenth' | 'reference' | 'cluster' }
 
 interface Row {
   name: string
@@ -153,6 +186,17 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** A process and its children (a cluster's workers). */
+function treeCpuMs(pid: number): number {
+  let children: number[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    // not Linux
+  }
+  return processCpuMs(pid) + children.reduce((sum, child) => sum + processCpuMs(child), 0)
+}
+
 function machineCpuMs(): number {
   try {
     const [, ...times] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number)
@@ -168,7 +212,7 @@ function cpuSampler(server: ServerProcess, db?: postgres.Sql): () => Promise<Cpu
     const backends = db ? await db<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()` : []
     const bench = process.cpuUsage()
     return {
-      server: processCpuMs(server.pid),
+      server: treeCpuMs(server.pid),
       database: backends.reduce((sum, b) => sum + processCpuMs(b.pid), 0),
       bench: (bench.user + bench.system) / 1000,
       machine: machineCpuMs(),
@@ -191,7 +235,7 @@ async function measure(page: Page, server: ServerProcess, cookie: string, db?: p
   if (first.status !== 200) throw new Error(`${page.name}: ${page.path} answered ${first.status}`)
 
   let statements: CapturedStatement[] = []
-  if (page.server !== 'reference') {
+  if (page.server !== 'reference' && server.counts) {
     const before = await server.request<number>({ type: 'statements' })
     for (let i = 0; i < COUNTED_REQUESTS; i++) await get(url, cookie)
     row.statementsPerRequest = ((await server.request<number>({ type: 'statements' })) - before) / COUNTED_REQUESTS
@@ -347,6 +391,9 @@ async function main() {
     // Three servers side by side (an idle one costs nothing): the app on each database, and the
     // reference serving the bytes of the app's manage connectors page.
     const app = await ServerProcess.start(['app', fullUrl])
+    // Started for its page, the last: as `npm start` does, it publishes the real catalogue, which
+    // would add connectors to the marketplace pages measured before it.
+    let clustered: ServerProcess | undefined
     const tenthApp = await ServerProcess.start(['app', tenthUrl])
     const cookie = await browserCookie(app, full.cookie)
     const tenthCookie = await browserCookie(tenthApp, tenth.cookie)
@@ -374,6 +421,7 @@ async function main() {
       // The impact list: the connector's instances with the flows and shapes using them, one query.
       { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.updatableConnectorId}/update`, server: 'app' },
       { name: 'remove connector (impact list)', path: `/connectors/${full.seeded.large.connectorId}/delete`, server: 'app' },
+      { name: `manage connectors, page 1 (WORKERS=auto: ${os.availableParallelism()} processes)`, path: '/connectors', server: 'cluster' },
     ]
     const rows: Row[] = []
     const plans: Record<string, Explained[]> = {}
@@ -382,7 +430,9 @@ async function main() {
     try {
       let retries = NOISY_RETRIES
       for (const page of pages) {
-        const { server, cookie: pageCookie, sql } = servers[page.server]
+        const { server, cookie: pageCookie, sql } = page.server === 'cluster'
+          ? { server: clustered ??= await ServerProcess.startCluster(fullUrl), cookie, sql: fullSql }
+          : servers[page.server]
         let { row, statements } = await measure(page, server, pageCookie, sql)
         for (let again = 0; again < 2 && (row.otherLoad ?? 0) > NOISY_LOAD && retries > 0; again++) {
           retries -= 1
@@ -402,7 +452,7 @@ async function main() {
       }))
     } finally {
       await Promise.all([fullSql.end(), tenthSql.end()])
-      await Promise.all([app.close(), tenthApp.close(), reference.close()])
+      await Promise.all([app.close(), tenthApp.close(), reference.close(), clustered?.close()])
     }
 
     const referenceRate = rows[0]!.requestsPerSecond!

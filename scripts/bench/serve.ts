@@ -8,10 +8,8 @@ import path from 'node:path'
 import { buildApp, REDACTED_PATHS } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
 import { openDatabase } from '../../src/db/client.js'
+import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './keys.js'
 
-/** Fixed keys: the benchmark's database is created and dropped by the run itself. */
-const BENCH_SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop'
-const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9)
 
 export type Request =
   | { id: number; type: 'statements' }
