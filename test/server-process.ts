@@ -69,6 +69,8 @@ export interface StartedServer extends ServerProcess {
 export async function startServer(env: Record<string, string>, nodeArgs = ['--import=tsx', 'src/server.ts']): Promise<StartedServer> {
   const server = spawnNode(nodeArgs, env)
   const [, url] = await waitForOutput(server, /listening on (http:\/\/\S+?)[ "]/)
+  // The demo sign-in is the next line, written right after: on a busy machine it can arrive a moment later.
+  await waitForOutput(server, /Sign in at |Nobody can sign in/, 500).catch(() => {})
   const demo = /Sign in at \S+\/login with email (\S+) and password (\S+?)"/.exec(server.output())
   return { ...server, url: url!, demo: demo ? { email: demo[1]!, password: demo[2]! } : null }
 }
