@@ -82,6 +82,7 @@ t.test(`a connector with more than ${INSTANCES_SHOWN} instances shows the first 
   t.match(text, 'show all 5 instances of Xero')
   const link = new RegExp(`<a class="show-all" href="/connectors/${xero.id}/instances" data-hx-get="/connectors/${xero.id}/instances"`)
   t.match(page.body, link, 'a plain link, and htmx on top')
+  t.match(page.body, /data-hx-target="closest .instance-list" data-hx-swap="outerHTML"/)
 
   const whole = await client.get(`/connectors/${xero.id}/instances`)
   t.equal(whole.statusCode, 200)
@@ -89,7 +90,7 @@ t.test(`a connector with more than ${INSTANCES_SHOWN} instances shows the first 
   t.notMatch(whole.body, /title="instance settings" autofocus/, 'the page leaves focus where the browser puts it')
 
   const fragment = await client.get(`/connectors/${xero.id}/instances`, { 'hx-request': 'true', 'hx-request-type': 'partial' })
-  t.match(fragment.body, new RegExp(`^<div class="instance-list" id="instances-of-${xero.id}">`), 'the list that replaces the folded one')
+  t.match(fragment.body, /^<div class="instance-list">/, 'the list that replaces the folded one')
   t.equal([...fragment.body.matchAll(/<li id="instance-/g)].length, 5)
   t.notMatch(fragment.body, 'show all')
   t.match(fragment.body, /aria-label="settings for instance Xero - FR" title="instance settings" autofocus>/, 'focus on the first instance it adds')
