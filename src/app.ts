@@ -10,6 +10,7 @@ import security from './plugins/security.js'
 import auth from './plugins/auth.js'
 import views from './plugins/views.js'
 import assets from './plugins/assets.js'
+import compression from './plugins/compression.js'
 import errors from './plugins/errors.js'
 import routes from './routes/index.js'
 
@@ -67,13 +68,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
+  await app.register(compression)
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
   await app.register(health)
   await app.register(input)
   await app.register(security, { config })
   await app.register(auth, { production: config.production })
   await app.register(views, { production: config.production })
-  await app.register(assets, { production: config.production })
+  await app.register(assets)
   await app.register(errors)
   await app.register(routes)
   return app

@@ -60,9 +60,11 @@ async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
   return app
 }
 
-async function serveReference(body: Buffer): Promise<FastifyInstance> {
+/** `/` sends the page's bytes as they are; `/br` sends them compressed as the app would, already compressed. */
+async function serveReference(body: Buffer, compressed: Buffer): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'warn' } })
   app.get('/', (_request, reply) => { reply.type('text/html; charset=utf-8').send(body) })
+  app.get('/br', (_request, reply) => { reply.type('text/html; charset=utf-8').header('content-encoding', 'br').send(compressed) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   answer(() => undefined, app)
   return app
@@ -90,8 +92,8 @@ const [role, argument] = process.argv.slice(2)
 if (role === 'app') await serveApp(argument!)
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
-  const body = await new Promise<Buffer>((resolve) => process.once('message', (m: { body: string }) => resolve(Buffer.from(m.body, 'base64'))))
-  await serveReference(body)
+  const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) => process.once('message', resolve))
+  await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'))
 } else {
   process.stderr.write('usage: serve.ts app DATABASE_URL | serve.ts reference\n')
   process.exit(64)

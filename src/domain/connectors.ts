@@ -17,6 +17,8 @@ import { visibleTo } from './marketplace.js'
 import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
 
 export const CONNECTORS_PAGE_SIZE = 20
+/** Instances shown under each connector on the manage connectors page; the rest are a link away. */
+export const INSTANCES_SHOWN = 3
 
 /**
  * Claims a form's one-time key inside the transaction. Returns the earlier result when the same
@@ -165,7 +167,8 @@ export interface ConnectorSummary {
 
 export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
 
-export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[] }
+/** `instances`: the first INSTANCES_SHOWN by name; `instanceCount`: all of them. */
+export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[]; instanceCount: number }
 
 /** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
 export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
@@ -204,12 +207,15 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    // [id, name, authentication method, process flows using it] per instance: half the database's work of json_build_object.
+    // [id, name, authentication method, process flows using it] per instance shown: half the database's work of json_build_object.
     instances: sql<[string, string, string, number][]>`(
-      select coalesce(json_agg(json_build_array(${instances.id}, ${instances.name}, ${instances.authMethodKey},
-        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})
-      ) order by lower(${instances.name}), ${instances.id}), '[]')
-      from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+      select coalesce(json_agg(json_build_array(shown.id, shown.name, shown.auth_method_key,
+        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = shown.id)
+      ) order by lower(shown.name), shown.id), '[]')
+      from (select ${instances.id} as id, ${instances.name} as name, ${instances.authMethodKey} as auth_method_key from ${instances}
+        where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId}
+        order by lower(${instances.name}), ${instances.id} limit ${sql.raw(String(INSTANCES_SHOWN))}) shown)`,
+    instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
     total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
   }).from(onPage)
     .innerJoin(connectors, eq(connectors.id, onPage.id))
@@ -245,6 +251,22 @@ export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQ
       instances: c.instances.map(([id, name, authMethodKey, flowCount]) => ({ id, connectorId: c.id, name, authMethodKey, flowCount })),
     })),
   }
+}
+
+/** Every instance of one connector of the actor's company, by name (the manage connectors page shows the first few). */
+export async function listInstancesOfConnector(db: Db, actor: Actor, connectorId: string) {
+  const [connector] = await db.select({ id: connectors.id, name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  if (!connector) throw new NotFound('That connector')
+  const rows = await db.select({
+    id: instances.id,
+    name: instances.name,
+    authMethodKey: instances.authMethodKey,
+    flowCount: sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})`,
+  }).from(instances)
+    .where(and(eq(instances.connectorId, connector.id), eq(instances.companyId, actor.companyId)))
+    .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id))
+  return { connector, instances: rows.map((i): InstanceSummary => ({ ...i, connectorId: connector.id })) }
 }
 
 /** The page of the manage connectors list a connector stands on, so a redirect can show it. */

@@ -22,6 +22,7 @@ export const HELP_PAGES: HelpPage[] = [
 /** The help page for each screen, by route. */
 export const HELP_FOR_ROUTE: Record<string, string> = {
   '/connectors': 'manage-connectors',
+  '/connectors/:id/instances': 'manage-connectors',
   '/marketplace': 'installing-a-prebuilt-connector',
   '/connectors/:id/settings': 'changing-a-connector',
   // The other steps of the connector wizard, and the addresses their refused forms come back at.

@@ -110,7 +110,8 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
       reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
       const page = await pageOfConnector(app.db, actor, connector)
-      return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
+      // Its connector, not the instance: the list shows only a connector's first few instances.
+      return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
     } catch (error) {
       if (!(error instanceof Invalid)) throw error
       // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.

@@ -30,6 +30,11 @@ export function dateTime(value: Date | string | null | undefined): string {
   return value ? DATE_TIME.format(new Date(value)) : ''
 }
 
+/** "2026-11-28": a <time> shown as a day needs no more (and a long list saves the bytes). */
+export function isoDay(value: Date | string | null | undefined): string {
+  return isoDate(value).slice(0, 10)
+}
+
 export function isoDate(value: Date | string | null | undefined): string {
   return value ? (value instanceof Date ? value : new Date(value)).toISOString() : ''
 }
