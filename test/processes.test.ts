@@ -140,6 +140,34 @@ t.test('three processes on one database behave as one', { skip: !serverUrl && 'n
     t.equal(orphans[0]!.n, 0, 'no instance without its connector')
   })
 
+  t.test('a removal and a new instance of the same connector on two processes at once: one wins, never an orphan', async (t) => {
+    const results: string[] = []
+    for (let round = 0; round < 3; round++) {
+      const marketplace = await browser.get('/marketplace?q=Xero')
+      const action = /action="(\/marketplace\/[^"]+\/install)"/.exec(marketplace.body)![1]!
+      const installed = await browser.post(action, hiddenFields(marketplace.body, action))
+      const id = /#connector-([0-9a-f-]+)/.exec(installed.location!)![1]!
+      const [row] = await check`select definition from connectors where id = ${id}`
+      const definition = row!.definition as { authMethods: { key: string; fields: { key: string }[] }[]; variables: { key: string }[] }
+      const method = definition.authMethods[0]!
+      const removal = `/connectors/${id}/delete`
+      const wizard = `/connectors/${id}/instances/new`
+      const prompt = await browser.get(removal)
+      const removalForm = { ...hiddenFields(prompt.body, removal), confirm: 'confirm' }
+      const opened = await browser.get(wizard)
+      const instanceForm = {
+        submission: /name="submission" value="([^"]+)"/.exec(opened.body)![1]!, step: 'credentials', action: 'save',
+        name: `Racer ${round}`, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
+        ...Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+      }
+      const [removed, added] = await Promise.all([browser.post(removal, removalForm, cluster.url), browser.post(wizard, instanceForm, single.url)])
+      t.ok((removed.status === 303) !== (added.status === 303), `round ${round}: one winner (removal ${removed.status}, new instance ${added.status})`)
+      results.push(removed.status === 303 ? 'removed' : 'instance added')
+    }
+    const orphans = await check`select count(*)::int as n from instances i left join connectors c on c.id = i.connector_id where c.id is null`
+    t.equal(orphans[0]!.n, 0, `no instance without its connector (${results.join(', ')})`)
+  })
+
   t.test('wrong passwords spread across processes lock the account after the same count as on one', async (t) => {
     const limit = SIGN_IN_LIMITS['account and address'].max
     const database = await openDatabase(url, '', { max: 1 })
