@@ -19,7 +19,7 @@ import { EditFields, IdParams } from './schemas.js'
 import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
-const manage = { permission: 'manageConnectors' as const }
+const manage = { permission: 'manageConnectors', help: 'building-a-custom-connector' } as const
 const StepParams = Type.Object({ id: IdParams.properties.id, step: Type.Union(BUILDER_STEPS.map((s) => Type.Literal(s))) })
 const SegmentParams = Type.Object({ id: IdParams.properties.id, segment: Type.Union(Object.keys(ITEM_SEGMENTS).map((s) => Type.Literal(s))) })
 const ItemParams = Type.Object({ ...SegmentParams.properties, key: Type.String({ maxLength: 100 }) })
@@ -183,6 +183,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   registerRemoval(app, {
     path: '/builder/drafts/:id/delete',
     permission: 'manageConnectors',
+    help: 'building-a-custom-connector',
     what: 'draft',
     describe: async (db, actor, id) => {
       const draft = await getDraft(db, actor, id)

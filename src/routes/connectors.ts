@@ -17,7 +17,7 @@ const ConnectorListQuery = Type.Object({ ...ListQuery.properties, marketplace: Q
 export default async function connectors(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/connectors', { schema: { querystring: ConnectorListQuery } }, async (request, reply) => {
+  app.get('/connectors', { config: { help: 'manage-connectors' }, schema: { querystring: ConnectorListQuery } }, async (request, reply) => {
     const actor = actorOf(request)
     const search = searchOf(request.query.q)
     // Anything but one id (an address typed by hand) shows every connector, as no filter does.
@@ -31,6 +31,7 @@ export default async function connectors(fastify: FastifyInstance) {
   registerRemoval(app, {
     path: '/connectors/:id/delete',
     permission: 'manageConnectors',
+    help: 'removing-a-connector',
     what: 'connector',
     describe: async (db, actor, id) => {
       const connector = await getConnector(db, actor, id)

@@ -75,14 +75,14 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams } }, async (request, reply) => {
+  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances', help: 'adding-an-instance' }, schema: { params: IdParams } }, async (request, reply) => {
     const connector = await connectorForInstances(app.db, actorOf(request), request.params.id)
     const input = { ...defaultDetails(connector.definition), authMethod: connector.definition.authMethods[0]!.key, values: {} }
     return reply.page('instance-new', wizard(connector, 'name', input), 'instance-wizard')
   })
 
   app.post('/connectors/:id/instances/new', {
-    config: { permission: 'manageInstances' },
+    config: { permission: 'manageInstances', help: 'adding-an-instance' },
     schema: { params: IdParams, body: InstanceBody },
   }, async (request, reply) => {
     const actor = actorOf(request)
@@ -144,6 +144,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }
 
   app.get('/instances/:id/settings', {
+    config: { help: 'updating-an-instance' },
     schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await settingsPage(request, { authMethod: request.query.method })
@@ -157,7 +158,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     throw error
   }
 
-  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/settings', { config: { permission: 'manageInstances', help: 'updating-an-instance' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
@@ -171,7 +172,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
   })
 
-  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', help: 'updating-an-instance', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const authMethod = body.authMethod ?? ''
@@ -191,6 +192,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   registerRemoval(app, {
     path: '/instances/:id/delete',
     permission: 'manageInstances',
+    help: 'removing-an-instance',
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)

@@ -13,7 +13,7 @@ import { withQuery } from '../views/format.js'
 export default async function marketplace(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/marketplace', { schema: { querystring: MarketplaceQuery } }, async (request, reply) => {
+  app.get('/marketplace', { config: { help: 'installing-a-prebuilt-connector' }, schema: { querystring: MarketplaceQuery } }, async (request, reply) => {
     const actor = actorOf(request)
     const search = searchOf(request.query.q)
     const asked = [request.query.type].flat()[0] || undefined
@@ -25,7 +25,7 @@ export default async function marketplace(fastify: FastifyInstance) {
   })
 
   app.post('/marketplace/:id/install', {
-    config: { permission: 'manageConnectors', back: '/marketplace' },
+    config: { permission: 'manageConnectors', help: 'installing-a-prebuilt-connector', back: '/marketplace' },
     schema: { params: IdParams, body: SubmissionBody },
   }, async (request, reply) => {
     const actor = actorOf(request)

@@ -59,7 +59,7 @@ const BatchParams = Type.Object({ id: Id, batchId: Id })
 
 export default async function migrationRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageInstances' as const }
+  const manage = { permission: 'manageInstances', help: 'updating-a-connector' } as const
 
   /** The migrate page; `form` keeps what was chosen (back, or refused input) for the old connector it names. */
   const picker = async (reply: FastifyReply, actor: Actor, connectorId: string, form: (MigrationChoices & { errors: Record<string, string> }) | null, status = 200) => {

@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Db } from '../db/client.js'
 import type { Actor, Permission } from '../domain/actor.js'
+import type { HelpSlug } from '../help/pages.js'
 import type { RemovalResult } from '../domain/removal.js'
 import type { Impact } from '../domain/impact.js'
 import type { EditForm } from '../domain/edit-form.js'
@@ -23,6 +24,8 @@ export interface RemovalRoute<Blocker> {
   /** e.g. `/instances/:id/delete` */
   path: string
   permission: Permission
+  /** The help page of the prompt. */
+  help: HelpSlug
   /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
   what: string
   /**
@@ -56,12 +59,12 @@ export function registerRemoval<Blocker>(fastify: FastifyInstance, route: Remova
     return { ...thing, what: route.what, action: route.path.replace(':id', id), blockersPartial: route.blockersPartial, value: '', errors: {}, ...extra }
   }
 
-  app.get(route.path, { config: { permission: route.permission }, schema: { params: IdParams } }, async (request, reply) => {
+  app.get(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams } }, async (request, reply) => {
     const data = await render(request.params.id, actorOf(request), {})
     return reply.page('confirm-removal', data, 'confirm-removal')
   })
 
-  app.post(route.path, { config: { permission: route.permission }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
+  app.post(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const typed = request.body.confirm ?? ''
     if (!isConfirmed(typed)) {

@@ -49,7 +49,7 @@ const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: Id
 
 export default async function updates(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageConnectors' as const }
+  const manage = { permission: 'manageConnectors', help: 'updating-a-connector' } as const
   const choice = { ...manage, back: '/connectors/:id/update' }
 
   app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
