@@ -18,8 +18,9 @@ declare module 'fastify' {
   }
   interface FastifyReply {
     /**
-     * Renders `pages/<template>`; when the request is an htmx partial and `fragment` is given,
-     * renders only `partials/<fragment>` with the same data.
+     * Renders the page `template` (a path under views/, e.g. `connectors/page`); when the request
+     * is an htmx partial and `fragment` is given, renders only that fragment (e.g.
+     * `connectors/connector-list`) with the same data.
      */
     page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
     /**
@@ -145,7 +146,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       /** A one-time key for a form that must do its work once (see claimSubmission). */
       submissionKey: randomUUID,
     }
-    const name = fragment && isPartialRequest(request.headers) ? `partials/${fragment}` : `pages/${template}`
+    const name = fragment && isPartialRequest(request.headers) ? fragment : template
     const html = await this.viewAsync(name, { ...locals, ...data })
     return this.type('text/html; charset=utf-8').send(html)
   })

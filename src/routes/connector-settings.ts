@@ -110,7 +110,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   /** Renders a step: the whole page, or for htmx the wizard below the page head (its forms swap it in place). */
   async function showStep(reply: FastifyReply, actor: Actor, id: string, shown: Shown, status = 200, revisions: Page<RevisionSummary> | null = null) {
     const settings = await connectorSettings(app.db, actor, id)
-    return reply.code(status).page('connector-settings', { ...stepView(settings, actor, shown), revisions }, 'connector-wizard')
+    return reply.code(status).page('connector-settings/page', { ...stepView(settings, actor, shown), revisions }, 'connector-settings/connector-wizard')
   }
 
   app.get('/connectors/:id/settings', { config: { help: WIZARD_HELP }, schema: { params: IdParams } }, async (request, reply) =>
@@ -127,7 +127,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
 
   app.get('/connectors/:id/revisions/:number', { config: { help: WIZARD_HELP }, schema: { params: RevisionParams } }, async (request, reply) => {
     const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
-    return reply.page('connector-revision', { revision })
+    return reply.page('connector-settings/revision-page', { revision })
   })
 
   // Roll back to an earlier revision: what it changes and touches first, then a new revision.
@@ -136,7 +136,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
 
   app.get('/connectors/:id/revisions/:number/rollback', rollbackRoute, async (request, reply) => {
     const preview = await rollbackPreview(app.db, actorOf(request), request.params.id, request.params.number)
-    return reply.page('connector-rollback', { ...preview, errors: {} })
+    return reply.page('connector-settings/rollback-page', { ...preview, errors: {} })
   })
 
   app.post('/connectors/:id/revisions/:number/rollback', { ...rollbackRoute, schema: { ...rollbackRoute.schema, body: RollbackBody } }, async (request, reply) => {
@@ -152,7 +152,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       if (!(error instanceof RevisionConflict)) throw error
       const preview = await rollbackPreview(app.db, actor, id, number)
       const errors = { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was rolled back. This page now shows what rolling back changes from their revision; roll back again if it is still needed.` }
-      return reply.code(409).page('connector-rollback', { ...preview, errors })
+      return reply.code(409).page('connector-settings/rollback-page', { ...preview, errors })
     }
   })
 
@@ -234,7 +234,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       const settings = await connectorSettings(app.db, actor, id)
       const items = settings.connector.definition[ITEM_KINDS[kind].list] as Item[]
       if (!items.some((item) => item.key === key)) throw new NotFound(`That ${ITEM_KINDS[kind].word}`)
-      return reply.page('connector-settings', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-wizard')
+      return reply.page('connector-settings/page', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-settings/connector-wizard')
     })
 
     app.post(paths.item, {

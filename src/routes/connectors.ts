@@ -25,7 +25,7 @@ export default async function connectors(fastify: FastifyInstance) {
     const marketplace = asked && isId(asked) ? asked : ''
     const { list, moved } = await nearestPage(request.query.page, (page) => listConnectors(app.db, actor, { q: search.q, installedFrom: marketplace || undefined, page }))
     if (moved && movedTo(request, reply, withQuery('/connectors', { q: search.q, marketplace, page: pageParam(list.page) }))) return reply
-    return reply.page('connectors', { list, q: search.q, searchCut: search.cut, marketplace }, 'connector-list')
+    return reply.page('connectors/page', { list, q: search.q, searchCut: search.cut, marketplace }, 'connectors/connector-list')
   })
 
   registerRemoval(app, {
@@ -39,6 +39,6 @@ export default async function connectors(fastify: FastifyInstance) {
     },
     remove: removeConnector,
     afterRemoval: '/connectors',
-    blockersPartial: 'instance-uses',
+    blockersPartial: 'connectors/instance-uses',
   })
 }

@@ -78,7 +78,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances', help: 'adding-an-instance' }, schema: { params: IdParams } }, async (request, reply) => {
     const connector = await connectorForInstances(app.db, actorOf(request), request.params.id)
     const input = { ...defaultDetails(connector.definition), authMethod: connector.definition.authMethods[0]!.key, values: {} }
-    return reply.page('instance-new', wizard(connector, 'name', input), 'instance-wizard')
+    return reply.page('instances/new-page', wizard(connector, 'name', input), 'instances/instance-wizard')
   })
 
   app.post('/connectors/:id/instances/new', {
@@ -96,7 +96,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
     const index = WIZARD_STEPS.indexOf(step)
     const submission = body.submission ?? randomUUID()
-    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instance-wizard')
+    if (body.action === 'back') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instances/instance-wizard')
     const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
     const errors = {
       name: checkName(input.name),
@@ -104,8 +104,8 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       authentication: checkAuthMethod(connector.definition, input.authMethod),
       credentials: checkValues(fieldsFor(connector.definition, method), input.values),
     }[step]
-    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors, submission), 'instance-wizard')
-    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instance-wizard')
+    if (Object.keys(errors).length) return reply.code(422).page('instances/new-page', wizard(connector, step, input, errors, submission), 'instances/instance-wizard')
+    if (step !== 'credentials') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instances/instance-wizard')
     try {
       const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
       reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
@@ -115,7 +115,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       if (!(error instanceof Invalid)) throw error
       // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
       const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields, submission), 'instance-wizard')
+      return reply.code(422).page('instances/new-page', wizard(connector, failed, input, error.fields, submission), 'instances/instance-wizard')
     }
   })
 
@@ -148,7 +148,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await settingsPage(request, { authMethod: request.query.method })
-    return reply.page('instance-settings', data, 'instance-authentication')
+    return reply.page('instances/settings-page', data, 'instances/instance-authentication')
   })
 
   /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
@@ -168,7 +168,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       return reply.seeOther(`/instances/${request.params.id}/settings`)
     } catch (error) {
       const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
-      return reply.code(status).page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details')
+      return reply.code(status).page('instances/settings-page', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instances/instance-details')
     }
   })
 
@@ -185,7 +185,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
       // Typed values are kept, secret ones never sent back.
       const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(status).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
+      return reply.code(status).page('instances/settings-page', { ...data, values: typed }, 'instances/instance-authentication')
     }
   })
 
@@ -200,6 +200,6 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     },
     remove: removeInstance,
     afterRemoval: '/connectors',
-    blockersPartial: 'shape-uses',
+    blockersPartial: 'instances/shape-uses',
   })
 }

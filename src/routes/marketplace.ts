@@ -21,7 +21,7 @@ export default async function marketplace(fastify: FastifyInstance) {
     const { list: results, moved } = await nearestPage(request.query.page, (page) => browseMarketplace(app.db, actor, { q: search.q, type, page }))
     const url = withQuery('/marketplace', { q: search.q, type, page: pageParam(results.page) })
     if ((moved || type !== asked) && movedTo(request, reply, url)) return reply
-    return reply.page('marketplace', { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES }, 'marketplace-results')
+    return reply.page('marketplace/page', { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES }, 'marketplace/marketplace-results')
   })
 
   app.post('/marketplace/:id/install', {
