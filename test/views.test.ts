@@ -1,5 +1,5 @@
 // The templates themselves (views/**/*.eta): raw output (`<%~`) only for what is already HTML, so
-// nothing a user typed can reach the page unescaped.
+// nothing a user typed can reach the page unescaped; lines short enough to read.
 import t from 'tap'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -18,6 +18,13 @@ t.test('raw output (<%~) is only a partial or an already rendered body', async (
       }
     })
   }
+})
+
+// A long line is wrapped without changing the HTML sent: after a tag (Eta drops the line break that
+// follows `%>`), inside code, or before `<%_ %>`, which drops the line break and indentation before it.
+t.test('no template line is longer than 120 characters', async (t) => {
+  const long = sources.flatMap(({ file, text }) => text.split('\n').flatMap((line, i) => (line.length > 120 ? [`${file}:${i + 1}`] : [])))
+  t.same(long, [])
 })
 
 t.test('the keys of a saving form are escaped', async (t) => {
