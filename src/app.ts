@@ -37,6 +37,8 @@ export interface RouteEntry {
   permission: string | undefined
   /** A save's page to go back to, when it is not its own path's GET page (see plugins/errors.ts). */
   back: string | undefined
+  /** The help page of its screen (`config.help`), whose link the layout shows. */
+  help: string | undefined
   /** The query parameters its schema names (e.g. `page`, `q`): what the generated tests try. */
   query: string[]
 }
@@ -61,9 +63,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || route.url.includes('*')) continue
-      const config = route.config as { public?: boolean; permission?: string; back?: string } | undefined
+      const config = route.config as { public?: boolean; permission?: string; back?: string; help?: string } | undefined
       const query = Object.keys((route.schema?.querystring as { properties?: object } | undefined)?.properties ?? {})
-      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back, query })
+      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back, help: config?.help, query })
     }
   })
 

@@ -1,7 +1,7 @@
 // Editing a connector definition through forms: form input → definition item, a message per form
 // field, then the whole definition checked with checkDefinition and its problems mapped back to the
 // form's fields. The connector settings (connector wizard) and the connector builder share this
-// module and the partials in views/partials/definition/, so both forms say the same things.
+// module and the partials in views/shared/definition/, so both forms say the same things.
 import {
   AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS, checkDefinition, isMissingFirst, placeholdersIn,
   type AuthMethodSpec, type ConnectorDefinition, type DefinitionProblem, type EndpointSpec, type FieldSpec,

@@ -19,7 +19,7 @@ import { EditFields, IdParams } from './schemas.js'
 import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
-const manage = { permission: 'manageConnectors' as const }
+const manage = { permission: 'manageConnectors', help: 'building-a-custom-connector' } as const
 const StepParams = Type.Object({ id: IdParams.properties.id, step: Type.Union(BUILDER_STEPS.map((s) => Type.Literal(s))) })
 const SegmentParams = Type.Object({ id: IdParams.properties.id, segment: Type.Union(Object.keys(ITEM_SEGMENTS).map((s) => Type.Literal(s))) })
 const ItemParams = Type.Object({ ...SegmentParams.properties, key: Type.String({ maxLength: 100 }) })
@@ -75,13 +75,13 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   /** A step page, or with htmx just the step's body (after adding, removing or cloning an item). */
   const showStep = async (request: FastifyRequest, reply: FastifyReply, id: string, shown: Shown, status = 200) => {
     const data = await stepView(actorOf(request), id, shown)
-    return reply.code(status).page('builder-step', data, 'builder-step-body')
+    return reply.code(status).page('builder/step-page', data, 'builder/builder-step-body')
   }
   const afterChange = (request: FastifyRequest, reply: FastifyReply, id: string, step: BuilderStep) =>
     isPartialRequest(request.headers) ? showStep(request, reply, id, { step }) : reply.seeOther(`/builder/drafts/${id}/${step}`)
 
   app.get('/builder', { config: manage }, async (request, reply) =>
-    reply.page('builder', { drafts: await listDrafts(app.db, actorOf(request)) }))
+    reply.page('builder/page', { drafts: await listDrafts(app.db, actorOf(request)) }))
 
   app.post('/builder', { config: manage, schema: { body: StartBody } }, async (request, reply) => {
     const draft = await startDraft(app.db, actorOf(request), request.body.submission)
@@ -183,6 +183,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   registerRemoval(app, {
     path: '/builder/drafts/:id/delete',
     permission: 'manageConnectors',
+    help: 'building-a-custom-connector',
     what: 'draft',
     describe: async (db, actor, id) => {
       const draft = await getDraft(db, actor, id)

@@ -75,14 +75,14 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams } }, async (request, reply) => {
+  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances', help: 'adding-an-instance' }, schema: { params: IdParams } }, async (request, reply) => {
     const connector = await connectorForInstances(app.db, actorOf(request), request.params.id)
     const input = { ...defaultDetails(connector.definition), authMethod: connector.definition.authMethods[0]!.key, values: {} }
-    return reply.page('instance-new', wizard(connector, 'name', input), 'instance-wizard')
+    return reply.page('instances/new-page', wizard(connector, 'name', input), 'instances/instance-wizard')
   })
 
   app.post('/connectors/:id/instances/new', {
-    config: { permission: 'manageInstances' },
+    config: { permission: 'manageInstances', help: 'adding-an-instance' },
     schema: { params: IdParams, body: InstanceBody },
   }, async (request, reply) => {
     const actor = actorOf(request)
@@ -96,7 +96,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
     const index = WIZARD_STEPS.indexOf(step)
     const submission = body.submission ?? randomUUID()
-    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instance-wizard')
+    if (body.action === 'back') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instances/instance-wizard')
     const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
     const errors = {
       name: checkName(input.name),
@@ -104,8 +104,8 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       authentication: checkAuthMethod(connector.definition, input.authMethod),
       credentials: checkValues(fieldsFor(connector.definition, method), input.values),
     }[step]
-    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors, submission), 'instance-wizard')
-    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instance-wizard')
+    if (Object.keys(errors).length) return reply.code(422).page('instances/new-page', wizard(connector, step, input, errors, submission), 'instances/instance-wizard')
+    if (step !== 'credentials') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instances/instance-wizard')
     try {
       const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
       reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
@@ -116,7 +116,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       if (!(error instanceof Invalid)) throw error
       // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
       const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields, submission), 'instance-wizard')
+      return reply.code(422).page('instances/new-page', wizard(connector, failed, input, error.fields, submission), 'instances/instance-wizard')
     }
   })
 
@@ -145,10 +145,11 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }
 
   app.get('/instances/:id/settings', {
+    config: { help: 'updating-an-instance' },
     schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await settingsPage(request, { authMethod: request.query.method })
-    return reply.page('instance-settings', data, 'instance-authentication')
+    return reply.page('instances/settings-page', data, 'instances/instance-authentication')
   })
 
   /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
@@ -158,7 +159,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     throw error
   }
 
-  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/settings', { config: { permission: 'manageInstances', help: 'updating-an-instance' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
@@ -168,11 +169,11 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       return reply.seeOther(`/instances/${request.params.id}/settings`)
     } catch (error) {
       const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
-      return reply.code(status).page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details')
+      return reply.code(status).page('instances/settings-page', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instances/instance-details')
     }
   })
 
-  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', help: 'updating-an-instance', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const authMethod = body.authMethod ?? ''
@@ -185,13 +186,14 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
       // Typed values are kept, secret ones never sent back.
       const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(status).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
+      return reply.code(status).page('instances/settings-page', { ...data, values: typed }, 'instances/instance-authentication')
     }
   })
 
   registerRemoval(app, {
     path: '/instances/:id/delete',
     permission: 'manageInstances',
+    help: 'removing-an-instance',
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)
@@ -199,6 +201,6 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     },
     remove: removeInstance,
     afterRemoval: '/connectors',
-    blockersPartial: 'shape-uses',
+    blockersPartial: 'instances/shape-uses',
   })
 }

@@ -59,24 +59,24 @@ const BatchParams = Type.Object({ id: Id, batchId: Id })
 
 export default async function migrationRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageInstances' as const }
+  const manage = { permission: 'manageInstances', help: 'updating-a-connector' } as const
 
   /** The migrate page; `form` keeps what was chosen (back, or refused input) for the old connector it names. */
   const picker = async (reply: FastifyReply, actor: Actor, connectorId: string, form: (MigrationChoices & { errors: Record<string, string> }) | null, status = 200) => {
     const data = await migrationPicker(app.db, actor, connectorId, form?.fromConnectorId)
     const from = form?.fromConnectorId ?? data.groups[0]?.connector.id
-    return reply.code(status).page('connector-migrate', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
+    return reply.code(status).page('migrations/page', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
   }
 
   const preview = (reply: FastifyReply, plan: MigrationPlan, choices: MigrationChoices, errors: Record<string, string> = {}, status = 200) =>
-    reply.code(status).page('connector-migrate', { stage: 'preview', plan, form: choices, errors })
+    reply.code(status).page('migrations/page', { stage: 'preview', plan, form: choices, errors })
 
   app.get('/connectors/:id/migrate', {
     config: manage,
     schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
-    return reply.page('connector-migrate', { stage: 'pick', picker: data, form: null })
+    return reply.page('migrations/page', { stage: 'pick', picker: data, form: null })
   })
 
   app.post('/connectors/:id/migrate', { config: manage, schema: { params: IdParams, body: MigrateBody } }, async (request, reply) => {
@@ -111,7 +111,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
 
   const batchPage = async (reply: FastifyReply, actor: Actor, connectorId: string, batchId: string, refused: UndoBlocker[] | null = null) => {
     const batch = await getMigrationBatch(app.db, actor, connectorId, batchId)
-    return reply.code(refused ? 409 : 200).page('connector-migration', { batch, refused })
+    return reply.code(refused ? 409 : 200).page('migrations/batch-page', { batch, refused })
   }
 
   app.get('/connectors/:id/migrations/:batchId', { config: manage, schema: { params: BatchParams } }, async (request, reply) =>

@@ -20,6 +20,8 @@ import { registerRemoval } from './removal.js'
 const UUID = IdParams.properties.id
 /** The page of a flow, where its buttons are. */
 const FLOW = '/process-flows/:id'
+/** Every screen of process flows has one help page. */
+const FLOWS_HELP = 'process-flows-and-connection-shapes'
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const Name = Type.Optional(Type.String())
@@ -50,43 +52,43 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   const listPage = async (actor: Actor, page: number, extra: Record<string, unknown> = {}) =>
     ({ flows: await listFlows(app.db, actor, { page }), values: { name: '' }, errors: {}, ...extra })
 
-  app.get('/process-flows', { schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
+  app.get('/process-flows', { config: { help: FLOWS_HELP }, schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { list: flows, moved } = await nearestPage(request.query.page, (page) => listFlows(app.db, actor, { page }))
     if (moved && movedTo(request, reply, withQuery('/process-flows', { page: pageParam(flows.page) }))) return reply
-    return reply.page('process-flows', { flows, values: { name: '' }, errors: {} })
+    return reply.page('process-flows/page', { flows, values: { name: '' }, errors: {} })
   })
 
-  app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NewFlowBody } }, async (request, reply) => {
+  app.post('/process-flows', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { body: NewFlowBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const name = request.body.name ?? ''
     return orRefused(createFlow(app.db, actor, { name, submission: request.body.submission }).then((flow) => {
       reply.flash(`Process flow ${flow.name} was created. Add connection shapes to it below.`)
       return reply.seeOther(`/process-flows/${flow.id}`)
-    }), '', async (errors) => reply.code(422).page('process-flows', await listPage(actor, 1, { values: { name }, errors })))
+    }), '', async (errors) => reply.code(422).page('process-flows/page', await listPage(actor, 1, { values: { name }, errors })))
   })
 
   const flowPage = async (actor: Actor, id: string, extra: Record<string, unknown> = {}) =>
     ({ flow: await getFlow(app.db, actor, id), values: {}, errors: {}, ...extra })
 
-  app.get('/process-flows/:id', { schema: { params: IdParams } }, async (request, reply) =>
-    reply.page('process-flow', await flowPage(actorOf(request), request.params.id)))
+  app.get('/process-flows/:id', { config: { help: FLOWS_HELP }, schema: { params: IdParams } }, async (request, reply) =>
+    reply.page('process-flows/flow-page', await flowPage(actorOf(request), request.params.id)))
 
-  app.post('/process-flows/:id', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
+  app.post('/process-flows/:id', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { name = '', lockVersion: version, submission } = request.body
     return orRefused(renameFlow(app.db, actor, request.params.id, { name, version, submission }).then((flow) => {
       reply.flash(`The process flow is now called ${flow.name}.`)
       return reply.seeOther(`/process-flows/${flow.id}`)
-    }), 'It was not renamed.', async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, request.params.id, { values: { name }, errors, conflict: status === 409 })))
+    }), 'It was not renamed.', async (errors, status) => reply.code(status).page('process-flows/flow-page', await flowPage(actor, request.params.id, { values: { name }, errors, conflict: status === 409 })))
   })
 
   /** The flow page after a button of it (enable, move, remove a shape) was refused: why, nothing done. */
   const refusedOnFlowPage = async <T>(reply: FastifyReply, actor: Actor, id: string, work: Promise<T>, notDone: string) =>
-    orRefused(work, notDone, async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })))
+    orRefused(work, notDone, async (errors, status) => reply.code(status).page('process-flows/flow-page', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })))
 
   app.post('/process-flows/:id/enabled', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
@@ -101,6 +103,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   registerRemoval(app, {
     path: '/process-flows/:id/delete',
     permission: 'manageInstances',
+    help: FLOWS_HELP,
     what: 'process flow',
     describe: async (db: Db, actor: Actor, id: string) => {
       const flow = await getFlow(db, actor, id)
@@ -126,27 +129,27 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.get('/process-flows/:id/shapes/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams, querystring: ShapeQuery } }, async (request, reply) => {
+  app.get('/process-flows/:id/shapes/new', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: IdParams, querystring: ShapeQuery } }, async (request, reply) => {
     const data = await shapeForm(actorOf(request), request.params.id, undefined, request.query.instance || undefined, undefined)
-    return reply.page('shape-form', data, 'shape-endpoints')
+    return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', help: FLOWS_HELP, back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
     return orRefused(addShape(app.db, actor, request.params.id, { ...input, version, submission }).then((shape) => {
       reply.flash('The connection shape was added.')
       return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
-    }), 'The connection shape was not added.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
+    }), 'The connection shape was not added.', async (errors, status) => reply.code(status).page('process-flows/shape-page', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
   })
 
-  app.get('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, querystring: ShapeQuery } }, async (request, reply) => {
+  app.get('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: ShapeParams, querystring: ShapeQuery } }, async (request, reply) => {
     const data = await shapeForm(actorOf(request), request.params.id, request.params.shapeId, request.query.instance || undefined, undefined)
-    return reply.page('shape-form', data, 'shape-endpoints')
+    return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
     const { lockVersion: version, submission } = request.body
@@ -154,10 +157,10 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     return orRefused(reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }).then(() => {
       reply.flash('The connection shape was reconfigured.')
       return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
-    }), 'The connection shape was not reconfigured.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
+    }), 'The connection shape was not reconfigured.', async (errors, status) => reply.code(status).page('process-flows/shape-page', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
     return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then((removed) => {
@@ -173,7 +176,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
 
   // The undo after removing a shape: the same shape back in its place, unless its instance or endpoint is gone.
   app.post('/process-flows/:id/shapes/:shapeId/restore', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: ShapeParams, body: SubmissionBody },
   }, async (request, reply) => {
     const { id, shapeId } = request.params
@@ -191,7 +194,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: ShapeParams, body: Type.Object({ direction: Type.Union([Type.Literal('up'), Type.Literal('down')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)

@@ -49,12 +49,12 @@ const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: Id
 
 export default async function updates(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageConnectors' as const }
+  const manage = { permission: 'manageConnectors', help: 'updating-a-connector' } as const
   const choice = { ...manage, back: '/connectors/:id/update' }
 
   app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const choice = await updateChoice(app.db, actorOf(request), request.params.id)
-    return reply.page('connector-update', { ...choice }, 'update-choice')
+    return reply.page('updates/page', { ...choice }, 'updates/update-choice')
   })
 
   /** Back to manage connectors, on the page that shows the connector. */
@@ -68,7 +68,7 @@ export default async function updates(fastify: FastifyInstance) {
   const lostRace = async (reply: FastifyReply, actor: Actor, id: string, conflict: RevisionConflict, what: string) => {
     const choice = await updateChoice(app.db, actor, id)
     const errors = { '': `Somebody else just updated this connector (${conflict.authorName} saved revision ${conflict.revision} meanwhile), so nothing was ${what}. Below is where it stands now; choose again if it is still needed.` }
-    return reply.code(409).page('connector-update', { ...choice, errors }, 'update-choice')
+    return reply.code(409).page('updates/page', { ...choice, errors }, 'updates/update-choice')
   }
 
   app.post('/connectors/:id/update', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
@@ -101,7 +101,7 @@ export default async function updates(fastify: FastifyInstance) {
   // "update and keep my changes": the conflicts side by side, mine or theirs for each, then apply.
   app.get('/connectors/:id/merge', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const preview = await mergePreview(app.db, actorOf(request), request.params.id)
-    return reply.page('connector-merge', { ...preview, choices: {}, errors: {}, choiceField })
+    return reply.page('updates/merge-page', { ...preview, choices: {}, errors: {}, choiceField })
   })
 
   app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
@@ -110,7 +110,7 @@ export default async function updates(fastify: FastifyInstance) {
     const { revision, version, submission } = request.body
     if (request.body.action === 'preview') {
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.page('connector-merge', { ...preview, choices, errors: {}, choiceField }, 'merge-preview')
+      return reply.page('updates/merge-page', { ...preview, choices, errors: {}, choiceField }, 'updates/merge-preview')
     }
     try {
       const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
@@ -123,7 +123,7 @@ export default async function updates(fastify: FastifyInstance) {
         '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`,
       }
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.code(error instanceof Invalid ? 422 : 409).page('connector-merge', { ...preview, choices, errors, choiceField })
+      return reply.code(error instanceof Invalid ? 422 : 409).page('updates/merge-page', { ...preview, choices, errors, choiceField })
     }
   })
 
@@ -136,6 +136,6 @@ export default async function updates(fastify: FastifyInstance) {
 
   app.get('/connectors/:id/installed-alongside/:previousId', { config: manage, schema: { params: AlongsideParams } }, async (request, reply) => {
     const steps = await nextStepsAfterAlongside(app.db, actorOf(request), request.params.id, request.params.previousId)
-    return reply.page('installed-alongside', { ...steps })
+    return reply.page('updates/installed-alongside-page', { ...steps })
   })
 }

@@ -18,7 +18,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
     ({ users: await listUsers(app.db, actor), roles: ROLES, values: { name: '', email: '', role: 'user' }, errors: {}, ...extra })
 
   app.get('/settings/users', { config: { permission: 'manageUsers' } }, async (request, reply) =>
-    reply.page('users', await page(actorOf(request))))
+    reply.page('users/page', await page(actorOf(request))))
 
   app.post('/settings/users', { config: { permission: 'manageUsers' }, schema: { body: UserBody } }, async (request, reply) => {
     const actor = actorOf(request)
@@ -30,7 +30,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       return reply.seeOther('/settings/users')
     } catch (error) {
       if (!(error instanceof Invalid)) throw error
-      return reply.code(422).page('users', await page(actor, { values: input, errors: error.fields }))
+      return reply.code(422).page('users/page', await page(actor, { values: input, errors: error.fields }))
     }
   })
 
@@ -47,10 +47,10 @@ export default async function userRoutes(fastify: FastifyInstance) {
     } catch (error) {
       // Beside that user's role: why it was refused; after a conflict the role chosen stays selected.
       if (error instanceof RoleConflict) {
-        return reply.code(409).page('users', await page(actor, { roleErrors: { [request.params.id]: error.message }, roleChosen: { [request.params.id]: role } }))
+        return reply.code(409).page('users/page', await page(actor, { roleErrors: { [request.params.id]: error.message }, roleChosen: { [request.params.id]: role } }))
       }
       if (!(error instanceof Invalid)) throw error
-      return reply.code(422).page('users', await page(actor, { roleErrors: { [request.params.id]: error.fields.role } }))
+      return reply.code(422).page('users/page', await page(actor, { roleErrors: { [request.params.id]: error.fields.role } }))
     }
   })
 }
