@@ -85,7 +85,7 @@ t.test('every route names a help page that exists, and every page it shows links
 
 t.test('the screens with no help page of their own are only these', async (t) => {
   const without = ctx.app.routeTable.filter((r) => r.method === 'GET' && !r.help).map((r) => r.url).sort()
-  t.same(without, ['/', '/help', '/help/:slug', '/login', '/robots.txt', '/settings/users'])
+  t.same(without, ['/', '/healthz', '/help', '/help/:slug', '/login', '/readyz', '/robots.txt', '/settings/users'])
 })
 
 t.test('a route that names a help page which does not exist is refused when the app is built', async (t) => {
