@@ -8,6 +8,8 @@ import * as schema from './schema.js'
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 /** A transaction inside a domain function: the same query surface as `Db`. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+/** What a read helper takes: the database, or the transaction it runs inside. */
+export type Queryable = Db | Tx
 
 export interface Database {
   db: Db
@@ -90,7 +92,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const unsafe = client.unsafe
   client.unsafe = ((query: string, args?: unknown[], queryOptions?: object) =>
     Array.isArray(args) ? unsafe(query, args as never, { ...queryOptions, prepare: true }) : unsafe(query, args as never, queryOptions as never)) as typeof client.unsafe
-  const db = drizzle(client, { schema }) as unknown as Db
+  const db: Db = drizzle(client, { schema })
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }
 
@@ -129,5 +131,5 @@ export async function openPglite(dataPath: string | undefined, options: Database
     await close()
     throw error
   }
-  return { db: db as unknown as Db, kind: 'pglite', ...(lock ? { lock } : {}), close }
+  return { db, kind: 'pglite', ...(lock ? { lock } : {}), close }
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import { connectorDrafts, connectors, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { checkDefinition, isMissingFirst, SYSTEM_TYPES, type ConnectorDefinition } from './definition.js'
@@ -34,7 +34,7 @@ export async function listDrafts(db: Db, actor: Actor) {
   return db.select({ id: connectorDrafts.id, step: connectorDrafts.step, data: connectorDrafts.data, updatedAt: connectorDrafts.updatedAt, authorName: users.name })
     .from(connectorDrafts).innerJoin(users, eq(users.id, connectorDrafts.createdBy))
     .where(eq(connectorDrafts.companyId, actor.companyId)).orderBy(desc(connectorDrafts.updatedAt)).limit(100)
-    .then((rows) => rows.map((r) => ({ ...r, data: r.data as unknown as DraftData })))
+    
 }
 
 /** Starts a draft, once per form submission (a double submit answers with the draft started first). */
@@ -48,7 +48,7 @@ export async function startDraft(db: Db, actor: Actor, submission?: string): Pro
       if (done) return done
     }
     const [draft] = await tx.insert(connectorDrafts).values({
-      companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT as unknown as Record<string, unknown>,
+      companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT,
     }).returning({ id: connectorDrafts.id })
     await recordEvent(tx, actor, { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' })
     await completeSubmission(tx, actor, submission, draft!.id)
@@ -56,11 +56,11 @@ export async function startDraft(db: Db, actor: Actor, submission?: string): Pro
   })
 }
 
-export async function getDraft(db: Db | Tx, actor: Actor, id: string) {
+export async function getDraft(db: Queryable, actor: Actor, id: string) {
   requirePermission(actor, 'manageConnectors')
   const [draft] = await db.select().from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
   if (!draft) throw new NotFound('That draft')
-  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data as unknown as DraftData, updatedAt: draft.updatedAt, version: draft.version }
+  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data, updatedAt: draft.updatedAt, version: draft.version }
 }
 
 const updater = alias(users, 'updater')
@@ -86,10 +86,10 @@ async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, 
   return db.transaction(async (tx) => {
     if (await claimSubmission(tx, actor, form.submission)) return (await getDraft(tx, actor, id)).data
     const draft = await lockDraft(tx, actor, id, form)
-    const data = change(draft.data as unknown as DraftData)
+    const data = change(draft.data)
     const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
     await tx.update(connectorDrafts).set({
-      data: data as unknown as Record<string, unknown>, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
+      data, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
     }).where(eq(connectorDrafts.id, id))
     await completeSubmission(tx, actor, form.submission, id)
     return data
@@ -97,7 +97,7 @@ async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, 
 }
 
 /** The connector of the company already called `name` (whatever the case), if any: names are unique. */
-async function connectorNamed(q: Db | Tx, actor: Actor, name: string) {
+async function connectorNamed(q: Queryable, actor: Actor, name: string) {
   const [taken] = await q.select({ name: connectors.name }).from(connectors)
     .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, name.toLowerCase())))
   return taken ?? null
@@ -206,7 +206,7 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
       return { id: earlier.resultId, name: done?.name ?? '', repeated: true }
     }
     const draft = await lockDraft(tx, actor, id, form)
-    const data = draft.data as unknown as DraftData
+    const data = draft.data
     const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
     const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
     if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
@@ -245,7 +245,7 @@ export async function discardDraft(db: Db, actor: Actor, id: string, form: EditF
     }
     const draft = await lockDraft(tx, actor, id, form)
     await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
-    const name = (draft.data as unknown as DraftData).details.name || 'untitled'
+    const name = draft.data.details.name || 'untitled'
     await recordEvent(tx, actor, { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` })
     await completeSubmission(tx, actor, form.submission, id)
     return { removed: true, name }

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, max, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import { auditEvents, connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Tx, Queryable } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
@@ -225,7 +225,7 @@ export async function instanceChoices(db: Db, actor: Actor): Promise<{ connector
 }
 
 /** An instance of the company and its connector's endpoints, or NotFound. */
-export async function instanceWithEndpoints(db: Db | Tx, actor: Actor, instanceId: string) {
+export async function instanceWithEndpoints(db: Queryable, actor: Actor, instanceId: string) {
   if (!isId(instanceId)) return null
   const [row] = await db.select({ id: instances.id, name: instances.name, connectorName: connectors.name, definition: connectors.definition })
     .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
@@ -301,6 +301,15 @@ export async function reconfigureShape(db: Db, actor: Actor, flowId: string, sha
 /** What the audit log keeps of a removed connection shape: enough to put it back where it was. */
 interface RemovedShape { processFlowId: string; instanceId: string; instanceName?: string; endpointKey?: string; position?: number }
 
+/** What a removal's audit entry recorded (removals before undo existed lack the endpoint and position). */
+function removedShapeOf(details: Record<string, unknown>): RemovedShape {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  return {
+    processFlowId: text(details.processFlowId) ?? '', instanceId: text(details.instanceId) ?? '', instanceName: text(details.instanceName),
+    endpointKey: text(details.endpointKey), position: typeof details.position === 'number' ? details.position : undefined,
+  }
+}
+
 /**
  * Removes a connection shape; the audit entry keeps where it was, so restoreShape can put it back.
  * Answers what was removed, or undefined for a form submitted before.
@@ -345,7 +354,7 @@ export async function restoreShape(db: Db, actor: Actor, flowId: string, shapeId
       .orderBy(desc(auditEvents.id)).limit(1)
     if (!removal) throw new NotFound('That connection shape')
     if (existing) return { restored: false, position: existing.position }
-    const removed = removal.details as unknown as RemovedShape
+    const removed = removedShapeOf(removal.details)
     if (removed.endpointKey === undefined || removed.position === undefined) {
       throw new Conflict('This connection shape was removed before removals could be undone, so it cannot be put back. Add it again instead.')
     }

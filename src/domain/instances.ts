@@ -2,7 +2,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import { connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
@@ -270,7 +270,7 @@ export async function updateInstanceAuthentication(db: Db, actor: Actor, box: Se
 }
 
 /** The process flows and connection shapes that use an instance. */
-export async function shapesUsingInstance(db: Db, actor: Actor, instanceId: string) {
+export async function shapesUsingInstance(db: Queryable, actor: Actor, instanceId: string) {
   return db.select({
     flowId: processFlows.id, flowName: processFlows.name, enabled: processFlows.enabled,
     shapeId: connectionShapes.id, position: connectionShapes.position, endpointKey: connectionShapes.endpointKey,
@@ -291,7 +291,7 @@ export async function removeInstance(db: Db, actor: Actor, id: string, form: Edi
     const earlier = await claimSubmission(tx, actor, form.submission)
     if (earlier && !(await exists(tx, actor, id))) return { removed: true as const, name: '' }
     const instance = await lockForEdit(tx, actor, id, form)
-    const blockers = await shapesUsingInstance(tx as unknown as Db, actor, id)
+    const blockers = await shapesUsingInstance(tx, actor, id)
     if (blockers.length) return { removed: false as const, name: instance.name, blockers }
     await tx.delete(instances).where(eq(instances.id, id))
     await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })

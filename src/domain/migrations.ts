@@ -10,7 +10,7 @@ import {
   connectionShapes, connectors, instances, marketplaceConnectors, marketplaceVersions, migrationBatches, migrationInstances,
   migrationShapes, processFlows, users,
 } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable } from '../db/client.js'
 import { violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvents, type AuditEntry } from './audit.js'
@@ -308,7 +308,7 @@ const BATCHES_SHOWN = 50
  * With `lock`, all of them are locked (their rows alone, in id order, then read): their definitions
  * and instance names decide the plan.
  */
-async function connectorAndSiblings(db: Db | Tx, actor: Actor, connectorId: string, lock = false) {
+async function connectorAndSiblings(db: Queryable, actor: Actor, connectorId: string, lock = false) {
   if (!isId(connectorId)) throw new NotFound('That connector')
   const sameMarketplaceConnector = and(eq(connectors.companyId, actor.companyId), inArray(connectors.marketplaceConnectorId,
     db.select({ id: connectors.marketplaceConnectorId }).from(connectors).where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))))
@@ -400,7 +400,7 @@ async function batchesOf(db: Db, actor: Actor, connectorId: string): Promise<Bat
 // Preview and apply.
 
 /** The rows a plan is computed from. With `lock`, rows are locked in the order other changes lock them. */
-async function planInputOf(q: Db | Tx, actor: Actor, box: SecretBox, connectorId: string, choices: MigrationChoices, lock: boolean) {
+async function planInputOf(q: Queryable, actor: Actor, box: SecretBox, connectorId: string, choices: MigrationChoices, lock: boolean) {
   // Connectors, then flows, instances and shapes: the order flows.ts and instances.ts lock in.
   const { connector: to, siblings } = await connectorAndSiblings(q, actor, connectorId, lock)
   const source = choices.fromConnectorId === undefined ? siblings[0] : siblings.find((s) => s.id === choices.fromConnectorId)
@@ -624,7 +624,7 @@ const endpointName = (definition: ConnectorDefinition | null | undefined, key: s
   definition?.endpoints.find((e) => e.key === key)?.name ?? key
 
 /** A batch of the connector with the current state of what it created and repointed. Four queries. */
-async function loadBatch(q: Db | Tx, actor: Actor, connectorId: string, batchId: string): Promise<MigrationBatchView> {
+async function loadBatch(q: Queryable, actor: Actor, connectorId: string, batchId: string): Promise<MigrationBatchView> {
   if (!isId(connectorId) || !isId(batchId)) throw new NotFound('That migration')
   const [batch] = await q.select({
     id: migrationBatches.id, createdAt: migrationBatches.createdAt, createdByName: creator.name, undoneAt: migrationBatches.undoneAt,

@@ -6,7 +6,7 @@ import { alias } from 'drizzle-orm/pg-core'
 import {
   connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
 } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
@@ -320,7 +320,7 @@ const previous = alias(connectorRevisions, 'previous')
  * One revision with its whole definition, what changed from the revision before it and the
  * marketplace version it was based on (null for revisions saved before that was recorded).
  */
-export async function getRevision(db: Db | Tx, actor: Actor, connectorId: string, number: number) {
+export async function getRevision(db: Queryable, actor: Actor, connectorId: string, number: number) {
   const [row] = await db.select({
     connectorId: connectors.id,
     connectorName: connectors.name,

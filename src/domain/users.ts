@@ -8,7 +8,7 @@ import { requirePermission } from './actor.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission } from './connectors.js'
 import type { EditForm } from './edit-form.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, passwordProblem, UNUSABLE_HASH, verifyPassword } from './passwords.js'
@@ -76,7 +76,7 @@ export async function endSession(db: Db, token: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, tokenHash(token)))
 }
 
-export async function createCompany(db: Db | Tx, name: string): Promise<{ id: string; name: string }> {
+export async function createCompany(db: Queryable, name: string): Promise<{ id: string; name: string }> {
   const [company] = await db.insert(companies).values({ name }).returning({ id: companies.id, name: companies.name })
   return company!
 }
@@ -129,7 +129,7 @@ export async function createCompanyWithAdministrator(db: Db, input: FirstAdminis
 export interface NewUser { companyId: string; email: string; name: string; password: string; role: Role }
 
 /** Creates a user who signs in with their email address (fails if that address already signs in). */
-export async function createUser(db: Db | Tx, input: NewUser): Promise<Actor> {
+export async function createUser(db: Queryable, input: NewUser): Promise<Actor> {
   const normalised = normaliseEmail(input.email)
   if ('error' in normalised) throw new Invalid({ email: normalised.error })
   const [user] = await db.insert(users).values({

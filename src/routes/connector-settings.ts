@@ -15,14 +15,14 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
 import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
+  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
 import {
   RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
 } from '../domain/revisions.js'
-import { IdParams, QueryText, UUID } from './schemas.js'
+import { IdParams, QueryText, UUID, formInputOf } from './schemas.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
 import type { Page } from '../domain/pagination.js'
@@ -199,7 +199,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       }
       const shown: Shown = removal
         ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-        : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
+        : { step, open: formId, state: formFromInput(edit.kind, formInputOf(body), errors) }
       return showStep(reply, actor, id, shown, conflict ? 409 : 422)
     }
   }
@@ -208,7 +208,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     config: { permission: 'manageConnectors' },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
+    { kind: 'details', input: formInputOf(request.body) }, 'details'))
 
   for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
     const step = STEP_OF[kind]
@@ -219,7 +219,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors' },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
+      { kind, action: 'add', input: formInputOf(request.body) }, `add-${kind}`))
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
     app.get(`/connectors/:id/${segment}/:key`, {
@@ -238,7 +238,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
+      { kind, action: 'change', key: request.params.key, input: formInputOf(request.body) }, `${kind}-${request.params.key}`))
 
     app.post(`/connectors/:id/${segment}/:key/delete`, {
       config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
