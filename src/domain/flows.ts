@@ -8,8 +8,9 @@ import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { EndpointSpec } from './definition.js'
 import { Conflict, EditConflict, Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { claimSubmission, completeSubmission } from './command.js'
 import type { EditForm } from './edit-form.js'
+import { lockFlows } from './locks.js'
 import { groupBy, pageOf, type Page } from './pagination.js'
 import { isId } from './ids.js'
 import { LIMITS, tooLongMessage } from './limits.js'
@@ -78,8 +79,7 @@ const updater = alias(users, 'updater')
 
 /** The flow row locked for the rest of the transaction (alone, then read with who changed it last). */
 async function lockFlow(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await tx.select({ id: processFlows.id }).from(processFlows)
-    .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId))).for('update')
+  const [locked] = await lockFlows(tx, actor, eq(processFlows.id, id))
   if (!locked) throw new NotFound('That process flow')
   const [flow] = await tx.select({
     id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled, version: processFlows.version, updatedByName: updater.name,

@@ -9,8 +9,9 @@ import { recordEvent } from './audit.js'
 import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
 import { RATE_LIMIT_UNITS } from './definition.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { claimSubmission, completeSubmission } from './command.js'
 import type { EditForm } from './edit-form.js'
+import { lockInstances } from './locks.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
 import { LIMITS, tooLongMessage } from './limits.js'
@@ -186,8 +187,7 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
  * alone, so that waiting for another change of it never re-checks a join against rows as they were.
  */
 async function lockInstance(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await tx.select({ id: instances.id }).from(instances)
-    .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update')
+  const [locked] = await lockInstances(tx, actor, eq(instances.id, id))
   if (!locked) throw new NotFound('That instance')
   const [row] = await tx.select({
     name: instances.name, secrets: instances.secrets, authMethodKey: instances.authMethodKey, version: instances.version,

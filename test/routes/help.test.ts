@@ -16,7 +16,7 @@ const world = await buildWorld(ctx, ctx.company)
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // A custom connector too, so "custom" shows on manage connectors.
 const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
-await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
+await installConnector(ctx.db, ctx.company.users.administrator, { marketplaceConnectorId: custom!.id })
 // A second shape, so the flow shows move up and move down.
 await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey, version: 2 })
 

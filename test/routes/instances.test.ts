@@ -12,7 +12,7 @@ const ctx = await setup(t, { logger: { level: 'info', stream: { write: (line: st
 const admin = ctx.company.users.administrator
 const box = new SecretBox(testConfig().encryptionKey)
 const [shopifyEntry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-const shopify = await installConnector(ctx.db, admin, shopifyEntry!.id)
+const shopify = await installConnector(ctx.db, admin, { marketplaceConnectorId: shopifyEntry!.id })
 const client = await signedIn(ctx.app, ctx.company.users.user)
 const SECRET = 'shpat_super-secret-token-1234'
 

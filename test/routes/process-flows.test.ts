@@ -15,7 +15,7 @@ const box = new SecretBox(testConfig().encryptionKey)
 
 async function installWithInstance(actor: Actor, key: string, instanceName: string) {
   const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-  const connector = await installConnector(ctx.db, actor, entry!.id)
+  const connector = await installConnector(ctx.db, actor, { marketplaceConnectorId: entry!.id })
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
   const definition = row!.definition
   const method = definition.authMethods[0]!
