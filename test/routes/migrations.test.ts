@@ -4,7 +4,7 @@ import {
   auditEvents, connectionShapes, instances, migrationBatches, migrationInstances, migrationShapes, processFlows,
 } from '../../src/db/schema.js'
 import { createInstance } from '../../src/domain/instances.js'
-import { addShape } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { Invalid } from '../../src/domain/errors.js'
 import { applyMigration, undoMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
