@@ -40,10 +40,10 @@ export async function listDrafts(db: Db, actor: Actor) {
 }
 
 /** Starts a draft, once per form submission (a double submit answers with the draft started first). */
-export async function startDraft(db: Db, actor: Actor, submission?: string): Promise<{ id: string }> {
+export async function startDraft(db: Db, actor: Actor, input: { submission?: string | undefined } = {}): Promise<{ id: string }> {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
-    submission,
+    submission: input.submission,
     replay: async (tx, earlier) => {
       if (!earlier.resultId) return null
       const [done] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts)

@@ -84,7 +84,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     reply.page('builder', { drafts: await listDrafts(app.db, actorOf(request)) }))
 
   app.post('/builder', { config: manage, schema: { body: StartBody } }, async (request, reply) => {
-    const draft = await startDraft(app.db, actorOf(request), request.body.submission)
+    const draft = await startDraft(app.db, actorOf(request), { submission: request.body.submission })
     return reply.seeOther(`/builder/drafts/${draft.id}/basic-details`)
   })
 

@@ -12,7 +12,7 @@ import type { ConnectorDefinition } from '../definition.js'
 import { NotFound } from '../errors.js'
 import { touchFlows } from '../flows.js'
 import { isId } from '../ids.js'
-import { lockFlows, lockInstances, lockShapes } from '../locks.js'
+import { lockFlows, lockInstances, lockMigrationBatch, lockShapes } from '../locks.js'
 import { groupBy } from '../pagination.js'
 
 const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`
@@ -205,9 +205,7 @@ export async function undoMigration(db: Db, actor: Actor, input: { connectorId: 
 
 /** The undo itself: the batch and what it touched locked in the one lock order (locks.ts), then checked. */
 async function undo(tx: Tx, actor: Actor, connectorId: string, batchId: string): Promise<Done<UndoResult>> {
-  const [locked] = await tx.select({ id: migrationBatches.id }).from(migrationBatches)
-    .where(and(eq(migrationBatches.id, batchId), eq(migrationBatches.companyId, actor.companyId), eq(migrationBatches.toConnectorId, connectorId)))
-    .for('update')
+  const [locked] = await lockMigrationBatch(tx, actor, and(eq(migrationBatches.id, batchId), eq(migrationBatches.toConnectorId, connectorId)))
   if (!locked) throw new NotFound('That migration')
   const recordedShapes = tx.select({ id: migrationShapes.shapeId }).from(migrationShapes).where(eq(migrationShapes.batchId, batchId))
   await lockFlows(tx, actor, inArray(processFlows.id, tx.select({ id: connectionShapes.processFlowId }).from(connectionShapes).where(inArray(connectionShapes.id, recordedShapes))))
