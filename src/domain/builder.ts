@@ -232,8 +232,10 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
         releaseNotes: `Built with the connector builder by ${actor.name}.`,
       }).returning({ id: marketplaceVersions.id })
       await tx.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, entry!.id))
-      const connector = await installMarketplaceVersion(tx, actor, { marketplaceConnectorId: entry!.id, versionId: version!.id, definition: data.definition },
-        data.details.name, `installed ${versionLabel(data.details.version)} from the marketplace`)
+      const connector = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: entry!.id, versionId: version!.id, definition: data.definition, name: data.details.name,
+        summary: `installed ${versionLabel(data.details.version)} from the marketplace`,
+      })
       await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
       return {
         result: { id: connector.id, name: connector.name, repeated: false },

@@ -67,17 +67,23 @@ export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): P
   for (let n = 2; ; n++) if (!names.has(`${lower} (${n})`)) return `${wanted} (${n})`
 }
 
-/** A marketplace version to install: the connector it is a version of, and its definition. */
-export interface MarketplaceVersionToInstall { marketplaceConnectorId: string; versionId: string; definition: ConnectorDefinition }
+/** A marketplace version to install, the name wanted for it and the summary of its first revision. */
+export interface VersionToInstall {
+  marketplaceConnectorId: string
+  versionId: string
+  definition: ConnectorDefinition
+  name: string
+  summary: string
+}
 
 /**
- * Installs a marketplace version as a new connector of the company, at revision 1 (`summary`):
- * named `wanted`, or the first free of "wanted (2)", "wanted (3)", … when a connector has that name.
+ * Installs a marketplace version as a new connector of the company, at revision 1: named as wanted,
+ * or the first free of "name (2)", "name (3)", … when a connector has that name.
  * What install, install alongside and the builder's complete share.
  */
-export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: MarketplaceVersionToInstall, wanted: string, summary: string) {
+export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: VersionToInstall) {
   await lockConnectorNames(tx, actor)
-  const name = await freeConnectorName(tx, actor, wanted)
+  const name = await freeConnectorName(tx, actor, version.name)
   const [connector] = await tx.insert(connectors).values({
     companyId: actor.companyId,
     marketplaceConnectorId: version.marketplaceConnectorId,
@@ -87,7 +93,7 @@ export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: M
     installedBy: actor.id,
   }).returning({ id: connectors.id })
   await tx.insert(connectorRevisions).values({
-    connectorId: connector!.id, number: 1, authorId: actor.id, definition: version.definition, marketplaceVersionId: version.versionId, summary,
+    connectorId: connector!.id, number: 1, authorId: actor.id, definition: version.definition, marketplaceVersionId: version.versionId, summary: version.summary,
   })
   return { id: connector!.id, name }
 }
@@ -131,8 +137,10 @@ export async function installConnector(db: Db, actor: Actor, input: { marketplac
         .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
         .where(and(eq(marketplaceConnectors.id, input.marketplaceConnectorId), visibleTo(actor)))
       if (!entry) throw new NotFound('That marketplace connector')
-      const connector = await installMarketplaceVersion(tx, actor, { marketplaceConnectorId: entry.id, ...entry }, entry.name,
-        `installed ${versionLabel(entry.version)} from the marketplace`)
+      const connector = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: entry.id, versionId: entry.versionId, definition: entry.definition, name: entry.name,
+        summary: `installed ${versionLabel(entry.version)} from the marketplace`,
+      })
       // Still under the names' lock: no other install of it in between.
       const copies = await copiesOf(tx, actor, entry.id)
       return {

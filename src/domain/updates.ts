@@ -354,10 +354,11 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
       const connector = await lockConnector(tx, actor, input.connectorId)
       const target = await targetVersion(tx, connector, input.version)
       // "Shopify 2.2.0", or "Shopify 2.2.0 (2)" when that name is taken, …
-      const installed = await installMarketplaceVersion(tx, actor,
-        { marketplaceConnectorId: connector.marketplaceConnectorId, versionId: target.id, definition: target.definition },
-        `${connector.marketplaceName} ${target.version}`,
-        `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`)
+      const installed = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: connector.marketplaceConnectorId, versionId: target.id, definition: target.definition,
+        name: `${connector.marketplaceName} ${target.version}`,
+        summary: `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`,
+      })
       return {
         result: { ...installed, version: target.version, previousId: connector.id, previousName: connector.name },
         resultId: installed.id,

@@ -190,6 +190,7 @@ export type UndoResult = { undone: true; summary: string } | { undone: false; bl
  */
 export async function undoMigration(db: Db, actor: Actor, input: { connectorId: string; batchId: string; submission?: string | undefined }): Promise<UndoResult> {
   const { connectorId, batchId } = input
+  requirePermission(actor, 'manageInstances')
   if (!isId(connectorId) || !isId(batchId)) throw new NotFound('That migration')
   return runCommand<UndoResult>(db, actor, {
     permission: 'manageInstances',
