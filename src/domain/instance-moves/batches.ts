@@ -14,17 +14,16 @@ import { touchFlows } from '../flows.js'
 import { isId } from '../ids.js'
 import { lockFlows, lockInstances, lockMigrationBatch, lockShapes } from '../locks.js'
 import { groupBy } from '../pagination.js'
-
-const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`
+import { plural } from '../words.js'
 
 /** "undid the migration of 2 instances from Shopify to Shopify 2.2.0: 3 connection shapes pointed back, 2 created instances removed" */
 const undoneSummary = (instanceCount: number, shapeCount: number, fromName: string, toName: string) =>
-  `undid the migration of ${count(instanceCount, 'instance')} from ${fromName} to ${toName}: `
-  + `${count(shapeCount, 'connection shape')} pointed back, ${count(instanceCount, 'created instance')} removed`
+  `undid the migration of ${plural(instanceCount, 'instance')} from ${fromName} to ${toName}: `
+  + `${plural(shapeCount, 'connection shape')} pointed back, ${plural(instanceCount, 'created instance')} removed`
 
 /** "migrated 2 instances from Shopify to Shopify 2.2.0; 3 connection shapes repointed" */
 export const migratedSummary = (instanceCount: number, shapeCount: number, fromName: string, toName: string) =>
-  `migrated ${count(instanceCount, 'instance')} from ${fromName} to ${toName}; ${count(shapeCount, 'connection shape')} repointed`
+  `migrated ${plural(instanceCount, 'instance')} from ${fromName} to ${toName}; ${plural(shapeCount, 'connection shape')} repointed`
 
 /** Why a batch cannot be undone (any more). */
 export type UndoBlocker =
