@@ -152,7 +152,7 @@ export function readConfig(env: Env = process.env): Config {
     dataDir,
     sessionSecret: sessionSecret!,
     encryptionKey: parseEncryptionKey(encryptionKey!),
-    logLevel: env.LOG_LEVEL ?? (production ? 'info' : 'info'),
+    logLevel: env.LOG_LEVEL ?? 'info',
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     workers,
     poolSize: wholeNumber(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),

@@ -10,6 +10,8 @@ import * as schema from './schema.js'
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 /** A transaction inside a domain function: the same query surface as `Db`. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+/** What a read helper takes: the database, or the transaction it runs inside. */
+export type Queryable = Db | Tx
 
 export interface Database {
   db: Db
@@ -136,7 +138,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const unsafe = client.unsafe
   client.unsafe = ((query: string, args?: unknown[], queryOptions?: object) =>
     Array.isArray(args) ? unsafe(query, args as never, { ...queryOptions, prepare: true }) : unsafe(query, args as never, queryOptions as never)) as typeof client.unsafe
-  const db = drizzle(client, { schema }) as unknown as Db
+  const db: Db = drizzle(client, { schema })
   // Migrations may run long: only the connect timeout applies to them. Their one connection holds
   // the advisory lock: processes starting together migrate and prepare one after the other (the
   // later ones find nothing left to do); ending that connection releases the lock.
@@ -184,16 +186,17 @@ export async function openPglite(dataPath: string | undefined, options: Database
       lock?.release()
     }
   }
-  const db = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
+  const pglite = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
+  const db: Db = pglite
   try {
     // One process by nature (the data folder's lock): no advisory lock needed.
     const table = await client.query<{ present: boolean }>(MIGRATIONS_TABLE_EXISTS)
     if (table.rows[0]!.present) refuseNewerDatabase((await client.query<{ created_at: string }>(APPLIED_MIGRATIONS)).rows.map((row) => Number(row.created_at)))
-    await migrate(db, { migrationsFolder: MIGRATIONS })
-    if (options.onMigrated) await options.onMigrated(db as unknown as Db)
+    await migrate(pglite, { migrationsFolder: MIGRATIONS })
+    if (options.onMigrated) await options.onMigrated(db)
   } catch (error) {
     await close()
     throw error
   }
-  return { db: db as unknown as Db, kind: 'pglite', ...(lock ? { lock } : {}), close }
+  return { db, kind: 'pglite', ...(lock ? { lock } : {}), close }
 }

@@ -5,6 +5,7 @@ import {
   pgTable, uuid, text, timestamp, integer, boolean, jsonb, bigserial, index, uniqueIndex, unique, check, foreignKey, primaryKey, type AnyPgColumn,
 } from 'drizzle-orm/pg-core'
 import type { ConnectorDefinition } from '../domain/definition.js'
+import type { DraftData } from '../domain/builder.js'
 
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`)
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
@@ -220,7 +221,7 @@ export const connectorDrafts = pgTable('connector_drafts', {
   companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
   createdBy: uuid('created_by').notNull(),
   step: text('step').notNull(),
-  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  data: jsonb('data').$type<DraftData>().notNull(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   ...editedVersion(),

@@ -79,7 +79,7 @@ async function installDemoConnectors(db: Db, admin: Actor, keys: string[]) {
   for (const key of keys) {
     const [entry] = await db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
     if (!entry) continue
-    const installed = await installConnector(db, admin, entry.id)
+    const installed = await installConnector(db, admin, { marketplaceConnectorId: entry.id })
     if (key === DEMO_MODIFIED) await addEndpoint(db, admin, installed.id, GET_REFUNDS)
   }
 }

@@ -3,12 +3,15 @@ import { and, asc, count, desc, eq, ilike, like, lt, lte, or, sql } from 'drizzl
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate, versionLabel } from './versions.js'
 import {
-  companies, connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
+import type { ConnectorDefinition } from './definition.js'
 import { preparedQuery } from '../db/prepared.js'
-import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
+import type { Actor } from './actor.js'
+import type { AuditEntry } from './audit.js'
+import { runCommand } from './command.js'
+import { lockConnectorNames, lockConnectors } from './locks.js'
 import { NotFound, RevisionConflict } from './errors.js'
 import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
@@ -19,26 +22,6 @@ import { constantLimit, containsPattern, pageOf, type Page } from './pagination.
 export const CONNECTORS_PAGE_SIZE = 20
 /** Instances shown under each connector on the manage connectors page; the rest are a link away. */
 export const INSTANCES_SHOWN = 3
-
-/**
- * Claims a form's one-time key inside the transaction. Returns the earlier result when the same
- * form was already submitted (a double click, a resent request), or null when this is the first.
- */
-export async function claimSubmission(tx: Tx, actor: Actor, key: string | undefined): Promise<{ resultId: string | null } | null> {
-  if (!key) return null
-  const claimed = await tx.insert(formSubmissions).values({ companyId: actor.companyId, key })
-    .onConflictDoNothing().returning({ key: formSubmissions.key })
-  if (claimed.length) return null
-  const [earlier] = await tx.select({ resultId: formSubmissions.resultId }).from(formSubmissions)
-    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
-  return { resultId: earlier?.resultId ?? null }
-}
-
-export async function completeSubmission(tx: Tx, actor: Actor, key: string | undefined, resultId: string): Promise<void> {
-  if (!key) return
-  await tx.update(formSubmissions).set({ resultId })
-    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
-}
 
 /** The conflict to throw when the connector is no longer at the revision a form was based on. */
 export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
@@ -70,19 +53,8 @@ async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, up
 
 
 /**
- * Names of a company's connectors are unique, whatever the case (a unique index). Everything that
- * names a connector (install, install alongside, the builder's complete, a rename) takes this lock
- * first, so a name found free under it is still free when inserted: one after the other, no retries.
- * It is the company's row, FOR NO KEY UPDATE, which does not block inserts that reference the company.
- * Lock order: a connector's row (lockConnector) before this.
- */
-export async function lockConnectorNames(tx: Tx, actor: Actor): Promise<void> {
-  await tx.select({ id: companies.id }).from(companies).where(eq(companies.id, actor.companyId)).for('no key update')
-}
-
-/**
  * `wanted` when no connector of the company is called that (whatever the case), else the first free
- * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames. Cases are compared by the
+ * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames (locks.ts). Cases are compared by the
  * database's lower(), as the unique index does.
  */
 export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
@@ -97,57 +69,88 @@ export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): P
   for (let n = 2; ; n++) if (!names.has(`${lower} (${n})`)) return `${wanted} (${n})`
 }
 
+/** A marketplace version to install, the name wanted for it and the summary of its first revision. */
+export interface VersionToInstall {
+  marketplaceConnectorId: string
+  versionId: string
+  definition: ConnectorDefinition
+  name: string
+  summary: string
+}
+
+/**
+ * Installs a marketplace version as a new connector of the company, at revision 1: named as wanted,
+ * or the first free of "name (2)", "name (3)", … when a connector has that name.
+ * What install, install alongside and the builder's complete share.
+ */
+export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: VersionToInstall) {
+  await lockConnectorNames(tx, actor)
+  const name = await freeConnectorName(tx, actor, version.name)
+  const [connector] = await tx.insert(connectors).values({
+    companyId: actor.companyId,
+    marketplaceConnectorId: version.marketplaceConnectorId,
+    marketplaceVersionId: version.versionId,
+    name,
+    definition: version.definition,
+    installedBy: actor.id,
+  }).returning({ id: connectors.id })
+  await tx.insert(connectorRevisions).values({
+    connectorId: connector!.id, number: 1, authorId: actor.id, definition: version.definition, marketplaceVersionId: version.versionId, summary: version.summary,
+  })
+  return { id: connector!.id, name }
+}
+
+/** The audit entry of installing a connector from the marketplace. */
+export const installEntry = (connector: { id: string; name: string }, entry: { id: string; kind: string; version: string }): AuditEntry => ({
+  action: 'install', subjectType: 'connector', subjectId: connector.id,
+  summary: `installed ${connector.name} (${entry.kind}, ${versionLabel(entry.version)})`,
+  details: { marketplaceConnectorId: entry.id, version: entry.version },
+})
+
+/** What installed a connector before: the answer to the same install form sent again. */
+async function earlierInstall(tx: Tx, actor: Actor, connectorId: string): Promise<InstalledConnector | null> {
+  const [done] = await tx.select({
+    id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
+    marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
+  }).from(connectors)
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
+    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  if (!done) return null
+  const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
+  return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+}
+
 /**
  * Installs a marketplace connector from its latest version. Installing one that is already
  * installed installs another copy, numbered so the two can be told apart: "HubSpot", "HubSpot (2)", …
  * the first name no connector of the company has.
  */
-export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, submissionKey)
-    if (earlier?.resultId) {
-      const [done] = await tx.select({
-        id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
-        marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
-      }).from(connectors)
-        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-        .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-        .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      if (done) {
-        const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
-        return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+export async function installConnector(db: Db, actor: Actor, input: { marketplaceConnectorId: string; submission?: string | undefined }): Promise<InstalledConnector> {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: async (tx, earlier) => (earlier.resultId ? earlierInstall(tx, actor, earlier.resultId) : null),
+    run: async (tx) => {
+      const [entry] = await tx.select({
+        id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
+        versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
+      }).from(marketplaceConnectors)
+        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
+        .where(and(eq(marketplaceConnectors.id, input.marketplaceConnectorId), visibleTo(actor)))
+      if (!entry) throw new NotFound('That marketplace connector')
+      const connector = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: entry.id, versionId: entry.versionId, definition: entry.definition, name: entry.name,
+        summary: `installed ${versionLabel(entry.version)} from the marketplace`,
+      })
+      // Still under the names' lock: no other install of it in between.
+      const copies = await copiesOf(tx, actor, entry.id)
+      return {
+        result: { ...connector, version: entry.version, marketplaceName: entry.name, copies },
+        resultId: connector.id,
+        audit: installEntry(connector, entry),
       }
-    }
-    const [entry] = await tx.select({
-      id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
-      versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
-    }).from(marketplaceConnectors)
-      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
-      .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
-    if (!entry) throw new NotFound('That marketplace connector')
-    await lockConnectorNames(tx, actor)
-    const before = await copiesOf(tx, actor, entry.id)
-    const name = await freeConnectorName(tx, actor, entry.name)
-    const [connector] = await tx.insert(connectors).values({
-      companyId: actor.companyId,
-      marketplaceConnectorId: entry.id,
-      marketplaceVersionId: entry.versionId,
-      name,
-      definition: entry.definition,
-      installedBy: actor.id,
-    }).returning({ id: connectors.id })
-    await tx.insert(connectorRevisions).values({
-      connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition, marketplaceVersionId: entry.versionId,
-      summary: `installed ${versionLabel(entry.version)} from the marketplace`,
-    })
-    await recordEvent(tx, actor, {
-      action: 'install', subjectType: 'connector', subjectId: connector!.id,
-      summary: `installed ${name} (${entry.kind}, ${versionLabel(entry.version)})`,
-      details: { marketplaceConnectorId: entry.id, version: entry.version },
-    })
-    await completeSubmission(tx, actor, submissionKey, connector!.id)
-    return { id: connector!.id, name, version: entry.version, marketplaceName: entry.name, copies: before + 1 }
+    },
   })
 }
 
@@ -328,30 +331,32 @@ export interface InstanceOfConnector { id: string; name: string }
  * the foreign key from instances refuses the delete if an instance slipped in between.
  */
 export async function removeConnector(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<InstanceOfConnector>> {
-  requirePermission(actor, 'manageConnectors')
-  const attempt = () => db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, form.submission)
-    // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
-    const [locked] = await tx.select({ id: connectors.id }).from(connectors)
-      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
-    if (!locked && earlier) return { removed: true as const, name: '' }
-    if (!locked) throw new NotFound('That connector')
-    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
-      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
-    // The prompt showed this revision: a change saved since is looked at before removing.
-    if (connector.revision !== form.version) throw await revisionConflict(tx, id)
-    const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
-      .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
-      .orderBy(asc(sql`lower(${instances.name})`))
-    if (blockers.length) return { removed: false as const, name: connector.name, blockers }
-    await tx.delete(connectors).where(eq(connectors.id, id))
-    await recordEvent(tx, actor, {
-      action: 'remove', subjectType: 'connector', subjectId: id,
-      summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
-    })
-    await completeSubmission(tx, actor, form.submission, id)
-    return { removed: true as const, name: connector.name }
-  })
-  return retryOnceIfViolated('instances_connector_fk', attempt)
+  return retryOnceIfViolated('instances_connector_fk', () => runCommand<RemovalResult<InstanceOfConnector>>(db, actor, {
+    permission: 'manageConnectors',
+    submission: form.submission,
+    run: async (tx, earlier) => {
+      // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
+      const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+      if (!locked && earlier) return { result: { removed: true as const, name: '' } }
+      if (!locked) throw new NotFound('That connector')
+      const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
+        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+        .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
+      // The prompt showed this revision: a change saved since is looked at before removing.
+      if (connector.revision !== form.version) throw await revisionConflict(tx, id)
+      const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
+        .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
+        .orderBy(asc(sql`lower(${instances.name})`))
+      if (blockers.length) return { result: { removed: false as const, name: connector.name, blockers } }
+      await tx.delete(connectors).where(eq(connectors.id, id))
+      return {
+        result: { removed: true as const, name: connector.name },
+        resultId: id,
+        audit: {
+          action: 'remove', subjectType: 'connector', subjectId: id,
+          summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
+        },
+      }
+    },
+  }))
 }

@@ -164,9 +164,3 @@ export async function publishCatalogue(db: Db, manifests: { file: string; manife
   }
   return result
 }
-
-/** A marketplace entry by id, as this company may see it. */
-export async function findMarketplaceEntry(db: Db, actor: Actor, id: string) {
-  const [row] = await db.select().from(marketplaceConnectors).where(and(eq(marketplaceConnectors.id, id), visibleTo(actor)))
-  return row ?? null
-}

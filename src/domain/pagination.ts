@@ -1,5 +1,5 @@
 // Server-side pagination shared by every list.
-import { sql } from 'drizzle-orm'
+import { sql, type Placeholder } from 'drizzle-orm'
 
 export interface Page<T> {
   rows: T[]
@@ -25,10 +25,10 @@ export function pageOf<T>(rows: (T & { total: number })[], page: number, pageSiz
  * PostgreSQL cannot tell a page from the whole table in a cached plan, so it plans the query
  * again at every execution; with a constant it plans once per connection and reuses the plan.
  */
-export function constantLimit(pageSize: number): number {
+export function constantLimit(pageSize: number): Placeholder<'limit', number> {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`not a page size: ${pageSize}`)
-  // Drizzle writes an SQL chunk given to .limit() as it is (its type only admits numbers).
-  return sql.raw(String(pageSize)) as unknown as number
+  // Drizzle writes an SQL chunk given to .limit() as it is; the two fields make it fit .limit()'s placeholder type.
+  return Object.assign(sql.raw(String(pageSize)), { name: 'limit' as const, protected: pageSize })
 }
 
 /** `%text%` for ILIKE, with the user's own % and _ taken literally. */

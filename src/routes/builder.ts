@@ -6,7 +6,7 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { SYSTEM_TYPES } from '../domain/definition.js'
 import {
-  DEFINITION_CHOICES, formFromInput, isItemFilled, itemForm, ITEM_KINDS, ITEM_SEGMENTS, type FormInput, type FormState, type ItemKind,
+  DEFINITION_CHOICES, formFromInput, isItemFilled, itemForm, ITEM_KINDS, ITEM_SEGMENTS, type FormState, type ItemKind,
 } from '../domain/definition-edit.js'
 import {
   BUILDER_ROWS, BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
@@ -15,7 +15,7 @@ import {
 import { EditConflict, Invalid } from '../domain/errors.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { isPartialRequest } from '../plugins/views.js'
-import { EditFields, IdParams } from './schemas.js'
+import { EditFields, IdParams, formInputOf } from './schemas.js'
 import { conflictMessage } from './conflicts.js'
 import { registerRemoval } from './removal.js'
 
@@ -84,7 +84,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     reply.page('builder/page', { drafts: await listDrafts(app.db, actorOf(request)) }))
 
   app.post('/builder', { config: manage, schema: { body: StartBody } }, async (request, reply) => {
-    const draft = await startDraft(app.db, actorOf(request), request.body.submission)
+    const draft = await startDraft(app.db, actorOf(request), { submission: request.body.submission })
     return reply.seeOther(`/builder/drafts/${draft.id}/basic-details`)
   })
 
@@ -92,7 +92,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     showStep(request, reply, request.params.id, { step: request.params.step }))
 
   app.post('/builder/drafts/:id/basic-details', { config: { ...manage, back: '/builder/drafts/:id/basic-details' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
-    const input = request.body as unknown as FormInput
+    const input = formInputOf(request.body)
     try {
       await saveBasicDetails(app.db, actorOf(request), request.params.id, input, formOf(request.body))
       return reply.seeOther(`/builder/drafts/${request.params.id}/variables`)
@@ -105,7 +105,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
 
   app.post('/builder/drafts/:id/:segment', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
-    const input = request.body as unknown as FormInput
+    const input = formInputOf(request.body)
     if (input.action === 'add-row') {
       // "add another field": the form as typed with one more row, its key focused. Nothing is saved.
       const form = formFromInput(kind, input, {}, { addRow: true })
@@ -148,7 +148,7 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   app.post('/builder/drafts/:id/:step/next', { config: { ...manage, back: '/builder/drafts/:id/:step' }, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
     const { id, step } = request.params
     const kind = kindOf(step)
-    const input = request.body as unknown as FormInput
+    const input = formInputOf(request.body)
     const pending = kind && isItemFilled(kind, input) ? { kind, input } : undefined
     try {
       const next = await markStepDone(app.db, actorOf(request), id, step, formOf(request.body), pending)

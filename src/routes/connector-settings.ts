@@ -15,14 +15,14 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
 import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
+  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
 import {
   RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
 } from '../domain/revisions.js'
-import { IdParams, QueryText, UUID } from './schemas.js'
+import { IdParams, QueryText, UUID, formInputOf } from './schemas.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
 import type { Page } from '../domain/pagination.js'
@@ -201,7 +201,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       }
       const shown: Shown = removal
         ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-        : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
+        : { step, open: formId, state: formFromInput(edit.kind, formInputOf(body), errors) }
       return showStep(reply, actor, id, shown, conflict ? 409 : 422)
     }
   }
@@ -210,7 +210,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     config: { permission: 'manageConnectors', help: WIZARD_HELP },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
+    { kind: 'details', input: formInputOf(request.body) }, 'details'))
 
   /** The routes of one kind of item's step, each written out in full so that a search for its address finds it. */
   function itemRoutes(kind: ItemKind, paths: { step: string; item: string; removal: string }) {
@@ -222,7 +222,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', help: WIZARD_HELP },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
+      { kind, action: 'add', input: formInputOf(request.body) }, `add-${kind}`))
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
     app.get(paths.item, {
@@ -241,7 +241,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
+      { kind, action: 'change', key: request.params.key, input: formInputOf(request.body) }, `${kind}-${request.params.key}`))
 
     app.post(paths.removal, {
       config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },

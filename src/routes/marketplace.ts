@@ -29,7 +29,7 @@ export default async function marketplace(fastify: FastifyInstance) {
     schema: { params: IdParams, body: SubmissionBody },
   }, async (request, reply) => {
     const actor = actorOf(request)
-    const connector = await installConnector(app.db, actor, request.params.id, request.body.submission)
+    const connector = await installConnector(app.db, actor, { marketplaceConnectorId: request.params.id, submission: request.body.submission })
     const page = await pageOfConnector(app.db, actor, connector)
     const copy = connector.copies > 1 ? ` as another copy of ${connector.marketplaceName}: you now have ${connector.copies}` : ''
     reply.flash(`${nameWithVersion(connector.name, connector.version)} is installed${copy}. Now you can add instances for use in process flows.`)

@@ -11,7 +11,7 @@ import { isId } from '../domain/ids.js'
 import {
   applyMigration, getMigrationBatch, isPickerField, migrationPicker, PlanChanged, previewMigration, undoMigration,
   type MigrationChoices, type MigrationPlan, type UndoBlocker,
-} from '../domain/migrations.js'
+} from '../domain/instance-moves/index.js'
 import { IdParams, UUID } from './schemas.js'
 
 const Id = IdParams.properties.id
@@ -95,7 +95,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
     }
 
     try {
-      const applied = await applyMigration(app.db, actor, app.secretBox, connectorId, { ...choices, plan: request.body.plan, submission: request.body.submission })
+      const applied = await applyMigration(app.db, actor, app.secretBox, { ...choices, connectorId, plan: request.body.plan, submission: request.body.submission })
       reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
       return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
     } catch (error) {
@@ -123,7 +123,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, batchId } = request.params
-    const result = await undoMigration(app.db, actor, id, batchId, request.body.submission)
+    const result = await undoMigration(app.db, actor, { connectorId: id, batchId, submission: request.body.submission })
     if (!result.undone) return batchPage(reply, actor, id, batchId, result.blockers)
     reply.flash(`Undone: ${result.summary}.`)
     return reply.seeOther(`/connectors/${id}/migrations/${batchId}`)

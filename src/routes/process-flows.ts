@@ -7,9 +7,9 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import type { Db } from '../db/client.js'
 import {
-  addShape, createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, moveShape, reconfigureShape,
-  removeFlow, removeShape, renameFlow, restoreShape, setFlowEnabled,
+  createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, removeFlow, renameFlow, setFlowEnabled,
 } from '../domain/flows.js'
+import { addShape, moveShape, reconfigureShape, removeShape, restoreShape } from '../domain/connection-shapes.js'
 import { Conflict, EditConflict, Invalid, NotFound } from '../domain/errors.js'
 import { EditFields, IdParams, QueryText, SubmissionBody } from './schemas.js'
 import { conflictMessage } from './conflicts.js'

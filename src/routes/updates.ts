@@ -8,8 +8,9 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import {
-  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
+  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
+import { nextStepsAfterAlongside } from '../domain/alongside-next-steps.js'
 import type { MergeSide } from '../domain/definition-merge.js'
 import { Invalid, RevisionConflict } from '../domain/errors.js'
 import { nameWithVersion } from '../domain/versions.js'

@@ -73,7 +73,7 @@ export async function installWithInstance(world: BrowserWorld, user: Actor, key:
   const db = world.database.db
   const admin: Actor = { ...user, role: 'administrator' }
   const [entry] = await db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-  const connector = await installConnector(db, admin, entry!.id)
+  const connector = await installConnector(db, admin, { marketplaceConnectorId: entry!.id })
   const [row] = await db.select().from(connectors).where(eq(connectors.id, connector.id))
   const method = row!.definition.authMethods[0]!
   const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), connector.id, {

@@ -14,7 +14,7 @@ for (const mode of world ? MODES : []) {
   t.test(`add, change and remove an instance, ${mode.label}`, async (t) => {
     const { user } = await world!.company('user')
     const [entry] = await world!.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-    await installConnector(world!.database.db, { ...user, role: 'administrator' }, entry!.id)
+    await installConnector(world!.database.db, { ...user, role: 'administrator' }, { marketplaceConnectorId: entry!.id })
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, user)

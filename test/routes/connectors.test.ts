@@ -12,9 +12,9 @@ const entries = await ctx.db.select().from(marketplaceConnectors).orderBy(sql`lo
 const byKey = (key: string) => entries.find((e) => e.key === key)!
 
 // More connectors than fit on one page.
-for (const entry of entries) await installConnector(ctx.db, actor, entry.id)
+for (const entry of entries) await installConnector(ctx.db, actor, { marketplaceConnectorId: entry.id })
 const installedCount = entries.length
-const theirs = await installConnector(ctx.db, ctx.other.users.administrator, byKey('xero').id)
+const theirs = await installConnector(ctx.db, ctx.other.users.administrator, { marketplaceConnectorId: byKey('xero').id })
 
 const client = await signedIn(ctx.app, actor)
 

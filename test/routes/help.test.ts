@@ -6,7 +6,7 @@ import { marketplaceConnectors } from '../../src/db/schema.js'
 import Fastify from 'fastify'
 import { HELP_PAGES, helpPage, requireKnownHelp, type HelpSlug } from '../../src/help/pages.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { addShape } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import { connectorRow, install, publishNextVersion } from '../connector-fixtures.js'
 import { setup, signedIn, textOf } from '../helpers.js'
@@ -17,7 +17,7 @@ const world = await buildWorld(ctx, ctx.company)
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // A custom connector too, so "custom" shows on manage connectors.
 const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
-await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
+await installConnector(ctx.db, ctx.company.users.administrator, { marketplaceConnectorId: custom!.id })
 // A second shape, so the flow shows move up and move down.
 await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey, version: 2 })
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isPickerField, planMigration, undoBlockers, type MigrationBatchView, type PlanInput } from '../../src/domain/migrations.js'
+import { isPickerField, planMigration, undoBlockers, type MigrationBatchView, type PlanInput } from '../../src/domain/instance-moves/index.js'
 import type { ConnectorDefinition } from '../../src/domain/definition.js'
 import { manifestOf } from '../connector-fixtures.js'
 
