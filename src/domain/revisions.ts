@@ -4,12 +4,13 @@
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
+  connectionShapes, connectorRevisions, connectors, instances, marketplaceVersions, processFlows, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
+import { lockConnector, type LockedConnector } from './connector-queries.js'
 import { checkDefinition, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec } from './definition.js'
 import { applyEdit, ITEM_KINDS, type DefinitionEdit, type ItemKind } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, same, summariseDiff } from './definition-diff.js'
@@ -18,37 +19,6 @@ import { impactOf, type Impact } from './impact.js'
 import { constantLimit, pageOf, type Page } from './pagination.js'
 import { hasUpdate } from './versions.js'
 import { listOf, pick, plural } from './words.js'
-
-/**
- * A connector row locked for the rest of the transaction, with what updates and saves need. The row
- * is locked alone, then read: a lock taken through a join makes PostgreSQL re-check the join after
- * waiting against the joined rows as they were, so a connector moved to another version meanwhile
- * would seem gone (a 404 instead of the conflict the waiting request should report).
- */
-export async function lockConnector(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await tx.select({ id: connectors.id }).from(connectors)
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
-  if (!locked) throw new NotFound('That connector')
-  const [row] = await tx.select({
-    id: connectors.id,
-    name: connectors.name,
-    definition: connectors.definition,
-    revision: connectors.revision,
-    modifiedAt: connectors.modifiedAt,
-    marketplaceConnectorId: connectors.marketplaceConnectorId,
-    marketplaceVersionId: connectors.marketplaceVersionId,
-    kind: marketplaceConnectors.kind,
-    marketplaceName: marketplaceConnectors.name,
-    version: marketplaceVersions.version,
-    baseDefinition: marketplaceVersions.definition,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(eq(connectors.id, locked.id))
-  return row!
-}
-
-export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>
 
 export interface SavedChange {
   connectorId: string
