@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { readConfig, ConfigError } from './config.js'
 import { openDatabase } from './db/client.js'
 import { DataFolderInUse } from './db/data-folder-lock.js'
-import { CREATE_ADMINISTRATOR, prepareDatabase } from './db/seed.js'
+import { CREATE_ADMINISTRATOR, prepareDatabase } from './demo/seed.js'
 import { buildApp, REDACTED_PATHS } from './app.js'
 
 export async function start(env: Record<string, string | undefined> = process.env): Promise<FastifyInstance> {
