@@ -9,7 +9,7 @@ import { publishCatalogue } from '../src/marketplace/publishing.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../src/domain/users.js'
 import type { Actor } from '../src/domain/actor.js'
-import type { Role } from '../src/db/schema.js'
+import type { Role } from '../src/domain/enums.js'
 
 export const PASSWORD = 'correct horse battery staple'
 

@@ -11,7 +11,7 @@ import { getConnector, installConnector } from '../domain/connectors.js'
 import { saveDefinition } from '../domain/revisions.js'
 import type { Actor } from '../domain/actor.js'
 import type { EndpointSpec } from '../domain/definition.js'
-import type { Role } from '../db/schema.js'
+import type { Role } from '../domain/enums.js'
 
 export const DEMO_EMAIL = 'admin@demo.example'
 const DEMO_DEVELOPMENT_PASSWORD = 'connectors-demo'

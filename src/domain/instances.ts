@@ -7,7 +7,7 @@ import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } fro
 import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import type { ConnectorDefinition } from './definition.js'
-import { RATE_LIMIT_UNITS } from './definition.js'
+import { RATE_LIMIT_UNITS } from './enums.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
 import { claimSubmission, completeSubmission } from './connectors.js'
 import { fieldsFor, type InstanceField } from './instance-fields.js'

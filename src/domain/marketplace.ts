@@ -6,7 +6,7 @@ import { connectors, marketplaceConnectors, marketplaceVersions } from '../db/sc
 import type { Db } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
-import type { SystemType } from './definition.js'
+import type { SystemType } from './enums.js'
 import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
 
 export const MARKETPLACE_PAGE_SIZE = 24

@@ -9,7 +9,8 @@ import {
   getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
 } from '../domain/instances.js'
 import { fieldsFor } from '../domain/instance-fields.js'
-import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
+import type { ConnectorDefinition } from '../domain/definition.js'
+import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { EditConflict, Invalid } from '../domain/errors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'

@@ -16,7 +16,7 @@ import { SecretBox } from '../../src/domain/secrets.js'
 import { readCatalogue } from '../../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../../src/domain/users.js'
 import type { Actor } from '../../src/domain/actor.js'
-import type { Role } from '../../src/db/schema.js'
+import type { Role } from '../../src/domain/enums.js'
 import type { Database } from '../../src/db/client.js'
 import { PASSWORD, testConfig, testDatabase } from '../helpers.js'
 
