@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { pino, type LoggerOptions } from 'pino'
 import type { Config } from './config.js'
 import { openDatabase } from './db/client.js'
-import { prepareDatabase, type Accounts } from './db/seed.js'
+import { prepareDatabase, type Accounts } from './demo/seed.js'
 
 /** A worker tells the primary it listens: `{ type: WORKER_LISTENING, url }`. */
 export const WORKER_LISTENING = 'connectors-dashboard:listening'

@@ -8,7 +8,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyServerOptions } from 'f
 import { readConfig, ConfigError, type Config } from './config.js'
 import { DatabaseNewerThanCode, openDatabase } from './db/client.js'
 import { DataFolderInUse } from './db/data-folder-lock.js'
-import { CREATE_ADMINISTRATOR, prepareDatabase, type Accounts } from './db/seed.js'
+import { CREATE_ADMINISTRATOR, prepareDatabase, type Accounts } from './demo/seed.js'
 import { buildApp, REDACTED_PATHS } from './app.js'
 import { runPrimary, WORKER_LISTENING, WORKER_SHUTDOWN } from './cluster.js'
 

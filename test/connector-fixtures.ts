@@ -10,7 +10,7 @@ import {
 import type { Actor } from '../src/domain/actor.js'
 import { installConnector } from '../src/domain/connectors.js'
 import type { ConnectorDefinition } from '../src/domain/definition.js'
-import { publishManifest } from '../src/domain/marketplace.js'
+import { publishManifest } from '../src/marketplace/publishing.js'
 import { saveDefinition } from '../src/domain/revisions.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 

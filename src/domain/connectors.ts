@@ -18,6 +18,7 @@ import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
 import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
+import { connectorOf, installer, latestVersion, modifier, selectConnectorDetails, selectConnectors } from './connector-queries.js'
 
 export const CONNECTORS_PAGE_SIZE = 20
 /** Instances shown under each connector on the manage connectors page; the rest are a link away. */
@@ -176,10 +177,6 @@ export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; in
 /** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
 export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
 
-const installer = alias(users, 'installer')
-const modifier = alias(users, 'modifier')
-const latest = alias(marketplaceVersions, 'latest')
-
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
 const siblingVersion = alias(marketplaceVersions, 'sibling_version')
@@ -199,13 +196,13 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .limit(constantLimit(CONNECTORS_PAGE_SIZE)).offset(sql.placeholder('offset'))
     .as('on_page')
-  return db.select({
+  return selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
     marketplaceName: marketplaceConnectors.name,
     version: marketplaceVersions.version,
-    latestVersion: latest.version,
+    latestVersion: latestVersion.version,
     installedAt: connectors.installedAt,
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
@@ -220,13 +217,7 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
         order by lower(${instances.name}), ${instances.id} limit ${sql.raw(String(INSTANCES_SHOWN))}) shown)`,
     instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
     total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
-  }).from(onPage)
-    .innerJoin(connectors, eq(connectors.id, onPage.id))
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .innerJoin(installer, eq(installer.id, connectors.installedBy))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
+  }).innerJoin(onPage, eq(onPage.id, connectors.id))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
 })
@@ -286,7 +277,7 @@ export async function pageOfConnector(db: Db, actor: Actor, connector: { id: str
 
 /** One connector of the actor's company, or NotFound (also for another company's id). */
 export async function getConnector(db: Db, actor: Actor, id: string) {
-  const [row] = await db.select({
+  const [row] = await selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
@@ -295,7 +286,7 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     systemType: marketplaceConnectors.systemType,
     version: marketplaceVersions.version,
     marketplaceVersionId: connectors.marketplaceVersionId,
-    latestVersion: latest.version,
+    latestVersion: latestVersion.version,
     latestVersionId: marketplaceConnectors.latestVersionId,
     definition: connectors.definition,
     revision: connectors.revision,
@@ -310,13 +301,7 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
       ) order by lower(${sibling.name}), ${sibling.id}), '[]')
       from ${connectors} ${sibling} inner join ${marketplaceVersions} ${siblingVersion} on ${siblingVersion.id} = ${sibling.marketplaceVersionId}
       where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .innerJoin(installer, eq(installer.id, connectors.installedBy))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+  }).where(connectorOf(actor, id))
   if (!row) throw new NotFound('That connector')
   const { siblingRows, ...connector } = row
   const siblings = siblingRows.map(([id, name, version, instanceCount]) => ({ id, name, version, instanceCount }))
@@ -339,8 +324,7 @@ export async function removeConnector(db: Db, actor: Actor, id: string, form: Ed
       const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
       if (!locked && earlier) return { result: { removed: true as const, name: '' } }
       if (!locked) throw new NotFound('That connector')
-      const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
-        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+      const [connector] = await selectConnectors(tx, { name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision })
         .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
       // The prompt showed this revision: a change saved since is looked at before removing.
       if (connector.revision !== form.version) throw await revisionConflict(tx, id)

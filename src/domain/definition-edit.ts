@@ -3,9 +3,10 @@
 // form's fields. The connector settings (connector wizard) and the connector builder share this
 // module and the partials in views/shared/definition/, so both forms say the same things.
 import {
-  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, RATE_LIMIT_UNITS, checkDefinition, isMissingFirst, placeholdersIn,
+  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, checkDefinition, isMissingFirst, placeholdersIn,
   type AuthMethodSpec, type ConnectorDefinition, type DefinitionProblem, type EndpointSpec, type FieldSpec,
 } from './definition.js'
+import { RATE_LIMIT_UNITS } from './enums.js'
 import { Invalid, NotFound } from './errors.js'
 import { LIMITS, tooLongMessage } from './limits.js'
 

@@ -6,10 +6,11 @@ import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import type { AuditEntry } from './audit.js'
-import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
-import { RATE_LIMIT_UNITS } from './definition.js'
+import type { ConnectorDefinition } from './definition.js'
+import { RATE_LIMIT_UNITS } from './enums.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
 import { runCommand } from './command.js'
+import { fieldsFor, type InstanceField } from './instance-fields.js'
 import type { EditForm } from './edit-form.js'
 import { lockInstances } from './locks.js'
 import type { SecretBox } from './secrets.js'
@@ -18,20 +19,6 @@ import { LIMITS, tooLongMessage } from './limits.js'
 import { canonicalTimeZone, offeredTimeZone } from './time-zones.js'
 
 export { TIME_ZONES } from './time-zones.js'
-
-/** One field an instance asks for: an authentication field or a connector variable. */
-export interface InstanceField extends FieldSpec {
-  /** The form and storage name: `auth.<key>` or `var.<key>`. */
-  name: string
-  group: 'authentication' | 'variables'
-}
-
-export function fieldsFor(definition: ConnectorDefinition, method: AuthMethodSpec | undefined): InstanceField[] {
-  return [
-    ...(method?.fields ?? []).map((f) => ({ ...f, name: `auth.${f.key}`, group: 'authentication' as const })),
-    ...definition.variables.map((v) => ({ ...v, name: `var.${v.key}`, group: 'variables' as const })),
-  ]
-}
 
 export interface InstanceDetails {
   name: string

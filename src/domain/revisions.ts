@@ -4,13 +4,14 @@
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
+  connectionShapes, connectorRevisions, connectors, instances, marketplaceVersions, processFlows, users,
 } from '../db/schema.js'
 import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { getConnector, revisionConflict } from './connectors.js'
-import { lockConnectorNames, lockConnectors } from './locks.js'
+import { lockConnectorNames } from './locks.js'
 import { runCommand } from './command.js'
+import { lockConnector, type LockedConnector } from './connector-queries.js'
 import { checkDefinition, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec } from './definition.js'
 import { applyEdit, ITEM_KINDS, type DefinitionEdit, type ItemKind } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, same, summariseDiff } from './definition-diff.js'
@@ -19,35 +20,6 @@ import { impactOf, type Impact } from './impact.js'
 import { constantLimit, pageOf, type Page } from './pagination.js'
 import { hasUpdate } from './versions.js'
 import { listOf, pick, plural } from './words.js'
-
-/**
- * A connector row locked for the rest of the transaction (locks.ts), with what updates and saves
- * need. Locked alone, then read: a connector moved to another version meanwhile would otherwise seem
- * gone (a 404 instead of the conflict the waiting request should report).
- */
-export async function lockConnector(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
-  if (!locked) throw new NotFound('That connector')
-  const [row] = await tx.select({
-    id: connectors.id,
-    name: connectors.name,
-    definition: connectors.definition,
-    revision: connectors.revision,
-    modifiedAt: connectors.modifiedAt,
-    marketplaceConnectorId: connectors.marketplaceConnectorId,
-    marketplaceVersionId: connectors.marketplaceVersionId,
-    kind: marketplaceConnectors.kind,
-    marketplaceName: marketplaceConnectors.name,
-    version: marketplaceVersions.version,
-    baseDefinition: marketplaceVersions.definition,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(eq(connectors.id, locked.id))
-  return row!
-}
-
-export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>
 
 export interface SavedChange {
   connectorId: string

@@ -3,10 +3,10 @@
 // instances keep working with it. Modified: the admin chooses to overwrite (customisations gone from
 // the connector, kept in its revision history) or to install the new version alongside. Each runs in
 // one transaction, once per form submission, and is recorded in the audit log.
-import { and, count, eq, sql } from 'drizzle-orm'
+import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
@@ -17,7 +17,7 @@ import { mergeDefinitions, type MergeResult, type MergeSide } from './definition
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
-import { lockConnector, type LockedConnector } from './revisions.js'
+import { connectorOf, lockConnector, modifier, selectConnectorDetails, selectConnectors, latestVersion, type LockedConnector } from './connector-queries.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 import { pick, plural } from './words.js'
 
@@ -51,35 +51,26 @@ export interface UpdateChoice {
   alongsideName: string
 }
 
-const modifier = alias(users, 'modifier')
-const base = alias(marketplaceVersions, 'base')
-const latest = alias(marketplaceVersions, 'latest')
-
 /** A connector with the version it is based on and the newest one: what every update screen starts from. */
 async function updateRow(db: Db, actor: Actor, connectorId: string) {
   requirePermission(actor, 'manageConnectors')
-  const [row] = await db.select({
+  const [row] = await selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
     marketplaceConnectorId: connectors.marketplaceConnectorId,
     marketplaceName: marketplaceConnectors.name,
-    version: base.version,
-    baseDefinition: base.definition,
+    version: marketplaceVersions.version,
+    baseDefinition: marketplaceVersions.definition,
     definition: connectors.definition,
     revision: connectors.revision,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    latestVersion: latest.version,
-    latestDefinition: latest.definition,
-    latestReleasedOn: latest.releasedOn,
-    latestReleaseNotes: latest.releaseNotes,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(base, eq(base.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+    latestVersion: latestVersion.version,
+    latestDefinition: latestVersion.definition,
+    latestReleasedOn: latestVersion.releasedOn,
+    latestReleaseNotes: latestVersion.releaseNotes,
+  }).where(connectorOf(actor, connectorId))
   if (!row) throw new NotFound('That connector')
   return row
 }
@@ -153,9 +144,8 @@ async function instanceCount(tx: Tx, actor: Actor, connectorId: string): Promise
 
 /** The result of an update or overwrite submitted before (a double click answers the same). */
 async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise<UpdatedConnector> {
-  const [row] = await tx.select({ id: connectors.id, name: connectors.name, to: marketplaceVersions.version }).from(connectors)
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  const [row] = await selectConnectors(tx, { id: connectors.id, name: connectors.name, to: marketplaceVersions.version })
+    .where(connectorOf(actor, connectorId))
   if (!row) throw new NotFound('That connector')
   return { ...row, from: null, instanceCount: await instanceCount(tx, actor, connectorId) }
 }

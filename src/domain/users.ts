@@ -1,7 +1,8 @@
 // Users and signing in. Sessions are rows keyed by a hash of the cookie's random token.
 import { createHash, randomBytes } from 'node:crypto'
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm'
-import { companies, sessions, users, ROLES, type Role } from '../db/schema.js'
+import { companies, sessions, users } from '../db/schema.js'
+import { ROLES, type Role } from './enums.js'
 import { retryOnceIfViolated, violates } from '../db/errors.js'
 import { recordEvent, type AuditEntry } from './audit.js'
 import { requirePermission } from './actor.js'

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
-import { SYSTEM_TYPES } from '../domain/definition.js'
+import { SYSTEM_TYPES } from '../domain/enums.js'
 import {
   DEFINITION_CHOICES, formFromInput, isItemFilled, itemForm, ITEM_KINDS, ITEM_SEGMENTS, type FormState, type ItemKind,
 } from '../domain/definition-edit.js'

@@ -6,9 +6,11 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import {
   TIME_ZONES, checkAuthMethod, checkName, checkSettings, checkValues, connectorForInstances, createInstance, defaultDetails,
-  fieldsFor, getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
+  getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
 } from '../domain/instances.js'
-import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
+import { fieldsFor } from '../domain/instance-fields.js'
+import type { ConnectorDefinition } from '../domain/definition.js'
+import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { EditConflict, Invalid } from '../domain/errors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../plugins/auth.js'
-import { SYSTEM_TYPES } from '../domain/definition.js'
+import { SYSTEM_TYPES } from '../domain/enums.js'
 import { browseMarketplace } from '../domain/marketplace.js'
 import { installConnector, pageOfConnector } from '../domain/connectors.js'
 import { nameWithVersion } from '../domain/versions.js'

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ROLES } from '../db/schema.js'
+import { ROLES } from '../domain/enums.js'
 import { actorOf } from '../plugins/auth.js'
 import { addUser, changeRole, listUsers, RoleConflict } from '../domain/users.js'
 import { Invalid } from '../domain/errors.js'

@@ -13,7 +13,7 @@ import { NotFound } from '../errors.js'
 import { touchFlows } from '../flows.js'
 import { isId } from '../ids.js'
 import { lockFlows, lockInstances, lockMigrationBatch, lockShapes } from '../locks.js'
-import { groupBy } from '../pagination.js'
+import { groupBy } from '../group-by.js'
 import { plural } from '../words.js'
 
 /** "undid the migration of 2 instances from Shopify to Shopify 2.2.0: 3 connection shapes pointed back, 2 created instances removed" */

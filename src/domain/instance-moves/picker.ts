@@ -6,7 +6,7 @@ import {
 } from '../../db/schema.js'
 import type { Db } from '../../db/client.js'
 import { requirePermission, type Actor } from '../actor.js'
-import { groupBy } from '../pagination.js'
+import { groupBy } from '../group-by.js'
 import { connectorAndSiblings } from './siblings.js'
 
 export interface PickableInstance {

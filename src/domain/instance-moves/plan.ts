@@ -2,7 +2,7 @@
 // change, computed from the rows and the admin's choices. Pure: no database, no actor.
 import { createHash } from 'node:crypto'
 import type { AuthMethodSpec, ConnectorDefinition } from '../definition.js'
-import { fieldsFor } from '../instances.js'
+import { fieldsFor } from '../instance-fields.js'
 import { LIMITS } from '../limits.js'
 import { canonicalTimeZone } from '../time-zones.js'
 

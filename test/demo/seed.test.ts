@@ -1,7 +1,7 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { companies, marketplaceConnectors, users } from '../../src/db/schema.js'
-import { DEMO_EMAIL, prepareDatabase } from '../../src/db/seed.js'
+import { DEMO_EMAIL, prepareDatabase } from '../../src/demo/seed.js'
 import { listConnectors } from '../../src/domain/connectors.js'
 import { testDatabase } from '../helpers.js'
 

@@ -1,16 +1,17 @@
 // What a database needs before the app serves it: the vendor's catalogue published and, on an
-// empty database outside production, a demo company to sign in to.
+// empty database outside production, a demo company to sign in to. Made through the domain's
+// commands like any company's data, so it lives beside them, not in db/.
 import { count, eq } from 'drizzle-orm'
-import { companies, marketplaceConnectors } from './schema.js'
-import type { Db } from './client.js'
+import { companies, marketplaceConnectors } from '../db/schema.js'
+import type { Db } from '../db/client.js'
 import { readCatalogue, type ConnectorManifest } from '../marketplace/manifest.js'
-import { publishCatalogue } from '../domain/marketplace.js'
+import { publishCatalogue } from '../marketplace/publishing.js'
 import { createCompany, createUser } from '../domain/users.js'
 import { getConnector, installConnector } from '../domain/connectors.js'
 import { saveDefinition } from '../domain/revisions.js'
 import type { Actor } from '../domain/actor.js'
 import type { EndpointSpec } from '../domain/definition.js'
-import type { Role } from './schema.js'
+import type { Role } from '../domain/enums.js'
 
 export const DEMO_EMAIL = 'admin@demo.example'
 const DEMO_DEVELOPMENT_PASSWORD = 'connectors-demo'
