@@ -18,7 +18,8 @@ import {
   detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
 } from '../domain/definition-edit.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
-import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
+import { NotFound, RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import {
   RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
 } from '../domain/revisions.js'
@@ -181,27 +182,28 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
     const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
     const removal = edit.kind !== 'details' && edit.action === 'remove'
-    try {
-      const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
-      if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
-      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
-      else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
-      const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
-      return reply.seeOther(`${stepPath(id, step)}${anchor}`)
-    } catch (error) {
-      const conflict = error instanceof RevisionConflict
-      if (!(error instanceof Invalid) && !conflict) throw error
-      const meanwhile = conflict ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). ` : ''
-      const errors = !conflict ? error.fields : {
-        '': removal
+    return submitForm(reply, () => modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }), {
+      done: (saved) => {
+        if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
+        else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
+        else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
+        const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
+        return reply.seeOther(`${stepPath(id, step)}${anchor}`)
+      },
+      conflict: (error) => {
+        if (!(error instanceof RevisionConflict)) return null
+        const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
+        return removal
           ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
-          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`,
-      }
-      const shown: Shown = removal
-        ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-        : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
-      return showStep(reply, actor, id, shown, conflict ? 409 : 422)
-    }
+          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`
+      },
+      again: ({ status, errors }) => {
+        const shown: Shown = removal
+          ? { step, open: formId, removeError: Object.values(errors).join(' ') }
+          : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
+        return showStep(reply, actor, id, shown, status)
+      },
+    })
   }
 
   app.post('/connectors/:id/settings', {

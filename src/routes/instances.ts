@@ -12,9 +12,9 @@ import { fieldsFor } from '../domain/instance-fields.js'
 import type { ConnectorDefinition } from '../domain/definition.js'
 import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
-import { EditConflict, Invalid } from '../domain/errors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'
-import { conflictMessage, KEPT_BESIDE } from './conflicts.js'
+import { KEPT_BESIDE } from '../forms/conflicts.js'
+import { editConflict, submitForm } from '../forms/submit.js'
 import { registerRemoval } from './removal.js'
 
 export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
@@ -108,17 +108,18 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }[step]
     if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors, submission), 'instance-wizard')
     if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instance-wizard')
-    try {
-      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
-      reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
-      const page = await pageOfConnector(app.db, actor, connector)
-      return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
-    } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
-      const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields, submission), 'instance-wizard')
-    }
+    return submitForm(reply, () => createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission }), {
+      done: async (instance) => {
+        reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
+        const page = await pageOfConnector(app.db, actor, connector)
+        return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
+      },
+      again: ({ errors }) => {
+        // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
+        const failed = WIZARD_STEPS.find((s) => Object.keys(errors).some((field) => stepOf(field) === s))!
+        return reply.page('instance-new', wizard(connector, failed, input, errors, submission), 'instance-wizard')
+      },
+    })
   })
 
   /**
@@ -152,42 +153,40 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     return reply.page('instance-settings', data, 'instance-authentication')
   })
 
-  /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
-  const refusal = (error: unknown, notDone: string) => {
-    if (error instanceof Invalid) return { status: 422, errors: error.fields, conflict: false }
-    if (error instanceof EditConflict) return { status: 409, errors: { '': conflictMessage(error, notDone, KEPT_BESIDE) }, conflict: true }
-    throw error
-  }
-
   app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
-    try {
-      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission })
-      reply.flash(`The details of instance ${instance.name} were saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
-      return reply.code(status).page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details')
-    }
+    return submitForm(reply, () => updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission }), {
+      done: (instance) => {
+        reply.flash(`The details of instance ${instance.name} were saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      // 409 when the instance changed since the form was shown (nothing saved).
+      conflict: editConflict('Your details were not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) =>
+        reply.page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details'),
+    })
   })
 
   app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
     const body = fields as Body
     const authMethod = body.authMethod ?? ''
-    try {
-      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body), version, submission })
-      reply.flash(`The authentication of instance ${instance.name} was saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your authentication was not saved.')
-      const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
-      // Typed values are kept, secret ones never sent back.
-      const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(status).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
-    }
+    const authentication = { authMethod, values: valuesFrom(body), version, submission }
+    return submitForm(reply, () => updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, authentication), {
+      done: (instance) => {
+        reply.flash(`The authentication of instance ${instance.name} was saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      conflict: editConflict('Your authentication was not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) => {
+        const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
+        // Typed values are kept, secret ones never sent back.
+        const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
+        return reply.page('instance-settings', { ...data, values: typed }, 'instance-authentication')
+      },
+    })
   })
 
   registerRemoval(app, {

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
-import { Invalid } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import { isId } from '../domain/ids.js'
 import {
   applyMigration, getMigrationBatch, isPickerField, migrationPicker, PlanChanged, previewMigration, undoMigration,
@@ -94,19 +94,21 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
       return preview(reply, plan, { ...choices, fromConnectorId: plan.from.id })
     }
 
-    try {
-      const applied = await applyMigration(app.db, actor, app.secretBox, connectorId, { ...choices, plan: request.body.plan, submission: request.body.submission })
-      reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
-      return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof PlanChanged)) throw error
-      const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const errors = error instanceof Invalid ? { ...plan.errors, ...error.fields } : { ...plan.errors, '': error.message }
-      const pickErrors = only(errors, (field) => isPickerField(field) && field !== '')
-      const fixed = { ...choices, fromConnectorId: plan.from.id }
-      if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
-      return preview(reply, plan, fixed, errors, error instanceof PlanChanged ? 409 : 422)
-    }
+    return submitForm(reply, () => applyMigration(app.db, actor, app.secretBox, connectorId, { ...choices, plan: request.body.plan, submission: request.body.submission }), {
+      done: (applied) => {
+        reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
+        return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
+      },
+      conflict: (error) => error instanceof PlanChanged ? error.message : null,
+      again: async (refused) => {
+        const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
+        const errors = { ...plan.errors, ...refused.errors }
+        const pickErrors = only(errors, (field) => isPickerField(field) && field !== '')
+        const fixed = { ...choices, fromConnectorId: plan.from.id }
+        if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
+        return preview(reply, plan, fixed, errors, refused.status)
+      },
+    })
   })
 
   const batchPage = async (reply: FastifyReply, actor: Actor, connectorId: string, batchId: string, refused: UndoBlocker[] | null = null) => {

@@ -11,7 +11,8 @@ import {
   choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
 import type { MergeSide } from '../domain/definition-merge.js'
-import { Invalid, RevisionConflict } from '../domain/errors.js'
+import { RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, UUID } from './schemas.js'
 
@@ -112,19 +113,20 @@ export default async function updates(fastify: FastifyInstance) {
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
       return reply.page('connector-merge', { ...preview, choices, errors: {}, choiceField }, 'merge-preview')
     }
-    try {
-      const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
-      const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
-      reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-      return reply.seeOther(await backToList(actor, merged))
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof RevisionConflict)) throw error
-      const errors = error instanceof Invalid ? error.fields : {
-        '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`,
-      }
-      const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.code(error instanceof Invalid ? 422 : 409).page('connector-merge', { ...preview, choices, errors, choiceField })
-    }
+    return submitForm(reply, () => mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices }), {
+      done: async (merged) => {
+        const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
+        reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+        return reply.seeOther(await backToList(actor, merged))
+      },
+      conflict: (error) => error instanceof RevisionConflict
+        ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`
+        : null,
+      again: async ({ errors }) => {
+        const preview = await mergePreview(app.db, actor, request.params.id, choices)
+        return reply.page('connector-merge', { ...preview, choices, errors, choiceField })
+      },
+    })
   })
 
   app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
