@@ -5,11 +5,12 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { SYSTEM_TYPES } from '../domain/enums.js'
+import { DEFINITION_CHOICES, ITEM_KINDS, ITEM_SEGMENTS, type ItemKind } from '../domain/definition-edit.js'
 import {
-  DEFINITION_CHOICES, formFromInput, isItemFilled, itemForm, ITEM_KINDS, ITEM_SEGMENTS, type FormInput, type FormState, type ItemKind,
-} from '../domain/definition-edit.js'
+  detailsInput, fieldNamesOf, first, formFromInput, formInput, isItemFilled, itemForm, itemInput, type FormState, type RowOptions,
+} from '../forms/definition.js'
 import {
-  BUILDER_ROWS, BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
+  BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,
   saveBasicDetails, startDraft, stepProblems, type BuilderStep,
 } from '../domain/builder.js'
 import { pageOfConnector } from '../domain/connectors.js'
@@ -33,6 +34,8 @@ const STEP_OF_SEGMENT = '/builder/drafts/:id/:segment'
 
 /** The builder step that edits each kind of item. */
 const STEP_OF: Record<ItemKind, BuilderStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
+/** Sub-field rows in the builder's forms: one blank row, and an "add another" button for more. */
+const BUILDER_ROWS: RowOptions = { blankRows: 1 }
 const kindOf = (step: BuilderStep) => Object.entries(STEP_OF).find(([, s]) => s === step)?.[0] as ItemKind | undefined
 
 /** `conflict`: the form was refused because the draft changed since it was shown (what is saved now is shown). */
@@ -87,8 +90,10 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     showStep(request, reply, request.params.id, { step: request.params.step }))
 
   app.post('/builder/drafts/:id/basic-details', { config: { ...manage, back: '/builder/drafts/:id/basic-details' }, schema: { params: IdParams, body: FormBody } }, async (request, reply) => {
-    const input = request.body as unknown as FormInput
-    return submitForm(reply, () => saveBasicDetails(app.db, actorOf(request), request.params.id, input, formOf(request.body)), {
+    const input = formInput(request.body)
+    const text = (name: string) => first(input, name)
+    const details = { ...detailsInput(input), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
+    return submitForm(reply, () => saveBasicDetails(app.db, actorOf(request), request.params.id, details, formOf(request.body)), {
       done: () => reply.seeOther(`/builder/drafts/${request.params.id}/variables`),
       conflict: draftConflict,
       again: ({ status, errors, conflict }) => {
@@ -100,16 +105,18 @@ export default async function builderRoutes(fastify: FastifyInstance) {
 
   app.post('/builder/drafts/:id/:segment', { config: { ...manage, back: STEP_OF_SEGMENT }, schema: { params: SegmentParams, body: FormBody } }, async (request, reply) => {
     const kind = ITEM_SEGMENTS[request.params.segment]!
-    const input = request.body as unknown as FormInput
+    const input = formInput(request.body)
     if (input.action === 'add-row') {
       // "add another field": the form as typed with one more row, its key focused. Nothing is saved.
       const form = formFromInput(kind, input, {}, { addRow: true })
       const prefix = ITEM_KINDS[kind].rows?.prefix ?? 'field'
       return showStep(request, reply, request.params.id, { step: STEP_OF[kind], form, open: true, autofocus: `${prefix}_key.${form.rows.length - 1}` })
     }
-    return submitForm(reply, () => editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input }, formOf(request.body)), {
+    const item = itemInput(kind, input)
+    return submitForm(reply, () => editDraft(app.db, actorOf(request), request.params.id, STEP_OF[kind], { kind, action: 'add', input: item.input }, formOf(request.body)), {
       done: () => afterChange(request, reply, request.params.id, STEP_OF[kind]),
       conflict: draftConflict,
+      fields: fieldNamesOf(kind, item.rowIndex),
       again: ({ status, errors, conflict }) =>
         showStep(request, reply, request.params.id, { step: STEP_OF[kind], form: formFromInput(kind, input, errors, BUILDER_ROWS), open: true, conflict }, status),
     })
@@ -138,9 +145,10 @@ export default async function builderRoutes(fastify: FastifyInstance) {
   app.post('/builder/drafts/:id/:step/next', { config: { ...manage, back: '/builder/drafts/:id/:step' }, schema: { params: StepParams, body: FormBody } }, async (request, reply) => {
     const { id, step } = request.params
     const kind = kindOf(step)
-    const input = request.body as unknown as FormInput
-    const pending = kind && isItemFilled(kind, input) ? { kind, input } : undefined
+    const input = formInput(request.body)
+    const pending = kind && isItemFilled(kind, input) ? { kind, ...itemInput(kind, input) } : undefined
     return submitForm(reply, () => markStepDone(app.db, actorOf(request), id, step, formOf(request.body), pending), {
+      fields: pending ? fieldNamesOf(pending.kind, pending.rowIndex) : undefined,
       done: (next) => {
         if (pending) {
           const typed = String([input.name ?? input.label ?? input.key].flat()[0] ?? '').trim()

@@ -14,9 +14,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
-import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
-} from '../domain/definition-edit.js'
+import { ITEM_KINDS, type DefinitionEdit, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS } from '../domain/definition-edit.js'
+import { definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit } from '../forms/definition.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { NotFound, RevisionConflict } from '../domain/errors.js'
 import { submitForm } from '../forms/submit.js'
@@ -179,7 +178,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   })
 
   /** Saves one form's edit and returns to its step; shows the form again with its messages (422) or the conflict (409). */
-  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
+  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, { edit, rowIndex }: ReadEdit<DefinitionEdit>, formId: string) {
     const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
     const removal = edit.kind !== 'details' && edit.action === 'remove'
     return submitForm(reply, () => modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }), {
@@ -190,6 +189,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
         const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
         return reply.seeOther(`${stepPath(id, step)}${anchor}`)
       },
+      fields: fieldNamesOf(edit.kind, rowIndex),
       conflict: (error) => {
         if (!(error instanceof RevisionConflict)) return null
         const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
@@ -200,7 +200,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       again: ({ status, errors }) => {
         const shown: Shown = removal
           ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-          : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
+          : { step, open: formId, state: formFromInput(edit.kind, formInput(body), errors) }
         return showStep(reply, actor, id, shown, status)
       },
     })
@@ -210,7 +210,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     config: { permission: 'manageConnectors' },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
+    definitionEdit({ kind: 'details' }, formInput(request.body)), 'details'))
 
   for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
     const step = STEP_OF[kind]
@@ -221,7 +221,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors' },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
+      definitionEdit({ kind, action: 'add' }, formInput(request.body)), `add-${kind}`))
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
     app.get(`/connectors/:id/${segment}/:key`, {
@@ -240,12 +240,12 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
+      definitionEdit({ kind, action: 'change', key: request.params.key }, formInput(request.body)), `${kind}-${request.params.key}`))
 
     app.post(`/connectors/:id/${segment}/:key/delete`, {
       config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))
+      { edit: { kind, action: 'remove', key: request.params.key }, rowIndex: [] }, `remove-${kind}-${request.params.key}`))
   }
 }
