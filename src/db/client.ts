@@ -8,6 +8,8 @@ import * as schema from './schema.js'
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 /** A transaction inside a domain function: the same query surface as `Db`. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+/** What a read helper takes: the database, or the transaction it runs inside. */
+export type Queryable = Db | Tx
 
 export interface Database {
   db: Db

@@ -149,12 +149,6 @@ function placeOf(path: string, definition: ConnectorDefinition): string {
   return ''
 }
 
-/** The choices the definition forms offer. */
-export const DEFINITION_CHOICES = { protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES }
-
-/** URL segment → the kind of definition item it edits (connector settings and the builder alike). */
-export const ITEM_SEGMENTS: Record<string, ItemKind> = { variables: 'variable', 'auth-methods': 'authMethod', endpoints: 'endpoint' }
-
 interface EditedItem { kind: ItemKind; index: number; rowCount: number }
 
 /** The form field a definition problem belongs to, and what to say there. */

@@ -2,7 +2,10 @@
 // partials in views/partials/definition/): a form body → the typed input of one definition edit
 // (blank sub-field rows dropped), the edit's error paths → the form's field names, and what a form
 // shows (its values as typed, its rows, its messages).
-import type { AuthMethodSpec, ConnectorDefinition, EndpointSpec, FieldSpec } from '../domain/definition.js'
+import {
+  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec,
+} from '../domain/definition.js'
+import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import {
   ITEM_KINDS, TOP_FIELDS, type AuthMethodInput, type DefinitionEdit, type DetailsInput, type EndpointInput, type FieldInput, type ItemInput,
   type ItemKind,
@@ -17,6 +20,14 @@ export type RowValues = FieldInput
 
 /** What a form shows: the values as typed, its sub-field rows, and a message per field ('' for the form). */
 export interface FormState { values: Record<string, string>; rows: RowValues[]; errors: Record<string, string> }
+
+/** The choices the definition forms offer. */
+export const DEFINITION_CHOICES = {
+  protocols: PROTOCOLS, rateLimitUnits: RATE_LIMIT_UNITS, directions: DIRECTIONS, httpMethods: HTTP_METHODS, authTypes: AUTH_TYPES,
+}
+
+/** URL segment → the kind of definition item its forms edit (connector settings and the builder alike). */
+export const ITEM_SEGMENTS: Record<string, ItemKind> = { variables: 'variable', 'auth-methods': 'authMethod', endpoints: 'endpoint' }
 
 /** Blank rows offered after the filled ones, so fields can be added without JavaScript. */
 const BLANK_ROWS = 2
@@ -140,7 +151,8 @@ function readRows(input: FormInput, kind: ItemKind): { rows: FieldInput[]; rowIn
 export function itemInput(kind: ItemKind, input: FormInput): { input: ItemInput; rowIndex: number[] } {
   const text = (name: string) => first(input, name)
   if (kind === 'variable') {
-    return { input: { key: text('key'), label: text('label'), secret: isYes(text('secret')), required: isYes(text('required')), default: text('default') }, rowIndex: [] }
+    const variable = { key: text('key'), label: text('label'), secret: isYes(text('secret')), required: isYes(text('required')), default: text('default') }
+    return { input: variable, rowIndex: [] }
   }
   const { rows, rowIndex } = readRows(input, kind)
   if (kind === 'authMethod') return { input: { key: text('key'), name: text('name'), type: text('type'), fields: rows } satisfies AuthMethodInput, rowIndex }
@@ -152,8 +164,11 @@ export function itemInput(kind: ItemKind, input: FormInput): { input: ItemInput;
 
 /** The basic details form → its typed input. */
 export function detailsInput(input: FormInput): DetailsInput {
-  const [name, protocol, baseUrl, dateFormat, rateLimitAmount, rateLimitUnit] = TOP_FIELDS.details.map((field) => first(input, field)) as [string, string, string, string, string, string]
-  return { name, protocol, baseUrl, dateFormat, rateLimitAmount, rateLimitUnit }
+  const text = (name: string) => first(input, name)
+  return {
+    name: text('name'), protocol: text('protocol'), baseUrl: text('baseUrl'), dateFormat: text('dateFormat'),
+    rateLimitAmount: text('rateLimitAmount'), rateLimitUnit: text('rateLimitUnit'),
+  }
 }
 
 type FormEdit =

@@ -5,9 +5,9 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { SYSTEM_TYPES } from '../domain/enums.js'
-import { DEFINITION_CHOICES, ITEM_KINDS, ITEM_SEGMENTS, type ItemKind } from '../domain/definition-edit.js'
+import { ITEM_KINDS, type ItemKind } from '../domain/definition-edit.js'
 import {
-  detailsInput, fieldNamesOf, first, formFromInput, formInput, isItemFilled, itemForm, itemInput, type FormState, type RowOptions,
+  DEFINITION_CHOICES, ITEM_SEGMENTS, detailsInput, fieldNamesOf, first, formFromInput, formInput, isItemFilled, itemForm, itemInput, type FormState, type RowOptions,
 } from '../forms/definition.js'
 import {
   BUILDER_STEPS, STEP_TITLES, cloneEndpoint, completeDraft, discardDraft, editDraft, getDraft, listDrafts, markStepDone,

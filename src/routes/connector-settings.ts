@@ -14,8 +14,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
-import { ITEM_KINDS, type DefinitionEdit, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS } from '../domain/definition-edit.js'
-import { definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit } from '../forms/definition.js'
+import { ITEM_KINDS, type DefinitionEdit, type ItemKind } from '../domain/definition-edit.js'
+import {
+  DEFINITION_CHOICES, ITEM_SEGMENTS, definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit,
+} from '../forms/definition.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { NotFound, RevisionConflict } from '../domain/errors.js'
 import { submitForm } from '../forms/submit.js'
