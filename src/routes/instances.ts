@@ -14,11 +14,10 @@ import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'
 import { KEPT_BESIDE } from '../forms/conflicts.js'
+import { WIZARD_STEPS, detailsInput, newInstanceInput, stepOf, valuesOf, type InstanceForm, type WizardStep as Step } from '../forms/instance.js'
 import { editConflict, submitForm } from '../forms/submit.js'
 import { registerRemoval } from './removal.js'
 
-export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
-type Step = (typeof WIZARD_STEPS)[number]
 
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormValue = Type.String()
@@ -36,31 +35,6 @@ const InstanceBody = Type.Object({
 }, { additionalProperties: FormValue })
 /** The settings forms: the same fields, and the version of the instance they were read at. */
 const InstanceEditBody = Type.Object({ ...InstanceBody.properties, ...EditFields }, { additionalProperties: FormValue })
-
-type Body = Record<string, string | undefined>
-
-/** The wizard step that asks for a field. */
-function stepOf(field: string): Step {
-  if (field === 'name') return 'name'
-  if (['timeZone', 'dateFormat', 'rateLimitAmount', 'rateLimitUnit'].includes(field)) return 'settings'
-  if (field === 'authMethod') return 'authentication'
-  return 'credentials'
-}
-
-function detailsFrom(body: Body, definition: ConnectorDefinition): InstanceDetails {
-  const defaults = defaultDetails(definition)
-  return {
-    name: body.name ?? defaults.name,
-    timeZone: body.timeZone ?? defaults.timeZone,
-    dateFormat: body.dateFormat ?? defaults.dateFormat,
-    rateLimitAmount: body.rateLimitAmount ?? defaults.rateLimitAmount,
-    rateLimitUnit: body.rateLimitUnit ?? defaults.rateLimitUnit,
-  }
-}
-
-function valuesFrom(body: Body): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('auth.') || k.startsWith('var.')))
-}
 
 const choices = { timeZones: TIME_ZONES, rateLimitUnits: RATE_LIMIT_UNITS }
 
@@ -89,13 +63,9 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const connector = await connectorForInstances(app.db, actor, request.params.id)
-    const body = request.body as Body
-    const step: Step = (body.step as Step | undefined) ?? 'name'
-    const input: NewInstance = {
-      ...detailsFrom(body, connector.definition),
-      authMethod: body.authMethod ?? connector.definition.authMethods[0]!.key,
-      values: valuesFrom(body),
-    }
+    const body: InstanceForm = request.body
+    const step = (body.step ?? 'name') as Step
+    const input = newInstanceInput(body, connector.definition)
     const index = WIZARD_STEPS.indexOf(step)
     const submission = body.submission ?? randomUUID()
     if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instance-wizard')
@@ -155,8 +125,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
 
   app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
-    const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
+    const details = detailsInput(fields)
     return submitForm(reply, () => updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission }), {
       done: (instance) => {
         reply.flash(`The details of instance ${instance.name} were saved.`)
@@ -171,9 +140,9 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
 
   app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
+    const body: InstanceForm = fields
     const authMethod = body.authMethod ?? ''
-    const authentication = { authMethod, values: valuesFrom(body), version, submission }
+    const authentication = { authMethod, values: valuesOf(body), version, submission }
     return submitForm(reply, () => updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, authentication), {
       done: (instance) => {
         reply.flash(`The authentication of instance ${instance.name} was saved.`)
