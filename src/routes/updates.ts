@@ -10,7 +10,7 @@ import { pageOfConnector } from '../domain/connectors.js'
 import {
   choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
-import type { MergeSide } from '../domain/definition-merge.js'
+import { mergeChoices } from '../forms/merge.js'
 import { RevisionConflict } from '../domain/errors.js'
 import { submitForm } from '../forms/submit.js'
 import { nameWithVersion } from '../domain/versions.js'
@@ -36,15 +36,6 @@ const MergeBody = Type.Object({
   /** "preview": show what the choices so far would do, change nothing. */
   action: Type.Optional(Type.Literal('preview')),
 }, { additionalProperties: Type.String() })
-
-/** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
-function choicesFrom(body: Record<string, unknown>): Record<string, MergeSide> {
-  const choices: Record<string, MergeSide> = {}
-  for (const [name, value] of Object.entries(body)) {
-    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs')) choices[name.slice('choice.'.length)] = value
-  }
-  return choices
-}
 
 const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
 
@@ -107,7 +98,7 @@ export default async function updates(fastify: FastifyInstance) {
 
   app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const choices = choicesFrom(request.body)
+    const choices = mergeChoices(request.body)
     const { revision, version, submission } = request.body
     if (request.body.action === 'preview') {
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
