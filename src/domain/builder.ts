@@ -8,7 +8,7 @@ import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { checkDefinition, isMissingFirst, type ConnectorDefinition } from './definition.js'
 import { SYSTEM_TYPES } from './enums.js'
-import { applyEdit, type DefinitionEdit, type FormInput, type ItemKind, type RowOptions } from './definition-edit.js'
+import { applyEdit, type DefinitionEdit, type DetailsInput, type ItemInput, type ItemKind } from './definition-edit.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
 import { installEntry, installMarketplaceVersion } from './connectors.js'
 import { lockConnectorNames } from './locks.js'
@@ -116,10 +116,14 @@ const nameTaken = (name: string) => `You already have a connector called ${name}
 
 const COLOUR = /^#[0-9a-fA-F]{6}$/
 
+/** The basic details step as entered: the draft's own details and the definition's. */
+export type BasicDetailsInput = DraftDetails & DetailsInput
+
 /** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
-export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: FormInput, form: EditForm) {
-  const text = (name: string) => String([input[name]].flat()[0] ?? '').trim()
-  const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
+export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: BasicDetailsInput, form: EditForm) {
+  const details: DraftDetails = {
+    name: input.name.trim(), version: input.version.trim(), description: input.description.trim(), systemType: input.systemType.trim(), colour: input.colour.trim(),
+  }
   const errors: Record<string, string> = {}
   if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
   else if (details.version.length > LIMITS.version) errors.version = tooLongMessage(LIMITS.version)
@@ -174,15 +178,12 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
   return {}
 }
 
-/** Sub-field rows in the builder's forms: one blank row, and an "add another" button for more. */
-export const BUILDER_ROWS: RowOptions = { blankRows: 1 }
-
 /**
  * Leaves a step for the next one. An item typed into the step's add form but not added yet is
  * added first, in the same change: "next step" never drops what was typed (an invalid one is refused
  * with its messages, and nothing moves on).
  */
-export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: FormInput }): Promise<BuilderStep> {
+export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: ItemInput }): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
   await changeDraft(db, actor, id, next, form, (data) => {
     const current = pending

@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm'
 import { alias, type PgSelectBase, type SelectedFields } from 'drizzle-orm/pg-core'
 import type { JoinNullability } from 'drizzle-orm/query-builders/select.types'
 import { connectors, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Queryable, Tx } from '../db/client.js'
 import type { Actor } from './actor.js'
 import { NotFound } from './errors.js'
 import { lockConnectors } from './locks.js'
@@ -19,11 +19,11 @@ export const modifier = alias(users, 'modifier')
  * Connectors joined with their marketplace connector (`marketplaceConnectors`) and the marketplace
  * version each is based on (`marketplaceVersions`). Add the `where` (always the actor's company).
  */
-export function selectConnectors<Fields extends SelectedFields>(db: Db | Tx, fields: Fields) {
+export function selectConnectors<Fields extends SelectedFields>(db: Queryable, fields: Fields) {
   return joined<Fields, typeof withVersions>(withVersions(db, fields))
 }
 
-function withVersions(db: Db | Tx, fields: SelectedFields) {
+function withVersions(db: Queryable, fields: SelectedFields) {
   return db.select(fields).from(connectors).$dynamic()
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
@@ -37,11 +37,11 @@ function joined<Fields extends SelectedFields, Build extends (...args: never[]) 
 }
 
 /** selectConnectors, also with the newest version (`latestVersion`, null for none), `installer` and `modifier` (null when unmodified). */
-export function selectConnectorDetails<Fields extends SelectedFields>(db: Db | Tx, fields: Fields) {
+export function selectConnectorDetails<Fields extends SelectedFields>(db: Queryable, fields: Fields) {
   return joined<Fields, typeof withDetails>(withDetails(db, fields))
 }
 
-function withDetails(db: Db | Tx, fields: SelectedFields) {
+function withDetails(db: Queryable, fields: SelectedFields) {
   return withVersions(db, fields)
     .leftJoin(latestVersion, eq(latestVersion.id, marketplaceConnectors.latestVersionId))
     .innerJoin(installer, eq(installer.id, connectors.installedBy))

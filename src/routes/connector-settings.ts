@@ -14,15 +14,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
+import { ITEM_KINDS, type DefinitionEdit, type ItemKind } from '../domain/definition-edit.js'
 import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
-} from '../domain/definition-edit.js'
+  DEFINITION_CHOICES, ITEM_SEGMENTS, definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit,
+} from '../forms/definition.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
-import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
+import { NotFound, RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import {
   RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
 } from '../domain/revisions.js'
-import { IdParams, QueryText, UUID, formInputOf } from './schemas.js'
+import { IdParams, QueryText, UUID } from './schemas.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
 import type { Page } from '../domain/pagination.js'
@@ -180,37 +182,39 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   })
 
   /** Saves one form's edit and returns to its step; shows the form again with its messages (422) or the conflict (409). */
-  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
+  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, { edit, rowIndex }: ReadEdit<DefinitionEdit>, formId: string) {
     const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
     const removal = edit.kind !== 'details' && edit.action === 'remove'
-    try {
-      const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
-      if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
-      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
-      else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
-      const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
-      return reply.seeOther(`${stepPath(id, step)}${anchor}`)
-    } catch (error) {
-      const conflict = error instanceof RevisionConflict
-      if (!(error instanceof Invalid) && !conflict) throw error
-      const meanwhile = conflict ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). ` : ''
-      const errors = !conflict ? error.fields : {
-        '': removal
+    return submitForm(reply, () => modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }), {
+      done: (saved) => {
+        if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
+        else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
+        else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
+        const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
+        return reply.seeOther(`${stepPath(id, step)}${anchor}`)
+      },
+      fields: fieldNamesOf(edit.kind, rowIndex),
+      conflict: (error) => {
+        if (!(error instanceof RevisionConflict)) return null
+        const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
+        return removal
           ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
-          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`,
-      }
-      const shown: Shown = removal
-        ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-        : { step, open: formId, state: formFromInput(edit.kind, formInputOf(body), errors) }
-      return showStep(reply, actor, id, shown, conflict ? 409 : 422)
-    }
+          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`
+      },
+      again: ({ status, errors }) => {
+        const shown: Shown = removal
+          ? { step, open: formId, removeError: Object.values(errors).join(' ') }
+          : { step, open: formId, state: formFromInput(edit.kind, formInput(body), errors) }
+        return showStep(reply, actor, id, shown, status)
+      },
+    })
   }
 
   app.post('/connectors/:id/settings', {
     config: { permission: 'manageConnectors', help: WIZARD_HELP },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    { kind: 'details', input: formInputOf(request.body) }, 'details'))
+    definitionEdit({ kind: 'details' }, formInput(request.body)), 'details'))
 
   /** The routes of one kind of item's step, each written out in full so that a search for its address finds it. */
   function itemRoutes(kind: ItemKind, paths: { step: string; item: string; removal: string }) {
@@ -222,7 +226,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', help: WIZARD_HELP },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'add', input: formInputOf(request.body) }, `add-${kind}`))
+      definitionEdit({ kind, action: 'add' }, formInput(request.body)), `add-${kind}`))
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
     app.get(paths.item, {
@@ -241,13 +245,13 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'change', key: request.params.key, input: formInputOf(request.body) }, `${kind}-${request.params.key}`))
+      definitionEdit({ kind, action: 'change', key: request.params.key }, formInput(request.body)), `${kind}-${request.params.key}`))
 
     app.post(paths.removal, {
       config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))
+      { edit: { kind, action: 'remove', key: request.params.key }, rowIndex: [] }, `remove-${kind}-${request.params.key}`))
   }
 
   itemRoutes('variable', {

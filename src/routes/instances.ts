@@ -12,13 +12,12 @@ import { fieldsFor } from '../domain/instance-fields.js'
 import type { ConnectorDefinition } from '../domain/definition.js'
 import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
-import { EditConflict, Invalid } from '../domain/errors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'
-import { conflictMessage, KEPT_BESIDE } from './conflicts.js'
+import { KEPT_BESIDE } from '../forms/conflicts.js'
+import { WIZARD_STEPS, detailsInput, newInstanceInput, stepOf, valuesOf, type InstanceForm, type WizardStep as Step } from '../forms/instance.js'
+import { editConflict, submitForm } from '../forms/submit.js'
 import { registerRemoval } from './removal.js'
 
-export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
-type Step = (typeof WIZARD_STEPS)[number]
 
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormValue = Type.String()
@@ -36,31 +35,6 @@ const InstanceBody = Type.Object({
 }, { additionalProperties: FormValue })
 /** The settings forms: the same fields, and the version of the instance they were read at. */
 const InstanceEditBody = Type.Object({ ...InstanceBody.properties, ...EditFields }, { additionalProperties: FormValue })
-
-type Body = Record<string, string | undefined>
-
-/** The wizard step that asks for a field. */
-function stepOf(field: string): Step {
-  if (field === 'name') return 'name'
-  if (['timeZone', 'dateFormat', 'rateLimitAmount', 'rateLimitUnit'].includes(field)) return 'settings'
-  if (field === 'authMethod') return 'authentication'
-  return 'credentials'
-}
-
-function detailsFrom(body: Body, definition: ConnectorDefinition): InstanceDetails {
-  const defaults = defaultDetails(definition)
-  return {
-    name: body.name ?? defaults.name,
-    timeZone: body.timeZone ?? defaults.timeZone,
-    dateFormat: body.dateFormat ?? defaults.dateFormat,
-    rateLimitAmount: body.rateLimitAmount ?? defaults.rateLimitAmount,
-    rateLimitUnit: body.rateLimitUnit ?? defaults.rateLimitUnit,
-  }
-}
-
-function valuesFrom(body: Body): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('auth.') || k.startsWith('var.')))
-}
 
 const choices = { timeZones: TIME_ZONES, rateLimitUnits: RATE_LIMIT_UNITS }
 
@@ -89,13 +63,9 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const connector = await connectorForInstances(app.db, actor, request.params.id)
-    const body = request.body as Body
-    const step: Step = (body.step as Step | undefined) ?? 'name'
-    const input: NewInstance = {
-      ...detailsFrom(body, connector.definition),
-      authMethod: body.authMethod ?? connector.definition.authMethods[0]!.key,
-      values: valuesFrom(body),
-    }
+    const body: InstanceForm = request.body
+    const step = (body.step ?? 'name') as Step
+    const input = newInstanceInput(body, connector.definition)
     const index = WIZARD_STEPS.indexOf(step)
     const submission = body.submission ?? randomUUID()
     if (body.action === 'back') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instances/instance-wizard')
@@ -108,18 +78,19 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }[step]
     if (Object.keys(errors).length) return reply.code(422).page('instances/new-page', wizard(connector, step, input, errors, submission), 'instances/instance-wizard')
     if (step !== 'credentials') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instances/instance-wizard')
-    try {
-      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
-      reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
-      const page = await pageOfConnector(app.db, actor, connector)
-      // Its connector, not the instance: the list shows only a connector's first few instances.
-      return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
-    } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
-      const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instances/new-page', wizard(connector, failed, input, error.fields, submission), 'instances/instance-wizard')
-    }
+    return submitForm(reply, () => createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission }), {
+      done: async (instance) => {
+        reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
+        const page = await pageOfConnector(app.db, actor, connector)
+        // Its connector, not the instance: the list shows only a connector's first few instances.
+        return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
+      },
+      again: ({ errors }) => {
+        // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
+        const failed = WIZARD_STEPS.find((s) => Object.keys(errors).some((field) => stepOf(field) === s))!
+        return reply.page('instances/new-page', wizard(connector, failed, input, errors, submission), 'instances/instance-wizard')
+      },
+    })
   })
 
   /**
@@ -154,42 +125,39 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     return reply.page('instances/settings-page', data, 'instances/instance-authentication')
   })
 
-  /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
-  const refusal = (error: unknown, notDone: string) => {
-    if (error instanceof Invalid) return { status: 422, errors: error.fields, conflict: false }
-    if (error instanceof EditConflict) return { status: 409, errors: { '': conflictMessage(error, notDone, KEPT_BESIDE) }, conflict: true }
-    throw error
-  }
-
   app.post('/instances/:id/settings', { config: { permission: 'manageInstances', help: 'updating-an-instance' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
-    const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
-    try {
-      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission })
-      reply.flash(`The details of instance ${instance.name} were saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
-      return reply.code(status).page('instances/settings-page', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instances/instance-details')
-    }
+    const details = detailsInput(fields)
+    return submitForm(reply, () => updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission }), {
+      done: (instance) => {
+        reply.flash(`The details of instance ${instance.name} were saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      // 409 when the instance changed since the form was shown (nothing saved).
+      conflict: editConflict('Your details were not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) =>
+        reply.page('instances/settings-page', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instances/instance-details'),
+    })
   })
 
   app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', help: 'updating-an-instance', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
+    const body: InstanceForm = fields
     const authMethod = body.authMethod ?? ''
-    try {
-      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body), version, submission })
-      reply.flash(`The authentication of instance ${instance.name} was saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your authentication was not saved.')
-      const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
-      // Typed values are kept, secret ones never sent back.
-      const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(status).page('instances/settings-page', { ...data, values: typed }, 'instances/instance-authentication')
-    }
+    const authentication = { authMethod, values: valuesOf(body), version, submission }
+    return submitForm(reply, () => updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, authentication), {
+      done: (instance) => {
+        reply.flash(`The authentication of instance ${instance.name} was saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      conflict: editConflict('Your authentication was not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) => {
+        const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
+        // Typed values are kept, secret ones never sent back.
+        const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
+        return reply.page('instances/settings-page', { ...data, values: typed }, 'instances/instance-authentication')
+      },
+    })
   })
 
   registerRemoval(app, {

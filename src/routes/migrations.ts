@@ -6,8 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
-import { Invalid } from '../domain/errors.js'
-import { isId } from '../domain/ids.js'
+import { fieldsWhere, migrationChoices, type MigrationForm } from '../forms/instance-moves.js'
+import { submitForm } from '../forms/submit.js'
 import {
   applyMigration, getMigrationBatch, isPickerField, migrationPicker, PlanChanged, previewMigration, undoMigration,
   type MigrationChoices, type MigrationPlan, type UndoBlocker,
@@ -27,33 +27,6 @@ const MigrateBody = Type.Object({
   // A single checked box arrives as a string; Fastify's validator makes it a list.
   instance: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
 }, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 1000 })]) })
-
-type Body = Record<string, string | string[] | undefined>
-
-const listOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat())
-
-/** Values of the fields named `<prefix>.<id>`, by id. */
-function byId(body: Body, prefix: string): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(body)
-    .filter(([key]) => key.startsWith(`${prefix}.`) && isId(key.slice(prefix.length + 1)))
-    .map(([key, value]) => [key.slice(prefix.length + 1), listOf(value)]))
-}
-
-const firstOf = (lists: Record<string, string[]>) => Object.fromEntries(Object.entries(lists).map(([id, values]) => [id, values[0] ?? '']))
-
-function choicesFrom(body: Body): MigrationChoices {
-  return {
-    fromConnectorId: typeof body.from === 'string' && body.from ? body.from : undefined,
-    instanceIds: listOf(body.instance),
-    flowIds: byId(body, 'flow'),
-    suffix: typeof body.suffix === 'string' ? body.suffix : '',
-    authMethods: firstOf(byId(body, 'authMethod')),
-    endpoints: firstOf(byId(body, 'endpoint')),
-  }
-}
-
-const only = (errors: Record<string, string>, keep: (field: string) => boolean) =>
-  Object.fromEntries(Object.entries(errors).filter(([field]) => keep(field)))
 
 const BatchParams = Type.Object({ id: Id, batchId: Id })
 
@@ -82,31 +55,33 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
   app.post('/connectors/:id/migrate', { config: manage, schema: { params: IdParams, body: MigrateBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const connectorId = request.params.id
-    const body = request.body as Body
-    const choices = choicesFrom(body)
+    const body: MigrationForm = request.body
+    const choices = migrationChoices(body)
     const action = request.body.action ?? 'preview'
     if (action === 'back') return picker(reply, actor, connectorId, { ...choices, errors: {} })
 
     if (action === 'preview') {
       const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const pickErrors = only(plan.errors, isPickerField)
+      const pickErrors = fieldsWhere(plan.errors, isPickerField)
       if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...choices, fromConnectorId: plan.from.id, errors: pickErrors }, 422)
       return preview(reply, plan, { ...choices, fromConnectorId: plan.from.id })
     }
 
-    try {
-      const applied = await applyMigration(app.db, actor, app.secretBox, { ...choices, connectorId, plan: request.body.plan, submission: request.body.submission })
-      reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
-      return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof PlanChanged)) throw error
-      const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const errors = error instanceof Invalid ? { ...plan.errors, ...error.fields } : { ...plan.errors, '': error.message }
-      const pickErrors = only(errors, (field) => isPickerField(field) && field !== '')
-      const fixed = { ...choices, fromConnectorId: plan.from.id }
-      if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
-      return preview(reply, plan, fixed, errors, error instanceof PlanChanged ? 409 : 422)
-    }
+    return submitForm(reply, () => applyMigration(app.db, actor, app.secretBox, { ...choices, connectorId, plan: request.body.plan, submission: request.body.submission }), {
+      done: (applied) => {
+        reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
+        return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
+      },
+      conflict: (error) => error instanceof PlanChanged ? error.message : null,
+      again: async (refused) => {
+        const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
+        const errors = { ...plan.errors, ...refused.errors }
+        const pickErrors = fieldsWhere(errors, (field) => isPickerField(field) && field !== '')
+        const fixed = { ...choices, fromConnectorId: plan.from.id }
+        if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
+        return preview(reply, plan, fixed, errors, refused.status)
+      },
+    })
   })
 
   const batchPage = async (reply: FastifyReply, actor: Actor, connectorId: string, batchId: string, refused: UndoBlocker[] | null = null) => {

@@ -1,7 +1,6 @@
 // Route schemas shared by several routes: Fastify validates, handlers never hand-parse.
 import { Type } from 'typebox'
 import { UUID_PATTERN as UUID } from '../domain/ids.js'
-import type { FormInput } from '../domain/definition-edit.js'
 
 export { UUID }
 
@@ -30,10 +29,4 @@ export const SubmissionBody = Type.Object({
 export const EditFields = {
   lockVersion: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }),
   submission: Type.Optional(Type.String({ pattern: UUID })),
-}
-
-/** A form body as the domain reads its fields: each one's text, a repeated one as a list of texts. */
-export function formInputOf(body: Record<string, unknown>): FormInput {
-  return Object.fromEntries(Object.entries(body).map(([name, value]) =>
-    [name, Array.isArray(value) ? value.map(String) : value === undefined ? undefined : String(value)]))
 }

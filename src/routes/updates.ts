@@ -11,8 +11,9 @@ import {
   choiceField, installVersionAlongside, mergePreview, mergeWithVersion, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
 import { nextStepsAfterAlongside } from '../domain/alongside-next-steps.js'
-import type { MergeSide } from '../domain/definition-merge.js'
-import { Invalid, RevisionConflict } from '../domain/errors.js'
+import { mergeChoices } from '../forms/merge.js'
+import { RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, UUID } from './schemas.js'
 
@@ -36,15 +37,6 @@ const MergeBody = Type.Object({
   /** "preview": show what the choices so far would do, change nothing. */
   action: Type.Optional(Type.Literal('preview')),
 }, { additionalProperties: Type.String() })
-
-/** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
-function choicesFrom(body: Record<string, unknown>): Record<string, MergeSide> {
-  const choices: Record<string, MergeSide> = {}
-  for (const [name, value] of Object.entries(body)) {
-    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs')) choices[name.slice('choice.'.length)] = value
-  }
-  return choices
-}
 
 const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
 
@@ -107,25 +99,26 @@ export default async function updates(fastify: FastifyInstance) {
 
   app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const choices = choicesFrom(request.body)
+    const choices = mergeChoices(request.body)
     const { revision, version, submission } = request.body
     if (request.body.action === 'preview') {
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
       return reply.page('updates/merge-page', { ...preview, choices, errors: {}, choiceField }, 'updates/merge-preview')
     }
-    try {
-      const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
-      const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
-      reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-      return reply.seeOther(await backToList(actor, merged))
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof RevisionConflict)) throw error
-      const errors = error instanceof Invalid ? error.fields : {
-        '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`,
-      }
-      const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.code(error instanceof Invalid ? 422 : 409).page('updates/merge-page', { ...preview, choices, errors, choiceField })
-    }
+    return submitForm(reply, () => mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices }), {
+      done: async (merged) => {
+        const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
+        reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+        return reply.seeOther(await backToList(actor, merged))
+      },
+      conflict: (error) => error instanceof RevisionConflict
+        ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`
+        : null,
+      again: async ({ errors }) => {
+        const preview = await mergePreview(app.db, actor, request.params.id, choices)
+        return reply.page('updates/merge-page', { ...preview, choices, errors, choiceField })
+      },
+    })
   })
 
   app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
