@@ -5,7 +5,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'drizzle/', 'public/vendor/', '.tap/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-test-*/', 'data/', 'drizzle/', '.tap/', 'test-results/', 'bench-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

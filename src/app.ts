@@ -4,11 +4,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { fastifyTrustProxy, type Config } from './config.js'
 import { openDatabase, type Database } from './db/client.js'
 import database from './plugins/database.js'
+import health from './plugins/health.js'
 import input, { BODY_LIMIT } from './plugins/input.js'
 import security from './plugins/security.js'
 import auth from './plugins/auth.js'
 import views from './plugins/views.js'
 import assets from './plugins/assets.js'
+import compression from './plugins/compression.js'
 import errors from './plugins/errors.js'
 import routes from './routes/index.js'
 
@@ -35,6 +37,8 @@ export interface RouteEntry {
   permission: string | undefined
   /** A save's page to go back to, when it is not its own path's GET page (see plugins/errors.ts). */
   back: string | undefined
+  /** The help page of its screen (`config.help`), whose link the layout shows. */
+  help: string | undefined
   /** The query parameters its schema names (e.g. `page`, `q`): what the generated tests try. */
   query: string[]
 }
@@ -59,19 +63,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || route.url.includes('*')) continue
-      const config = route.config as { public?: boolean; permission?: string; back?: string } | undefined
+      const config = route.config as { public?: boolean; permission?: string; back?: string; help?: string } | undefined
       const query = Object.keys((route.schema?.querystring as { properties?: object } | undefined)?.properties ?? {})
-      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back, query })
+      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back, help: config?.help, query })
     }
   })
 
   const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
+  await app.register(compression)
   await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
+  await app.register(health)
   await app.register(input)
   await app.register(security, { config })
   await app.register(auth, { production: config.production })
   await app.register(views, { production: config.production })
-  await app.register(assets, { production: config.production })
+  await app.register(assets)
   await app.register(errors)
   await app.register(routes)
   return app

@@ -1,8 +1,9 @@
 // Configuration: read from the environment here and nowhere else.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs'
 import path from 'node:path'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 
 export interface Config {
   port: number
@@ -19,6 +20,12 @@ export interface Config {
    * nearest N hops, or the listed addresses and CIDR ranges. See `fastifyTrustProxy`.
    */
   trustProxy: TrustProxy
+  /** How many processes serve (node:cluster when above 1); only with a PostgreSQL server. */
+  workers: number
+  /** Connections each process keeps to the PostgreSQL server at most. */
+  poolSize: number
+  /** Seconds between SIGTERM (/readyz answers 503) and closing the listener, for load balancers to notice. */
+  drainSeconds: number
 }
 
 export type TrustProxy = false | number | string[]
@@ -37,7 +44,17 @@ function developmentKeys(dataDir: string): DevelopmentKeys {
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentKeys
   mkdirSync(dataDir, { recursive: true })
   const keys = { sessionSecret: randomBytes(32).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') }
-  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 })
+  // Written whole, then linked into place: of processes starting together one wins, and all read its keys.
+  const written = `${file}.${process.pid}`
+  writeFileSync(written, JSON.stringify(keys, null, 2), { mode: 0o600 })
+  try {
+    linkSync(written, file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentKeys
+  } finally {
+    unlinkSync(written)
+  }
   return keys
 }
 
@@ -88,6 +105,24 @@ export function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | 
   return trustProxy
 }
 
+/** A whole number from `min` to `max` read from `name`, or `fallback` when unset. */
+function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name]?.trim()
+  if (!text) return fallback
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${env[name]}".`)
+  return Number(text)
+}
+
+/** WORKERS: unset is 1; "auto" is one per core. */
+function parseWorkers(env: Env): number {
+  if (env.WORKERS?.trim() === 'auto') return availableParallelism()
+  try {
+    return wholeNumber(env, 'WORKERS', 1, 1, 256)
+  } catch {
+    throw new ConfigError(`WORKERS must be a number of processes (1 to 256) or "auto" (one per core), not "${env.WORKERS}".`)
+  }
+}
+
 export function readConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production'
   const port = Number(env.PORT ?? 3000)
@@ -104,15 +139,23 @@ export function readConfig(env: Env = process.env): Config {
     encryptionKey ??= keys.encryptionKey
   }
   if (sessionSecret!.length < 32) throw new ConfigError('SESSION_SECRET must be at least 32 characters long.')
+  const databaseUrl = env.DATABASE_URL || undefined
+  const workers = parseWorkers(env)
+  if (workers > 1 && !databaseUrl) {
+    throw new ConfigError(`WORKERS=${env.WORKERS} needs a PostgreSQL server (DATABASE_URL): the embedded database serves one process only. Unset WORKERS, or set DATABASE_URL (see README, "Running in production").`)
+  }
   return {
     port,
     host: env.HOST ?? '127.0.0.1',
     production,
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl,
     dataDir,
     sessionSecret: sessionSecret!,
     encryptionKey: parseEncryptionKey(encryptionKey!),
-    logLevel: env.LOG_LEVEL ?? (production ? 'info' : 'info'),
+    logLevel: env.LOG_LEVEL ?? 'info',
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    workers,
+    poolSize: wholeNumber(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    drainSeconds: wholeNumber(env, 'DRAIN_SECONDS', 0, 0, 600),
   }
 }

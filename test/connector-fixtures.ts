@@ -10,7 +10,7 @@ import {
 import type { Actor } from '../src/domain/actor.js'
 import { installConnector } from '../src/domain/connectors.js'
 import type { ConnectorDefinition } from '../src/domain/definition.js'
-import { publishManifest } from '../src/domain/marketplace.js'
+import { publishManifest } from '../src/marketplace/publishing.js'
 import { saveDefinition } from '../src/domain/revisions.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 
@@ -26,7 +26,7 @@ export async function marketplaceEntry(db: Db, key: string) {
 }
 
 export async function install(db: Db, actor: Actor, key: string) {
-  return installConnector(db, actor, (await marketplaceEntry(db, key)).id)
+  return installConnector(db, actor, { marketplaceConnectorId: (await marketplaceEntry(db, key)).id })
 }
 
 export async function connectorRow(db: Db, id: string) {
@@ -67,7 +67,7 @@ export async function installCustom(db: Db, actor: Actor, name: string) {
     marketplaceConnectorId: entry!.id, version, releaseNotes: 'ours', definition,
   }).returning({ id: marketplaceVersions.id }))[0]!.id
   await db.update(marketplaceConnectors).set({ latestVersionId: await versionRow('Version 1 - 28th July 2023') }).where(eq(marketplaceConnectors.id, entry!.id))
-  const installed = await installConnector(db, actor, entry!.id)
+  const installed = await installConnector(db, actor, { marketplaceConnectorId: entry!.id })
   await db.update(marketplaceConnectors).set({ latestVersionId: await versionRow('Version 2 - 1st August 2023') }).where(eq(marketplaceConnectors.id, entry!.id))
   return installed
 }

@@ -5,11 +5,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { readConfig, type Config } from '../src/config.js'
 import { openDatabase, openPglite, type Database, type DatabaseOptions } from '../src/db/client.js'
-import { publishCatalogue } from '../src/domain/marketplace.js'
+import { publishCatalogue } from '../src/marketplace/publishing.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../src/domain/users.js'
 import type { Actor } from '../src/domain/actor.js'
-import type { Role } from '../src/db/schema.js'
+import type { Role } from '../src/domain/enums.js'
 
 export const PASSWORD = 'correct horse battery staple'
 

@@ -26,7 +26,12 @@ export function shellEnv(env: Record<string, string>): Record<string, string> {
 
 /** Starts `src/server.ts` (or another script of the project) with `env` added to a user's shell environment. */
 export function spawnScript(script: string, args: string[], env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import=tsx', script, ...args], { cwd: ROOT, env: shellEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawnNode(['--import=tsx', script, ...args], env)
+}
+
+/** Starts `node` with `nodeArgs` (e.g. the built `dist/server.js`, no TypeScript loader) in a user's shell environment plus `env`. */
+export function spawnNode(nodeArgs: string[], env: Record<string, string>): ServerProcess {
+  const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: shellEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   let exited = false
   child.stdout!.on('data', (chunk) => { output += chunk })
@@ -61,9 +66,11 @@ export interface StartedServer extends ServerProcess {
 }
 
 /** Starts the app and waits until it listens (and, on a fresh database, has printed the demo sign-in). */
-export async function startServer(env: Record<string, string>): Promise<StartedServer> {
-  const server = spawnScript('src/server.ts', [], env)
+export async function startServer(env: Record<string, string>, nodeArgs = ['--import=tsx', 'src/server.ts']): Promise<StartedServer> {
+  const server = spawnNode(nodeArgs, env)
   const [, url] = await waitForOutput(server, /listening on (http:\/\/\S+?)[ "]/)
+  // The demo sign-in is the next line, written right after: on a busy machine it can arrive a moment later.
+  await waitForOutput(server, /Sign in at |Nobody can sign in/, 500).catch(() => {})
   const demo = /Sign in at \S+\/login with email (\S+) and password (\S+?)"/.exec(server.output())
   return { ...server, url: url!, demo: demo ? { email: demo[1]!, password: demo[2]! } : null }
 }

@@ -8,10 +8,11 @@ import type { RouteEntry } from '../src/app.js'
 import type { Actor } from '../src/domain/actor.js'
 import { installConnector } from '../src/domain/connectors.js'
 import { createInstance } from '../src/domain/instances.js'
-import { addShape, createFlow } from '../src/domain/flows.js'
+import { createFlow } from '../src/domain/flows.js'
+import { addShape } from '../src/domain/connection-shapes.js'
 import { SecretBox } from '../src/domain/secrets.js'
 import { BUILDER_STEPS, startDraft } from '../src/domain/builder.js'
-import { applyMigration } from '../src/domain/migrations.js'
+import { applyMigration } from '../src/domain/instance-moves/index.js'
 import { testConfig, type TestContext } from './helpers.js'
 
 export interface World {
@@ -32,7 +33,7 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
   const admin = company.users.administrator!
   const box = new SecretBox(testConfig().encryptionKey)
   const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'xero'))
-  const connector = await installConnector(ctx.db, admin, entry!.id)
+  const connector = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
   const definition = row!.definition
   const method = definition.authMethods[0]!
@@ -50,15 +51,15 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
   }).returning()
   await ctx.db.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, custom!.id))
   const draft = await startDraft(ctx.db, admin)
-  const second = await installConnector(ctx.db, admin, entry!.id)
+  const second = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
   const moved = await createInstance(ctx.db, admin, box, connector.id, {
     name: 'Xero - US', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
     values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'y']), ...definition.variables.map((v) => [`var.${v.key}`, 'y'])]),
   })
   const bills = await createFlow(ctx.db, admin, { name: 'Bills' })
   await addShape(ctx.db, admin, bills.id, { instanceId: moved.id, endpointKey: definition.endpoints[0]!.key, version: 1 })
-  const batch = await applyMigration(ctx.db, admin, box, second.id, {
-    fromConnectorId: connector.id, instanceIds: [moved.id], flowIds: { [moved.id]: [bills.id] }, suffix: ' (new)', authMethods: {}, endpoints: {},
+  const batch = await applyMigration(ctx.db, admin, box, {
+    connectorId: second.id, fromConnectorId: connector.id, instanceIds: [moved.id], flowIds: { [moved.id]: [bills.id] }, suffix: ' (new)', authMethods: {}, endpoints: {},
   })
   return {
     draftId: draft.id, migrationConnectorId: second.id, batchId: batch.batchId,

@@ -3,7 +3,7 @@
 import type { Sql } from 'postgres'
 import { readCatalogue } from '../../src/marketplace/manifest.js'
 import { hashPassword } from '../../src/domain/passwords.js'
-import type { Role } from '../../src/db/schema.js'
+import type { Role } from '../../src/domain/enums.js'
 
 export interface Scale {
   marketplaceConnectors: number

@@ -8,10 +8,8 @@ import path from 'node:path'
 import { buildApp, REDACTED_PATHS } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
 import { openDatabase } from '../../src/db/client.js'
+import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './keys.js'
 
-/** Fixed keys: the benchmark's database is created and dropped by the run itself. */
-const BENCH_SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop'
-const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9)
 
 export type Request =
   | { id: number; type: 'statements' }
@@ -32,6 +30,9 @@ function benchConfig(databaseUrl: string): Config {
     encryptionKey: BENCH_ENCRYPTION_KEY,
     logLevel: 'warn',
     trustProxy: false,
+    workers: 1,
+    poolSize: 10,
+    drainSeconds: 0,
   }
 }
 
@@ -59,9 +60,11 @@ async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
   return app
 }
 
-async function serveReference(body: Buffer): Promise<FastifyInstance> {
+/** `/` sends the page's bytes as they are; `/br` sends them compressed as the app would, already compressed. */
+async function serveReference(body: Buffer, compressed: Buffer): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'warn' } })
   app.get('/', (_request, reply) => { reply.type('text/html; charset=utf-8').send(body) })
+  app.get('/br', (_request, reply) => { reply.type('text/html; charset=utf-8').header('content-encoding', 'br').send(compressed) })
   await app.listen({ port: 0, host: '127.0.0.1' })
   answer(() => undefined, app)
   return app
@@ -89,8 +92,8 @@ const [role, argument] = process.argv.slice(2)
 if (role === 'app') await serveApp(argument!)
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
-  const body = await new Promise<Buffer>((resolve) => process.once('message', (m: { body: string }) => resolve(Buffer.from(m.body, 'base64'))))
-  await serveReference(body)
+  const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) => process.once('message', resolve))
+  await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'))
 } else {
   process.stderr.write('usage: serve.ts app DATABASE_URL | serve.ts reference\n')
   process.exit(64)

@@ -1,13 +1,17 @@
 // One `Db` type over two drivers: embedded PGlite (no DATABASE_URL) or a PostgreSQL server.
 import path from 'node:path'
 import { mkdirSync } from 'node:fs'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { DataFolderLock } from './data-folder-lock.js'
+import { sql } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 /** A transaction inside a domain function: the same query surface as `Db`. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+/** What a read helper takes: the database, or the transaction it runs inside. */
+export type Queryable = Db | Tx
 
 export interface Database {
   db: Db
@@ -19,12 +23,63 @@ export interface Database {
 
 const MIGRATIONS = path.join(import.meta.dirname, '..', '..', 'drizzle')
 
+/** The key of the PostgreSQL advisory lock under which one process at a time migrates and prepares the database. */
+export const MIGRATION_LOCK = 7_340_019_001
+
+/**
+ * The migrations this code knows (drizzle/meta/_journal.json), as the `created_at` drizzle records
+ * for each. Read once: the files ship with the code, so every process of one version agrees.
+ */
+let known: number[] | undefined
+export function knownMigrations(): number[] {
+  known ??= readMigrationFiles({ migrationsFolder: MIGRATIONS }).map((migration) => migration.folderMillis)
+  return known
+}
+
+/** The database was migrated by a newer version of the dashboard: this code must not write to it. */
+export class DatabaseNewerThanCode extends Error {
+  override name = 'DatabaseNewerThanCode'
+  constructor(readonly unknown: number[]) {
+    const newest = new Date(Math.max(...unknown)).toISOString()
+    super(`The database has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version of the dashboard does not know (the newest from ${newest}): a newer version has upgraded it. Run that version or a later one, or restore a backup taken before the upgrade.`)
+  }
+}
+
+/** Refuses a database with an applied migration that is not in this code's journal. */
+export function refuseNewerDatabase(applied: number[]): void {
+  const ours = new Set(knownMigrations())
+  const unknown = applied.filter((createdAt) => !ours.has(createdAt))
+  if (unknown.length) throw new DatabaseNewerThanCode(unknown)
+}
+
+const APPLIED_MIGRATIONS = 'select created_at from drizzle.__drizzle_migrations'
+/** On a fresh database drizzle's table does not exist yet. */
+const MIGRATIONS_TABLE_EXISTS = `select to_regclass('drizzle.__drizzle_migrations') is not null as present`
+
+/**
+ * Whether the database has exactly the migrations this code knows ('current'), misses some
+ * ('behind'), or has one it does not know ('ahead'): what /readyz asks.
+ */
+export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
+  const result = await db.execute(sql.raw(APPLIED_MIGRATIONS))
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { created_at: string | number }[]
+  const applied = new Set(rows.map((row) => Number(row.created_at)))
+  const ours = knownMigrations()
+  if ([...applied].some((createdAt) => !ours.includes(createdAt))) return 'ahead'
+  return ours.every((createdAt) => applied.has(createdAt)) ? 'current' : 'behind'
+}
+
 export interface DatabaseOptions {
   /** Called with each SQL statement sent and its parameters (the benchmark counts and explains them). */
   onQuery?: (sql: string, params: unknown[]) => void
   max?: number
   /** What this process is, for the message another process gets when it finds the embedded database in use. */
   command?: string
+  /**
+   * Runs once the database is migrated, still under the migration lock: what one process must do
+   * before any serves (publish the catalogue, create the demo company), done once when many start together.
+   */
+  onMigrated?: (db: Db) => Promise<void>
 }
 
 /** Opens the database and applies any migration not yet applied. */
@@ -69,13 +124,6 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  // Migrations may run long: only the connect timeout applies to them.
-  const migrationClient = postgres(url, { max: 1, onnotice: () => {}, ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }) })
-  try {
-    await migrate(drizzle(migrationClient), { migrationsFolder: MIGRATIONS })
-  } finally {
-    await migrationClient.end()
-  }
   const client = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
@@ -90,7 +138,23 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const unsafe = client.unsafe
   client.unsafe = ((query: string, args?: unknown[], queryOptions?: object) =>
     Array.isArray(args) ? unsafe(query, args as never, { ...queryOptions, prepare: true }) : unsafe(query, args as never, queryOptions as never)) as typeof client.unsafe
-  const db = drizzle(client, { schema }) as unknown as Db
+  const db: Db = drizzle(client, { schema })
+  // Migrations may run long: only the connect timeout applies to them. Their one connection holds
+  // the advisory lock: processes starting together migrate and prepare one after the other (the
+  // later ones find nothing left to do); ending that connection releases the lock.
+  const migrationClient = postgres(url, { max: 1, onnotice: () => {}, ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }) })
+  try {
+    await migrationClient.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK})`)
+    const [table] = await migrationClient.unsafe<{ present: boolean }[]>(MIGRATIONS_TABLE_EXISTS)
+    if (table!.present) refuseNewerDatabase((await migrationClient.unsafe<{ created_at: string }[]>(APPLIED_MIGRATIONS)).map((row) => Number(row.created_at)))
+    await migrate(drizzle(migrationClient), { migrationsFolder: MIGRATIONS })
+    if (options.onMigrated) await options.onMigrated(db)
+  } catch (error) {
+    await client.end({ timeout: 1 })
+    throw error
+  } finally {
+    await migrationClient.end()
+  }
   return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) }
 }
 
@@ -122,12 +186,17 @@ export async function openPglite(dataPath: string | undefined, options: Database
       lock?.release()
     }
   }
-  const db = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
+  const pglite = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
+  const db: Db = pglite
   try {
-    await migrate(db, { migrationsFolder: MIGRATIONS })
+    // One process by nature (the data folder's lock): no advisory lock needed.
+    const table = await client.query<{ present: boolean }>(MIGRATIONS_TABLE_EXISTS)
+    if (table.rows[0]!.present) refuseNewerDatabase((await client.query<{ created_at: string }>(APPLIED_MIGRATIONS)).rows.map((row) => Number(row.created_at)))
+    await migrate(pglite, { migrationsFolder: MIGRATIONS })
+    if (options.onMigrated) await options.onMigrated(db)
   } catch (error) {
     await close()
     throw error
   }
-  return { db: db as unknown as Db, kind: 'pglite', ...(lock ? { lock } : {}), close }
+  return { db, kind: 'pglite', ...(lock ? { lock } : {}), close }
 }

@@ -5,6 +5,7 @@ import type { Db } from './client.js'
 
 /** `build` runs once per database; its prepared query is reused for every later call. */
 export function preparedQuery<Query>(build: (db: Db) => Query): (db: Db) => Query {
+  // Per process, and safe so: the SQL text is derived from the code alone; each pool has its own statements.
   const byDatabase = new WeakMap<Db, Query>()
   return (db) => {
     let query = byDatabase.get(db)

@@ -5,6 +5,8 @@ import {
   pgTable, uuid, text, timestamp, integer, boolean, jsonb, bigserial, index, uniqueIndex, unique, check, foreignKey, primaryKey, type AnyPgColumn,
 } from 'drizzle-orm/pg-core'
 import type { ConnectorDefinition } from '../domain/definition.js'
+import type { DraftData } from '../domain/builder.js'
+import { RATE_LIMIT_UNITS, ROLES, SYSTEM_TYPES, type Role } from '../domain/enums.js'
 
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`)
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
@@ -18,8 +20,8 @@ const editedVersion = () => ({
   updatedBy: uuid('updated_by').references((): AnyPgColumn => users.id, { onDelete: 'restrict' }),
 })
 
-export const ROLES = ['administrator', 'manager', 'user', 'read-only'] as const
-export type Role = (typeof ROLES)[number]
+/** `column in ('a', 'b', …)`: a CHECK constraint written from one of the lists in domain/enums.ts. */
+const oneOf = (column: AnyPgColumn, values: readonly string[]) => sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(', '))})`
 
 export const companies = pgTable('companies', {
   id: id(),
@@ -45,7 +47,7 @@ export const users = pgTable('users', {
   uniqueIndex('users_sign_in_email_unique').on(sql`lower(${t.email})`).where(sql`${t.signsIn}`),
   uniqueIndex('users_company_email_unique').on(t.companyId, sql`lower(${t.email})`),
   unique('users_id_company_unique').on(t.id, t.companyId),
-  check('users_role_check', sql`${t.role} in ('administrator', 'manager', 'user', 'read-only')`),
+  check('users_role_check', oneOf(t.role, ROLES)),
   check('users_version_check', sql`${t.version} >= 1`),
 ])
 
@@ -87,7 +89,7 @@ export const marketplaceConnectors = pgTable('marketplace_connectors', {
   createdAt: createdAt(),
 }, (t) => [
   check('marketplace_connectors_kind_check', sql`(${t.kind} = 'prebuilt' and ${t.companyId} is null) or (${t.kind} = 'custom' and ${t.companyId} is not null)`),
-  check('marketplace_connectors_system_type_check', sql`${t.systemType} in ('Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database')`),
+  check('marketplace_connectors_system_type_check', oneOf(t.systemType, SYSTEM_TYPES)),
   uniqueIndex('marketplace_connectors_prebuilt_key_unique').on(t.key).where(sql`${t.kind} = 'prebuilt'`),
   uniqueIndex('marketplace_connectors_custom_key_unique').on(t.companyId, t.key).where(sql`${t.kind} = 'custom'`),
   index('marketplace_connectors_type_name_idx').on(t.systemType, sql`lower(${t.name})`),
@@ -177,7 +179,7 @@ export const instances = pgTable('instances', {
   unique('instances_id_company_unique').on(t.id, t.companyId),
   unique('instances_connector_name_unique').on(t.connectorId, t.name),
   index('instances_company_idx').on(t.companyId),
-  check('instances_rate_limit_check', sql`${t.rateLimitAmount} >= 1 and ${t.rateLimitUnit} in ('second', 'minute', 'hour')`),
+  check('instances_rate_limit_check', sql`${t.rateLimitAmount} >= 1 and ${oneOf(t.rateLimitUnit, RATE_LIMIT_UNITS)}`),
   check('instances_version_check', sql`${t.version} >= 1`),
 ])
 
@@ -220,7 +222,7 @@ export const connectorDrafts = pgTable('connector_drafts', {
   companyId: uuid('company_id').notNull().references(() => companies.id, { onDelete: 'restrict' }),
   createdBy: uuid('created_by').notNull(),
   step: text('step').notNull(),
-  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  data: jsonb('data').$type<DraftData>().notNull(),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   ...editedVersion(),

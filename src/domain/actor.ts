@@ -1,5 +1,5 @@
 // Who is acting: every domain function takes one and scopes all it reads and writes to its company.
-import type { Role } from '../db/schema.js'
+import type { Role } from './enums.js'
 import { Forbidden } from './errors.js'
 
 export interface Actor {

@@ -1,6 +1,6 @@
 // The audit log: who did what, when. Written in the same transaction as the change it records.
 import { auditEvents } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 
 export interface AuditEntry {
@@ -21,11 +21,11 @@ const rowOf = (actor: Actor, entry: AuditEntry) => ({
   details: entry.details ?? {},
 })
 
-export async function recordEvent(tx: Tx | Db, actor: Actor, entry: AuditEntry): Promise<void> {
+export async function recordEvent(tx: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
   await tx.insert(auditEvents).values(rowOf(actor, entry))
 }
 
 /** Several events of one change, in one statement. */
-export async function recordEvents(tx: Tx | Db, actor: Actor, entries: AuditEntry[]): Promise<void> {
+export async function recordEvents(tx: Queryable, actor: Actor, entries: AuditEntry[]): Promise<void> {
   if (entries.length) await tx.insert(auditEvents).values(entries.map((entry) => rowOf(actor, entry)))
 }

@@ -4,13 +4,16 @@ import { randomBytes } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import { connectorDrafts, connectors, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
-import { checkDefinition, isMissingFirst, SYSTEM_TYPES, type ConnectorDefinition } from './definition.js'
-import { applyEdit, type DefinitionEdit, type FormInput, type ItemKind, type RowOptions } from './definition-edit.js'
+import { checkDefinition, isMissingFirst, type ConnectorDefinition } from './definition.js'
+import { SYSTEM_TYPES } from './enums.js'
+import { applyEdit, type DefinitionEdit, type DetailsInput, type ItemInput, type ItemKind } from './definition-edit.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission, installConnector, lockConnectorNames } from './connectors.js'
+import { installEntry, installMarketplaceVersion } from './connectors.js'
+import { lockConnectorNames } from './locks.js'
+import { versionLabel } from './versions.js'
+import { runCommand } from './command.js'
 import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
 import { LIMITS, tooLongMessage } from './limits.js'
@@ -34,33 +37,37 @@ export async function listDrafts(db: Db, actor: Actor) {
   return db.select({ id: connectorDrafts.id, step: connectorDrafts.step, data: connectorDrafts.data, updatedAt: connectorDrafts.updatedAt, authorName: users.name })
     .from(connectorDrafts).innerJoin(users, eq(users.id, connectorDrafts.createdBy))
     .where(eq(connectorDrafts.companyId, actor.companyId)).orderBy(desc(connectorDrafts.updatedAt)).limit(100)
-    .then((rows) => rows.map((r) => ({ ...r, data: r.data as unknown as DraftData })))
+    
 }
 
 /** Starts a draft, once per form submission (a double submit answers with the draft started first). */
-export async function startDraft(db: Db, actor: Actor, submission?: string): Promise<{ id: string }> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, submission)
-    if (earlier?.resultId) {
+export async function startDraft(db: Db, actor: Actor, input: { submission?: string | undefined } = {}): Promise<{ id: string }> {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: async (tx, earlier) => {
+      if (!earlier.resultId) return null
       const [done] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts)
         .where(and(eq(connectorDrafts.id, earlier.resultId), eq(connectorDrafts.companyId, actor.companyId)))
-      if (done) return done
-    }
-    const [draft] = await tx.insert(connectorDrafts).values({
-      companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT as unknown as Record<string, unknown>,
-    }).returning({ id: connectorDrafts.id })
-    await recordEvent(tx, actor, { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' })
-    await completeSubmission(tx, actor, submission, draft!.id)
-    return draft!
+      return done ?? null
+    },
+    run: async (tx) => {
+      const [draft] = await tx.insert(connectorDrafts).values({
+        companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT,
+      }).returning({ id: connectorDrafts.id })
+      return {
+        result: draft!, resultId: draft!.id,
+        audit: { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' },
+      }
+    },
   })
 }
 
-export async function getDraft(db: Db | Tx, actor: Actor, id: string) {
+export async function getDraft(db: Queryable, actor: Actor, id: string) {
   requirePermission(actor, 'manageConnectors')
   const [draft] = await db.select().from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
   if (!draft) throw new NotFound('That draft')
-  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data as unknown as DraftData, updatedAt: draft.updatedAt, version: draft.version }
+  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data, updatedAt: draft.updatedAt, version: draft.version }
 }
 
 const updater = alias(users, 'updater')
@@ -82,22 +89,24 @@ async function lockDraft(tx: Tx, actor: Actor, id: string, form: EditForm) {
 
 /** Applies a change to a draft in one transaction, the row locked; once per form submission. */
 async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, change: (data: DraftData) => DraftData) {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    if (await claimSubmission(tx, actor, form.submission)) return (await getDraft(tx, actor, id)).data
-    const draft = await lockDraft(tx, actor, id, form)
-    const data = change(draft.data as unknown as DraftData)
-    const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
-    await tx.update(connectorDrafts).set({
-      data: data as unknown as Record<string, unknown>, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
-    }).where(eq(connectorDrafts.id, id))
-    await completeSubmission(tx, actor, form.submission, id)
-    return data
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: form.submission,
+    replay: async (tx) => (await getDraft(tx, actor, id)).data,
+    run: async (tx) => {
+      const draft = await lockDraft(tx, actor, id, form)
+      const data = change(draft.data)
+      const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
+      await tx.update(connectorDrafts).set({
+        data, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
+      }).where(eq(connectorDrafts.id, id))
+      return { result: data, resultId: id }
+    },
   })
 }
 
 /** The connector of the company already called `name` (whatever the case), if any: names are unique. */
-async function connectorNamed(q: Db | Tx, actor: Actor, name: string) {
+async function connectorNamed(q: Queryable, actor: Actor, name: string) {
   const [taken] = await q.select({ name: connectors.name }).from(connectors)
     .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, name.toLowerCase())))
   return taken ?? null
@@ -107,10 +116,14 @@ const nameTaken = (name: string) => `You already have a connector called ${name}
 
 const COLOUR = /^#[0-9a-fA-F]{6}$/
 
+/** The basic details step as entered: the draft's own details and the definition's. */
+export type BasicDetailsInput = DraftDetails & DetailsInput
+
 /** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
-export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: FormInput, form: EditForm) {
-  const text = (name: string) => String([input[name]].flat()[0] ?? '').trim()
-  const details: DraftDetails = { name: text('name'), version: text('version'), description: text('description'), systemType: text('systemType'), colour: text('colour') }
+export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: BasicDetailsInput, form: EditForm) {
+  const details: DraftDetails = {
+    name: input.name.trim(), version: input.version.trim(), description: input.description.trim(), systemType: input.systemType.trim(), colour: input.colour.trim(),
+  }
   const errors: Record<string, string> = {}
   if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
   else if (details.version.length > LIMITS.version) errors.version = tooLongMessage(LIMITS.version)
@@ -165,15 +178,12 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
   return {}
 }
 
-/** Sub-field rows in the builder's forms: one blank row, and an "add another" button for more. */
-export const BUILDER_ROWS: RowOptions = { blankRows: 1 }
-
 /**
  * Leaves a step for the next one. An item typed into the step's add form but not added yet is
  * added first, in the same change: "next step" never drops what was typed (an invalid one is refused
  * with its messages, and nothing moves on).
  */
-export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: FormInput }): Promise<BuilderStep> {
+export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: ItemInput }): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
   await changeDraft(db, actor, id, next, form, (data) => {
     const current = pending
@@ -196,58 +206,71 @@ function slug(name: string): string {
  * (EditConflict). A double-submitted form does this once.
  */
 export async function completeDraft(db: Db, actor: Actor, id: string, form: EditForm) {
-  requirePermission(actor, 'manageConnectors')
-  const submissionKey = form.submission
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, submissionKey)
-    if (earlier?.resultId) {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: form.submission,
+    replay: async (tx, earlier) => {
+      if (!earlier.resultId) return null
       const [done] = await tx.select({ id: connectors.id, name: connectors.name }).from(connectors)
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
       return { id: earlier.resultId, name: done?.name ?? '', repeated: true }
-    }
-    const draft = await lockDraft(tx, actor, id, form)
-    const data = draft.data as unknown as DraftData
-    const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
-    const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
-    if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
-    // Taken since the basic details were saved: the builder names its connector, it does not number it.
-    await lockConnectorNames(tx, actor)
-    const taken = await connectorNamed(tx, actor, data.details.name)
-    if (taken) throw new Invalid({ '': `${nameTaken(taken.name)} Change it in the basic details, then complete.` })
-    const [entry] = await tx.insert(marketplaceConnectors).values({
-      key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`, kind: 'custom', companyId: actor.companyId,
-      name: data.details.name, description: data.details.description, systemType: data.details.systemType, colour: data.details.colour,
-    }).returning({ id: marketplaceConnectors.id })
-    const [version] = await tx.insert(marketplaceVersions).values({
-      marketplaceConnectorId: entry!.id, version: data.details.version, definition: data.definition,
-      releaseNotes: `Built with the connector builder by ${actor.name}.`,
-    }).returning({ id: marketplaceVersions.id })
-    await tx.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, entry!.id))
-    const connector = await installConnector(tx as unknown as Db, actor, entry!.id)
-    await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
-    await recordEvent(tx, actor, {
-      action: 'build', subjectType: 'marketplace connector', subjectId: entry!.id,
-      summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`, details: { connectorId: connector.id },
-    })
-    await completeSubmission(tx, actor, submissionKey, connector.id)
-    return { id: connector.id, name: connector.name, repeated: false }
+    },
+    run: async (tx) => {
+      const draft = await lockDraft(tx, actor, id, form)
+      const data = draft.data
+      const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
+      const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
+      if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
+      // Taken since the basic details were saved: the builder names its connector, it does not number it.
+      await lockConnectorNames(tx, actor)
+      const taken = await connectorNamed(tx, actor, data.details.name)
+      if (taken) throw new Invalid({ '': `${nameTaken(taken.name)} Change it in the basic details, then complete.` })
+      const [entry] = await tx.insert(marketplaceConnectors).values({
+        key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`, kind: 'custom', companyId: actor.companyId,
+        name: data.details.name, description: data.details.description, systemType: data.details.systemType, colour: data.details.colour,
+      }).returning({ id: marketplaceConnectors.id })
+      const [version] = await tx.insert(marketplaceVersions).values({
+        marketplaceConnectorId: entry!.id, version: data.details.version, definition: data.definition,
+        releaseNotes: `Built with the connector builder by ${actor.name}.`,
+      }).returning({ id: marketplaceVersions.id })
+      await tx.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, entry!.id))
+      const connector = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: entry!.id, versionId: version!.id, definition: data.definition, name: data.details.name,
+        summary: `installed ${versionLabel(data.details.version)} from the marketplace`,
+      })
+      await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
+      return {
+        result: { id: connector.id, name: connector.name, repeated: false },
+        resultId: connector.id,
+        audit: [
+          installEntry(connector, { id: entry!.id, kind: 'custom', version: data.details.version }),
+          {
+            action: 'build', subjectType: 'marketplace connector', subjectId: entry!.id,
+            summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`, details: { connectorId: connector.id },
+          },
+        ],
+      }
+    },
   })
 }
 
 /** Discards a draft, unless it changed since the prompt was shown; once per form submission. */
 export async function discardDraft(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<never>> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, form.submission)
-    if (earlier) {
+  return runCommand<RemovalResult<never>>(db, actor, {
+    permission: 'manageConnectors',
+    submission: form.submission,
+    replay: async (tx) => {
       const [there] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
-      if (!there) return { removed: true, name: '' }
-    }
-    const draft = await lockDraft(tx, actor, id, form)
-    await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
-    const name = (draft.data as unknown as DraftData).details.name || 'untitled'
-    await recordEvent(tx, actor, { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` })
-    await completeSubmission(tx, actor, form.submission, id)
-    return { removed: true, name }
+      return there ? null : { removed: true, name: '' }
+    },
+    run: async (tx) => {
+      const draft = await lockDraft(tx, actor, id, form)
+      await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
+      const name = draft.data.details.name || 'untitled'
+      return {
+        result: { removed: true, name }, resultId: id,
+        audit: { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` },
+      }
+    },
   })
 }

@@ -3,40 +3,26 @@ import { and, asc, count, desc, eq, ilike, like, lt, lte, or, sql } from 'drizzl
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate, versionLabel } from './versions.js'
 import {
-  companies, connectionShapes, connectorRevisions, connectors, formSubmissions, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
+import type { ConnectorDefinition } from './definition.js'
 import { preparedQuery } from '../db/prepared.js'
-import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
+import type { Actor } from './actor.js'
+import type { AuditEntry } from './audit.js'
+import { runCommand } from './command.js'
+import { lockConnectorNames, lockConnectors } from './locks.js'
 import { NotFound, RevisionConflict } from './errors.js'
 import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
 import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
+import { connectorOf, installer, latestVersion, modifier, selectConnectorDetails, selectConnectors } from './connector-queries.js'
 
 export const CONNECTORS_PAGE_SIZE = 20
-
-/**
- * Claims a form's one-time key inside the transaction. Returns the earlier result when the same
- * form was already submitted (a double click, a resent request), or null when this is the first.
- */
-export async function claimSubmission(tx: Tx, actor: Actor, key: string | undefined): Promise<{ resultId: string | null } | null> {
-  if (!key) return null
-  const claimed = await tx.insert(formSubmissions).values({ companyId: actor.companyId, key })
-    .onConflictDoNothing().returning({ key: formSubmissions.key })
-  if (claimed.length) return null
-  const [earlier] = await tx.select({ resultId: formSubmissions.resultId }).from(formSubmissions)
-    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
-  return { resultId: earlier?.resultId ?? null }
-}
-
-export async function completeSubmission(tx: Tx, actor: Actor, key: string | undefined, resultId: string): Promise<void> {
-  if (!key) return
-  await tx.update(formSubmissions).set({ resultId })
-    .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
-}
+/** Instances shown under each connector on the manage connectors page; the rest are a link away. */
+export const INSTANCES_SHOWN = 3
 
 /** The conflict to throw when the connector is no longer at the revision a form was based on. */
 export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
@@ -68,19 +54,8 @@ async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, up
 
 
 /**
- * Names of a company's connectors are unique, whatever the case (a unique index). Everything that
- * names a connector (install, install alongside, the builder's complete, a rename) takes this lock
- * first, so a name found free under it is still free when inserted: one after the other, no retries.
- * It is the company's row, FOR NO KEY UPDATE, which does not block inserts that reference the company.
- * Lock order: a connector's row (lockConnector) before this.
- */
-export async function lockConnectorNames(tx: Tx, actor: Actor): Promise<void> {
-  await tx.select({ id: companies.id }).from(companies).where(eq(companies.id, actor.companyId)).for('no key update')
-}
-
-/**
  * `wanted` when no connector of the company is called that (whatever the case), else the first free
- * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames. Cases are compared by the
+ * of "wanted (2)", "wanted (3)", … Call it under lockConnectorNames (locks.ts). Cases are compared by the
  * database's lower(), as the unique index does.
  */
 export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
@@ -95,57 +70,88 @@ export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): P
   for (let n = 2; ; n++) if (!names.has(`${lower} (${n})`)) return `${wanted} (${n})`
 }
 
+/** A marketplace version to install, the name wanted for it and the summary of its first revision. */
+export interface VersionToInstall {
+  marketplaceConnectorId: string
+  versionId: string
+  definition: ConnectorDefinition
+  name: string
+  summary: string
+}
+
+/**
+ * Installs a marketplace version as a new connector of the company, at revision 1: named as wanted,
+ * or the first free of "name (2)", "name (3)", … when a connector has that name.
+ * What install, install alongside and the builder's complete share.
+ */
+export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: VersionToInstall) {
+  await lockConnectorNames(tx, actor)
+  const name = await freeConnectorName(tx, actor, version.name)
+  const [connector] = await tx.insert(connectors).values({
+    companyId: actor.companyId,
+    marketplaceConnectorId: version.marketplaceConnectorId,
+    marketplaceVersionId: version.versionId,
+    name,
+    definition: version.definition,
+    installedBy: actor.id,
+  }).returning({ id: connectors.id })
+  await tx.insert(connectorRevisions).values({
+    connectorId: connector!.id, number: 1, authorId: actor.id, definition: version.definition, marketplaceVersionId: version.versionId, summary: version.summary,
+  })
+  return { id: connector!.id, name }
+}
+
+/** The audit entry of installing a connector from the marketplace. */
+export const installEntry = (connector: { id: string; name: string }, entry: { id: string; kind: string; version: string }): AuditEntry => ({
+  action: 'install', subjectType: 'connector', subjectId: connector.id,
+  summary: `installed ${connector.name} (${entry.kind}, ${versionLabel(entry.version)})`,
+  details: { marketplaceConnectorId: entry.id, version: entry.version },
+})
+
+/** What installed a connector before: the answer to the same install form sent again. */
+async function earlierInstall(tx: Tx, actor: Actor, connectorId: string): Promise<InstalledConnector | null> {
+  const [done] = await tx.select({
+    id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
+    marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
+  }).from(connectors)
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
+    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  if (!done) return null
+  const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
+  return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+}
+
 /**
  * Installs a marketplace connector from its latest version. Installing one that is already
  * installed installs another copy, numbered so the two can be told apart: "HubSpot", "HubSpot (2)", …
  * the first name no connector of the company has.
  */
-export async function installConnector(db: Db, actor: Actor, marketplaceConnectorId: string, submissionKey?: string): Promise<InstalledConnector> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, submissionKey)
-    if (earlier?.resultId) {
-      const [done] = await tx.select({
-        id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
-        marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
-      }).from(connectors)
-        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-        .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-        .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      if (done) {
-        const copies = await copiesOf(tx, actor, done.marketplaceConnectorId, done.installedAt)
-        return { id: done.id, name: done.name, version: done.version, marketplaceName: done.marketplaceName, copies }
+export async function installConnector(db: Db, actor: Actor, input: { marketplaceConnectorId: string; submission?: string | undefined }): Promise<InstalledConnector> {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: async (tx, earlier) => (earlier.resultId ? earlierInstall(tx, actor, earlier.resultId) : null),
+    run: async (tx) => {
+      const [entry] = await tx.select({
+        id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
+        versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
+      }).from(marketplaceConnectors)
+        .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
+        .where(and(eq(marketplaceConnectors.id, input.marketplaceConnectorId), visibleTo(actor)))
+      if (!entry) throw new NotFound('That marketplace connector')
+      const connector = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: entry.id, versionId: entry.versionId, definition: entry.definition, name: entry.name,
+        summary: `installed ${versionLabel(entry.version)} from the marketplace`,
+      })
+      // Still under the names' lock: no other install of it in between.
+      const copies = await copiesOf(tx, actor, entry.id)
+      return {
+        result: { ...connector, version: entry.version, marketplaceName: entry.name, copies },
+        resultId: connector.id,
+        audit: installEntry(connector, entry),
       }
-    }
-    const [entry] = await tx.select({
-      id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
-      versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
-    }).from(marketplaceConnectors)
-      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
-      .where(and(eq(marketplaceConnectors.id, marketplaceConnectorId), visibleTo(actor)))
-    if (!entry) throw new NotFound('That marketplace connector')
-    await lockConnectorNames(tx, actor)
-    const before = await copiesOf(tx, actor, entry.id)
-    const name = await freeConnectorName(tx, actor, entry.name)
-    const [connector] = await tx.insert(connectors).values({
-      companyId: actor.companyId,
-      marketplaceConnectorId: entry.id,
-      marketplaceVersionId: entry.versionId,
-      name,
-      definition: entry.definition,
-      installedBy: actor.id,
-    }).returning({ id: connectors.id })
-    await tx.insert(connectorRevisions).values({
-      connectorId: connector!.id, number: 1, authorId: actor.id, definition: entry.definition, marketplaceVersionId: entry.versionId,
-      summary: `installed ${versionLabel(entry.version)} from the marketplace`,
-    })
-    await recordEvent(tx, actor, {
-      action: 'install', subjectType: 'connector', subjectId: connector!.id,
-      summary: `installed ${name} (${entry.kind}, ${versionLabel(entry.version)})`,
-      details: { marketplaceConnectorId: entry.id, version: entry.version },
-    })
-    await completeSubmission(tx, actor, submissionKey, connector!.id)
-    return { id: connector!.id, name, version: entry.version, marketplaceName: entry.name, copies: before + 1 }
+    },
   })
 }
 
@@ -165,14 +171,11 @@ export interface ConnectorSummary {
 
 export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
 
-export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[] }
+/** `instances`: the first INSTANCES_SHOWN by name; `instanceCount`: all of them. */
+export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[]; instanceCount: number }
 
 /** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
 export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
-
-const installer = alias(users, 'installer')
-const modifier = alias(users, 'modifier')
-const latest = alias(marketplaceVersions, 'latest')
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
@@ -193,31 +196,28 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .limit(constantLimit(CONNECTORS_PAGE_SIZE)).offset(sql.placeholder('offset'))
     .as('on_page')
-  return db.select({
+  return selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
     marketplaceName: marketplaceConnectors.name,
     version: marketplaceVersions.version,
-    latestVersion: latest.version,
+    latestVersion: latestVersion.version,
     installedAt: connectors.installedAt,
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    // [id, name, authentication method, process flows using it] per instance: half the database's work of json_build_object.
+    // [id, name, authentication method, process flows using it] per instance shown: half the database's work of json_build_object.
     instances: sql<[string, string, string, number][]>`(
-      select coalesce(json_agg(json_build_array(${instances.id}, ${instances.name}, ${instances.authMethodKey},
-        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})
-      ) order by lower(${instances.name}), ${instances.id}), '[]')
-      from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+      select coalesce(json_agg(json_build_array(shown.id, shown.name, shown.auth_method_key,
+        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = shown.id)
+      ) order by lower(shown.name), shown.id), '[]')
+      from (select ${instances.id} as id, ${instances.name} as name, ${instances.authMethodKey} as auth_method_key from ${instances}
+        where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId}
+        order by lower(${instances.name}), ${instances.id} limit ${sql.raw(String(INSTANCES_SHOWN))}) shown)`,
+    instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
     total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
-  }).from(onPage)
-    .innerJoin(connectors, eq(connectors.id, onPage.id))
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .innerJoin(installer, eq(installer.id, connectors.installedBy))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
+  }).innerJoin(onPage, eq(onPage.id, connectors.id))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
     .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
 })
@@ -247,6 +247,22 @@ export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQ
   }
 }
 
+/** Every instance of one connector of the actor's company, by name (the manage connectors page shows the first few). */
+export async function listInstancesOfConnector(db: Db, actor: Actor, connectorId: string) {
+  const [connector] = await db.select({ id: connectors.id, name: connectors.name }).from(connectors)
+    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  if (!connector) throw new NotFound('That connector')
+  const rows = await db.select({
+    id: instances.id,
+    name: instances.name,
+    authMethodKey: instances.authMethodKey,
+    flowCount: sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})`,
+  }).from(instances)
+    .where(and(eq(instances.connectorId, connector.id), eq(instances.companyId, actor.companyId)))
+    .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id))
+  return { connector, instances: rows.map((i): InstanceSummary => ({ ...i, connectorId: connector.id })) }
+}
+
 /** The page of the manage connectors list a connector stands on, so a redirect can show it. */
 export async function pageOfConnector(db: Db, actor: Actor, connector: { id: string; name: string }): Promise<number> {
   const [before] = await db.select({ n: count() }).from(connectors).where(and(
@@ -261,7 +277,7 @@ export async function pageOfConnector(db: Db, actor: Actor, connector: { id: str
 
 /** One connector of the actor's company, or NotFound (also for another company's id). */
 export async function getConnector(db: Db, actor: Actor, id: string) {
-  const [row] = await db.select({
+  const [row] = await selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
@@ -270,7 +286,7 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     systemType: marketplaceConnectors.systemType,
     version: marketplaceVersions.version,
     marketplaceVersionId: connectors.marketplaceVersionId,
-    latestVersion: latest.version,
+    latestVersion: latestVersion.version,
     latestVersionId: marketplaceConnectors.latestVersionId,
     definition: connectors.definition,
     revision: connectors.revision,
@@ -285,13 +301,7 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
       ) order by lower(${sibling.name}), ${sibling.id}), '[]')
       from ${connectors} ${sibling} inner join ${marketplaceVersions} ${siblingVersion} on ${siblingVersion.id} = ${sibling.marketplaceVersionId}
       where ${sibling.companyId} = ${connectors.companyId} and ${sibling.marketplaceConnectorId} = ${connectors.marketplaceConnectorId} and ${sibling.id} <> ${connectors.id})`,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .innerJoin(installer, eq(installer.id, connectors.installedBy))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+  }).where(connectorOf(actor, id))
   if (!row) throw new NotFound('That connector')
   const { siblingRows, ...connector } = row
   const siblings = siblingRows.map(([id, name, version, instanceCount]) => ({ id, name, version, instanceCount }))
@@ -306,30 +316,31 @@ export interface InstanceOfConnector { id: string; name: string }
  * the foreign key from instances refuses the delete if an instance slipped in between.
  */
 export async function removeConnector(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<InstanceOfConnector>> {
-  requirePermission(actor, 'manageConnectors')
-  const attempt = () => db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, form.submission)
-    // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
-    const [locked] = await tx.select({ id: connectors.id }).from(connectors)
-      .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
-    if (!locked && earlier) return { removed: true as const, name: '' }
-    if (!locked) throw new NotFound('That connector')
-    const [connector] = await tx.select({ name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision }).from(connectors)
-      .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-      .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
-    // The prompt showed this revision: a change saved since is looked at before removing.
-    if (connector.revision !== form.version) throw await revisionConflict(tx, id)
-    const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
-      .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
-      .orderBy(asc(sql`lower(${instances.name})`))
-    if (blockers.length) return { removed: false as const, name: connector.name, blockers }
-    await tx.delete(connectors).where(eq(connectors.id, id))
-    await recordEvent(tx, actor, {
-      action: 'remove', subjectType: 'connector', subjectId: id,
-      summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
-    })
-    await completeSubmission(tx, actor, form.submission, id)
-    return { removed: true as const, name: connector.name }
-  })
-  return retryOnceIfViolated('instances_connector_fk', attempt)
+  return retryOnceIfViolated('instances_connector_fk', () => runCommand<RemovalResult<InstanceOfConnector>>(db, actor, {
+    permission: 'manageConnectors',
+    submission: form.submission,
+    run: async (tx, earlier) => {
+      // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
+      const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+      if (!locked && earlier) return { result: { removed: true as const, name: '' } }
+      if (!locked) throw new NotFound('That connector')
+      const [connector] = await selectConnectors(tx, { name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision })
+        .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
+      // The prompt showed this revision: a change saved since is looked at before removing.
+      if (connector.revision !== form.version) throw await revisionConflict(tx, id)
+      const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
+        .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
+        .orderBy(asc(sql`lower(${instances.name})`))
+      if (blockers.length) return { result: { removed: false as const, name: connector.name, blockers } }
+      await tx.delete(connectors).where(eq(connectors.id, id))
+      return {
+        result: { removed: true as const, name: connector.name },
+        resultId: id,
+        audit: {
+          action: 'remove', subjectType: 'connector', subjectId: id,
+          summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
+        },
+      }
+    },
+  }))
 }

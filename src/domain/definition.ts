@@ -3,16 +3,11 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { LIMITS } from './limits.js'
-
-export const SYSTEM_TYPES = [
-  'Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database',
-] as const
-export type SystemType = (typeof SYSTEM_TYPES)[number]
+import { RATE_LIMIT_UNITS, type RateLimitUnit } from './enums.js'
 
 export const PROTOCOLS = ['HTTP', 'SOAP', 'FTP', 'SFTP', 'Database'] as const
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 export const DIRECTIONS = ['receive', 'send'] as const
-export const RATE_LIMIT_UNITS = ['second', 'minute', 'hour'] as const
 export const AUTH_TYPES = {
   basic: 'Basic',
   token: 'Token-based',
@@ -72,7 +67,7 @@ export type EndpointSpec = Omit<Static<typeof Endpoint>, 'direction' | 'method'>
 }
 export type ConnectorDefinition = Omit<Static<typeof Definition>, 'protocol' | 'rateLimit' | 'authMethods' | 'endpoints'> & {
   protocol: (typeof PROTOCOLS)[number]
-  rateLimit: { amount: number; unit: (typeof RATE_LIMIT_UNITS)[number] }
+  rateLimit: { amount: number; unit: RateLimitUnit }
   authMethods: AuthMethodSpec[]
   endpoints: EndpointSpec[]
 }

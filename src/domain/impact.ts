@@ -4,7 +4,7 @@
 // the update choice, overwrite, install alongside, merge, roll back and remove pages all show it.
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { connectionShapes, instances, processFlows } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 import type { ConnectorDefinition } from './definition.js'
 import { diffDefinitions } from './definition-diff.js'
@@ -65,7 +65,7 @@ function breakingKeys(current: ConnectorDefinition, next: ConnectorDefinition) {
  * `next`, endpoints and authentication methods that it removes or changes compared with `current` (the
  * connector's definition now) are flagged as breaking. One query.
  */
-export async function impactOf(db: Db | Tx, actor: Actor, connectorId: string, current: ConnectorDefinition, next?: ConnectorDefinition): Promise<Impact> {
+export async function impactOf(db: Queryable, actor: Actor, connectorId: string, current: ConnectorDefinition, next?: ConnectorDefinition): Promise<Impact> {
   const rows = await db.select({
     instanceId: instances.id,
     instanceName: instances.name,

@@ -2,35 +2,23 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import { connectionShapes, connectors, instances, processFlows, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode, retryOnceIfViolated, violates } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
-import type { AuthMethodSpec, ConnectorDefinition, FieldSpec } from './definition.js'
-import { RATE_LIMIT_UNITS } from './definition.js'
+import type { AuditEntry } from './audit.js'
+import type { ConnectorDefinition } from './definition.js'
+import { RATE_LIMIT_UNITS } from './enums.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { runCommand } from './command.js'
+import { fieldsFor, type InstanceField } from './instance-fields.js'
 import type { EditForm } from './edit-form.js'
+import { lockInstances } from './locks.js'
 import type { SecretBox } from './secrets.js'
 import type { RemovalResult } from './removal.js'
 import { LIMITS, tooLongMessage } from './limits.js'
 import { canonicalTimeZone, offeredTimeZone } from './time-zones.js'
 
 export { TIME_ZONES } from './time-zones.js'
-
-/** One field an instance asks for: an authentication field or a connector variable. */
-export interface InstanceField extends FieldSpec {
-  /** The form and storage name: `auth.<key>` or `var.<key>`. */
-  name: string
-  group: 'authentication' | 'variables'
-}
-
-export function fieldsFor(definition: ConnectorDefinition, method: AuthMethodSpec | undefined): InstanceField[] {
-  return [
-    ...(method?.fields ?? []).map((f) => ({ ...f, name: `auth.${f.key}`, group: 'authentication' as const })),
-    ...definition.variables.map((v) => ({ ...v, name: `var.${v.key}`, group: 'variables' as const })),
-  ]
-}
 
 export interface InstanceDetails {
   name: string
@@ -134,32 +122,37 @@ export async function createInstance(db: Db, actor: Actor, box: SecretBox, conne
   assertValid({ ...checkName(input.name), ...checkSettings(input), ...checkAuthMethod(definition, input.authMethod), ...checkValues(fields, input.values) })
   const { settings, secrets } = splitValues(fields, input.values, {})
   const name = input.name.trim()
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier?.resultId) {
-      const [done] = await tx.select({ id: instances.id, name: instances.name }).from(instances)
-        .where(and(eq(instances.id, earlier.resultId), eq(instances.companyId, actor.companyId)))
-      if (done) return { ...done, connectorId: connector.id, connectorName: connector.name }
-    }
-    let row
-    try {
-      ;[row] = await tx.insert(instances).values({
-        companyId: actor.companyId, connectorId: connector.id, name,
-        authMethodKey: input.authMethod, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
-        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
-        settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id, updatedBy: actor.id,
-      }).returning({ id: instances.id })
-    } catch (error) {
-      if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `${connector.name} already has an instance called "${name}". Choose another name.` })
-      if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw new NotFound('That connector')
-      throw error
-    }
-    await recordEvent(tx, actor, {
-      action: 'add instance', subjectType: 'instance', subjectId: row!.id,
-      summary: `added instance ${name} of ${connector.name}`, details: { connectorId: connector.id, authMethod: input.authMethod },
-    })
-    await completeSubmission(tx, actor, input.submission, row!.id)
-    return { id: row!.id, name, connectorId: connector.id, connectorName: connector.name }
+  return runCommand(db, actor, {
+    permission: 'manageInstances',
+    submission: input.submission,
+    replay: async (tx, earlier) => {
+      const [done] = earlier.resultId ? await tx.select({ id: instances.id, name: instances.name }).from(instances)
+        .where(and(eq(instances.id, earlier.resultId), eq(instances.companyId, actor.companyId))) : []
+      return done ? { ...done, connectorId: connector.id, connectorName: connector.name } : null
+    },
+    run: async (tx) => {
+      let row
+      try {
+        ;[row] = await tx.insert(instances).values({
+          companyId: actor.companyId, connectorId: connector.id, name,
+          authMethodKey: input.authMethod, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
+          rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit,
+          settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, createdBy: actor.id, updatedBy: actor.id,
+        }).returning({ id: instances.id })
+      } catch (error) {
+        if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `${connector.name} already has an instance called "${name}". Choose another name.` })
+        if (pgErrorCode(error) === FOREIGN_KEY_VIOLATION) throw new NotFound('That connector')
+        throw error
+      }
+      return {
+        result: { id: row!.id, name, connectorId: connector.id, connectorName: connector.name },
+        resultId: row!.id,
+        audit: {
+          action: 'add instance', subjectType: 'instance', subjectId: row!.id,
+          summary: `added instance ${name} of ${connector.name}`, details: { connectorId: connector.id, authMethod: input.authMethod },
+        },
+      }
+    },
   })
 }
 
@@ -186,8 +179,7 @@ export async function getInstance(db: Db, actor: Actor, box: SecretBox, id: stri
  * alone, so that waiting for another change of it never re-checks a join against rows as they were.
  */
 async function lockInstance(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await tx.select({ id: instances.id }).from(instances)
-    .where(and(eq(instances.id, id), eq(instances.companyId, actor.companyId))).for('update')
+  const [locked] = await lockInstances(tx, actor, eq(instances.id, id))
   if (!locked) throw new NotFound('That instance')
   const [row] = await tx.select({
     name: instances.name, secrets: instances.secrets, authMethodKey: instances.authMethodKey, version: instances.version,
@@ -226,51 +218,56 @@ export async function updateInstanceDetails(db: Db, actor: Actor, id: string, in
   requirePermission(actor, 'manageInstances')
   assertValid({ ...checkName(input.name), ...checkSettings(input) })
   const name = input.name.trim()
-  return db.transaction(async (tx) => {
-    if (await claimSubmission(tx, actor, input.submission)) return earlierEdit(tx, actor, id)
-    await lockForEdit(tx, actor, id, input)
-    try {
-      await tx.update(instances).set({
-        name, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
-        rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, ...nextVersion(actor),
-      }).where(eq(instances.id, id))
-    } catch (error) {
-      if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `This connector already has an instance called "${name}". Choose another name.` })
-      throw error
-    }
-    await recordEvent(tx, actor, { action: 'change instance', subjectType: 'instance', subjectId: id, summary: `changed the details of instance ${name}` })
-    await completeSubmission(tx, actor, input.submission, id)
-    return { id, name }
+  return runCommand(db, actor, {
+    permission: 'manageInstances',
+    submission: input.submission,
+    replay: (tx) => earlierEdit(tx, actor, id),
+    run: async (tx) => {
+      await lockForEdit(tx, actor, id, input)
+      try {
+        await tx.update(instances).set({
+          name, timeZone: offeredTimeZone(input.timeZone)!, dateFormat: input.dateFormat.trim(),
+          rateLimitAmount: Number(input.rateLimitAmount), rateLimitUnit: input.rateLimitUnit, ...nextVersion(actor),
+        }).where(eq(instances.id, id))
+      } catch (error) {
+        if (violates(error, 'instances_connector_name_unique')) throw new Invalid({ name: `This connector already has an instance called "${name}". Choose another name.` })
+        throw error
+      }
+      const audit: AuditEntry = { action: 'change instance', subjectType: 'instance', subjectId: id, summary: `changed the details of instance ${name}` }
+      return { result: { id, name }, resultId: id, audit }
+    },
   })
 }
 
 export async function updateInstanceAuthentication(db: Db, actor: Actor, box: SecretBox, id: string, input: { authMethod: string; values: Record<string, string | undefined> } & EditForm) {
-  requirePermission(actor, 'manageInstances')
-  return db.transaction(async (tx) => {
-    if (await claimSubmission(tx, actor, input.submission)) return earlierEdit(tx, actor, id)
-    const current = await lockForEdit(tx, actor, id, input)
-    const method = current.definition.authMethods.find((m) => m.key === input.authMethod)
-    const fields = fieldsFor(current.definition, method)
-    // Stored secrets of another method are not carried over to a newly chosen one.
-    const stored = input.authMethod === current.authMethodKey ? box.open(current.secrets) : {}
-    const storedVariables = Object.fromEntries(Object.entries(box.open(current.secrets)).filter(([k]) => k.startsWith('var.')))
-    const kept = { ...storedVariables, ...stored }
-    assertValid({ ...checkAuthMethod(current.definition, input.authMethod), ...checkValues(fields, input.values, kept) })
-    const { settings, secrets } = splitValues(fields, input.values, kept)
-    await tx.update(instances).set({
-      authMethodKey: input.authMethod, settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, ...nextVersion(actor),
-    }).where(eq(instances.id, id))
-    await recordEvent(tx, actor, {
-      action: 'change instance', subjectType: 'instance', subjectId: id,
-      summary: `changed the authentication of instance ${current.name}`, details: { authMethod: input.authMethod },
-    })
-    await completeSubmission(tx, actor, input.submission, id)
-    return { id, name: current.name }
+  return runCommand(db, actor, {
+    permission: 'manageInstances',
+    submission: input.submission,
+    replay: (tx) => earlierEdit(tx, actor, id),
+    run: async (tx) => {
+      const current = await lockForEdit(tx, actor, id, input)
+      const method = current.definition.authMethods.find((m) => m.key === input.authMethod)
+      const fields = fieldsFor(current.definition, method)
+      // Stored secrets of another method are not carried over to a newly chosen one.
+      const stored = input.authMethod === current.authMethodKey ? box.open(current.secrets) : {}
+      const storedVariables = Object.fromEntries(Object.entries(box.open(current.secrets)).filter(([k]) => k.startsWith('var.')))
+      const kept = { ...storedVariables, ...stored }
+      assertValid({ ...checkAuthMethod(current.definition, input.authMethod), ...checkValues(fields, input.values, kept) })
+      const { settings, secrets } = splitValues(fields, input.values, kept)
+      await tx.update(instances).set({
+        authMethodKey: input.authMethod, settings, secrets: Object.keys(secrets).length ? box.seal(secrets) : null, ...nextVersion(actor),
+      }).where(eq(instances.id, id))
+      const audit: AuditEntry = {
+        action: 'change instance', subjectType: 'instance', subjectId: id,
+        summary: `changed the authentication of instance ${current.name}`, details: { authMethod: input.authMethod },
+      }
+      return { result: { id, name: current.name }, resultId: id, audit }
+    },
   })
 }
 
 /** The process flows and connection shapes that use an instance. */
-export async function shapesUsingInstance(db: Db, actor: Actor, instanceId: string) {
+export async function shapesUsingInstance(db: Queryable, actor: Actor, instanceId: string) {
   return db.select({
     flowId: processFlows.id, flowName: processFlows.name, enabled: processFlows.enabled,
     shapeId: connectionShapes.id, position: connectionShapes.position, endpointKey: connectionShapes.endpointKey,
@@ -286,17 +283,17 @@ export type ShapeUse = Awaited<ReturnType<typeof shapesUsingInstance>>[number]
  * delete are one transaction, and the foreign key refuses the delete if a shape slipped in between.
  */
 export async function removeInstance(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<ShapeUse>> {
-  requirePermission(actor, 'manageInstances')
-  const attempt = () => db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, form.submission)
-    if (earlier && !(await exists(tx, actor, id))) return { removed: true as const, name: '' }
-    const instance = await lockForEdit(tx, actor, id, form)
-    const blockers = await shapesUsingInstance(tx as unknown as Db, actor, id)
-    if (blockers.length) return { removed: false as const, name: instance.name, blockers }
-    await tx.delete(instances).where(eq(instances.id, id))
-    await recordEvent(tx, actor, { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` })
-    await completeSubmission(tx, actor, form.submission, id)
-    return { removed: true as const, name: instance.name }
-  })
-  return retryOnceIfViolated('connection_shapes_instance_fk', attempt)
+  return retryOnceIfViolated('connection_shapes_instance_fk', () => runCommand<RemovalResult<ShapeUse>>(db, actor, {
+    permission: 'manageInstances',
+    submission: form.submission,
+    replay: async (tx) => (await exists(tx, actor, id) ? null : { removed: true, name: '' }),
+    run: async (tx) => {
+      const instance = await lockForEdit(tx, actor, id, form)
+      const blockers = await shapesUsingInstance(tx, actor, id)
+      if (blockers.length) return { result: { removed: false, name: instance.name, blockers } }
+      await tx.delete(instances).where(eq(instances.id, id))
+      const audit: AuditEntry = { action: 'remove instance', subjectType: 'instance', subjectId: id, summary: `removed instance ${instance.name} of ${instance.connectorName}` }
+      return { result: { removed: true, name: instance.name }, resultId: id, audit }
+    },
+  }))
 }

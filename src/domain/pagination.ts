@@ -1,5 +1,5 @@
 // Server-side pagination shared by every list.
-import { sql } from 'drizzle-orm'
+import { sql, type Placeholder } from 'drizzle-orm'
 
 export interface Page<T> {
   rows: T[]
@@ -25,25 +25,13 @@ export function pageOf<T>(rows: (T & { total: number })[], page: number, pageSiz
  * PostgreSQL cannot tell a page from the whole table in a cached plan, so it plans the query
  * again at every execution; with a constant it plans once per connection and reuses the plan.
  */
-export function constantLimit(pageSize: number): number {
+export function constantLimit(pageSize: number): Placeholder<'limit', number> {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`not a page size: ${pageSize}`)
-  // Drizzle writes an SQL chunk given to .limit() as it is (its type only admits numbers).
-  return sql.raw(String(pageSize)) as unknown as number
+  // Drizzle writes an SQL chunk given to .limit() as it is; the two fields make it fit .limit()'s placeholder type.
+  return Object.assign(sql.raw(String(pageSize)), { name: 'limit' as const, protected: pageSize })
 }
 
 /** `%text%` for ILIKE, with the user's own % and _ taken literally. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-}
-
-/** Map.groupBy, which Node.js 20 lacks. */
-export function groupBy<T, K>(items: T[], keyOf: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>()
-  for (const item of items) {
-    const key = keyOf(item)
-    const group = groups.get(key)
-    if (group) group.push(item)
-    else groups.set(key, [item])
-  }
-  return groups
 }

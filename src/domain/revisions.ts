@@ -4,12 +4,14 @@
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows, users,
+  connectionShapes, connectorRevisions, connectors, instances, marketplaceVersions, processFlows, users,
 } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, getConnector, lockConnectorNames, revisionConflict } from './connectors.js'
+import { getConnector, revisionConflict } from './connectors.js'
+import { lockConnectorNames } from './locks.js'
+import { runCommand } from './command.js'
+import { lockConnector, type LockedConnector } from './connector-queries.js'
 import { checkDefinition, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec } from './definition.js'
 import { applyEdit, ITEM_KINDS, type DefinitionEdit, type ItemKind } from './definition-edit.js'
 import { describeDiff, diffDefinitions, isUnchanged, same, summariseDiff } from './definition-diff.js'
@@ -18,37 +20,6 @@ import { impactOf, type Impact } from './impact.js'
 import { constantLimit, pageOf, type Page } from './pagination.js'
 import { hasUpdate } from './versions.js'
 import { listOf, pick, plural } from './words.js'
-
-/**
- * A connector row locked for the rest of the transaction, with what updates and saves need. The row
- * is locked alone, then read: a lock taken through a join makes PostgreSQL re-check the join after
- * waiting against the joined rows as they were, so a connector moved to another version meanwhile
- * would seem gone (a 404 instead of the conflict the waiting request should report).
- */
-export async function lockConnector(tx: Tx, actor: Actor, id: string) {
-  const [locked] = await tx.select({ id: connectors.id }).from(connectors)
-    .where(and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId))).for('update')
-  if (!locked) throw new NotFound('That connector')
-  const [row] = await tx.select({
-    id: connectors.id,
-    name: connectors.name,
-    definition: connectors.definition,
-    revision: connectors.revision,
-    modifiedAt: connectors.modifiedAt,
-    marketplaceConnectorId: connectors.marketplaceConnectorId,
-    marketplaceVersionId: connectors.marketplaceVersionId,
-    kind: marketplaceConnectors.kind,
-    marketplaceName: marketplaceConnectors.name,
-    version: marketplaceVersions.version,
-    baseDefinition: marketplaceVersions.definition,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(eq(connectors.id, locked.id))
-  return row!
-}
-
-export type LockedConnector = Awaited<ReturnType<typeof lockConnector>>
 
 export interface SavedChange {
   connectorId: string
@@ -83,41 +54,45 @@ type Change = (current: LockedConnector, tx: Tx) => Promise<Next>
 
 /** Saves a change as the next revision, in one transaction, once per form submission. */
 async function commitChange(db: Db, actor: Actor, input: CommitInput, change: Change): Promise<SavedChange> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier) return earlierChange(tx, actor, input.connectorId, earlier.resultId)
-    const current = await lockConnector(tx, actor, input.connectorId)
-    if (input.revision !== 'any' && current.revision !== input.revision) throw await revisionConflict(tx, current.id)
-    const next = await change(current, tx)
-    const diff = diffDefinitions(current.definition, next.definition)
-    const definitionChanged = !isUnchanged(diff)
-    const renamed = next.name !== current.name
-    const rebased = next.base !== undefined && next.base.id !== current.marketplaceVersionId
-    if (!definitionChanged && !renamed && !rebased) {
-      return { connectorId: current.id, name: current.name, revision: current.revision, summary: 'nothing changed', changed: false }
-    }
-    if (renamed) await refuseTakenName(tx, actor, current.id, next.name)
-    const summary = next.summary ?? [
-      renamed ? `renamed ${current.name} to ${next.name}` : '',
-      definitionChanged ? summariseDiff(diff) : '',
-    ].filter(Boolean).join('; ')
-    const [saved] = await tx.update(connectors)
-      .set({ name: next.name, definition: next.definition, revision: sql`${connectors.revision} + 1`, ...modification(actor, current, next, definitionChanged) })
-      .where(and(eq(connectors.id, current.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, current.revision)))
-      .returning({ revision: connectors.revision })
-    if (!saved) throw await revisionConflict(tx, current.id)
-    const [revision] = await tx.insert(connectorRevisions).values({
-      connectorId: current.id, number: saved.revision, authorId: actor.id, summary, definition: next.definition,
-      marketplaceVersionId: next.base?.id ?? current.marketplaceVersionId,
-    }).returning({ id: connectorRevisions.id })
-    await recordEvent(tx, actor, {
-      action: next.action ?? 'modify', subjectType: 'connector', subjectId: current.id,
-      summary: `changed ${next.name} (revision ${saved.revision}): ${summary}`,
-      details: { revision: saved.revision, changes: describeDiff(diff), ...(renamed ? { renamedFrom: current.name } : {}) },
-    })
-    await completeSubmission(tx, actor, input.submission, revision!.id)
-    return { connectorId: current.id, name: next.name, revision: saved.revision, summary, changed: true }
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: (tx, earlier) => earlierChange(tx, actor, input.connectorId, earlier.resultId),
+    run: async (tx) => {
+      const current = await lockConnector(tx, actor, input.connectorId)
+      if (input.revision !== 'any' && current.revision !== input.revision) throw await revisionConflict(tx, current.id)
+      const next = await change(current, tx)
+      const diff = diffDefinitions(current.definition, next.definition)
+      const definitionChanged = !isUnchanged(diff)
+      const renamed = next.name !== current.name
+      const rebased = next.base !== undefined && next.base.id !== current.marketplaceVersionId
+      if (!definitionChanged && !renamed && !rebased) {
+        return { result: { connectorId: current.id, name: current.name, revision: current.revision, summary: 'nothing changed', changed: false } }
+      }
+      if (renamed) await refuseTakenName(tx, actor, current.id, next.name)
+      const summary = next.summary ?? [
+        renamed ? `renamed ${current.name} to ${next.name}` : '',
+        definitionChanged ? summariseDiff(diff) : '',
+      ].filter(Boolean).join('; ')
+      const [saved] = await tx.update(connectors)
+        .set({ name: next.name, definition: next.definition, revision: sql`${connectors.revision} + 1`, ...modification(actor, current, next, definitionChanged) })
+        .where(and(eq(connectors.id, current.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, current.revision)))
+        .returning({ revision: connectors.revision })
+      if (!saved) throw await revisionConflict(tx, current.id)
+      const [revision] = await tx.insert(connectorRevisions).values({
+        connectorId: current.id, number: saved.revision, authorId: actor.id, summary, definition: next.definition,
+        marketplaceVersionId: next.base?.id ?? current.marketplaceVersionId,
+      }).returning({ id: connectorRevisions.id })
+      return {
+        result: { connectorId: current.id, name: next.name, revision: saved.revision, summary, changed: true },
+        resultId: revision!.id,
+        audit: {
+          action: next.action ?? 'modify', subjectType: 'connector', subjectId: current.id,
+          summary: `changed ${next.name} (revision ${saved.revision}): ${summary}`,
+          details: { revision: saved.revision, changes: describeDiff(diff), ...(renamed ? { renamedFrom: current.name } : {}) },
+        },
+      }
+    },
   })
 }
 
@@ -320,7 +295,7 @@ const previous = alias(connectorRevisions, 'previous')
  * One revision with its whole definition, what changed from the revision before it and the
  * marketplace version it was based on (null for revisions saved before that was recorded).
  */
-export async function getRevision(db: Db | Tx, actor: Actor, connectorId: string, number: number) {
+export async function getRevision(db: Queryable, actor: Actor, connectorId: string, number: number) {
   const [row] = await db.select({
     connectorId: connectors.id,
     connectorName: connectors.name,

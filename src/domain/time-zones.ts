@@ -31,6 +31,7 @@ const IANA_NAME_OF: Readonly<Record<string, string>> = {
   'Pacific/Truk': 'Pacific/Chuuk',
 }
 
+// Per process, and safe so: derived from the runtime's time zone data alone, the same in every process.
 const canonical = new Map<string, string | null>()
 
 /**

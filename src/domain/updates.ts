@@ -6,18 +6,18 @@
 import { and, count, eq, inArray, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
 import {
-  connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
-import { recordEvent } from './audit.js'
-import { claimSubmission, completeSubmission, freeConnectorName, lockConnectorNames, revisionConflict } from './connectors.js'
+import { runCommand, type Done } from './command.js'
+import { installMarketplaceVersion, revisionConflict } from './connectors.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions, type MergeResult, type MergeSide } from './definition-merge.js'
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
-import { lockConnector, type LockedConnector } from './revisions.js'
+import { connectorOf, lockConnector, modifier, selectConnectorDetails, selectConnectors, latestVersion, type LockedConnector } from './connector-queries.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 import { pick, plural } from './words.js'
 
@@ -51,35 +51,26 @@ export interface UpdateChoice {
   alongsideName: string
 }
 
-const modifier = alias(users, 'modifier')
-const base = alias(marketplaceVersions, 'base')
-const latest = alias(marketplaceVersions, 'latest')
-
 /** A connector with the version it is based on and the newest one: what every update screen starts from. */
 async function updateRow(db: Db, actor: Actor, connectorId: string) {
   requirePermission(actor, 'manageConnectors')
-  const [row] = await db.select({
+  const [row] = await selectConnectorDetails(db, {
     id: connectors.id,
     name: connectors.name,
     kind: marketplaceConnectors.kind,
     marketplaceConnectorId: connectors.marketplaceConnectorId,
     marketplaceName: marketplaceConnectors.name,
-    version: base.version,
-    baseDefinition: base.definition,
+    version: marketplaceVersions.version,
+    baseDefinition: marketplaceVersions.definition,
     definition: connectors.definition,
     revision: connectors.revision,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
-    latestVersion: latest.version,
-    latestDefinition: latest.definition,
-    latestReleasedOn: latest.releasedOn,
-    latestReleaseNotes: latest.releaseNotes,
-  }).from(connectors)
-    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
-    .innerJoin(base, eq(base.id, connectors.marketplaceVersionId))
-    .leftJoin(latest, eq(latest.id, marketplaceConnectors.latestVersionId))
-    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+    latestVersion: latestVersion.version,
+    latestDefinition: latestVersion.definition,
+    latestReleasedOn: latestVersion.releasedOn,
+    latestReleaseNotes: latestVersion.releaseNotes,
+  }).where(connectorOf(actor, connectorId))
   if (!row) throw new NotFound('That connector')
   return row
 }
@@ -153,9 +144,8 @@ async function instanceCount(tx: Tx, actor: Actor, connectorId: string): Promise
 
 /** The result of an update or overwrite submitted before (a double click answers the same). */
 async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise<UpdatedConnector> {
-  const [row] = await tx.select({ id: connectors.id, name: connectors.name, to: marketplaceVersions.version }).from(connectors)
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
+  const [row] = await selectConnectors(tx, { id: connectors.id, name: connectors.name, to: marketplaceVersions.version })
+    .where(connectorOf(actor, connectorId))
   if (!row) throw new NotFound('That connector')
   return { ...row, from: null, instanceCount: await instanceCount(tx, actor, connectorId) }
 }
@@ -183,29 +173,45 @@ async function moveToVersion(tx: Tx, actor: Actor, connector: LockedConnector, t
   return saved.revision
 }
 
+type Target = Awaited<ReturnType<typeof targetVersion>>
+
+/**
+ * What update, overwrite and merge share: the connector locked at the revision the form showed, the
+ * version chosen; a form sent again answers with what the connector is now.
+ */
+function moveCommand<R>(db: Db, actor: Actor, input: VersionChoice, replay: (earlier: UpdatedConnector) => R,
+  move: (tx: Tx, connector: LockedConnector, target: Target) => Promise<Done<R>>): Promise<R> {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: async (tx) => replay(await earlierUpdate(tx, actor, input.connectorId)),
+    run: async (tx) => {
+      const connector = await lockConnector(tx, actor, input.connectorId)
+      // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
+      if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
+      return move(tx, connector, await targetVersion(tx, connector, input.version))
+    },
+  })
+}
+
 /** "update available" on a connector that is not modified: updated in place to the chosen version. */
 export async function updateConnector(db: Db, actor: Actor, input: VersionChoice): Promise<UpdatedConnector> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier) return earlierUpdate(tx, actor, input.connectorId)
-    const connector = await lockConnector(tx, actor, input.connectorId)
-    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
-    if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
-    const target = await targetVersion(tx, connector, input.version)
+  return moveCommand(db, actor, input, (earlier) => earlier, async (tx, connector, target) => {
     if (connector.modifiedAt) {
       throw new Conflict(`${connector.name} has been modified, so it is not updated in place: choose whether to overwrite it or to install version ${target.version} alongside it.`)
     }
     const releaseNotes = await notesBetween(tx, connector, target.version)
     const revision = await moveToVersion(tx, actor, connector, target, `updated from version ${connector.version} to ${target.version}`)
     const instanceTotal = await instanceCount(tx, actor, connector.id)
-    await recordEvent(tx, actor, {
-      action: 'update', subjectType: 'connector', subjectId: connector.id,
-      summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}${instanceTotal ? `; ${pick(instanceTotal, 'its instance keeps', `its ${instanceTotal} instances keep`)} working with it` : ''}`,
-      details: { from: connector.version, to: target.version, revision, releaseNotes, changes: describeDiff(diffDefinitions(connector.definition, target.definition)) },
-    })
-    await completeSubmission(tx, actor, input.submission, connector.id)
-    return { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal }
+    return {
+      result: { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal },
+      resultId: connector.id,
+      audit: {
+        action: 'update', subjectType: 'connector', subjectId: connector.id,
+        summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}${instanceTotal ? `; ${pick(instanceTotal, 'its instance keeps', `its ${instanceTotal} instances keep`)} working with it` : ''}`,
+        details: { from: connector.version, to: target.version, revision, releaseNotes, changes: describeDiff(diffDefinitions(connector.definition, target.definition)) },
+      },
+    }
   })
 }
 
@@ -222,27 +228,22 @@ export type OverwrittenConnector = UpdatedConnector & { customisations: string[]
  * connector but stay in its revision history; the connector keeps its id, so instances stay attached.
  */
 export async function overwriteWithVersion(db: Db, actor: Actor, input: VersionChoice): Promise<OverwrittenConnector> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), customisations: [], lastCustomisedRevision: input.revision }
-    const connector = await lockConnector(tx, actor, input.connectorId)
-    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
-    if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
-    const target = await targetVersion(tx, connector, input.version)
+  const replay = (earlier: UpdatedConnector) => ({ ...earlier, customisations: [], lastCustomisedRevision: input.revision })
+  return moveCommand<OverwrittenConnector>(db, actor, input, replay, async (tx, connector, target) => {
     const customisations = describeDiff(diffDefinitions(connector.baseDefinition, connector.definition))
     const lost = customisations.length ? `; customisations removed (see revision ${connector.revision}): ${customisations.join('; ')}` : ''
     const revision = await moveToVersion(tx, actor, connector, target, `overwritten with version ${target.version} (was ${connector.version})${lost}`)
-    const instanceTotal = await instanceCount(tx, actor, connector.id)
-    await recordEvent(tx, actor, {
-      action: 'overwrite', subjectType: 'connector', subjectId: connector.id,
-      summary: `overwrote ${connector.name} with version ${target.version} (was ${connector.version}); customisations removed: ${customisations.join('; ') || 'none'}`,
-      details: { from: connector.version, to: target.version, revision, customisations, customisedRevision: connector.revision },
-    })
-    await completeSubmission(tx, actor, input.submission, connector.id)
     return {
-      id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal,
-      customisations, lastCustomisedRevision: connector.revision,
+      result: {
+        id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: await instanceCount(tx, actor, connector.id),
+        customisations, lastCustomisedRevision: connector.revision,
+      },
+      resultId: connector.id,
+      audit: {
+        action: 'overwrite', subjectType: 'connector', subjectId: connector.id,
+        summary: `overwrote ${connector.name} with version ${target.version} (was ${connector.version}); customisations removed: ${customisations.join('; ') || 'none'}`,
+        details: { from: connector.version, to: target.version, revision, customisations, customisedRevision: connector.revision },
+      },
     }
   })
 }
@@ -284,6 +285,8 @@ export async function mergePreview(db: Db, actor: Actor, connectorId: string, ch
   }
 }
 
+export type MergedConnector = UpdatedConnector & { kept: string[]; conflicts: number }
+
 /** The form field of a conflict's choice. */
 export const choiceField = (conflictId: string) => `choice.${conflictId}`
 
@@ -291,15 +294,8 @@ export const choiceField = (conflictId: string) => `choice.${conflictId}`
  * Applies "update and keep my changes": a new revision based on the chosen version whose definition
  * is the merge, every conflict answered. One transaction, once per form submission.
  */
-export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice): Promise<UpdatedConnector & { kept: string[]; conflicts: number }> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier) return { ...await earlierUpdate(tx, actor, input.connectorId), kept: [], conflicts: 0 }
-    const connector = await lockConnector(tx, actor, input.connectorId)
-    // The revision first: a request that lost a race to the same update learns that, not "nothing to update".
-    if (connector.revision !== input.revision) throw await revisionConflict(tx, connector.id)
-    const target = await targetVersion(tx, connector, input.version)
+export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice): Promise<MergedConnector> {
+  return moveCommand<MergedConnector>(db, actor, input, (earlier) => ({ ...earlier, kept: [], conflicts: 0 }), async (tx, connector, target) => {
     const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
     if (merge.unresolved.length) {
       throw new Invalid(Object.fromEntries(merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.'])))
@@ -314,13 +310,15 @@ export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice)
     ].filter(Boolean).join('; ')
     const revision = await moveToVersion(tx, actor, connector, target, summary, merge.definition)
     const instanceTotal = await instanceCount(tx, actor, connector.id)
-    await recordEvent(tx, actor, {
-      action: 'merge update', subjectType: 'connector', subjectId: connector.id,
-      summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations${merge.conflicts.length ? ` (${plural(merge.conflicts.length, 'conflict')} resolved)` : ''}`,
-      details: { from: connector.version, to: target.version, revision, kept: merge.keptFromMine, conflicts: picks, changes: describeDiff(diffDefinitions(connector.definition, merge.definition)) },
-    })
-    await completeSubmission(tx, actor, input.submission, connector.id)
-    return { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal, kept: merge.keptFromMine, conflicts: merge.conflicts.length }
+    return {
+      result: { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal, kept: merge.keptFromMine, conflicts: merge.conflicts.length },
+      resultId: connector.id,
+      audit: {
+        action: 'merge update', subjectType: 'connector', subjectId: connector.id,
+        summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations${merge.conflicts.length ? ` (${plural(merge.conflicts.length, 'conflict')} resolved)` : ''}`,
+        details: { from: connector.version, to: target.version, revision, kept: merge.keptFromMine, conflicts: picks, changes: describeDiff(diffDefinitions(connector.definition, merge.definition)) },
+      },
+    }
   })
 }
 
@@ -331,85 +329,35 @@ export interface InstalledAlongside { id: string; name: string; version: string;
  * told apart, based on the chosen version, with no instances. The existing one is not touched.
  */
 export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<VersionChoice, 'revision'>): Promise<InstalledAlongside> {
-  requirePermission(actor, 'manageConnectors')
-  return db.transaction(async (tx) => {
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    const connector = await lockConnector(tx, actor, input.connectorId)
-    if (earlier?.resultId) {
+  return runCommand(db, actor, {
+    permission: 'manageConnectors',
+    submission: input.submission,
+    replay: async (tx, earlier) => {
+      if (!earlier.resultId) return null
+      const connector = await lockConnector(tx, actor, input.connectorId)
       const [done] = await tx.select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version }).from(connectors)
         .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      if (done) return { ...done, previousId: connector.id, previousName: connector.name }
-    }
-    const target = await targetVersion(tx, connector, input.version)
-    // "Shopify 2.2.0", or "Shopify 2.2.0 (2)" when that name is taken, …
-    await lockConnectorNames(tx, actor)
-    const name = await freeConnectorName(tx, actor, `${connector.marketplaceName} ${target.version}`)
-    const [installed] = await tx.insert(connectors).values({
-      companyId: actor.companyId,
-      marketplaceConnectorId: connector.marketplaceConnectorId,
-      marketplaceVersionId: target.id,
-      name,
-      definition: target.definition,
-      installedBy: actor.id,
-    }).returning({ id: connectors.id })
-    await tx.insert(connectorRevisions).values({
-      connectorId: installed!.id, number: 1, authorId: actor.id, definition: target.definition, marketplaceVersionId: target.id,
-      summary: `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`,
-    })
-    await recordEvent(tx, actor, {
-      action: 'install alongside', subjectType: 'connector', subjectId: installed!.id,
-      summary: `installed ${name} (version ${target.version}) alongside ${connector.name} (version ${connector.version}), which keeps its instances`,
-      details: { alongside: connector.id, alongsideName: connector.name, version: target.version, previousVersion: connector.version },
-    })
-    await completeSubmission(tx, actor, input.submission, installed!.id)
-    return { id: installed!.id, name, version: target.version, previousId: connector.id, previousName: connector.name }
-  })
-}
-
-export interface NextSteps {
-  connector: { id: string; name: string; version: string }
-  previous: { id: string; name: string; version: string; customisations: string[] }
-  instances: { id: string; name: string }[]
-  /** Flows whose connection shapes use the previous connector's instances; `breakingShapes` use an endpoint the new version removes or changes. */
-  flows: { id: string; name: string; enabled: boolean; shapeCount: number; breakingShapes: number; instanceNames: string[] }[]
-  impact: Impact
-}
-
-/**
- * What is left to do after installing a new version alongside (help text: "apply your
- * modifications to the new version, then create new instances and update connection shapes with
- * these in affected process flows"). Two queries.
- */
-export async function nextStepsAfterAlongside(db: Db, actor: Actor, connectorId: string, previousId: string): Promise<NextSteps> {
-  const rows = await db.select({
-    id: connectors.id, name: connectors.name, version: marketplaceVersions.version,
-    definition: connectors.definition, baseDefinition: marketplaceVersions.definition, modifiedAt: connectors.modifiedAt,
-  }).from(connectors)
-    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .where(and(eq(connectors.companyId, actor.companyId), inArray(connectors.id, [connectorId, previousId])))
-  const connector = rows.find((r) => r.id === connectorId)
-  const previous = rows.find((r) => r.id === previousId)
-  if (!connector || !previous || connectorId === previousId) throw new NotFound('That connector')
-  const impact = await impactOf(db, actor, previousId, previous.definition, connector.definition)
-  const flows = new Map<string, NextSteps['flows'][number]>()
-  for (const instance of impact.instances) {
-    for (const f of instance.flows) {
-      const flow = flows.get(f.id) ?? { id: f.id, name: f.name, enabled: f.enabled, shapeCount: 0, breakingShapes: 0, instanceNames: [] }
-      flow.shapeCount += f.shapes.length
-      flow.breakingShapes += f.shapes.filter((s) => s.breaking).length
-      flow.instanceNames.push(instance.name)
-      flows.set(f.id, flow)
-    }
-  }
-  return {
-    connector: { id: connector.id, name: connector.name, version: connector.version },
-    previous: {
-      id: previous.id, name: previous.name, version: previous.version,
-      customisations: previous.modifiedAt ? describeDiff(diffDefinitions(previous.baseDefinition, previous.definition)) : [],
+      return done ? { ...done, previousId: connector.id, previousName: connector.name } : null
     },
-    instances: impact.instances.map(({ id, name }) => ({ id, name })),
-    flows: [...flows.values()].sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase())),
-    impact,
-  }
+    run: async (tx) => {
+      const connector = await lockConnector(tx, actor, input.connectorId)
+      const target = await targetVersion(tx, connector, input.version)
+      // "Shopify 2.2.0", or "Shopify 2.2.0 (2)" when that name is taken, …
+      const installed = await installMarketplaceVersion(tx, actor, {
+        marketplaceConnectorId: connector.marketplaceConnectorId, versionId: target.id, definition: target.definition,
+        name: `${connector.marketplaceName} ${target.version}`,
+        summary: `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`,
+      })
+      return {
+        result: { ...installed, version: target.version, previousId: connector.id, previousName: connector.name },
+        resultId: installed.id,
+        audit: {
+          action: 'install alongside', subjectType: 'connector', subjectId: installed.id,
+          summary: `installed ${installed.name} (version ${target.version}) alongside ${connector.name} (version ${connector.version}), which keeps its instances`,
+          details: { alongside: connector.id, alongsideName: connector.name, version: target.version, previousVersion: connector.version },
+        },
+      }
+    },
+  })
 }

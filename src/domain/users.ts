@@ -1,14 +1,15 @@
 // Users and signing in. Sessions are rows keyed by a hash of the cookie's random token.
 import { createHash, randomBytes } from 'node:crypto'
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm'
-import { companies, sessions, users, ROLES, type Role } from '../db/schema.js'
+import { companies, sessions, users } from '../db/schema.js'
+import { ROLES, type Role } from './enums.js'
 import { retryOnceIfViolated, violates } from '../db/errors.js'
-import { recordEvent } from './audit.js'
+import { recordEvent, type AuditEntry } from './audit.js'
 import { requirePermission } from './actor.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { claimSubmission, completeSubmission } from './connectors.js'
+import { runCommand, type Done } from './command.js'
 import type { EditForm } from './edit-form.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable, Tx } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, passwordProblem, UNUSABLE_HASH, verifyPassword } from './passwords.js'
@@ -76,7 +77,7 @@ export async function endSession(db: Db, token: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, tokenHash(token)))
 }
 
-export async function createCompany(db: Db | Tx, name: string): Promise<{ id: string; name: string }> {
+export async function createCompany(db: Queryable, name: string): Promise<{ id: string; name: string }> {
   const [company] = await db.insert(companies).values({ name }).returning({ id: companies.id, name: companies.name })
   return company!
 }
@@ -129,7 +130,7 @@ export async function createCompanyWithAdministrator(db: Db, input: FirstAdminis
 export interface NewUser { companyId: string; email: string; name: string; password: string; role: Role }
 
 /** Creates a user who signs in with their email address (fails if that address already signs in). */
-export async function createUser(db: Db | Tx, input: NewUser): Promise<Actor> {
+export async function createUser(db: Queryable, input: NewUser): Promise<Actor> {
   const normalised = normaliseEmail(input.email)
   if ('error' in normalised) throw new Invalid({ email: normalised.error })
   const [user] = await db.insert(users).values({
@@ -177,25 +178,27 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   const email = normalised.email
   const passwordHash = await hashPassword(input.password)
   // Two companies adding one new address at once: the loser's run finds it taken and lists the person.
-  return retryOnceIfViolated('users_sign_in_email_unique', () => db.transaction(async (tx) => {
+  return retryOnceIfViolated('users_sign_in_email_unique', () => runCommand(db, actor, {
+    permission: 'manageUsers',
     // Once per form submission: a double submit answers with the user added first.
-    const earlier = await claimSubmission(tx, actor, input.submission)
-    if (earlier?.resultId) {
-      const [done] = await tx.select(companyUser).from(users).where(and(eq(users.id, earlier.resultId), eq(users.companyId, actor.companyId)))
-      if (done) return done
-    }
-    const [user] = await tx.insert(users).values({
-      companyId: actor.companyId, name, email, role: input.role as Role, passwordHash,
-      signsIn: sql`not exists (select 1 from ${users} where lower(${users.email}) = ${email} and ${users.signsIn})`,
-    })
-      .returning(companyUser)
-      .catch((error: unknown) => {
-        if (violates(error, 'users_company_email_unique')) throw new Invalid({ email: 'Somebody in your company already has this email address.' })
-        throw error
+    submission: input.submission,
+    replay: async (tx, earlier) => {
+      const [done] = earlier.resultId ? await tx.select(companyUser).from(users).where(and(eq(users.id, earlier.resultId), eq(users.companyId, actor.companyId))) : []
+      return done ?? null
+    },
+    run: async (tx) => {
+      const [user] = await tx.insert(users).values({
+        companyId: actor.companyId, name, email, role: input.role as Role, passwordHash,
+        signsIn: sql`not exists (select 1 from ${users} where lower(${users.email}) = ${email} and ${users.signsIn})`,
       })
-    await recordEvent(tx, actor, { action: 'add user', subjectType: 'user', subjectId: user!.id, summary: `added ${name} (${email}) as ${input.role}` })
-    await completeSubmission(tx, actor, input.submission, user!.id)
-    return user!
+        .returning(companyUser)
+        .catch((error: unknown) => {
+          if (violates(error, 'users_company_email_unique')) throw new Invalid({ email: 'Somebody in your company already has this email address.' })
+          throw error
+        })
+      const audit: AuditEntry = { action: 'add user', subjectType: 'user', subjectId: user!.id, summary: `added ${name} (${email}) as ${input.role}` }
+      return { result: user!, resultId: user!.id, audit }
+    },
   }))
 }
 
@@ -214,25 +217,30 @@ export class RoleConflict extends EditConflict {
 export async function changeRole(db: Db, actor: Actor, userId: string, role: string, form: EditForm): Promise<CompanyUser> {
   requirePermission(actor, 'manageUsers')
   if (!(ROLES as readonly string[]).includes(role)) throw new Invalid({ role: 'Choose a role.' })
-  return db.transaction(async (tx) => {
-    if (await claimSubmission(tx, actor, form.submission)) {
+  return runCommand(db, actor, {
+    permission: 'manageUsers',
+    submission: form.submission,
+    replay: async (tx) => {
       const [done] = await tx.select(companyUser).from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
       if (!done) throw new NotFound('That user')
       return done
-    }
-    // Locks the company's administrators so two demotions cannot leave none.
-    const admins = await tx.select({ id: users.id }).from(users)
-      .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator'))).for('update')
-    const [user] = await tx.select().from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId))).for('update')
-    if (!user) throw new NotFound('That user')
-    if (user.version !== form.version) throw new RoleConflict(user)
-    if (user.role === 'administrator' && role !== 'administrator' && admins.length <= 1) {
-      throw new Invalid({ role: `${user.name} is the only administrator. Make somebody else an administrator first.` })
-    }
-    const [updated] = await tx.update(users).set({ role: role as Role, version: sql`${users.version} + 1` }).where(eq(users.id, userId))
-      .returning(companyUser)
-    await recordEvent(tx, actor, { action: 'change role', subjectType: 'user', subjectId: userId, summary: `changed the role of ${user.name} from ${user.role} to ${role}` })
-    await completeSubmission(tx, actor, form.submission, userId)
-    return updated!
+    },
+    run: (tx) => changeRoleOf(tx, actor, userId, role, form),
   })
+}
+
+async function changeRoleOf(tx: Tx, actor: Actor, userId: string, role: string, form: EditForm): Promise<Done<CompanyUser>> {
+  // Locks the company's administrators so two demotions cannot leave none.
+  const admins = await tx.select({ id: users.id }).from(users)
+    .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator'))).for('update')
+  const [user] = await tx.select().from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId))).for('update')
+  if (!user) throw new NotFound('That user')
+  if (user.version !== form.version) throw new RoleConflict(user)
+  if (user.role === 'administrator' && role !== 'administrator' && admins.length <= 1) {
+    throw new Invalid({ role: `${user.name} is the only administrator. Make somebody else an administrator first.` })
+  }
+  const [updated] = await tx.update(users).set({ role: role as Role, version: sql`${users.version} + 1` }).where(eq(users.id, userId))
+    .returning(companyUser)
+  const audit: AuditEntry = { action: 'change role', subjectType: 'user', subjectId: userId, summary: `changed the role of ${user.name} from ${user.role} to ${role}` }
+  return { result: updated!, resultId: userId, audit }
 }

@@ -1,4 +1,5 @@
-// The in-app help pages (views/help/<slug>.eta) and which screen links to which page.
+// The in-app help pages (views/help/<slug>.eta). Which screen links to which page is declared by its
+// route, next to its permission: `config: { permission: ..., help: 'updating-a-connector' }`.
 
 export interface HelpPage {
   slug: string
@@ -6,7 +7,7 @@ export interface HelpPage {
   summary: string
 }
 
-export const HELP_PAGES: HelpPage[] = [
+export const HELP_PAGES = [
   { slug: 'manage-connectors', title: 'The manage connectors page', summary: 'See every connector you have installed or built, with its instances, and reach everything you can do with them.' },
   { slug: 'installing-a-prebuilt-connector', title: 'Installing a prebuilt connector', summary: 'Find a connector in the marketplace and install it, ready for instances.' },
   { slug: 'adding-an-instance', title: 'Adding an instance', summary: 'Connect a connector to one account of its system, step by step, so process flows can use it.' },
@@ -17,54 +18,23 @@ export const HELP_PAGES: HelpPage[] = [
   { slug: 'updating-a-connector', title: 'Updating a connector', summary: 'Take a vendor update: update in place, or for a connector you modified, overwrite it or install the new version alongside.' },
   { slug: 'building-a-custom-connector', title: 'Building a custom connector', summary: 'Build your own connector with the connector builder; it is installed automatically when complete.' },
   { slug: 'removing-a-connector', title: 'Removing a connector', summary: 'The housekeeping first, then cog, trash and type confirm.' },
-]
+] as const satisfies readonly HelpPage[]
 
-/** The help page for each screen, by route. */
-export const HELP_FOR_ROUTE: Record<string, string> = {
-  '/connectors': 'manage-connectors',
-  '/marketplace': 'installing-a-prebuilt-connector',
-  '/connectors/:id/settings': 'changing-a-connector',
-  // The other steps of the connector wizard, and the addresses their refused forms come back at.
-  '/connectors/:id/variables': 'changing-a-connector',
-  '/connectors/:id/variables/:key': 'changing-a-connector',
-  '/connectors/:id/variables/:key/delete': 'changing-a-connector',
-  '/connectors/:id/auth-methods': 'changing-a-connector',
-  '/connectors/:id/auth-methods/:key': 'changing-a-connector',
-  '/connectors/:id/auth-methods/:key/delete': 'changing-a-connector',
-  '/connectors/:id/endpoints': 'changing-a-connector',
-  '/connectors/:id/endpoints/:key': 'changing-a-connector',
-  '/connectors/:id/endpoints/:key/delete': 'changing-a-connector',
-  '/connectors/:id/revisions': 'changing-a-connector',
-  '/connectors/:id/revisions/:number': 'changing-a-connector',
-  '/connectors/:id/delete': 'removing-a-connector',
-  '/connectors/:id/instances/new': 'adding-an-instance',
-  '/instances/:id/settings': 'updating-an-instance',
-  '/instances/:id/delete': 'removing-an-instance',
-  '/process-flows': 'process-flows-and-connection-shapes',
-  '/process-flows/:id': 'process-flows-and-connection-shapes',
-  '/process-flows/:id/shapes/new': 'process-flows-and-connection-shapes',
-  '/process-flows/:id/shapes/:shapeId': 'process-flows-and-connection-shapes',
-  '/process-flows/:id/delete': 'process-flows-and-connection-shapes',
-  '/connectors/:id/update': 'updating-a-connector',
-  '/connectors/:id/installed-alongside/:previousId': 'updating-a-connector',
-  '/connectors/:id/merge': 'updating-a-connector',
-  '/connectors/:id/revisions/:number/rollback': 'updating-a-connector',
-  '/connectors/:id/migrate': 'updating-a-connector',
-  '/connectors/:id/migrations/:batchId': 'updating-a-connector',
-  '/builder': 'building-a-custom-connector',
-  '/builder/drafts/:id/:step': 'building-a-custom-connector',
+/** The name of a help page, as a route's config names it (`config: { help: ... }`). */
+export type HelpSlug = (typeof HELP_PAGES)[number]['slug']
+
+/** The help page a slug names, or undefined. */
+export function helpPage(slug: string): HelpPage | undefined {
+  return HELP_PAGES.find((page) => page.slug === slug)
 }
 
 /**
- * The help page of a screen by its template, for pages that a form's POST route shows again (a
- * refused form) at an address with no help of its own.
+ * Refuses a route whose config names a help page that does not exist (an `onRoute` hook): the
+ * type catches a typo in code, this catches a config built at run time, when the app is built.
  */
-export const HELP_FOR_PAGE: Record<string, string> = {
-  'connector-settings': 'updating-a-connector',
-  'connector-migration': 'updating-a-connector',
-  'builder-step': 'building-a-custom-connector',
-  'instance-settings': 'updating-an-instance',
-  'process-flows': 'process-flows-and-connection-shapes',
-  'process-flow': 'process-flows-and-connection-shapes',
-  'shape-form': 'process-flows-and-connection-shapes',
+export function requireKnownHelp(route: { method: string | string[]; url: string; config?: unknown }): void {
+  const help = (route.config as { help?: unknown } | undefined)?.help
+  if (help !== undefined && (typeof help !== 'string' || !helpPage(help))) {
+    throw new Error(`${[route.method].flat().join(',')} ${route.url} names the help page ${JSON.stringify(help)}, which does not exist (src/help/pages.ts)`)
+  }
 }

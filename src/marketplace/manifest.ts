@@ -4,7 +4,8 @@ import { Value } from 'typebox/value'
 import { readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import semver from 'semver'
-import { checkDefinition, SYSTEM_TYPES, type ConnectorDefinition, type SystemType } from '../domain/definition.js'
+import { checkDefinition, type ConnectorDefinition } from '../domain/definition.js'
+import { SYSTEM_TYPES, type SystemType } from '../domain/enums.js'
 
 // No white space around a version: stored raw, " 2.0.0" would block a real "2.0.0" later.
 const NO_SURROUNDING_SPACE = '^\\S(?:.*\\S)?$'

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { readConfig, ConfigError } from '../config.js'
 import { openDatabase } from '../db/client.js'
 import { DataFolderInUse } from '../db/data-folder-lock.js'
-import { publishManifest } from '../domain/marketplace.js'
+import { publishManifest } from './publishing.js'
 import { ManifestError, readManifest } from './manifest.js'
 
 export const USAGE = 'Usage: npm run marketplace:publish -- path/to/manifest.json'

@@ -1,22 +1,122 @@
-// Static files: our CSS/JS from public/, and htmx straight from its package (no build step).
+// Static files: our CSS/JS/icons from public/ and htmx straight from its package (no front-end build).
+// Each file is read and compressed once, when the process starts (brotli and gzip at their highest
+// levels, which would be too slow per request), and served at an address holding a hash of its
+// content, cached by browsers for a year: a changed file gets a new address, so nobody sees a stale one.
 import fp from 'fastify-plugin'
-import staticFiles from '@fastify/static'
 import path from 'node:path'
+import { createHash } from 'node:crypto'
+import { readFileSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 
-const root = path.join(import.meta.dirname, '..', '..')
-const htmxDir = path.join(path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')), 'dist')
+const PUBLIC_DIR = path.join(import.meta.dirname, '..', '..', 'public')
+const HTMX_FILE = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
+  'dist',
+  'htmx.min.js',
+)
 
-export default fp<{ production: boolean }>(async (app, { production }) => {
-  const cacheControl = { maxAge: production ? '1d' : 0 }
-  await app.register(staticFiles, { root: path.join(root, 'public'), prefix: '/static/', ...cacheControl })
-  await app.register(staticFiles, {
-    root: htmxDir,
-    prefix: '/static/htmx/',
-    decorateReply: false,
-    allowedPath: (pathName) => pathName === '/htmx.min.js',
-    ...cacheControl,
-  })
-  // A private administration app: search engines are asked to stay out (public, like the login page).
-  app.get('/robots.txt', { config: { public: true } }, async (_request, reply) => reply.sendFile('robots.txt'))
-}, { name: 'assets' })
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.txt': 'text/plain; charset=utf-8',
+}
+
+/** Smaller than this, compression saves less than its headers cost. */
+const COMPRESS_FROM_BYTES = 256
+
+export interface Asset {
+  /** The address with the content hash, e.g. /static/app.3f2a9c1e0b.css */
+  url: string
+  type: string
+  etag: string
+  body: Buffer
+  br: Buffer | null
+  gzip: Buffer | null
+}
+
+function assetOf(name: string, file: string): Asset {
+  const body = readFileSync(file)
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 10)
+  const extension = path.extname(name)
+  const compress = body.length >= COMPRESS_FROM_BYTES && extension !== '.txt'
+  return {
+    url: `/static/${name.slice(0, -extension.length)}.${hash}${extension}`,
+    type: TYPES[extension] ?? 'application/octet-stream',
+    etag: `"${hash}"`,
+    body,
+    br: compress
+      ? brotliCompressSync(body, {
+          params: { [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length },
+        })
+      : null,
+    gzip: compress ? gzipSync(body, { level: zlib.Z_BEST_COMPRESSION }) : null,
+  }
+}
+
+/** Every static file by its plain name (`app.css`, `htmx.min.js`); read once per process, the same in every process. */
+const ASSETS: ReadonlyMap<string, Asset> = new Map([
+  ...readdirSync(PUBLIC_DIR)
+    .filter((name) => TYPES[path.extname(name)])
+    .map((name): [string, Asset] => [name, assetOf(name, path.join(PUBLIC_DIR, name))]),
+  ['htmx.min.js', assetOf('htmx.min.js', HTMX_FILE)],
+])
+
+/** The address a page links to for a static file, e.g. `asset('app.css')`; an unknown name is a bug. */
+export function assetUrl(name: string): string {
+  const asset = ASSETS.get(name)
+  if (!asset) throw new Error(`No static file named ${name} in public/`)
+  return asset.url
+}
+
+/** Brotli, else gzip, else none, as the browser's Accept-Encoding allows (a q=0 refuses one). */
+export function preferredEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
+  if (!acceptEncoding) return null
+  const accepted = new Set(
+    acceptEncoding
+      .split(',')
+      .map((part) => part.trim().toLowerCase().split(';'))
+      .filter(([, quality]) => !quality || !/^\s*q=0(\.0*)?\s*$/.test(quality))
+      .map(([coding]) => coding),
+  )
+  if (accepted.has('br')) return 'br'
+  if (accepted.has('gzip') || accepted.has('*')) return 'gzip'
+  return null
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, asset: Asset, cacheControl: string) {
+  reply.header('Content-Type', asset.type).header('Cache-Control', cacheControl).header('ETag', asset.etag)
+  if (asset.br) reply.header('Vary', 'Accept-Encoding')
+  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send()
+  const encoding = asset.br ? preferredEncoding(request.headers['accept-encoding']) : null
+  if (encoding) reply.header('Content-Encoding', encoding)
+  return reply.send(encoding === 'br' ? asset.br : encoding === 'gzip' ? asset.gzip : asset.body)
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+/** A plain address (an old page, a bookmark, robots.txt) is checked with the server each time. */
+const REVALIDATE = 'public, max-age=0, must-revalidate'
+
+export default fp(
+  async (app) => {
+    const byUrl = new Map<string, Asset>()
+    for (const asset of ASSETS.values()) byUrl.set(asset.url, asset)
+    const plain = new Map<string, Asset>(
+      [...ASSETS].map(([name, asset]) => [name === 'htmx.min.js' ? 'htmx/htmx.min.js' : name, asset]),
+    )
+    app.get<{ Params: { '*': string } }>('/static/*', { config: { public: true }, compress: false }, async (request, reply) => {
+      const hashed = byUrl.get(request.url.split('?')[0]!)
+      if (hashed) return send(request, reply, hashed, IMMUTABLE)
+      const asset = plain.get(request.params['*'])
+      if (!asset) return reply.callNotFound()
+      return send(request, reply, asset, REVALIDATE)
+    })
+    // A private administration app: search engines are asked to stay out (public, like the login page).
+    app.get('/robots.txt', { config: { public: true }, compress: false }, async (request, reply) =>
+      send(request, reply, ASSETS.get('robots.txt')!, REVALIDATE),
+    )
+  },
+  { name: 'assets' },
+)

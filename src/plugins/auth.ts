@@ -86,7 +86,7 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
   const started = new WeakMap<FastifyRequest, string>()
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/static/')) return
+    if (request.url.startsWith('/static/') || request.routeOptions.config?.health) return
     const token = request.cookies[SESSION_COOKIE]
     if (token && token.length <= 100) request.user = await userForSession(app.db, token)
     const config = request.routeOptions.config

@@ -60,7 +60,7 @@ function messageOf(error: FastifyError, status: number): string {
 export async function renderError(reply: FastifyReply, status: number, message: string, back: string | null = null) {
   // An htmx fragment request gets just the message, where its swap would go.
   if (status === 503) reply.header('Retry-After', '5')
-  return reply.code(status).page('error', { status, title: TITLES[status] ?? 'Error', message, back }, 'error-message')
+  return reply.code(status).page('shared/error-page', { status, title: TITLES[status] ?? 'Error', message, back }, 'shared/error-message')
 }
 
 /** A form that saves something (a POST of a route that needs a permission): its 503 may come after the commit. */

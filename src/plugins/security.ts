@@ -67,6 +67,9 @@ export default fp<{ config: Config }>(async (app, { config }) => {
       request.log.warn('Requests come with X-Forwarded-For but TRUST_PROXY is not set: every client seems to come from the proxy\'s address (see README, "Configuration").')
     })
   }
-  // Only the 404 handler's limit (src/plugins/errors.ts); sign-in limits live in PostgreSQL.
+  // Only the 404 handler's limit (src/plugins/errors.ts); sign-in limits live in PostgreSQL. Its
+  // counters are in this process's memory, and safe so: it only damps a scan of unknown paths, so N
+  // processes allowing N times as many 404s protects nothing less. Sessions (PostgreSQL), CSRF and
+  // flash (cookies signed with SESSION_SECRET) and submission keys (PostgreSQL) hold in any process.
   await app.register(rateLimit, { global: false })
 }, { name: 'security' })

@@ -8,14 +8,20 @@ import type { FastifyReply } from 'fastify'
 import { can } from '../domain/actor.js'
 import { cookieOptions, csrfUserInfo } from './security.js'
 import * as format from '../views/format.js'
-import { HELP_FOR_PAGE, HELP_FOR_ROUTE } from '../help/pages.js'
+import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
+import { assetUrl } from './assets.js'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The help page of the screen this route shows (views/help/<slug>.eta): the layout's help link. */
+    help?: HelpSlug
+  }
   interface FastifyReply {
     /**
-     * Renders `pages/<template>`; when the request is an htmx partial and `fragment` is given,
-     * renders only `partials/<fragment>` with the same data.
+     * Renders the page `template` (a path under views/, e.g. `connectors/page`); when the request
+     * is an htmx partial and `fragment` is given, renders only that fragment (e.g.
+     * `connectors/connector-list`) with the same data.
      */
     page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
     /**
@@ -83,14 +89,36 @@ export function isPartialRequest(headers: Record<string, string | string[] | und
   return headers['hx-request-type'] === 'partial'
 }
 
+/**
+ * A template's indentation (there for reading) folded to one space when compiled: about a sixth of a
+ * page's bytes. One space, not none, because a line break after a tag is trimmed and the indentation
+ * may be what separates two attributes.
+ */
+export function withoutIndentation(template: string): string {
+  return template.replace(/[ \t]+\n/g, '\n').replace(/\n[ \t]+/g, '\n ')
+}
+
+/** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
+class Views extends Eta {
+  readonly asset = assetUrl
+}
+
 export default fp<{ production: boolean }>(async (app, { production }) => {
   await app.register(view, {
-    engine: { eta: new Eta({ views: VIEWS_DIR, cache: production }) },
+    engine: { eta: new Views({
+      views: VIEWS_DIR,
+      cache: production,
+      functionHeader: 'const asset = this.asset;',
+      plugins: [{ processTemplate: withoutIndentation }],
+    }) },
     root: VIEWS_DIR,
     production,
-    // Every template: the formatters, and the length limits that become each field's maxlength.
+        // Every template: the formatters, and the length limits that become each field's maxlength.
     defaultContext: { format, limits: LIMITS },
   })
+
+  // A route that names a help page which does not exist is refused when the app is built.
+  app.addHook('onRoute', requireKnownHelp)
 
   app.decorateReply('flash', function (this: FastifyReply, message: string, options: { undo?: FlashUndo; warning?: boolean } = {}) {
     const value = JSON.stringify({ message, ...(options.undo ? { undo: options.undo } : {}), ...(options.warning ? { warning: true } : {}) })
@@ -133,12 +161,12 @@ export default fp<{ production: boolean }>(async (app, { production }) => {
       flashUndo: flash?.undo ?? null,
       flashWarning: flash?.warning ?? false,
       path: request.url.split('?')[0],
-      // A page shown again by a form's POST route (a refused form) keeps the help of its screen.
-      helpSlug: HELP_FOR_ROUTE[request.routeOptions.url ?? ''] ?? HELP_FOR_PAGE[template],
+      // Declared by the route next to its permission; a form's POST route names its screen's page.
+      helpSlug: request.routeOptions.config?.help,
       /** A one-time key for a form that must do its work once (see claimSubmission). */
       submissionKey: randomUUID,
     }
-    const name = fragment && isPartialRequest(request.headers) ? `partials/${fragment}` : `pages/${template}`
+    const name = fragment && isPartialRequest(request.headers) ? fragment : template
     const html = await this.viewAsync(name, { ...locals, ...data })
     return this.type('text/html; charset=utf-8').send(html)
   })

@@ -14,11 +14,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
+import { ITEM_KINDS, type DefinitionEdit, type ItemKind } from '../domain/definition-edit.js'
 import {
-  detailsForm, formFromInput, itemForm, ITEM_KINDS, type DefinitionEdit, type FormInput, type FormState, type ItemKind, DEFINITION_CHOICES, ITEM_SEGMENTS,
-} from '../domain/definition-edit.js'
+  DEFINITION_CHOICES, ITEM_SEGMENTS, definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit,
+} from '../forms/definition.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
-import { Invalid, NotFound, RevisionConflict } from '../domain/errors.js'
+import { NotFound, RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import {
   RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
 } from '../domain/revisions.js'
@@ -52,6 +54,8 @@ const EditBody = Type.Object({
   submission: Type.Optional(Type.String({ pattern: UUID })),
 }, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 200 })]) })
 
+/** The help page of every step of the connector wizard. */
+const WIZARD_HELP = 'changing-a-connector'
 /** Where the forms of the connector wizard are. */
 const SETTINGS = '/connectors/:id/settings'
 const ItemParams = Type.Object({ id: IdParams.properties.id, key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
@@ -108,13 +112,13 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   /** Renders a step: the whole page, or for htmx the wizard below the page head (its forms swap it in place). */
   async function showStep(reply: FastifyReply, actor: Actor, id: string, shown: Shown, status = 200, revisions: Page<RevisionSummary> | null = null) {
     const settings = await connectorSettings(app.db, actor, id)
-    return reply.code(status).page('connector-settings', { ...stepView(settings, actor, shown), revisions }, 'connector-wizard')
+    return reply.code(status).page('connector-settings/page', { ...stepView(settings, actor, shown), revisions }, 'connector-settings/connector-wizard')
   }
 
-  app.get('/connectors/:id/settings', { schema: { params: IdParams } }, async (request, reply) =>
+  app.get('/connectors/:id/settings', { config: { help: WIZARD_HELP }, schema: { params: IdParams } }, async (request, reply) =>
     showStep(reply, actorOf(request), request.params.id, { step: 'details' }))
 
-  app.get('/connectors/:id/revisions', { schema: { params: IdParams, querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
+  app.get('/connectors/:id/revisions', { config: { help: WIZARD_HELP }, schema: { params: IdParams, querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id } = request.params
     // Any ?page= is answered: past the end, the last page, at its own address.
@@ -123,18 +127,18 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     return showStep(reply, actor, id, { step: 'revisions' }, 200, list)
   })
 
-  app.get('/connectors/:id/revisions/:number', { schema: { params: RevisionParams } }, async (request, reply) => {
+  app.get('/connectors/:id/revisions/:number', { config: { help: WIZARD_HELP }, schema: { params: RevisionParams } }, async (request, reply) => {
     const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
-    return reply.page('connector-revision', { revision })
+    return reply.page('connector-settings/revision-page', { revision })
   })
 
   // Roll back to an earlier revision: what it changes and touches first, then a new revision.
   const RollbackBody = Type.Object({ revision: Type.Integer({ minimum: 1 }), submission: Type.Optional(Type.String({ pattern: UUID })) })
-  const rollbackRoute = { config: { permission: 'manageConnectors' as const }, schema: { params: RevisionParams } }
+  const rollbackRoute = { config: { permission: 'manageConnectors', help: 'updating-a-connector' } as const, schema: { params: RevisionParams } }
 
   app.get('/connectors/:id/revisions/:number/rollback', rollbackRoute, async (request, reply) => {
     const preview = await rollbackPreview(app.db, actorOf(request), request.params.id, request.params.number)
-    return reply.page('connector-rollback', { ...preview, errors: {} })
+    return reply.page('connector-settings/rollback-page', { ...preview, errors: {} })
   })
 
   app.post('/connectors/:id/revisions/:number/rollback', { ...rollbackRoute, schema: { ...rollbackRoute.schema, body: RollbackBody } }, async (request, reply) => {
@@ -150,7 +154,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       if (!(error instanceof RevisionConflict)) throw error
       const preview = await rollbackPreview(app.db, actor, id, number)
       const errors = { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was rolled back. This page now shows what rolling back changes from their revision; roll back again if it is still needed.` }
-      return reply.code(409).page('connector-rollback', { ...preview, errors })
+      return reply.code(409).page('connector-settings/rollback-page', { ...preview, errors })
     }
   })
 
@@ -158,7 +162,7 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   // endpoint): the item is put back where it was, as a new revision. Refused, with the reason, when
   // the connector changed since in a way that leaves no place for it.
   app.post('/connectors/:id/revisions/:number/undo', {
-    config: { permission: 'manageConnectors', back: SETTINGS },
+    config: { permission: 'manageConnectors', help: WIZARD_HELP, back: SETTINGS },
     schema: { params: RevisionParams, body: SubmissionOnly },
   }, async (request, reply) => {
     const { id, number } = request.params
@@ -178,52 +182,55 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   })
 
   /** Saves one form's edit and returns to its step; shows the form again with its messages (422) or the conflict (409). */
-  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, edit: DefinitionEdit, formId: string) {
+  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, { edit, rowIndex }: ReadEdit<DefinitionEdit>, formId: string) {
     const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
     const removal = edit.kind !== 'details' && edit.action === 'remove'
-    try {
-      const saved = await modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit })
-      if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
-      else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
-      else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
-      const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
-      return reply.seeOther(`${stepPath(id, step)}${anchor}`)
-    } catch (error) {
-      const conflict = error instanceof RevisionConflict
-      if (!(error instanceof Invalid) && !conflict) throw error
-      const meanwhile = conflict ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). ` : ''
-      const errors = !conflict ? error.fields : {
-        '': removal
+    return submitForm(reply, () => modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }), {
+      done: (saved) => {
+        if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
+        else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
+        else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
+        const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
+        return reply.seeOther(`${stepPath(id, step)}${anchor}`)
+      },
+      fields: fieldNamesOf(edit.kind, rowIndex),
+      conflict: (error) => {
+        if (!(error instanceof RevisionConflict)) return null
+        const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
+        return removal
           ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
-          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`,
-      }
-      const shown: Shown = removal
-        ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-        : { step, open: formId, state: formFromInput(edit.kind, body as unknown as FormInput, errors) }
-      return showStep(reply, actor, id, shown, conflict ? 409 : 422)
-    }
+          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`
+      },
+      again: ({ status, errors }) => {
+        const shown: Shown = removal
+          ? { step, open: formId, removeError: Object.values(errors).join(' ') }
+          : { step, open: formId, state: formFromInput(edit.kind, formInput(body), errors) }
+        return showStep(reply, actor, id, shown, status)
+      },
+    })
   }
 
   app.post('/connectors/:id/settings', {
-    config: { permission: 'manageConnectors' },
+    config: { permission: 'manageConnectors', help: WIZARD_HELP },
     schema: { params: IdParams, body: EditBody },
   }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    { kind: 'details', input: request.body as unknown as FormInput }, 'details'))
+    definitionEdit({ kind: 'details' }, formInput(request.body)), 'details'))
 
-  for (const [segment, kind] of Object.entries(ITEM_SEGMENTS)) {
+  /** The routes of one kind of item's step, each written out in full so that a search for its address finds it. */
+  function itemRoutes(kind: ItemKind, paths: { step: string; item: string; removal: string }) {
     const step = STEP_OF[kind]
-    app.get(`/connectors/:id/${segment}`, { schema: { params: IdParams } }, async (request, reply) =>
+    app.get(paths.step, { config: { help: WIZARD_HELP }, schema: { params: IdParams } }, async (request, reply) =>
       showStep(reply, actorOf(request), request.params.id, { step }))
 
-    app.post(`/connectors/:id/${segment}`, {
-      config: { permission: 'manageConnectors' },
+    app.post(paths.step, {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP },
       schema: { params: IdParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'add', input: request.body as unknown as FormInput }, `add-${kind}`))
+      definitionEdit({ kind, action: 'add' }, formInput(request.body)), `add-${kind}`))
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
-    app.get(`/connectors/:id/${segment}/:key`, {
-      config: { permission: 'manageConnectors' },
+    app.get(paths.item, {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP },
       schema: { params: ItemParams },
     }, async (request, reply) => {
       const actor = actorOf(request)
@@ -231,19 +238,35 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
       const settings = await connectorSettings(app.db, actor, id)
       const items = settings.connector.definition[ITEM_KINDS[kind].list] as Item[]
       if (!items.some((item) => item.key === key)) throw new NotFound(`That ${ITEM_KINDS[kind].word}`)
-      return reply.page('connector-settings', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-wizard')
+      return reply.page('connector-settings/page', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-settings/connector-wizard')
     })
 
-    app.post(`/connectors/:id/${segment}/:key`, {
-      config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
+    app.post(paths.item, {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'change', key: request.params.key, input: request.body as unknown as FormInput }, `${kind}-${request.params.key}`))
+      definitionEdit({ kind, action: 'change', key: request.params.key }, formInput(request.body)), `${kind}-${request.params.key}`))
 
-    app.post(`/connectors/:id/${segment}/:key/delete`, {
-      config: { permission: 'manageConnectors', back: `/connectors/:id/${segment}` },
+    app.post(paths.removal, {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
       schema: { params: ItemParams, body: EditBody },
     }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { kind, action: 'remove', key: request.params.key }, `remove-${kind}-${request.params.key}`))
+      { edit: { kind, action: 'remove', key: request.params.key }, rowIndex: [] }, `remove-${kind}-${request.params.key}`))
   }
+
+  itemRoutes('variable', {
+    step: '/connectors/:id/variables',
+    item: '/connectors/:id/variables/:key',
+    removal: '/connectors/:id/variables/:key/delete',
+  })
+  itemRoutes('authMethod', {
+    step: '/connectors/:id/auth-methods',
+    item: '/connectors/:id/auth-methods/:key',
+    removal: '/connectors/:id/auth-methods/:key/delete',
+  })
+  itemRoutes('endpoint', {
+    step: '/connectors/:id/endpoints',
+    item: '/connectors/:id/endpoints/:key',
+    removal: '/connectors/:id/endpoints/:key/delete',
+  })
 }

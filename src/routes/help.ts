@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { HELP_PAGES } from '../help/pages.js'
+import { HELP_PAGES, helpPage } from '../help/pages.js'
 import { NotFound } from '../domain/errors.js'
 import { QueryText } from './schemas.js'
 import { searchOf } from './lists.js'
@@ -26,13 +26,13 @@ export default async function helpRoutes(fastify: FastifyInstance) {
     const words = q.toLowerCase().split(/\s+/).filter(Boolean)
     const all = await pageTexts()
     const pages = words.length ? HELP_PAGES.filter((p) => words.every((w) => all.get(p.slug)!.includes(w))) : HELP_PAGES
-    return reply.page('help-index', { pages, q, searchCut: cut })
+    return reply.page('help/index-page', { pages, q, searchCut: cut })
   })
 
   app.get('/help/:slug', { schema: { params: Slug } }, async (request, reply) => {
-    const page = HELP_PAGES.find((p) => p.slug === request.params.slug)
+    const page = helpPage(request.params.slug)
     if (!page) throw new NotFound('That help page')
     const body = await app.view(`help/${page.slug}`, {})
-    return reply.page('help', { help: page, body })
+    return reply.page('help/topic-page', { help: page, body })
   })
 }

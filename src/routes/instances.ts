@@ -6,17 +6,18 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import {
   TIME_ZONES, checkAuthMethod, checkName, checkSettings, checkValues, connectorForInstances, createInstance, defaultDetails,
-  fieldsFor, getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
+  getInstance, removeInstance, shapesUsingInstance, updateInstanceAuthentication, updateInstanceDetails, type InstanceDetails, type NewInstance,
 } from '../domain/instances.js'
-import { RATE_LIMIT_UNITS, type ConnectorDefinition } from '../domain/definition.js'
+import { fieldsFor } from '../domain/instance-fields.js'
+import type { ConnectorDefinition } from '../domain/definition.js'
+import { RATE_LIMIT_UNITS } from '../domain/enums.js'
 import { pageOfConnector } from '../domain/connectors.js'
-import { EditConflict, Invalid } from '../domain/errors.js'
 import { EditFields, IdParams, UUID } from './schemas.js'
-import { conflictMessage, KEPT_BESIDE } from './conflicts.js'
+import { KEPT_BESIDE } from '../forms/conflicts.js'
+import { WIZARD_STEPS, detailsInput, newInstanceInput, stepOf, valuesOf, type InstanceForm, type WizardStep as Step } from '../forms/instance.js'
+import { editConflict, submitForm } from '../forms/submit.js'
 import { registerRemoval } from './removal.js'
 
-export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const
-type Step = (typeof WIZARD_STEPS)[number]
 
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormValue = Type.String()
@@ -35,31 +36,6 @@ const InstanceBody = Type.Object({
 /** The settings forms: the same fields, and the version of the instance they were read at. */
 const InstanceEditBody = Type.Object({ ...InstanceBody.properties, ...EditFields }, { additionalProperties: FormValue })
 
-type Body = Record<string, string | undefined>
-
-/** The wizard step that asks for a field. */
-function stepOf(field: string): Step {
-  if (field === 'name') return 'name'
-  if (['timeZone', 'dateFormat', 'rateLimitAmount', 'rateLimitUnit'].includes(field)) return 'settings'
-  if (field === 'authMethod') return 'authentication'
-  return 'credentials'
-}
-
-function detailsFrom(body: Body, definition: ConnectorDefinition): InstanceDetails {
-  const defaults = defaultDetails(definition)
-  return {
-    name: body.name ?? defaults.name,
-    timeZone: body.timeZone ?? defaults.timeZone,
-    dateFormat: body.dateFormat ?? defaults.dateFormat,
-    rateLimitAmount: body.rateLimitAmount ?? defaults.rateLimitAmount,
-    rateLimitUnit: body.rateLimitUnit ?? defaults.rateLimitUnit,
-  }
-}
-
-function valuesFrom(body: Body): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('auth.') || k.startsWith('var.')))
-}
-
 const choices = { timeZones: TIME_ZONES, rateLimitUnits: RATE_LIMIT_UNITS }
 
 export default async function instanceRoutes(fastify: FastifyInstance) {
@@ -75,28 +51,24 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams } }, async (request, reply) => {
+  app.get('/connectors/:id/instances/new', { config: { permission: 'manageInstances', help: 'adding-an-instance' }, schema: { params: IdParams } }, async (request, reply) => {
     const connector = await connectorForInstances(app.db, actorOf(request), request.params.id)
     const input = { ...defaultDetails(connector.definition), authMethod: connector.definition.authMethods[0]!.key, values: {} }
-    return reply.page('instance-new', wizard(connector, 'name', input), 'instance-wizard')
+    return reply.page('instances/new-page', wizard(connector, 'name', input), 'instances/instance-wizard')
   })
 
   app.post('/connectors/:id/instances/new', {
-    config: { permission: 'manageInstances' },
+    config: { permission: 'manageInstances', help: 'adding-an-instance' },
     schema: { params: IdParams, body: InstanceBody },
   }, async (request, reply) => {
     const actor = actorOf(request)
     const connector = await connectorForInstances(app.db, actor, request.params.id)
-    const body = request.body as Body
-    const step: Step = (body.step as Step | undefined) ?? 'name'
-    const input: NewInstance = {
-      ...detailsFrom(body, connector.definition),
-      authMethod: body.authMethod ?? connector.definition.authMethods[0]!.key,
-      values: valuesFrom(body),
-    }
+    const body: InstanceForm = request.body
+    const step = (body.step ?? 'name') as Step
+    const input = newInstanceInput(body, connector.definition)
     const index = WIZARD_STEPS.indexOf(step)
     const submission = body.submission ?? randomUUID()
-    if (body.action === 'back') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instance-wizard')
+    if (body.action === 'back') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[Math.max(0, index - 1)]!, input, {}, submission), 'instances/instance-wizard')
     const method = connector.definition.authMethods.find((m) => m.key === input.authMethod)
     const errors = {
       name: checkName(input.name),
@@ -104,19 +76,21 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       authentication: checkAuthMethod(connector.definition, input.authMethod),
       credentials: checkValues(fieldsFor(connector.definition, method), input.values),
     }[step]
-    if (Object.keys(errors).length) return reply.code(422).page('instance-new', wizard(connector, step, input, errors, submission), 'instance-wizard')
-    if (step !== 'credentials') return reply.page('instance-new', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instance-wizard')
-    try {
-      const instance = await createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission })
-      reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
-      const page = await pageOfConnector(app.db, actor, connector)
-      return reply.seeOther(`/connectors?page=${page}#instance-${instance.id}`)
-    } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
-      const failed = WIZARD_STEPS.find((s) => Object.keys(error.fields).some((field) => stepOf(field) === s))!
-      return reply.code(422).page('instance-new', wizard(connector, failed, input, error.fields, submission), 'instance-wizard')
-    }
+    if (Object.keys(errors).length) return reply.code(422).page('instances/new-page', wizard(connector, step, input, errors, submission), 'instances/instance-wizard')
+    if (step !== 'credentials') return reply.page('instances/new-page', wizard(connector, WIZARD_STEPS[index + 1]!, input, {}, submission), 'instances/instance-wizard')
+    return submitForm(reply, () => createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission }), {
+      done: async (instance) => {
+        reply.flash(`Instance ${instance.name} of ${instance.connectorName} was added. It can now be used in process flows.`)
+        const page = await pageOfConnector(app.db, actor, connector)
+        // Its connector, not the instance: the list shows only a connector's first few instances.
+        return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
+      },
+      again: ({ errors }) => {
+        // A check of an earlier step failed at save (e.g. the name was taken meanwhile): back to that step.
+        const failed = WIZARD_STEPS.find((s) => Object.keys(errors).some((field) => stepOf(field) === s))!
+        return reply.page('instances/new-page', wizard(connector, failed, input, errors, submission), 'instances/instance-wizard')
+      },
+    })
   })
 
   /**
@@ -144,53 +118,52 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
   }
 
   app.get('/instances/:id/settings', {
+    config: { help: 'updating-an-instance' },
     schema: { params: IdParams, querystring: Type.Object({ method: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await settingsPage(request, { authMethod: request.query.method })
-    return reply.page('instance-settings', data, 'instance-authentication')
+    return reply.page('instances/settings-page', data, 'instances/instance-authentication')
   })
 
-  /** 422 for refused input; 409 when the instance changed since the form was shown (nothing saved). */
-  const refusal = (error: unknown, notDone: string) => {
-    if (error instanceof Invalid) return { status: 422, errors: error.fields, conflict: false }
-    if (error instanceof EditConflict) return { status: 409, errors: { '': conflictMessage(error, notDone, KEPT_BESIDE) }, conflict: true }
-    throw error
-  }
-
-  app.post('/instances/:id/settings', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/settings', { config: { permission: 'manageInstances', help: 'updating-an-instance' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
-    const details = { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
-    try {
-      const instance = await updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission })
-      reply.flash(`The details of instance ${instance.name} were saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your details were not saved.')
-      return reply.code(status).page('instance-settings', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instance-details')
-    }
+    const details = detailsInput(fields)
+    return submitForm(reply, () => updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission }), {
+      done: (instance) => {
+        reply.flash(`The details of instance ${instance.name} were saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      // 409 when the instance changed since the form was shown (nothing saved).
+      conflict: editConflict('Your details were not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) =>
+        reply.page('instances/settings-page', await settingsPage(request, { details, errors, section: 'details', conflict }), 'instances/instance-details'),
+    })
   })
 
-  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
+  app.post('/instances/:id/authentication', { config: { permission: 'manageInstances', help: 'updating-an-instance', back: '/instances/:id/settings' }, schema: { params: IdParams, body: InstanceEditBody } }, async (request, reply) => {
     const { lockVersion: version, submission, ...fields } = request.body
-    const body = fields as Body
+    const body: InstanceForm = fields
     const authMethod = body.authMethod ?? ''
-    try {
-      const instance = await updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, { authMethod, values: valuesFrom(body), version, submission })
-      reply.flash(`The authentication of instance ${instance.name} was saved.`)
-      return reply.seeOther(`/instances/${request.params.id}/settings`)
-    } catch (error) {
-      const { status, errors, conflict } = refusal(error, 'Your authentication was not saved.')
-      const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
-      // Typed values are kept, secret ones never sent back.
-      const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
-      return reply.code(status).page('instance-settings', { ...data, values: typed }, 'instance-authentication')
-    }
+    const authentication = { authMethod, values: valuesOf(body), version, submission }
+    return submitForm(reply, () => updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, authentication), {
+      done: (instance) => {
+        reply.flash(`The authentication of instance ${instance.name} was saved.`)
+        return reply.seeOther(`/instances/${request.params.id}/settings`)
+      },
+      conflict: editConflict('Your authentication was not saved.', KEPT_BESIDE),
+      again: async ({ errors, conflict }) => {
+        const data = await settingsPage(request, { authMethod, errors, section: 'authentication', conflict })
+        // Typed values are kept, secret ones never sent back.
+        const typed = Object.fromEntries(data.fields.filter((f) => !f.secret).map((f) => [f.name, body[f.name] ?? '']))
+        return reply.page('instances/settings-page', { ...data, values: typed }, 'instances/instance-authentication')
+      },
+    })
   })
 
   registerRemoval(app, {
     path: '/instances/:id/delete',
     permission: 'manageInstances',
+    help: 'removing-an-instance',
     what: 'instance',
     describe: async (db, actor, id) => {
       const instance = await getInstance(db, actor, app.secretBox, id)
@@ -198,6 +171,6 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
     },
     remove: removeInstance,
     afterRemoval: '/connectors',
-    blockersPartial: 'shape-uses',
+    blockersPartial: 'instances/shape-uses',
   })
 }

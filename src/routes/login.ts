@@ -31,7 +31,7 @@ export default async function login(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const next = safeNext(request.query.next)
     if (request.user) return reply.redirect(next, 303)
-    return reply.page('login', { values: { email: '' }, errors: {}, next })
+    return reply.page('login/page', { values: { email: '' }, errors: {}, next })
   })
 
   app.post('/login', { config: { public: true }, schema: { body: LoginBody } }, async (request, reply) => {
@@ -39,7 +39,7 @@ export default async function login(fastify: FastifyInstance) {
     const password = request.body.password ?? ''
     const next = safeNext(request.body.next)
     const form = (status: number, errors: Record<string, string>) =>
-      reply.code(status).page('login', { values: { email: typed }, errors, next })
+      reply.code(status).page('login/page', { values: { email: typed }, errors, next })
 
     const errors: Record<string, string> = {}
     const normalised = normaliseEmail(typed)

@@ -6,12 +6,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
-import { Invalid } from '../domain/errors.js'
-import { isId } from '../domain/ids.js'
+import { fieldsWhere, migrationChoices, type MigrationForm } from '../forms/instance-moves.js'
+import { submitForm } from '../forms/submit.js'
 import {
   applyMigration, getMigrationBatch, isPickerField, migrationPicker, PlanChanged, previewMigration, undoMigration,
   type MigrationChoices, type MigrationPlan, type UndoBlocker,
-} from '../domain/migrations.js'
+} from '../domain/instance-moves/index.js'
 import { IdParams, UUID } from './schemas.js'
 
 const Id = IdParams.properties.id
@@ -28,90 +28,65 @@ const MigrateBody = Type.Object({
   instance: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
 }, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 1000 })]) })
 
-type Body = Record<string, string | string[] | undefined>
-
-const listOf = (value: string | string[] | undefined): string[] => (value === undefined ? [] : [value].flat())
-
-/** Values of the fields named `<prefix>.<id>`, by id. */
-function byId(body: Body, prefix: string): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(body)
-    .filter(([key]) => key.startsWith(`${prefix}.`) && isId(key.slice(prefix.length + 1)))
-    .map(([key, value]) => [key.slice(prefix.length + 1), listOf(value)]))
-}
-
-const firstOf = (lists: Record<string, string[]>) => Object.fromEntries(Object.entries(lists).map(([id, values]) => [id, values[0] ?? '']))
-
-function choicesFrom(body: Body): MigrationChoices {
-  return {
-    fromConnectorId: typeof body.from === 'string' && body.from ? body.from : undefined,
-    instanceIds: listOf(body.instance),
-    flowIds: byId(body, 'flow'),
-    suffix: typeof body.suffix === 'string' ? body.suffix : '',
-    authMethods: firstOf(byId(body, 'authMethod')),
-    endpoints: firstOf(byId(body, 'endpoint')),
-  }
-}
-
-const only = (errors: Record<string, string>, keep: (field: string) => boolean) =>
-  Object.fromEntries(Object.entries(errors).filter(([field]) => keep(field)))
-
 const BatchParams = Type.Object({ id: Id, batchId: Id })
 
 export default async function migrationRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageInstances' as const }
+  const manage = { permission: 'manageInstances', help: 'updating-a-connector' } as const
 
   /** The migrate page; `form` keeps what was chosen (back, or refused input) for the old connector it names. */
   const picker = async (reply: FastifyReply, actor: Actor, connectorId: string, form: (MigrationChoices & { errors: Record<string, string> }) | null, status = 200) => {
     const data = await migrationPicker(app.db, actor, connectorId, form?.fromConnectorId)
     const from = form?.fromConnectorId ?? data.groups[0]?.connector.id
-    return reply.code(status).page('connector-migrate', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
+    return reply.code(status).page('migrations/page', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
   }
 
   const preview = (reply: FastifyReply, plan: MigrationPlan, choices: MigrationChoices, errors: Record<string, string> = {}, status = 200) =>
-    reply.code(status).page('connector-migrate', { stage: 'preview', plan, form: choices, errors })
+    reply.code(status).page('migrations/page', { stage: 'preview', plan, form: choices, errors })
 
   app.get('/connectors/:id/migrate', {
     config: manage,
     schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
   }, async (request, reply) => {
     const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
-    return reply.page('connector-migrate', { stage: 'pick', picker: data, form: null })
+    return reply.page('migrations/page', { stage: 'pick', picker: data, form: null })
   })
 
   app.post('/connectors/:id/migrate', { config: manage, schema: { params: IdParams, body: MigrateBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const connectorId = request.params.id
-    const body = request.body as Body
-    const choices = choicesFrom(body)
+    const body: MigrationForm = request.body
+    const choices = migrationChoices(body)
     const action = request.body.action ?? 'preview'
     if (action === 'back') return picker(reply, actor, connectorId, { ...choices, errors: {} })
 
     if (action === 'preview') {
       const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const pickErrors = only(plan.errors, isPickerField)
+      const pickErrors = fieldsWhere(plan.errors, isPickerField)
       if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...choices, fromConnectorId: plan.from.id, errors: pickErrors }, 422)
       return preview(reply, plan, { ...choices, fromConnectorId: plan.from.id })
     }
 
-    try {
-      const applied = await applyMigration(app.db, actor, app.secretBox, connectorId, { ...choices, plan: request.body.plan, submission: request.body.submission })
-      reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
-      return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof PlanChanged)) throw error
-      const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const errors = error instanceof Invalid ? { ...plan.errors, ...error.fields } : { ...plan.errors, '': error.message }
-      const pickErrors = only(errors, (field) => isPickerField(field) && field !== '')
-      const fixed = { ...choices, fromConnectorId: plan.from.id }
-      if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
-      return preview(reply, plan, fixed, errors, error instanceof PlanChanged ? 409 : 422)
-    }
+    return submitForm(reply, () => applyMigration(app.db, actor, app.secretBox, { ...choices, connectorId, plan: request.body.plan, submission: request.body.submission }), {
+      done: (applied) => {
+        reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
+        return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
+      },
+      conflict: (error) => error instanceof PlanChanged ? error.message : null,
+      again: async (refused) => {
+        const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
+        const errors = { ...plan.errors, ...refused.errors }
+        const pickErrors = fieldsWhere(errors, (field) => isPickerField(field) && field !== '')
+        const fixed = { ...choices, fromConnectorId: plan.from.id }
+        if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
+        return preview(reply, plan, fixed, errors, refused.status)
+      },
+    })
   })
 
   const batchPage = async (reply: FastifyReply, actor: Actor, connectorId: string, batchId: string, refused: UndoBlocker[] | null = null) => {
     const batch = await getMigrationBatch(app.db, actor, connectorId, batchId)
-    return reply.code(refused ? 409 : 200).page('connector-migration', { batch, refused })
+    return reply.code(refused ? 409 : 200).page('migrations/batch-page', { batch, refused })
   }
 
   app.get('/connectors/:id/migrations/:batchId', { config: manage, schema: { params: BatchParams } }, async (request, reply) =>
@@ -123,7 +98,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, batchId } = request.params
-    const result = await undoMigration(app.db, actor, id, batchId, request.body.submission)
+    const result = await undoMigration(app.db, actor, { connectorId: id, batchId, submission: request.body.submission })
     if (!result.undone) return batchPage(reply, actor, id, batchId, result.blockers)
     reply.flash(`Undone: ${result.summary}.`)
     return reply.seeOther(`/connectors/${id}/migrations/${batchId}`)

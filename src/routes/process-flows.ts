@@ -7,12 +7,12 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import type { Db } from '../db/client.js'
 import {
-  addShape, createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, moveShape, reconfigureShape,
-  removeFlow, removeShape, renameFlow, restoreShape, setFlowEnabled,
+  createFlow, getFlow, instanceChoices, instanceWithEndpoints, listFlows, removeFlow, renameFlow, setFlowEnabled,
 } from '../domain/flows.js'
-import { Conflict, EditConflict, Invalid, NotFound } from '../domain/errors.js'
+import { addShape, moveShape, reconfigureShape, removeShape, restoreShape } from '../domain/connection-shapes.js'
+import { Conflict, NotFound } from '../domain/errors.js'
 import { EditFields, IdParams, QueryText, SubmissionBody } from './schemas.js'
-import { conflictMessage } from './conflicts.js'
+import { editConflict, submitForm } from '../forms/submit.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
 import { registerRemoval } from './removal.js'
@@ -20,6 +20,8 @@ import { registerRemoval } from './removal.js'
 const UUID = IdParams.properties.id
 /** The page of a flow, where its buttons are. */
 const FLOW = '/process-flows/:id'
+/** Every screen of process flows has one help page. */
+const FLOWS_HELP = 'process-flows-and-connection-shapes'
 const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const Name = Type.Optional(Type.String())
@@ -28,21 +30,9 @@ const NameBody = Type.Object({ name: Name, ...EditFields })
 const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String()) })
 const ShapeBody = Type.Object({ instance: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()), ...EditFields })
 
-/**
- * Rethrows anything but a refusal. Invalid input renders the form again with 422; a form based on an
- * older version of the flow (EditConflict) renders it with 409, what was entered kept, nothing saved.
- */
-async function orRefused<T>(work: Promise<T>, notDone: string, onRefused: (fields: Record<string, string>, status: 409 | 422) => Promise<FastifyReply>): Promise<T | FastifyReply> {
-  try {
-    return await work
-  } catch (error) {
-    if (error instanceof Invalid) return onRefused(error.fields, 422)
-    if (error instanceof EditConflict) return onRefused({ '': conflictMessage(error, notDone, CONFLICT_KEPT) }, 409)
-    throw error
-  }
-}
-
 const CONFLICT_KEPT = 'This page now shows the process flow as it is saved now; what you entered is kept in this form, so check it and do it again if it is still needed.'
+/** A form based on an older version of the flow comes back with 409, what was entered kept, nothing saved. */
+const flowConflict = (notDone: string) => editConflict(notDone, CONFLICT_KEPT)
 
 export default async function processFlowRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -50,57 +40,71 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   const listPage = async (actor: Actor, page: number, extra: Record<string, unknown> = {}) =>
     ({ flows: await listFlows(app.db, actor, { page }), values: { name: '' }, errors: {}, ...extra })
 
-  app.get('/process-flows', { schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
+  app.get('/process-flows', { config: { help: FLOWS_HELP }, schema: { querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { list: flows, moved } = await nearestPage(request.query.page, (page) => listFlows(app.db, actor, { page }))
     if (moved && movedTo(request, reply, withQuery('/process-flows', { page: pageParam(flows.page) }))) return reply
-    return reply.page('process-flows', { flows, values: { name: '' }, errors: {} })
+    return reply.page('process-flows/page', { flows, values: { name: '' }, errors: {} })
   })
 
-  app.post('/process-flows', { config: { permission: 'manageInstances' }, schema: { body: NewFlowBody } }, async (request, reply) => {
+  app.post('/process-flows', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { body: NewFlowBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const name = request.body.name ?? ''
-    return orRefused(createFlow(app.db, actor, { name, submission: request.body.submission }).then((flow) => {
-      reply.flash(`Process flow ${flow.name} was created. Add connection shapes to it below.`)
-      return reply.seeOther(`/process-flows/${flow.id}`)
-    }), '', async (errors) => reply.code(422).page('process-flows', await listPage(actor, 1, { values: { name }, errors })))
+    return submitForm(reply, () => createFlow(app.db, actor, { name, submission: request.body.submission }), {
+      done: (flow) => {
+        reply.flash(`Process flow ${flow.name} was created. Add connection shapes to it below.`)
+        return reply.seeOther(`/process-flows/${flow.id}`)
+      },
+      conflict: flowConflict(''),
+      again: async ({ errors }) => reply.page('process-flows/page', await listPage(actor, 1, { values: { name }, errors })),
+    })
   })
 
   const flowPage = async (actor: Actor, id: string, extra: Record<string, unknown> = {}) =>
     ({ flow: await getFlow(app.db, actor, id), values: {}, errors: {}, ...extra })
 
-  app.get('/process-flows/:id', { schema: { params: IdParams } }, async (request, reply) =>
-    reply.page('process-flow', await flowPage(actorOf(request), request.params.id)))
+  app.get('/process-flows/:id', { config: { help: FLOWS_HELP }, schema: { params: IdParams } }, async (request, reply) =>
+    reply.page('process-flows/flow-page', await flowPage(actorOf(request), request.params.id)))
 
-  app.post('/process-flows/:id', { config: { permission: 'manageInstances' }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
+  app.post('/process-flows/:id', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: IdParams, body: NameBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { name = '', lockVersion: version, submission } = request.body
-    return orRefused(renameFlow(app.db, actor, request.params.id, { name, version, submission }).then((flow) => {
-      reply.flash(`The process flow is now called ${flow.name}.`)
-      return reply.seeOther(`/process-flows/${flow.id}`)
-    }), 'It was not renamed.', async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, request.params.id, { values: { name }, errors, conflict: status === 409 })))
+    return submitForm(reply, () => renameFlow(app.db, actor, request.params.id, { name, version, submission }), {
+      done: (flow) => {
+        reply.flash(`The process flow is now called ${flow.name}.`)
+        return reply.seeOther(`/process-flows/${flow.id}`)
+      },
+      conflict: flowConflict('It was not renamed.'),
+      again: async ({ errors, conflict }) => reply.page('process-flows/flow-page', await flowPage(actor, request.params.id, { values: { name }, errors, conflict })),
+    })
   })
 
   /** The flow page after a button of it (enable, move, remove a shape) was refused: why, nothing done. */
-  const refusedOnFlowPage = async <T>(reply: FastifyReply, actor: Actor, id: string, work: Promise<T>, notDone: string) =>
-    orRefused(work, notDone, async (errors, status) => reply.code(status).page('process-flow', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })))
+  const onFlowPage = <T>(reply: FastifyReply, actor: Actor, id: string, command: () => Promise<T>, notDone: string, done: (result: T) => FastifyReply) =>
+    submitForm(reply, command, {
+      done,
+      conflict: flowConflict(notDone),
+      again: async ({ errors }) => reply.page('process-flows/flow-page', await flowPage(actor, id, { errors: { action: errors[''] ?? Object.values(errors).join(' ') } })),
+    })
 
   app.post('/process-flows/:id/enabled', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: IdParams, body: Type.Object({ enabled: Type.Union([Type.Literal('true'), Type.Literal('false')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { enabled, lockVersion: version, submission } = request.body
     const on = enabled === 'true'
-    return refusedOnFlowPage(reply, actor, request.params.id, setFlowEnabled(app.db, actor, request.params.id, { enabled: on, version, submission }).then((flow) => {
-      reply.flash(`Process flow ${flow.name} is ${flow.enabled ? 'enabled' : 'disabled'}.`)
-      return reply.seeOther(`/process-flows/${flow.id}`)
-    }), `It was not ${on ? 'enabled' : 'disabled'}.`)
+    return onFlowPage(reply, actor, request.params.id, () => setFlowEnabled(app.db, actor, request.params.id, { enabled: on, version, submission }),
+      `It was not ${on ? 'enabled' : 'disabled'}.`, (flow) => {
+        reply.flash(`Process flow ${flow.name} is ${flow.enabled ? 'enabled' : 'disabled'}.`)
+        return reply.seeOther(`/process-flows/${flow.id}`)
+      })
   })
 
   registerRemoval(app, {
     path: '/process-flows/:id/delete',
     permission: 'manageInstances',
+    help: FLOWS_HELP,
     what: 'process flow',
     describe: async (db: Db, actor: Actor, id: string) => {
       const flow = await getFlow(db, actor, id)
@@ -126,41 +130,51 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.get('/process-flows/:id/shapes/new', { config: { permission: 'manageInstances' }, schema: { params: IdParams, querystring: ShapeQuery } }, async (request, reply) => {
+  app.get('/process-flows/:id/shapes/new', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: IdParams, querystring: ShapeQuery } }, async (request, reply) => {
     const data = await shapeForm(actorOf(request), request.params.id, undefined, request.query.instance || undefined, undefined)
-    return reply.page('shape-form', data, 'shape-endpoints')
+    return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes', { config: { permission: 'manageInstances', help: FLOWS_HELP, back: '/process-flows/:id/shapes/new' }, schema: { params: IdParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-    return orRefused(addShape(app.db, actor, request.params.id, { ...input, version, submission }).then((shape) => {
-      reply.flash('The connection shape was added.')
-      return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
-    }), 'The connection shape was not added.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
+    return submitForm(reply, () => addShape(app.db, actor, request.params.id, { ...input, version, submission }), {
+      done: (shape) => {
+        reply.flash('The connection shape was added.')
+        return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
+      },
+      conflict: flowConflict('The connection shape was not added.'),
+      again: async ({ errors, conflict }) =>
+        reply.page('process-flows/shape-page', await shapeForm(actor, request.params.id, undefined, input.instanceId || undefined, input.endpointKey, errors, conflict)),
+    })
   })
 
-  app.get('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, querystring: ShapeQuery } }, async (request, reply) => {
+  app.get('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: ShapeParams, querystring: ShapeQuery } }, async (request, reply) => {
     const data = await shapeForm(actorOf(request), request.params.id, request.params.shapeId, request.query.instance || undefined, undefined)
-    return reply.page('shape-form', data, 'shape-endpoints')
+    return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances' }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes/:shapeId', { config: { permission: 'manageInstances', help: FLOWS_HELP }, schema: { params: ShapeParams, body: ShapeBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
     const { lockVersion: version, submission } = request.body
     const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-    return orRefused(reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }).then(() => {
-      reply.flash('The connection shape was reconfigured.')
-      return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
-    }), 'The connection shape was not reconfigured.', async (errors, status) => reply.code(status).page('shape-form', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, status === 409)))
+    return submitForm(reply, () => reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }), {
+      done: () => {
+        reply.flash('The connection shape was reconfigured.')
+        return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
+      },
+      conflict: flowConflict('The connection shape was not reconfigured.'),
+      again: async ({ errors, conflict }) => reply.page('process-flows/shape-page', await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, conflict)),
+    })
   })
 
-  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
+  app.post('/process-flows/:id/shapes/:shapeId/delete', { config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW }, schema: { params: ShapeParams, body: Type.Object(EditFields) } }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    return refusedOnFlowPage(reply, actor, id, removeShape(app.db, actor, id, shapeId, { version: request.body.lockVersion, submission: request.body.submission }).then((removed) => {
+    const form = { version: request.body.lockVersion, submission: request.body.submission }
+    return onFlowPage(reply, actor, id, () => removeShape(app.db, actor, id, shapeId, form), 'No connection shape was removed.', (removed) => {
       // A double submit answers without an undo: the first answer offered it.
       if (!removed) reply.flash('The connection shape was removed.')
       else {
@@ -168,12 +182,12 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
         reply.flash(`Connection shape ${removed.position + 1} (${removed.instanceName}) was removed from ${removed.flowName}.`, { undo: { action: `/process-flows/${id}/shapes/${shapeId}/restore`, what } })
       }
       return reply.seeOther(`/process-flows/${id}`)
-    }), 'No connection shape was removed.')
+    })
   })
 
   // The undo after removing a shape: the same shape back in its place, unless its instance or endpoint is gone.
   app.post('/process-flows/:id/shapes/:shapeId/restore', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: ShapeParams, body: SubmissionBody },
   }, async (request, reply) => {
     const { id, shapeId } = request.params
@@ -191,12 +205,13 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
   })
 
   app.post('/process-flows/:id/shapes/:shapeId/move', {
-    config: { permission: 'manageInstances', back: FLOW },
+    config: { permission: 'manageInstances', help: FLOWS_HELP, back: FLOW },
     schema: { params: ShapeParams, body: Type.Object({ direction: Type.Union([Type.Literal('up'), Type.Literal('down')]), ...EditFields }) },
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { id, shapeId } = request.params
-    return refusedOnFlowPage(reply, actor, id, moveShape(app.db, actor, id, shapeId, { direction: request.body.direction, version: request.body.lockVersion, submission: request.body.submission }).then(() =>
-      reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)), 'No connection shape was moved.')
+    const move = { direction: request.body.direction, version: request.body.lockVersion, submission: request.body.submission }
+    return onFlowPage(reply, actor, id, () => moveShape(app.db, actor, id, shapeId, move), 'No connection shape was moved.',
+      () => reply.seeOther(`/process-flows/${id}#shape-${shapeId}`))
   })
 }

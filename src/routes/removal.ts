@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Db } from '../db/client.js'
 import type { Actor, Permission } from '../domain/actor.js'
+import type { HelpSlug } from '../help/pages.js'
 import type { RemovalResult } from '../domain/removal.js'
 import type { Impact } from '../domain/impact.js'
 import type { EditForm } from '../domain/edit-form.js'
@@ -23,6 +24,8 @@ export interface RemovalRoute<Blocker> {
   /** e.g. `/instances/:id/delete` */
   path: string
   permission: Permission
+  /** The help page of the prompt. */
+  help: HelpSlug
   /** What is removed, in the words of the screen: "connector", "instance", "process flow". */
   what: string
   /**
@@ -35,7 +38,7 @@ export interface RemovalRoute<Blocker> {
   remove(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
   afterRemoval: string
-  /** The partial that lists what blocks the removal. */
+  /** The fragment that lists what blocks the removal, a path under views/ (e.g. `instances/shape-uses`). */
   blockersPartial?: string
 }
 
@@ -56,19 +59,19 @@ export function registerRemoval<Blocker>(fastify: FastifyInstance, route: Remova
     return { ...thing, what: route.what, action: route.path.replace(':id', id), blockersPartial: route.blockersPartial, value: '', errors: {}, ...extra }
   }
 
-  app.get(route.path, { config: { permission: route.permission }, schema: { params: IdParams } }, async (request, reply) => {
+  app.get(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams } }, async (request, reply) => {
     const data = await render(request.params.id, actorOf(request), {})
-    return reply.page('confirm-removal', data, 'confirm-removal')
+    return reply.page('shared/confirm-removal-page', data, 'shared/confirm-removal')
   })
 
-  app.post(route.path, { config: { permission: route.permission }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
+  app.post(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const typed = request.body.confirm ?? ''
     if (!isConfirmed(typed)) {
       const data = await render(request.params.id, actor, {
         value: typed, errors: { confirm: `Type the word ${CONFIRM_WORD} to remove this ${route.what}. Nothing was removed.` },
       })
-      return reply.code(422).page('confirm-removal', data, 'confirm-removal')
+      return reply.code(422).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
     }
     let result: RemovalResult<Blocker>
     try {
@@ -78,11 +81,11 @@ export function registerRemoval<Blocker>(fastify: FastifyInstance, route: Remova
       if (!meanwhile) throw error
       // The prompt again, as the thing is now: removing what somebody just changed is decided again.
       const data = await render(request.params.id, actor, { errors: { confirm: `${meanwhile} Nothing was removed: check it below, and remove it again if it is still needed.` } })
-      return reply.code(409).page('confirm-removal', data, 'confirm-removal')
+      return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
     }
     if (!result.removed) {
       const data = await render(request.params.id, actor, { blocked: result.blockers })
-      return reply.code(409).page('confirm-removal', data, 'confirm-removal')
+      return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
     }
     // A form sent again after its removal answers like the first (the name is gone with the thing).
     reply.flash(result.name ? `The ${route.what} ${result.name} was removed.` : `The ${route.what} was removed.`)

@@ -8,10 +8,12 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import {
-  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, nextStepsAfterAlongside, overwriteWithVersion, updateChoice, updateConnector,
+  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, overwriteWithVersion, updateChoice, updateConnector,
 } from '../domain/updates.js'
-import type { MergeSide } from '../domain/definition-merge.js'
-import { Invalid, RevisionConflict } from '../domain/errors.js'
+import { nextStepsAfterAlongside } from '../domain/alongside-next-steps.js'
+import { mergeChoices } from '../forms/merge.js'
+import { RevisionConflict } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import { nameWithVersion } from '../domain/versions.js'
 import { IdParams, UUID } from './schemas.js'
 
@@ -36,25 +38,16 @@ const MergeBody = Type.Object({
   action: Type.Optional(Type.Literal('preview')),
 }, { additionalProperties: Type.String() })
 
-/** The answered conflicts of a merge form; anything but mine or theirs is no answer. */
-function choicesFrom(body: Record<string, unknown>): Record<string, MergeSide> {
-  const choices: Record<string, MergeSide> = {}
-  for (const [name, value] of Object.entries(body)) {
-    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs')) choices[name.slice('choice.'.length)] = value
-  }
-  return choices
-}
-
 const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
 
 export default async function updates(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const manage = { permission: 'manageConnectors' as const }
+  const manage = { permission: 'manageConnectors', help: 'updating-a-connector' } as const
   const choice = { ...manage, back: '/connectors/:id/update' }
 
   app.get('/connectors/:id/update', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const choice = await updateChoice(app.db, actorOf(request), request.params.id)
-    return reply.page('connector-update', { ...choice }, 'update-choice')
+    return reply.page('updates/page', { ...choice }, 'updates/update-choice')
   })
 
   /** Back to manage connectors, on the page that shows the connector. */
@@ -68,7 +61,7 @@ export default async function updates(fastify: FastifyInstance) {
   const lostRace = async (reply: FastifyReply, actor: Actor, id: string, conflict: RevisionConflict, what: string) => {
     const choice = await updateChoice(app.db, actor, id)
     const errors = { '': `Somebody else just updated this connector (${conflict.authorName} saved revision ${conflict.revision} meanwhile), so nothing was ${what}. Below is where it stands now; choose again if it is still needed.` }
-    return reply.code(409).page('connector-update', { ...choice, errors }, 'update-choice')
+    return reply.code(409).page('updates/page', { ...choice, errors }, 'updates/update-choice')
   }
 
   app.post('/connectors/:id/update', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
@@ -101,30 +94,31 @@ export default async function updates(fastify: FastifyInstance) {
   // "update and keep my changes": the conflicts side by side, mine or theirs for each, then apply.
   app.get('/connectors/:id/merge', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
     const preview = await mergePreview(app.db, actorOf(request), request.params.id)
-    return reply.page('connector-merge', { ...preview, choices: {}, errors: {}, choiceField })
+    return reply.page('updates/merge-page', { ...preview, choices: {}, errors: {}, choiceField })
   })
 
   app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
     const actor = actorOf(request)
-    const choices = choicesFrom(request.body)
+    const choices = mergeChoices(request.body)
     const { revision, version, submission } = request.body
     if (request.body.action === 'preview') {
       const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.page('connector-merge', { ...preview, choices, errors: {}, choiceField }, 'merge-preview')
+      return reply.page('updates/merge-page', { ...preview, choices, errors: {}, choiceField }, 'updates/merge-preview')
     }
-    try {
-      const merged = await mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices })
-      const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
-      reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-      return reply.seeOther(await backToList(actor, merged))
-    } catch (error) {
-      if (!(error instanceof Invalid) && !(error instanceof RevisionConflict)) throw error
-      const errors = error instanceof Invalid ? error.fields : {
-        '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`,
-      }
-      const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.code(error instanceof Invalid ? 422 : 409).page('connector-merge', { ...preview, choices, errors, choiceField })
-    }
+    return submitForm(reply, () => mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices }), {
+      done: async (merged) => {
+        const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
+        reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
+        return reply.seeOther(await backToList(actor, merged))
+      },
+      conflict: (error) => error instanceof RevisionConflict
+        ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`
+        : null,
+      again: async ({ errors }) => {
+        const preview = await mergePreview(app.db, actor, request.params.id, choices)
+        return reply.page('updates/merge-page', { ...preview, choices, errors, choiceField })
+      },
+    })
   })
 
   app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
@@ -136,6 +130,6 @@ export default async function updates(fastify: FastifyInstance) {
 
   app.get('/connectors/:id/installed-alongside/:previousId', { config: manage, schema: { params: AlongsideParams } }, async (request, reply) => {
     const steps = await nextStepsAfterAlongside(app.db, actorOf(request), request.params.id, request.params.previousId)
-    return reply.page('installed-alongside', { ...steps })
+    return reply.page('updates/installed-alongside-page', { ...steps })
   })
 }

@@ -2,10 +2,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ROLES } from '../db/schema.js'
+import { ROLES } from '../domain/enums.js'
 import { actorOf } from '../plugins/auth.js'
 import { addUser, changeRole, listUsers, RoleConflict } from '../domain/users.js'
-import { Invalid } from '../domain/errors.js'
+import { submitForm } from '../forms/submit.js'
 import type { Actor } from '../domain/actor.js'
 import { EditFields, IdParams } from './schemas.js'
 
@@ -18,20 +18,19 @@ export default async function userRoutes(fastify: FastifyInstance) {
     ({ users: await listUsers(app.db, actor), roles: ROLES, values: { name: '', email: '', role: 'user' }, errors: {}, ...extra })
 
   app.get('/settings/users', { config: { permission: 'manageUsers' } }, async (request, reply) =>
-    reply.page('users', await page(actorOf(request))))
+    reply.page('users/page', await page(actorOf(request))))
 
   app.post('/settings/users', { config: { permission: 'manageUsers' }, schema: { body: UserBody } }, async (request, reply) => {
     const actor = actorOf(request)
     const input = { name: request.body.name ?? '', email: request.body.email ?? '', role: request.body.role ?? '', password: request.body.password ?? '' }
-    try {
-      const user = await addUser(app.db, actor, { ...input, submission: request.body.submission })
-      // The same words whether or not the address already signs in with another company (README, Security).
-      reply.flash(`${user.name} is added as ${user.role}, with ${user.email}.`)
-      return reply.seeOther('/settings/users')
-    } catch (error) {
-      if (!(error instanceof Invalid)) throw error
-      return reply.code(422).page('users', await page(actor, { values: input, errors: error.fields }))
-    }
+    return submitForm(reply, () => addUser(app.db, actor, { ...input, submission: request.body.submission }), {
+      done: (user) => {
+        // The same words whether or not the address already signs in with another company (README, Security).
+        reply.flash(`${user.name} is added as ${user.role}, with ${user.email}.`)
+        return reply.seeOther('/settings/users')
+      },
+      again: async ({ errors }) => reply.page('users/page', await page(actor, { values: input, errors })),
+    })
   })
 
   app.post('/settings/users/:id/role', {
@@ -40,17 +39,17 @@ export default async function userRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const actor = actorOf(request)
     const { role = '', lockVersion: version, submission } = request.body
-    try {
-      const user = await changeRole(app.db, actor, request.params.id, role, { version, submission })
-      reply.flash(`${user.name} is now ${user.role}.`)
-      return reply.seeOther('/settings/users')
-    } catch (error) {
+    const { id } = request.params
+    return submitForm(reply, () => changeRole(app.db, actor, id, role, { version, submission }), {
+      done: (user) => {
+        reply.flash(`${user.name} is now ${user.role}.`)
+        return reply.seeOther('/settings/users')
+      },
+      conflict: (error) => error instanceof RoleConflict ? error.message : null,
       // Beside that user's role: why it was refused; after a conflict the role chosen stays selected.
-      if (error instanceof RoleConflict) {
-        return reply.code(409).page('users', await page(actor, { roleErrors: { [request.params.id]: error.message }, roleChosen: { [request.params.id]: role } }))
-      }
-      if (!(error instanceof Invalid)) throw error
-      return reply.code(422).page('users', await page(actor, { roleErrors: { [request.params.id]: error.fields.role } }))
-    }
+      again: async ({ errors, conflict }) => reply.page('users/page', await page(actor, conflict
+        ? { roleErrors: { [id]: errors[''] }, roleChosen: { [id]: role } }
+        : { roleErrors: { [id]: errors.role } })),
+    })
   })
 }

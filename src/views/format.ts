@@ -10,6 +10,7 @@ const timeOf = (value: Date | string) => (typeof value === 'string' ? Date.parse
 
 // Intl formatting takes microseconds and a list shows dozens of dates: one string per day, reused.
 const DAY_MS = 86_400_000
+// Per process, and safe so (N processes, one database): derived from the day alone, the same in every process.
 const dates = new Map<number, string>()
 
 /** "28 Nov 2026" */
@@ -27,6 +28,11 @@ export function date(value: Date | string | null | undefined): string {
 /** "28 Nov 2026, 14:05 UTC" */
 export function dateTime(value: Date | string | null | undefined): string {
   return value ? DATE_TIME.format(new Date(value)) : ''
+}
+
+/** "2026-11-28": a <time> shown as a day needs no more (and a long list saves the bytes). */
+export function isoDay(value: Date | string | null | undefined): string {
+  return isoDate(value).slice(0, 10)
 }
 
 export function isoDate(value: Date | string | null | undefined): string {

@@ -30,7 +30,7 @@ for (const mode of world ? MODES : []) {
     const { user } = await world!.company()
     const db = world!.database.db
     const [entry] = await db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-    const shopify = await installConnector(db, user, entry!.id)
+    const shopify = await installConnector(db, user, { marketplaceConnectorId: entry!.id })
     const endpointKeys = async () => (await db.select().from(connectors).where(eq(connectors.id, shopify.id)))[0]!.definition.endpoints.map((e) => e.key)
     const original = await endpointKeys()
     const { context, page, problems } = await openPage(world!, mode.js)

@@ -11,12 +11,12 @@ import { buildApp } from '../../src/app.js'
 import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { createInstance } from '../../src/domain/instances.js'
-import { publishCatalogue } from '../../src/domain/marketplace.js'
+import { publishCatalogue } from '../../src/marketplace/publishing.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { readCatalogue } from '../../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../../src/domain/users.js'
 import type { Actor } from '../../src/domain/actor.js'
-import type { Role } from '../../src/db/schema.js'
+import type { Role } from '../../src/domain/enums.js'
 import type { Database } from '../../src/db/client.js'
 import { PASSWORD, testConfig, testDatabase } from '../helpers.js'
 
@@ -73,7 +73,7 @@ export async function installWithInstance(world: BrowserWorld, user: Actor, key:
   const db = world.database.db
   const admin: Actor = { ...user, role: 'administrator' }
   const [entry] = await db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-  const connector = await installConnector(db, admin, entry!.id)
+  const connector = await installConnector(db, admin, { marketplaceConnectorId: entry!.id })
   const [row] = await db.select().from(connectors).where(eq(connectors.id, connector.id))
   const method = row!.definition.authMethods[0]!
   const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), connector.id, {

@@ -2,8 +2,11 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { marketplaceConnectors } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
-import { accessibilityProblems, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
+import { installConnector, INSTANCES_SHOWN } from '../../src/domain/connectors.js'
+import { createInstance } from '../../src/domain/instances.js'
+import { SecretBox } from '../../src/domain/secrets.js'
+import { testConfig } from '../helpers.js'
+import { accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
 
 const world = await startBrowserWorld(t)
 
@@ -11,7 +14,7 @@ for (const mode of world ? MODES : []) {
   t.test(`add, change and remove an instance, ${mode.label}`, async (t) => {
     const { user } = await world!.company('user')
     const [entry] = await world!.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-    await installConnector(world!.database.db, { ...user, role: 'administrator' }, entry!.id)
+    await installConnector(world!.database.db, { ...user, role: 'administrator' }, { marketplaceConnectorId: entry!.id })
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, user)
@@ -68,6 +71,39 @@ for (const mode of world ? MODES : []) {
     await page.waitForURL((url) => url.pathname === '/connectors')
     await page.getByText('The instance Shopify - United Kingdom was removed.').waitFor()
     t.equal(await page.getByRole('link', { name: /settings for instance/ }).count(), 0)
+    t.same(problems, [], 'no console errors or CSP violations')
+  })
+}
+
+for (const mode of world ? MODES : []) {
+  t.test(`a connector's instances beyond the first ${INSTANCES_SHOWN} are one link away, ${mode.label}`, async (t) => {
+    const { user } = await world!.company('administrator')
+    const { connector, definition } = await installWithInstance(world!, user, 'xero', 'Xero - AU')
+    const method = definition.authMethods[0]!
+    const values = Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])])
+    for (const name of ['Xero - CA', 'Xero - DE', 'Xero - FR', 'Xero - UK']) {
+      await createInstance(world!.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
+        name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key, values,
+      })
+    }
+    const { context, page, problems } = await openPage(world!, mode.js)
+    t.teardown(() => context.close())
+    await logIn(page, user)
+    await openManageConnectors(page)
+    const cogs = page.getByRole('link', { name: /^settings for instance Xero/ })
+    t.equal(await cogs.count(), INSTANCES_SHOWN)
+    await page.getByRole('link', { name: 'show all 5 instances of Xero' }).focus()
+    await page.keyboard.press('Enter')
+    if (mode.js) {
+      await page.getByRole('link', { name: 'settings for instance Xero - UK' }).waitFor()
+      t.equal(new URL(page.url()).pathname, '/connectors', 'the list opens in place')
+      t.equal(await cogs.count(), 5)
+      t.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'settings for instance Xero - FR', 'focus on the first instance added')
+    } else {
+      await page.getByRole('heading', { level: 1, name: 'Instances of Xero' }).waitFor()
+      t.equal(await cogs.count(), 5)
+      t.same(await accessibilityProblems(page), [], 'the instances page: no serious accessibility problems')
+    }
     t.same(problems, [], 'no console errors or CSP violations')
   })
 }

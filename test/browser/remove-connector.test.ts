@@ -64,7 +64,7 @@ if (world) {
   t.test('the type-confirm removal with the keyboard alone: Tab, Enter, typing, Escape', async (t) => {
     const { user } = await world.company()
     const [entry] = await world.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'stripe'))
-    const stripe = await installConnector(world.database.db, user, entry!.id)
+    const stripe = await installConnector(world.database.db, user, { marketplaceConnectorId: entry!.id })
     const { context, page, problems } = await openPage(world, true)
     t.teardown(() => context.close())
     await logIn(page, user)

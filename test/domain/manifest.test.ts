@@ -3,8 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ManifestError, parseManifest, readCatalogue, readManifest } from '../../src/marketplace/manifest.js'
-import { SYSTEM_TYPES, checkDefinition } from '../../src/domain/definition.js'
-import { publishManifest } from '../../src/domain/marketplace.js'
+import { checkDefinition } from '../../src/domain/definition.js'
+import { SYSTEM_TYPES } from '../../src/domain/enums.js'
+import { publishManifest } from '../../src/marketplace/publishing.js'
 import { testDatabase } from '../helpers.js'
 
 const catalogue = await readCatalogue()

@@ -17,7 +17,7 @@ const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // Lists of more than one page: process flows, manage connectors (the marketplace has more than one already).
 await Promise.all(Array.from({ length: 25 }, (_, i) => createFlow(ctx.db, ctx.company.users.administrator!, { name: `Flow ${String(i).padStart(2, '0')}` })))
 const catalogue = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.kind, 'prebuilt'))
-for (const entry of catalogue.slice(0, 19)) await installConnector(ctx.db, ctx.company.users.administrator!, entry.id)
+for (const entry of catalogue.slice(0, 19)) await installConnector(ctx.db, ctx.company.users.administrator!, { marketplaceConnectorId: entry.id })
 // A revision history of more than one page (50 a page) for the world's connector.
 const [worldConnector] = await ctx.db.select().from(connectors).where(eq(connectors.id, world.connectorId))
 await ctx.db.insert(connectorRevisions).values(Array.from({ length: 55 }, (_, i) => ({

@@ -13,7 +13,7 @@ const box = new SecretBox(testConfig().encryptionKey)
 const [xeroEntry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'xero'))
 
 async function installXero() {
-  const connector = await installConnector(ctx.db, admin, xeroEntry!.id)
+  const connector = await installConnector(ctx.db, admin, { marketplaceConnectorId: xeroEntry!.id })
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
   return { ...connector, definition: row!.definition }
 }

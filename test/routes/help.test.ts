@@ -3,20 +3,21 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { marketplaceConnectors } from '../../src/db/schema.js'
-import { HELP_FOR_ROUTE, HELP_PAGES } from '../../src/help/pages.js'
+import Fastify from 'fastify'
+import { HELP_PAGES, helpPage, requireKnownHelp, type HelpSlug } from '../../src/help/pages.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { addShape } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import { connectorRow, install, publishNextVersion } from '../connector-fixtures.js'
 import { setup, signedIn, textOf } from '../helpers.js'
-import { buildWorld } from '../world.js'
+import { buildWorld, fillRouteVariants } from '../world.js'
 
 const ctx = await setup(t)
 const world = await buildWorld(ctx, ctx.company)
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // A custom connector too, so "custom" shows on manage connectors.
 const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
-await installConnector(ctx.db, ctx.company.users.administrator, custom!.id)
+await installConnector(ctx.db, ctx.company.users.administrator, { marketplaceConnectorId: custom!.id })
 // A second shape, so the flow shows move up and move down.
 await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey, version: 2 })
 
@@ -69,14 +70,31 @@ for (const page of HELP_PAGES) {
   })
 }
 
-t.test('every screen that links to help links to a page that exists, and to a route that exists', async (t) => {
-  const routes = new Set(ctx.app.routeTable.map((r) => r.url))
-  for (const [route, slug] of Object.entries(HELP_FOR_ROUTE)) {
-    t.ok(routes.has(route), `${route} is a route`)
-    t.ok(HELP_PAGES.some((p) => p.slug === slug), `${slug} is a help page`)
+t.test('every route names a help page that exists, and every page it shows links to it', async (t) => {
+  const withHelp = ctx.app.routeTable.filter((r) => r.help)
+  t.ok(withHelp.length > 40, `${withHelp.length} routes name a help page`)
+  for (const route of withHelp) t.ok(helpPage(route.help!), `${route.method} ${route.url}: "${route.help}" is a help page`)
+  for (const route of withHelp.filter((r) => r.method === 'GET')) {
+    for (const url of fillRouteVariants(route, world)) {
+      // Whatever it answers (the world fills some addresses with ids of other things, a 404 or 409).
+      const response = await admin.get(url)
+      t.match(response.body, `<a class="help-link" href="/help/${route.help}" target="help" rel="help">help`, `GET ${url} links to its help`)
+    }
   }
-  const page = await admin.get('/connectors')
-  t.match(page.body, '<a class="help-link" href="/help/manage-connectors" target="help" rel="help">help')
+})
+
+t.test('the screens with no help page of their own are only these', async (t) => {
+  const without = ctx.app.routeTable.filter((r) => r.method === 'GET' && !r.help).map((r) => r.url).sort()
+  t.same(without, ['/', '/healthz', '/help', '/help/:slug', '/login', '/readyz', '/robots.txt', '/settings/users'])
+})
+
+t.test('a route that names a help page which does not exist is refused when the app is built', async (t) => {
+  const app = Fastify()
+  app.addHook('onRoute', requireKnownHelp)
+  t.throws(() => app.get('/somewhere', { config: { help: 'no-such-page' as HelpSlug } }, async () => ''),
+    /GET \/somewhere names the help page "no-such-page", which does not exist/)
+  t.doesNotThrow(() => app.get('/elsewhere', { config: { help: 'removing-a-connector' } }, async () => ''))
+  await app.close()
 })
 
 t.test('help is searchable', async (t) => {

@@ -2,7 +2,8 @@ import t from 'tap'
 import { eq, isNull } from 'drizzle-orm'
 import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { addShape, createFlow } from '../../src/domain/flows.js'
+import { createFlow } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { createInstance, removeInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
@@ -12,7 +13,7 @@ const ctx = await setup(t, { logger: { level: 'info', stream: { write: (line: st
 const admin = ctx.company.users.administrator
 const box = new SecretBox(testConfig().encryptionKey)
 const [shopifyEntry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-const shopify = await installConnector(ctx.db, admin, shopifyEntry!.id)
+const shopify = await installConnector(ctx.db, admin, { marketplaceConnectorId: shopifyEntry!.id })
 const client = await signedIn(ctx.app, ctx.company.users.user)
 const SECRET = 'shpat_super-secret-token-1234'
 

@@ -4,9 +4,9 @@ import {
   auditEvents, connectionShapes, instances, migrationBatches, migrationInstances, migrationShapes, processFlows,
 } from '../../src/db/schema.js'
 import { createInstance } from '../../src/domain/instances.js'
-import { addShape } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { Invalid } from '../../src/domain/errors.js'
-import { applyMigration, undoMigration } from '../../src/domain/migrations.js'
+import { applyMigration, undoMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { installVersionAlongside } from '../../src/domain/updates.js'
 import { removeConnector } from '../../src/domain/connectors.js'
@@ -408,8 +408,8 @@ t.test('concurrent changes: two moves of the same instance make one copy; undo r
     const { flow } = await addFlow(ctx.db, admin, `Race ${round}`, [{ instanceId: instance.id, endpointKey: 'get_orders' }])
     const choices = { fromConnectorId: old.id, instanceIds: [instance.id], flowIds: { [instance.id]: [flow.id] }, suffix: ' (race)', authMethods: {}, endpoints: {} }
     const moves = await Promise.allSettled([
-      applyMigration(ctx.db, admin, box, alongside.id, { ...choices, submission: randomUUID() }),
-      applyMigration(ctx.db, admin, box, alongside.id, { ...choices, submission: randomUUID() }),
+      applyMigration(ctx.db, admin, box, { ...choices, connectorId: alongside.id, submission: randomUUID() }),
+      applyMigration(ctx.db, admin, box, { ...choices, connectorId: alongside.id, submission: randomUUID() }),
     ])
     const done = moves.filter((m) => m.status === 'fulfilled')
     t.equal(done.length, 1, `round ${round}: one move`)
@@ -420,7 +420,7 @@ t.test('concurrent changes: two moves of the same instance make one copy; undo r
 
     const { flow: other } = await addFlow(ctx.db, admin, `Race ${round} elsewhere`, [])
     const [undo, shape] = await Promise.allSettled([
-      undoMigration(ctx.db, admin, alongside.id, batchId),
+      undoMigration(ctx.db, admin, { connectorId: alongside.id, batchId }),
       addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders', version: other.version }),
     ])
     t.equal(undo.status, 'fulfilled', `round ${round}: undo answers`)

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { auditEvents, connectionShapes, connectors, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { createInstance } from '../../src/domain/instances.js'
-import { addShape } from '../../src/domain/flows.js'
+import { addShape } from '../../src/domain/connection-shapes.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import type { Actor } from '../../src/domain/actor.js'
@@ -15,7 +15,7 @@ const box = new SecretBox(testConfig().encryptionKey)
 
 async function installWithInstance(actor: Actor, key: string, instanceName: string) {
   const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
-  const connector = await installConnector(ctx.db, actor, entry!.id)
+  const connector = await installConnector(ctx.db, actor, { marketplaceConnectorId: entry!.id })
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
   const definition = row!.definition
   const method = definition.authMethods[0]!

@@ -26,7 +26,7 @@ t.test('install sent twice at once installs once', async (t) => {
   for (let round = 0; round < ROUNDS; round++) {
     const before = await connectorCount()
     const submission = randomUUID()
-    const [a, b] = await Promise.all([installConnector(ctx.db, admin, entry.id, submission), installConnector(ctx.db, admin, entry.id, submission)])
+    const [a, b] = await Promise.all([installConnector(ctx.db, admin, { marketplaceConnectorId: entry.id, submission }), installConnector(ctx.db, admin, { marketplaceConnectorId: entry.id, submission })])
     t.equal(a.id, b.id, `round ${round}: both answers name the same connector`)
     t.equal(await connectorCount(), before + 1, `round ${round}: one connector more`)
   }

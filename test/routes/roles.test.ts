@@ -2,7 +2,7 @@
 // needs, and every role without it gets 403 — enforced on the server, and hidden in the UI.
 import t from 'tap'
 import { PERMISSIONS, type Permission } from '../../src/domain/actor.js'
-import { ROLES } from '../../src/db/schema.js'
+import { ROLES } from '../../src/domain/enums.js'
 import { offSite, setup, signedIn, textOf } from '../helpers.js'
 import { buildWorld, fillRoute, HARMLESS_BODY } from '../world.js'
 

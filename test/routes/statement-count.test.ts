@@ -4,7 +4,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { applyMigration } from '../../src/domain/migrations.js'
+import { applyMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { setup, signedIn, testConfig, type TestContext } from '../helpers.js'
 import { addFlow } from '../connector-fixtures.js'
@@ -32,7 +32,7 @@ async function statementsPerPage(): Promise<Record<string, number>> {
 async function installConnectors(context: TestContext, count: number, instancesEach: number) {
   const entries = await context.db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors)
   for (let i = 0; i < count; i++) {
-    const connector = await installConnector(context.db, admin, entries[i % entries.length]!.id)
+    const connector = await installConnector(context.db, admin, { marketplaceConnectorId: entries[i % entries.length]!.id })
     await context.db.insert(instances).values(Array.from({ length: instancesEach }, (_, n) => ({
       companyId: admin.companyId, connectorId: connector.id, name: `${connector.name} - ${n + 1}`, authMethodKey: 'token',
       timeZone: 'Europe/London', dateFormat: 'ISO 8601', rateLimitAmount: 10, rateLimitUnit: 'second', createdBy: admin.id,
@@ -76,8 +76,8 @@ t.test('moving instances in stages: the migrate page and a move\'s page run the 
   const MAX_MIGRATION_STATEMENTS = 5
   const box = new SecretBox(testConfig().encryptionKey)
   const [entry] = await ctx.db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-  const from = await installConnector(ctx.db, admin, entry!.id)
-  const to = await installConnector(ctx.db, admin, entry!.id)
+  const from = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
+  const to = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
   let added = 0
   /** `n` more instances of `connectorId`, each used by two connection shapes of its own process flow. */
   const addInstances = async (connectorId: string, n: number) => {
@@ -90,7 +90,7 @@ t.test('moving instances in stages: the migrate page and a move\'s page run the 
   }
   const move = async (ids: string[]) => {
     const flows = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, (await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.instanceId, id))).map((s) => s.processFlowId)] as const)))
-    return (await applyMigration(ctx.db, admin, box, to.id, { fromConnectorId: from.id, instanceIds: ids, flowIds: flows, suffix: ` (${ids.length})`, authMethods: {}, endpoints: {} })).batchId
+    return (await applyMigration(ctx.db, admin, box, { connectorId: to.id, fromConnectorId: from.id, instanceIds: ids, flowIds: flows, suffix: ` (${ids.length})`, authMethods: {}, endpoints: {} })).batchId
   }
   const count = async (url: string) => {
     // postgres.js describes a named statement the first time a connection runs it (a second debug
@@ -108,7 +108,7 @@ t.test('moving instances in stages: the migrate page and a move\'s page run the 
   const fewBatch = await count(`/connectors/${to.id}/migrations/${small}`)
 
   const many = await addInstances(from.id, 40)
-  await addInstances((await installConnector(ctx.db, admin, entry!.id)).id, 10)
+  await addInstances((await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })).id, 10)
   const large = await move(many.map((i) => i.id))
   const manyPicker = await count(`/connectors/${to.id}/migrate`)
   const manyBatch = await count(`/connectors/${to.id}/migrations/${large}`)

@@ -41,8 +41,8 @@ const xeroMethod = xero.authMethods[0]!
 const completeDraft = await (async () => {
   const draft = await startDraft(ctx.db, actor)
   await saveBasicDetails(ctx.db, actor, draft.id, { name: 'Lost Answer ERP', version: 'v1', description: 'Ours.', systemType: 'ERP', colour: '#123456', protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second' }, { version: 1 })
-  await editDraft(ctx.db, actor, draft.id, 'auth-methods', { kind: 'authMethod', action: 'add', input: { key: 'api_key', name: 'API key', type: 'token', field_key: ['token'], field_label: ['API token'], field_secret: ['yes'], field_required: ['yes'], field_default: [''] } }, { version: 2 })
-  await editDraft(ctx.db, actor, draft.id, 'endpoints', { kind: 'endpoint', action: 'add', input: { key: 'get_bills', name: 'Get bills', entity: 'Bills', direction: 'receive', method: 'GET', url: '/bills' } }, { version: 3 })
+  await editDraft(ctx.db, actor, draft.id, 'auth-methods', { kind: 'authMethod', action: 'add', input: { key: 'api_key', name: 'API key', type: 'token', fields: [{ key: 'token', label: 'API token', secret: true, required: true, default: '' }] } }, { version: 2 })
+  await editDraft(ctx.db, actor, draft.id, 'endpoints', { kind: 'endpoint', action: 'add', input: { key: 'get_bills', name: 'Get bills', entity: 'Bills', direction: 'receive', method: 'GET', url: '/bills', variables: [] } }, { version: 3 })
   return draft.id
 })()
 const alongside = await (async () => {
