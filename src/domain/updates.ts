@@ -3,8 +3,7 @@
 // instances keep working with it. Modified: the admin chooses to overwrite (customisations gone from
 // the connector, kept in its revision history) or to install the new version alongside. Each runs in
 // one transaction, once per form submission, and is recorded in the audit log.
-import { and, count, eq, inArray, sql } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/pg-core'
+import { and, count, eq, sql } from 'drizzle-orm'
 import {
   connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions,
 } from '../db/schema.js'

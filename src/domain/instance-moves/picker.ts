@@ -73,7 +73,7 @@ export async function migrationPicker(db: Db, actor: Actor, connectorId: string,
     return {
       id: group[0]!.id, name: group[0]!.name, connectorId: group[0]!.connectorId,
       movedTo: moved ? { batchId: moved.batchId!, instanceId: moved.copyId!, name: moved.copyName! } : null,
-      flows: (flowsOf.get(group[0]!.id) ?? []).map(({ instanceId, ...flow }) => flow),
+      flows: (flowsOf.get(group[0]!.id) ?? []).map(({ instanceId: _instanceId, ...flow }) => flow),
     }
   })
   const ordered = [...siblings.filter((s) => s.id === fromId), ...siblings.filter((s) => s.id !== fromId)]
