@@ -5,7 +5,18 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'dist-test-*/', 'data/', 'drizzle/', '.tap/', 'test-results/', 'bench-results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'dist-test-*/',
+      'data/',
+      'drizzle/',
+      '.tap/',
+      'test-results/',
+      'bench-results/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

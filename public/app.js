@@ -1,5 +1,5 @@
 // Small enhancements on top of pages that work without JavaScript.
-(() => {
+;(() => {
   let opener = null
 
   // Forms: every POST form without an htmx request of its own is sent by htmx (boosted), and its
@@ -37,7 +37,9 @@
   const fieldToFill = (root) => root.querySelector('[aria-invalid="true"]') || root.querySelector('[autofocus]')
 
   const focusFirst = (root) => {
-    const target = fieldToFill(root) || root.querySelector('input:not([type=hidden]), select, textarea, button:not([tabindex="-1"]), a[href]')
+    const target =
+      fieldToFill(root) ||
+      root.querySelector('input:not([type=hidden]), select, textarea, button:not([tabindex="-1"]), a[href]')
     if (target) target.focus()
   }
 
@@ -55,7 +57,9 @@
   })
 
   let focusedBeforeSwap = null
-  document.addEventListener('htmx:before:swap', () => { focusedBeforeSwap = document.activeElement })
+  document.addEventListener('htmx:before:swap', () => {
+    focusedBeforeSwap = document.activeElement
+  })
 
   // After every swap, focus goes where a person continues: the field to fill in the new content, or
   // its message, or back to the control that asked (when the swap replaced it). A control still
@@ -92,18 +96,25 @@
     if (message) announce(message, landing === message ? () => focusOn(message) : null)
   })
 
-  document.addEventListener('close', (event) => {
-    if (event.target.id !== 'modal') return
-    event.target.replaceChildren()
-    if (opener && document.contains(opener)) opener.focus()
-    opener = null
-  }, true)
+  document.addEventListener(
+    'close',
+    (event) => {
+      if (event.target.id !== 'modal') return
+      event.target.replaceChildren()
+      if (opener && document.contains(opener)) opener.focus()
+      opener = null
+    },
+    true,
+  )
 
   document.addEventListener('click', (event) => {
     const closer = event.target.closest('[data-closes-dialog]')
     if (closer) {
       const dialog = closer.closest('dialog')
-      if (dialog) { event.preventDefault(); dialog.close() }
+      if (dialog) {
+        event.preventDefault()
+        dialog.close()
+      }
       return
     }
     // Cancel a removal prompt that was swapped into a page: put the page back as it was.
@@ -130,5 +141,4 @@
     if (slot && document.querySelector('main > .page-head')) closeRemoval(slot)
     else if (section.dataset.cancelHref) window.location.assign(section.dataset.cancelHref)
   })
-
 })()

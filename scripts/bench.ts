@@ -34,7 +34,16 @@ const NOISY_LOAD = 0.1
 /** Runs measured again (twice at most per page, four times in all) when another process disturbed them; the quieter one is kept. */
 const NOISY_RETRIES = QUICK ? 0 : 4
 /** Tables that grow with a company's data: their plans must not scan them sequentially. */
-const BIG_TABLES = new Set(['marketplace_connectors', 'marketplace_versions', 'connectors', 'connector_revisions', 'instances', 'process_flows', 'connection_shapes', 'audit_events'])
+const BIG_TABLES = new Set([
+  'marketplace_connectors',
+  'marketplace_versions',
+  'connectors',
+  'connector_revisions',
+  'instances',
+  'process_flows',
+  'connection_shapes',
+  'audit_events',
+])
 
 const TARGETS = {
   connectorsShareOfReference: 0.15,
@@ -43,7 +52,7 @@ const TARGETS = {
   settingsP99Ms: 60,
   connectorsServerCpuMs: 1.0,
   pageBytes: 60 * 1024,
-  tenthScaleWithin: 0.20,
+  tenthScaleWithin: 0.2,
   statementsPerPage: 4,
   searchP99Ms: 30,
   firstLoadGzippedBytes: 30 * 1024,
@@ -57,13 +66,20 @@ class ServerProcess {
   private nextId = 1
   private pending = new Map<number, (result: unknown) => void>()
 
-  get pid(): number { return this.child.pid! }
+  get pid(): number {
+    return this.child.pid!
+  }
 
-  private constructor(private child: ChildProcess, readonly url: string, private ipc = true) {
-    if (ipc) child.on('message', (message: { id: number; result: unknown }) => {
-      this.pending.get(message.id)?.(message.result)
-      this.pending.delete(message.id)
-    })
+  private constructor(
+    private child: ChildProcess,
+    readonly url: string,
+    private ipc = true,
+  ) {
+    if (ipc)
+      child.on('message', (message: { id: number; result: unknown }) => {
+        this.pending.get(message.id)?.(message.result)
+        this.pending.delete(message.id)
+      })
   }
 
   /**
@@ -72,12 +88,22 @@ class ServerProcess {
    */
   static async startCluster(databaseUrl: string): Promise<ServerProcess> {
     const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => { const { port } = probe.address() as { port: number }; probe.close(() => resolve(port)) })
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number }
+        probe.close(() => resolve(port))
+      })
     })
     const child = spawn(process.execPath, ['--import=tsx', path.join(ROOT, 'src', 'server.ts')], {
       env: {
-        ...process.env, NODE_ENV: 'production', DATABASE_URL: databaseUrl, WORKERS: 'auto', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-        SESSION_SECRET: BENCH_SESSION_SECRET, ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY.toString('base64'),
+        ...process.env,
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        WORKERS: 'auto',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        SESSION_SECRET: BENCH_SESSION_SECRET,
+        ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY.toString('base64'),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
@@ -85,8 +111,15 @@ class ServerProcess {
     child.on('exit', () => children.delete(child))
     const url = `http://127.0.0.1:${port}`
     for (let waited = 0; ; waited += 200) {
-      if (child.exitCode !== null) throw new Error(`the WORKERS=auto server exited with code ${child.exitCode} before it was ready`)
-      if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break
+      if (child.exitCode !== null)
+        throw new Error(`the WORKERS=auto server exited with code ${child.exitCode} before it was ready`)
+      if (
+        await fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break
       if (waited > 60_000) throw new Error('the WORKERS=auto server was not ready within 60 s')
       await pause(200)
     }
@@ -94,7 +127,9 @@ class ServerProcess {
   }
 
   /** Whether it answers `request` (statement counts, memory): the IPC-driven servers do. */
-  get counts(): boolean { return this.ipc }
+  get counts(): boolean {
+    return this.ipc
+  }
 
   static async start(args: string[], first?: object): Promise<ServerProcess> {
     const child = fork(path.join(import.meta.dirname, 'bench', 'serve.ts'), args, {
@@ -107,7 +142,9 @@ class ServerProcess {
     if (first) child.send(first)
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (message: { id: number; result: string }) => resolve(message.result))
-      child.once('exit', (code) => reject(new Error(`server process ${args[0]} exited with code ${code} before listening`)))
+      child.once('exit', (code) =>
+        reject(new Error(`server process ${args[0]} exited with code ${code} before listening`)),
+      )
     })
     return new ServerProcess(child, url)
   }
@@ -137,7 +174,12 @@ const children = new Set<ChildProcess>()
 // Measuring one page.
 
 /** `compressed`: requested as a browser does, with `Accept-Encoding: br, gzip`. */
-interface Page { name: string; path: string; server: 'app' | 'tenth' | 'reference' | 'cluster'; compressed?: boolean }
+interface Page {
+  name: string
+  path: string
+  server: 'app' | 'tenth' | 'reference' | 'cluster'
+  compressed?: boolean
+}
 
 const ACCEPT_COMPRESSED = { 'accept-encoding': 'br, gzip' }
 
@@ -164,21 +206,40 @@ interface Row {
   otherLoad?: number
 }
 
-interface Fetched { status: number; body: Buffer; cookies: string[] }
+interface Fetched {
+  status: number
+  body: Buffer
+  cookies: string[]
+}
 
 async function get(url: string, cookie = ''): Promise<Fetched> {
   const response = await fetch(url, { headers: { cookie }, redirect: 'manual' })
-  return { status: response.status, body: Buffer.from(await response.arrayBuffer()), cookies: response.headers.getSetCookie() }
+  return {
+    status: response.status,
+    body: Buffer.from(await response.arrayBuffer()),
+    cookies: response.headers.getSetCookie(),
+  }
 }
 
 /** The bytes as sent, not decoded (fetch would decompress them). */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer; encoding: string }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Buffer; encoding: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks), encoding: String(response.headers['content-encoding'] ?? 'none') }))
-    }).on('error', reject)
+    http
+      .get(url, { headers }, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode!,
+            body: Buffer.concat(chunks),
+            encoding: String(response.headers['content-encoding'] ?? 'none'),
+          }),
+        )
+      })
+      .on('error', reject)
   })
 }
 
@@ -195,7 +256,12 @@ async function load(url: string, headers: Record<string, string>, cpu: () => Pro
 
 // CPU time from /proc (Linux), in milliseconds: the server, its database backends, this process
 // (the load generator), and the whole machine.
-interface CpuSample { server: number; database: number; bench: number; machine: number }
+interface CpuSample {
+  server: number
+  database: number
+  bench: number
+  machine: number
+}
 
 const CLOCK_TICK_MS = 10
 
@@ -232,7 +298,11 @@ function machineCpuMs(): number {
 
 function cpuSampler(server: ServerProcess, db?: postgres.Sql): () => Promise<CpuSample> {
   return async () => {
-    const backends = db ? await db<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()` : []
+    const backends = db
+      ? await db<
+          { pid: number }[]
+        >`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
+      : []
     const bench = process.cpuUsage()
     return {
       server: treeCpuMs(server.pid),
@@ -245,15 +315,28 @@ function cpuSampler(server: ServerProcess, db?: postgres.Sql): () => Promise<Cpu
 
 function difference(after: CpuSample, before: CpuSample): CpuSample {
   return {
-    server: after.server - before.server, database: after.database - before.database,
-    bench: after.bench - before.bench, machine: after.machine - before.machine,
+    server: after.server - before.server,
+    database: after.database - before.database,
+    bench: after.bench - before.bench,
+    machine: after.machine - before.machine,
   }
 }
 
-async function measure(page: Page, server: ServerProcess, cookie: string, db?: postgres.Sql): Promise<{ row: Row; statements: CapturedStatement[] }> {
+async function measure(
+  page: Page,
+  server: ServerProcess,
+  cookie: string,
+  db?: postgres.Sql,
+): Promise<{ row: Row; statements: CapturedStatement[] }> {
   const url = `${server.url}${page.path}`
   const first = await get(url, cookie)
-  const row: Row = { name: page.name, path: page.path, status: first.status, bytes: first.body.length, gzippedBytes: gzipSync(first.body).length }
+  const row: Row = {
+    name: page.name,
+    path: page.path,
+    status: first.status,
+    bytes: first.body.length,
+    gzippedBytes: gzipSync(first.body).length,
+  }
   if (first.status === 404) return { row: { ...row, notBuiltYet: true }, statements: [] }
   if (first.status !== 200) throw new Error(`${page.name}: ${page.path} answered ${first.status}`)
 
@@ -267,11 +350,14 @@ async function measure(page: Page, server: ServerProcess, cookie: string, db?: p
     statements = (await server.request<CapturedStatement[]>({ type: 'capture', on: false })) ?? []
   }
 
-  process.stdout.write(`  loading ${page.name} (${WARMUP_SECONDS} s warm-up + ${DURATION_SECONDS} s, ${CONNECTIONS} connections)…\n`)
+  process.stdout.write(
+    `  loading ${page.name} (${WARMUP_SECONDS} s warm-up + ${DURATION_SECONDS} s, ${CONNECTIONS} connections)…\n`,
+  )
   const headers = { cookie, ...(page.compressed ? ACCEPT_COMPRESSED : {}) }
   if (page.compressed) {
     const sent = await rawGet(url, headers)
-    if (page.server !== 'reference' && sent.encoding !== 'br') throw new Error(`${page.name}: sent ${sent.encoding}, not br`)
+    if (page.server !== 'reference' && sent.encoding !== 'br')
+      throw new Error(`${page.name}: sent ${sent.encoding}, not br`)
     row.sentBytes = sent.body.length
   }
   const { result, cpu } = await load(url, headers, cpuSampler(server, db))
@@ -286,7 +372,8 @@ async function measure(page: Page, server: ServerProcess, cookie: string, db?: p
       non2xx: result.non2xx,
       serverCpuMs: cpu.server / requests,
       databaseCpuMs: cpu.database / requests,
-      otherLoad: Math.max(0, cpu.machine - cpu.server - cpu.database - cpu.bench) / (DURATION_SECONDS * 1000 * os.cpus().length),
+      otherLoad:
+        Math.max(0, cpu.machine - cpu.server - cpu.database - cpu.bench) / (DURATION_SECONDS * 1000 * os.cpus().length),
     },
     statements,
   }
@@ -295,9 +382,21 @@ async function measure(page: Page, server: ServerProcess, cookie: string, db?: p
 // ---------------------------------------------------------------------------------------------
 // EXPLAIN: the plans of the statements a page sends, at full scale.
 
-interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; 'Actual Rows'?: number; Plans?: PlanNode[] }
+interface PlanNode {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  'Actual Rows'?: number
+  Plans?: PlanNode[]
+}
 
-interface Explained { sql: string; scans: string[]; seqScansOnBigTables: string[]; executionMs: number; planningMs: number }
+interface Explained {
+  sql: string
+  scans: string[]
+  seqScansOnBigTables: string[]
+  executionMs: number
+  planningMs: number
+}
 
 function scansOf(node: PlanNode, into: PlanNode[] = []): PlanNode[] {
   if (node['Relation Name']) into.push(node)
@@ -315,19 +414,28 @@ async function explain(sql: postgres.Sql, statements: CapturedStatement[]): Prom
     if (!/^\s*(select|with)\b/i.test(statement.sql)) continue
     const name = `bench_explain_${i}`
     await sql.unsafe(`prepare ${name} as ${statement.sql}`)
-    const [{ types }] = await sql<[{ types: string[] }]>`select parameter_types::text[] as types from pg_prepared_statements where name = ${name}`
+    const [{ types }] = await sql<
+      [{ types: string[] }]
+    >`select parameter_types::text[] as types from pg_prepared_statements where name = ${name}`
     // EXECUTE takes no bound parameters: the captured values go in as typed literals.
     const values = statement.params.map((value, n) => `'${String(value).replaceAll("'", "''")}'::${types[n]}`)
     const execute = `execute ${name}${values.length ? `(${values.join(', ')})` : ''}`
     for (let n = 0; n < 6; n++) await sql.unsafe(execute)
     const [row] = await sql.unsafe(`explain (analyze, format json) ${execute}`)
     await sql.unsafe(`deallocate ${name}`)
-    const plan = (row as unknown as { 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }] })['QUERY PLAN'][0]
+    const plan = (
+      row as unknown as { 'QUERY PLAN': [{ Plan: PlanNode; 'Execution Time': number; 'Planning Time': number }] }
+    )['QUERY PLAN'][0]
     const scans = scansOf(plan.Plan)
     explained.push({
       sql: statement.sql,
-      scans: scans.map((s) => `${s['Node Type']} on ${s['Relation Name']}${s['Index Name'] ? ` using ${s['Index Name']}` : ''} (${s['Actual Rows']} rows)`),
-      seqScansOnBigTables: scans.filter((s) => s['Node Type'] === 'Seq Scan' && BIG_TABLES.has(s['Relation Name']!)).map((s) => s['Relation Name']!),
+      scans: scans.map(
+        (s) =>
+          `${s['Node Type']} on ${s['Relation Name']}${s['Index Name'] ? ` using ${s['Index Name']}` : ''} (${s['Actual Rows']} rows)`,
+      ),
+      seqScansOnBigTables: scans
+        .filter((s) => s['Node Type'] === 'Seq Scan' && BIG_TABLES.has(s['Relation Name']!))
+        .map((s) => s['Relation Name']!),
       executionMs: plan['Execution Time'],
       planningMs: plan['Planning Time'],
     })
@@ -356,7 +464,13 @@ async function seedDatabase(url: string, fraction: number): Promise<{ seeded: Se
   try {
     const seeded = await seed(sql, scaleOf(fraction))
     const token = await startSession(database.db, seeded.large.users.administrator)
-    process.stdout.write(`  seeded ${fraction === 1 ? 'full scale' : `1/${Math.round(1 / fraction)} scale`} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.entries(seeded.counts).map(([t, n]) => `${n} ${t}`).join(', ')}\n`)
+    process.stdout.write(
+      `  seeded ${fraction === 1 ? 'full scale' : `1/${Math.round(1 / fraction)} scale`} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.entries(
+        seeded.counts,
+      )
+        .map(([t, n]) => `${n} ${t}`)
+        .join(', ')}\n`,
+    )
     return { seeded, cookie: `sid=${token}` }
   } finally {
     await sql.end()
@@ -374,30 +488,53 @@ async function browserCookie(app: ServerProcess, sessionCookie: string): Promise
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
-const number = (n: number | undefined, digits = 0) => (n === undefined ? '' : n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
+const number = (n: number | undefined, digits = 0) =>
+  n === undefined ? '' : n.toLocaleString('en-GB', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
 function table(rows: Row[]): string {
-  const header = ['page', 'req/s', 'p50 ms', 'p99 ms', 'of reference', 'SQL/req', 'bytes', 'gzipped', 'sent (br)', 'CPU ms/req server+db', 'others\' load']
-  const lines = rows.map((r) => r.notBuiltYet
-    ? [r.name, 'not built yet', '', '', '', '', '', '', '', '', '']
-    : [
-        r.name + (r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''),
-        number(r.requestsPerSecond), number(r.p50Ms), number(r.p99Ms),
-        r.shareOfReference === undefined ? '' : `${(r.shareOfReference * 100).toFixed(1)} %`,
-        number(r.statementsPerRequest, r.statementsPerRequest! % 1 ? 1 : 0), kb(r.bytes), kb(r.gzippedBytes),
-        r.sentBytes === undefined ? '' : kb(r.sentBytes),
-        `${number(r.serverCpuMs, 2)} + ${number(r.databaseCpuMs, 2)}`, `${((r.otherLoad ?? 0) * 100).toFixed(0)} %`,
-      ])
+  const header = [
+    'page',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'of reference',
+    'SQL/req',
+    'bytes',
+    'gzipped',
+    'sent (br)',
+    'CPU ms/req server+db',
+    "others' load",
+  ]
+  const lines = rows.map((r) =>
+    r.notBuiltYet
+      ? [r.name, 'not built yet', '', '', '', '', '', '', '', '', '']
+      : [
+          r.name + (r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors!)` : ''),
+          number(r.requestsPerSecond),
+          number(r.p50Ms),
+          number(r.p99Ms),
+          r.shareOfReference === undefined ? '' : `${(r.shareOfReference * 100).toFixed(1)} %`,
+          number(r.statementsPerRequest, r.statementsPerRequest! % 1 ? 1 : 0),
+          kb(r.bytes),
+          kb(r.gzippedBytes),
+          r.sentBytes === undefined ? '' : kb(r.sentBytes),
+          `${number(r.serverCpuMs, 2)} + ${number(r.databaseCpuMs, 2)}`,
+          `${((r.otherLoad ?? 0) * 100).toFixed(0)} %`,
+        ],
+  )
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const format = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n')
 }
 
 function commitOf(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !==
+      ''
     return dirty ? `${commit}+changes` : commit
   } catch {
     return 'unknown'
@@ -410,8 +547,12 @@ async function main() {
   const startedAt = new Date()
   const stamp = startedAt.toISOString().replace(/\D/g, '').slice(0, 14)
   const names = { full: `bench_${stamp}`, tenth: `bench_${stamp}_tenth` }
-  const [{ version: serverVersion }] = await admin<[{ version: string }]>`select current_setting('server_version') as version`
-  process.stdout.write(`Benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, PostgreSQL ${serverVersion}\n`)
+  const [{ version: serverVersion }] = await admin<
+    [{ version: string }]
+  >`select current_setting('server_version') as version`
+  process.stdout.write(
+    `Benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, PostgreSQL ${serverVersion}\n`,
+  )
   {
     const fullUrl = await createDatabase(names.full)
     const tenthUrl = await createDatabase(names.tenth)
@@ -429,7 +570,10 @@ async function main() {
     const tenthCookie = await browserCookie(tenthApp, tenth.cookie)
     const pageBytes = (await get(`${app.url}/connectors`, cookie)).body
     const compressedBytes = (await rawGet(`${app.url}/connectors`, { cookie, ...ACCEPT_COMPRESSED })).body
-    const reference = await ServerProcess.start(['reference'], { body: pageBytes.toString('base64'), compressed: compressedBytes.toString('base64') })
+    const reference = await ServerProcess.start(['reference'], {
+      body: pageBytes.toString('base64'),
+      compressed: compressedBytes.toString('base64'),
+    })
     const fullSql = postgres(fullUrl, { max: 1, onnotice: () => {}, connection: SERVER_SETTINGS })
     const tenthSql = postgres(tenthUrl, { max: 1, onnotice: () => {}, connection: SERVER_SETTINGS })
     const servers = {
@@ -449,14 +593,35 @@ async function main() {
       { name: 'marketplace, browse', path: '/marketplace', server: 'app' },
       { name: 'marketplace, search (q=warehouse)', path: '/marketplace?q=warehouse', server: 'app' },
       { name: 'connector settings', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app' },
-      { name: 'connector settings, br', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app', compressed: true },
+      {
+        name: 'connector settings, br',
+        path: `/connectors/${full.seeded.large.connectorId}/settings`,
+        server: 'app',
+        compressed: true,
+      },
       // The heaviest step of the connector wizard: every endpoint with its edit and remove, and the add form.
-      { name: 'connector settings, endpoints step', path: `/connectors/${full.seeded.large.connectorId}/endpoints`, server: 'app' },
+      {
+        name: 'connector settings, endpoints step',
+        path: `/connectors/${full.seeded.large.connectorId}/endpoints`,
+        server: 'app',
+      },
       { name: 'process flow', path: `/process-flows/${full.seeded.large.processFlowId}`, server: 'app' },
       // The impact list: the connector's instances with the flows and shapes using them, one query.
-      { name: 'update choice (impact list)', path: `/connectors/${full.seeded.large.updatableConnectorId}/update`, server: 'app' },
-      { name: 'remove connector (impact list)', path: `/connectors/${full.seeded.large.connectorId}/delete`, server: 'app' },
-      { name: `manage connectors, page 1 (WORKERS=auto: ${os.availableParallelism()} processes)`, path: '/connectors', server: 'cluster' },
+      {
+        name: 'update choice (impact list)',
+        path: `/connectors/${full.seeded.large.updatableConnectorId}/update`,
+        server: 'app',
+      },
+      {
+        name: 'remove connector (impact list)',
+        path: `/connectors/${full.seeded.large.connectorId}/delete`,
+        server: 'app',
+      },
+      {
+        name: `manage connectors, page 1 (WORKERS=auto: ${os.availableParallelism()} processes)`,
+        path: '/connectors',
+        server: 'cluster',
+      },
     ]
     const rows: Row[] = []
     const plans: Record<string, Explained[]> = {}
@@ -465,13 +630,19 @@ async function main() {
     try {
       let retries = NOISY_RETRIES
       for (const page of pages) {
-        const { server, cookie: pageCookie, sql } = page.server === 'cluster'
-          ? { server: clustered ??= await ServerProcess.startCluster(fullUrl), cookie, sql: fullSql }
+        const {
+          server,
+          cookie: pageCookie,
+          sql,
+        } = page.server === 'cluster'
+          ? { server: (clustered ??= await ServerProcess.startCluster(fullUrl)), cookie, sql: fullSql }
           : servers[page.server]
         let { row, statements } = await measure(page, server, pageCookie, sql)
         for (let again = 0; again < 2 && (row.otherLoad ?? 0) > NOISY_LOAD && retries > 0; again++) {
           retries -= 1
-          process.stdout.write(`    other processes used ${(row.otherLoad! * 100).toFixed(0)} % of the machine meanwhile: measuring again\n`)
+          process.stdout.write(
+            `    other processes used ${(row.otherLoad! * 100).toFixed(0)} % of the machine meanwhile: measuring again\n`,
+          )
           const quieter = await measure(page, server, pageCookie, sql)
           if (quieter.row.otherLoad! < row.otherLoad!) ({ row, statements } = quieter)
         }
@@ -480,11 +651,13 @@ async function main() {
       }
       rss = await app.request<number>({ type: 'memory' })
       // First load of the manage connectors page: the HTML and every CSS and JS file it links.
-      assets = await Promise.all(['/static/app.css', '/static/app.js', '/static/htmx/htmx.min.js'].map(async (p) => {
-        const file = await get(`${app.url}${p}`)
-        if (file.status !== 200) throw new Error(`${p} answered ${file.status}`)
-        return { path: p, bytes: file.body.length, gzippedBytes: gzipSync(file.body).length }
-      }))
+      assets = await Promise.all(
+        ['/static/app.css', '/static/app.js', '/static/htmx/htmx.min.js'].map(async (p) => {
+          const file = await get(`${app.url}${p}`)
+          if (file.status !== 200) throw new Error(`${p} answered ${file.status}`)
+          return { path: p, bytes: file.body.length, gzippedBytes: gzipSync(file.body).length }
+        }),
+      )
     } finally {
       await Promise.all([fullSql.end(), tenthSql.end()])
       await Promise.all([app.close(), tenthApp.close(), reference.close(), clustered?.close()])
@@ -492,7 +665,9 @@ async function main() {
 
     // Like with like: a page asked for compressed against the reference sending compressed bytes.
     const referenceRate = rows[0]!.requestsPerSecond!
-    const compressedReferenceRate = rows.find((r, i) => pages[i]!.server === 'reference' && pages[i]!.compressed)!.requestsPerSecond!
+    const compressedReferenceRate = rows.find(
+      (r, i) => pages[i]!.server === 'reference' && pages[i]!.compressed,
+    )!.requestsPerSecond!
     for (const [i, row] of rows.entries()) {
       if (pages[i]!.server === 'reference' || row.requestsPerSecond === undefined) continue
       row.shareOfReference = row.requestsPerSecond / (pages[i]!.compressed ? compressedReferenceRate : referenceRate)
@@ -512,31 +687,101 @@ async function main() {
     const searchRow = rows.find((r) => r.name.startsWith('marketplace, search'))!
     const built = rows.filter((r) => !r.notBuiltYet && r.statementsPerRequest !== undefined)
     const targets = [
-      { target: `manage connectors ≥ ${TARGETS.connectorsShareOfReference * 100} % of the reference server's requests/s`, measured: share(connectorsRow), met: connectorsRow.shareOfReference! >= TARGETS.connectorsShareOfReference },
-      { target: `manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms at ${CONNECTIONS} connections`, measured: `${connectorsRow.p99Ms} ms`, met: connectorsRow.p99Ms! <= TARGETS.connectorsP99Ms },
-      { target: `manage connectors, filtered: ≥ ${TARGETS.connectorsShareOfReference * 100} % of the reference and p99 ≤ ${TARGETS.connectorsP99Ms} ms`, measured: `${share(filteredRow)}, ${filteredRow.p99Ms} ms`, met: filteredRow.shareOfReference! >= TARGETS.connectorsShareOfReference && filteredRow.p99Ms! <= TARGETS.connectorsP99Ms },
-      { target: `connector settings ≥ ${TARGETS.settingsShareOfReference * 100} % of the reference and p99 ≤ ${TARGETS.settingsP99Ms} ms`, measured: `${share(settingsRow)}, ${settingsRow.p99Ms} ms`, met: settingsRow.shareOfReference! >= TARGETS.settingsShareOfReference && settingsRow.p99Ms! <= TARGETS.settingsP99Ms },
-      { target: `server CPU per request ≤ ${TARGETS.connectorsServerCpuMs} ms for manage connectors`, measured: `${number(connectorsRow.serverCpuMs, 2)} ms`, met: connectorsRow.serverCpuMs! <= TARGETS.connectorsServerCpuMs },
-      { target: `every page's HTML ≤ ${kb(TARGETS.pageBytes)} uncompressed at full scale`, measured: appRows.map((r) => `${r.name}: ${kb(r.bytes)}`).join('; '), met: appRows.every((r) => r.bytes <= TARGETS.pageBytes) },
-      { target: `compressed (br): manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms, connector settings p99 ≤ ${TARGETS.settingsP99Ms} ms`, measured: `${connectorsBrRow.p99Ms} ms (${kb(connectorsBrRow.sentBytes!)} sent, ${share(connectorsBrRow)} of the reference), ${settingsBrRow.p99Ms} ms (${kb(settingsBrRow.sentBytes!)} sent)`, met: connectorsBrRow.p99Ms! <= TARGETS.connectorsP99Ms && settingsBrRow.p99Ms! <= TARGETS.settingsP99Ms },
-      { target: `manage connectors at 1/10 of the data within ${TARGETS.tenthScaleWithin * 100} % of full scale (requests/s)`, measured: `${(tenthShare * 100).toFixed(0)} % of full scale`, met: Math.abs(tenthShare - 1) <= TARGETS.tenthScaleWithin },
-      { target: `every page ≤ ${TARGETS.statementsPerPage} SQL statements, the same at both scales`, measured: built.map((r) => `${r.name}: ${r.statementsPerRequest}`).join('; '), met: built.every((r) => r.statementsPerRequest! <= TARGETS.statementsPerPage) && tenthRow.statementsPerRequest === connectorsRow.statementsPerRequest },
-      { target: `marketplace search p99 ≤ ${TARGETS.searchP99Ms} ms`, measured: `${searchRow.p99Ms} ms`, met: searchRow.p99Ms! <= TARGETS.searchP99Ms },
-      { target: `first load of manage connectors (HTML + CSS + JS, gzipped) ≤ ${kb(TARGETS.firstLoadGzippedBytes)}`, measured: kb(firstLoad), met: firstLoad <= TARGETS.firstLoadGzippedBytes },
-      { target: `app RSS after the run ≤ ${TARGETS.rssBytes / 1024 / 1024} MB`, measured: `${(rss / 1024 / 1024).toFixed(0)} MB`, met: rss <= TARGETS.rssBytes },
-      { target: 'no sequential scan of a big table in any page\'s plan', measured: Object.entries(plans).flatMap(([page, ps]) => ps.flatMap((p) => p.seqScansOnBigTables.map((t) => `${page}: ${t}`))).join('; ') || 'none', met: Object.values(plans).every((ps) => ps.every((p) => p.seqScansOnBigTables.length === 0)) },
+      {
+        target: `manage connectors ≥ ${TARGETS.connectorsShareOfReference * 100} % of the reference server's requests/s`,
+        measured: share(connectorsRow),
+        met: connectorsRow.shareOfReference! >= TARGETS.connectorsShareOfReference,
+      },
+      {
+        target: `manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms at ${CONNECTIONS} connections`,
+        measured: `${connectorsRow.p99Ms} ms`,
+        met: connectorsRow.p99Ms! <= TARGETS.connectorsP99Ms,
+      },
+      {
+        target: `manage connectors, filtered: ≥ ${TARGETS.connectorsShareOfReference * 100} % of the reference and p99 ≤ ${TARGETS.connectorsP99Ms} ms`,
+        measured: `${share(filteredRow)}, ${filteredRow.p99Ms} ms`,
+        met:
+          filteredRow.shareOfReference! >= TARGETS.connectorsShareOfReference &&
+          filteredRow.p99Ms! <= TARGETS.connectorsP99Ms,
+      },
+      {
+        target: `connector settings ≥ ${TARGETS.settingsShareOfReference * 100} % of the reference and p99 ≤ ${TARGETS.settingsP99Ms} ms`,
+        measured: `${share(settingsRow)}, ${settingsRow.p99Ms} ms`,
+        met:
+          settingsRow.shareOfReference! >= TARGETS.settingsShareOfReference &&
+          settingsRow.p99Ms! <= TARGETS.settingsP99Ms,
+      },
+      {
+        target: `server CPU per request ≤ ${TARGETS.connectorsServerCpuMs} ms for manage connectors`,
+        measured: `${number(connectorsRow.serverCpuMs, 2)} ms`,
+        met: connectorsRow.serverCpuMs! <= TARGETS.connectorsServerCpuMs,
+      },
+      {
+        target: `every page's HTML ≤ ${kb(TARGETS.pageBytes)} uncompressed at full scale`,
+        measured: appRows.map((r) => `${r.name}: ${kb(r.bytes)}`).join('; '),
+        met: appRows.every((r) => r.bytes <= TARGETS.pageBytes),
+      },
+      {
+        target: `compressed (br): manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms, connector settings p99 ≤ ${TARGETS.settingsP99Ms} ms`,
+        measured: `${connectorsBrRow.p99Ms} ms (${kb(connectorsBrRow.sentBytes!)} sent, ${share(connectorsBrRow)} of the reference), ${settingsBrRow.p99Ms} ms (${kb(settingsBrRow.sentBytes!)} sent)`,
+        met: connectorsBrRow.p99Ms! <= TARGETS.connectorsP99Ms && settingsBrRow.p99Ms! <= TARGETS.settingsP99Ms,
+      },
+      {
+        target: `manage connectors at 1/10 of the data within ${TARGETS.tenthScaleWithin * 100} % of full scale (requests/s)`,
+        measured: `${(tenthShare * 100).toFixed(0)} % of full scale`,
+        met: Math.abs(tenthShare - 1) <= TARGETS.tenthScaleWithin,
+      },
+      {
+        target: `every page ≤ ${TARGETS.statementsPerPage} SQL statements, the same at both scales`,
+        measured: built.map((r) => `${r.name}: ${r.statementsPerRequest}`).join('; '),
+        met:
+          built.every((r) => r.statementsPerRequest! <= TARGETS.statementsPerPage) &&
+          tenthRow.statementsPerRequest === connectorsRow.statementsPerRequest,
+      },
+      {
+        target: `marketplace search p99 ≤ ${TARGETS.searchP99Ms} ms`,
+        measured: `${searchRow.p99Ms} ms`,
+        met: searchRow.p99Ms! <= TARGETS.searchP99Ms,
+      },
+      {
+        target: `first load of manage connectors (HTML + CSS + JS, gzipped) ≤ ${kb(TARGETS.firstLoadGzippedBytes)}`,
+        measured: kb(firstLoad),
+        met: firstLoad <= TARGETS.firstLoadGzippedBytes,
+      },
+      {
+        target: `app RSS after the run ≤ ${TARGETS.rssBytes / 1024 / 1024} MB`,
+        measured: `${(rss / 1024 / 1024).toFixed(0)} MB`,
+        met: rss <= TARGETS.rssBytes,
+      },
+      {
+        target: "no sequential scan of a big table in any page's plan",
+        measured:
+          Object.entries(plans)
+            .flatMap(([page, ps]) => ps.flatMap((p) => p.seqScansOnBigTables.map((t) => `${page}: ${t}`)))
+            .join('; ') || 'none',
+        met: Object.values(plans).every((ps) => ps.every((p) => p.seqScansOnBigTables.length === 0)),
+      },
     ]
 
     process.stdout.write(`\n${table(rows)}\n\n`)
     const noisiest = Math.max(...rows.map((r) => r.otherLoad ?? 0))
     if (noisiest > NOISY_LOAD) {
-      process.stdout.write(`Warning: other processes used up to ${(noisiest * 100).toFixed(0)} % of the machine during a run (see "others' load"): those numbers are lower than on a quiet machine. Run again when it is quiet.\n\n`)
+      process.stdout.write(
+        `Warning: other processes used up to ${(noisiest * 100).toFixed(0)} % of the machine during a run (see "others' load"): those numbers are lower than on a quiet machine. Run again when it is quiet.\n\n`,
+      )
     }
-    process.stdout.write(`First load of manage connectors, gzipped: HTML ${kb(connectorsRow.gzippedBytes)} + ${assets.map((a) => `${a.path} ${kb(a.gzippedBytes)}`).join(' + ')} = ${kb(firstLoad)}\n`)
-    process.stdout.write(`App RSS after the full-scale run: ${(rss / 1024 / 1024).toFixed(0)} MB\n\nPlans (EXPLAIN ANALYZE at full scale):\n`)
+    process.stdout.write(
+      `First load of manage connectors, gzipped: HTML ${kb(connectorsRow.gzippedBytes)} + ${assets.map((a) => `${a.path} ${kb(a.gzippedBytes)}`).join(' + ')} = ${kb(firstLoad)}\n`,
+    )
+    process.stdout.write(
+      `App RSS after the full-scale run: ${(rss / 1024 / 1024).toFixed(0)} MB\n\nPlans (EXPLAIN ANALYZE at full scale):\n`,
+    )
     for (const [page, explained] of Object.entries(plans)) {
       process.stdout.write(`  ${page}\n`)
-      for (const e of explained) process.stdout.write(`    planning ${e.planningMs.toFixed(2)} ms, execution ${e.executionMs.toFixed(2)} ms: ${e.scans.join('; ')}\n`)
+      for (const e of explained)
+        process.stdout.write(
+          `    planning ${e.planningMs.toFixed(2)} ms, execution ${e.executionMs.toFixed(2)} ms: ${e.scans.join('; ')}\n`,
+        )
     }
     process.stdout.write('\nTargets:\n')
     for (const t of targets) process.stdout.write(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}\n`)
@@ -544,13 +789,31 @@ async function main() {
     const resultsDir = path.join(ROOT, 'bench-results')
     mkdirSync(resultsDir, { recursive: true })
     const file = path.join(resultsDir, `bench-${stamp}.json`)
-    writeFileSync(file, `${JSON.stringify({
-      date: startedAt.toISOString(), commit: commitOf(),
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model.trim(), memoryBytes: os.totalmem(), node: process.version, postgresql: serverVersion },
-      settings: { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS },
-      counts: { full: full.seeded.counts, tenth: tenth.seeded.counts },
-      rows, firstLoad: { htmlGzippedBytes: connectorsRow.gzippedBytes, assets, totalGzippedBytes: firstLoad }, rssBytes: rss, plans, targets,
-    }, null, 2)}\n`)
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          date: startedAt.toISOString(),
+          commit: commitOf(),
+          machine: {
+            cores: os.cpus().length,
+            cpu: os.cpus()[0]?.model.trim(),
+            memoryBytes: os.totalmem(),
+            node: process.version,
+            postgresql: serverVersion,
+          },
+          settings: { connections: CONNECTIONS, durationSeconds: DURATION_SECONDS, warmupSeconds: WARMUP_SECONDS },
+          counts: { full: full.seeded.counts, tenth: tenth.seeded.counts },
+          rows,
+          firstLoad: { htmlGzippedBytes: connectorsRow.gzippedBytes, assets, totalGzippedBytes: firstLoad },
+          rssBytes: rss,
+          plans,
+          targets,
+        },
+        null,
+        2,
+      )}\n`,
+    )
     process.stdout.write(`\nWritten to ${path.relative(process.cwd(), file)}\n`)
   }
 }
@@ -560,7 +823,8 @@ let cleaning: Promise<void> | undefined
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
     for (const child of children) child.kill('SIGKILL')
-    for (const name of createdDatabases) await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {})
+    for (const name of createdDatabases)
+      await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {})
     await admin.end({ timeout: 5 })
   })()
   return cleaning

@@ -25,8 +25,15 @@ export interface AppOptions {
 
 /** Log fields that may carry secrets; pino writes "[Redacted]" instead. */
 export const REDACTED_PATHS = [
-  'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
-  '*.password', '*.secret', '*.secrets', '*.credentials', '*.token', '*._csrf',
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.secrets',
+  '*.credentials',
+  '*.token',
+  '*._csrf',
 ]
 
 /** A route as registered: what the security tests walk so that no route can be forgotten. */
@@ -65,13 +72,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (method === 'HEAD' || route.url.includes('*')) continue
       const config = route.config as { public?: boolean; permission?: string; back?: string; help?: string } | undefined
       const query = Object.keys((route.schema?.querystring as { properties?: object } | undefined)?.properties ?? {})
-      routeTable.push({ method, url: route.url, public: config?.public === true, permission: config?.permission, back: config?.back, help: config?.help, query })
+      routeTable.push({
+        method,
+        url: route.url,
+        public: config?.public === true,
+        permission: config?.permission,
+        back: config?.back,
+        help: config?.help,
+        query,
+      })
     }
   })
 
-  const db = options.database ?? await openDatabase(config.databaseUrl, config.dataDir)
+  const db = options.database ?? (await openDatabase(config.databaseUrl, config.dataDir))
   await app.register(compression)
-  await app.register(database, { database: db, owned: !options.database || options.closeDatabase === true, encryptionKey: config.encryptionKey })
+  await app.register(database, {
+    database: db,
+    owned: !options.database || options.closeDatabase === true,
+    encryptionKey: config.encryptionKey,
+  })
   await app.register(health)
   await app.register(input)
   await app.register(security, { config })

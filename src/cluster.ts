@@ -26,7 +26,9 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
   let accounts: Accounts | undefined
   const database = await openDatabase(config.databaseUrl, config.dataDir, {
     max: 1,
-    onMigrated: async (db) => { accounts = await prepareDatabase(db, { production: config.production }) },
+    onMigrated: async (db) => {
+      accounts = await prepareDatabase(db, { production: config.production })
+    },
   })
   await database.close()
 
@@ -38,7 +40,9 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
 
   // PORT=0 (any free port): chosen here, so that a replacement worker shares the others' port.
   const port = config.port === 0 ? await freePort(config.host) : config.port
-  const fork = () => { startedAt.set(cluster.fork({ PORT: String(port) }), Date.now()) }
+  const fork = () => {
+    startedAt.set(cluster.fork({ PORT: String(port) }), Date.now())
+  }
 
   cluster.on('message', (worker, message: { type?: string; url?: string }) => {
     if (message?.type !== WORKER_LISTENING) return
@@ -60,7 +64,9 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
     }
     if (!announced && !wasListening) {
       // The first start failed (the port is taken, the database unreachable...): no use retrying in a loop.
-      log.error(`Worker ${worker.id} (process ${worker.process.pid}) could not start (code ${code}, signal ${signal}); stopping`)
+      log.error(
+        `Worker ${worker.id} (process ${worker.process.pid}) could not start (code ${code}, signal ${signal}); stopping`,
+      )
       shuttingDown = true
       for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGKILL')
       process.exitCode = 1
@@ -68,8 +74,12 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
     }
     quickDeaths = lived < QUICK_DEATH_MS ? quickDeaths + 1 : 0
     const delay = quickDeaths ? Math.min(500 * 2 ** (quickDeaths - 1), MAX_RESTART_DELAY_MS) : 0
-    log.error(`Worker ${worker.id} (process ${worker.process.pid}) stopped unexpectedly (code ${code}, signal ${signal}); starting a new one${delay ? ` in ${delay / 1000} s` : ''}`)
-    setTimeout(() => { if (!shuttingDown) fork() }, delay)
+    log.error(
+      `Worker ${worker.id} (process ${worker.process.pid}) stopped unexpectedly (code ${code}, signal ${signal}); starting a new one${delay ? ` in ${delay / 1000} s` : ''}`,
+    )
+    setTimeout(() => {
+      if (!shuttingDown) fork()
+    }, delay)
   })
 
   const shutDown = (signal: NodeJS.Signals) => {
@@ -82,10 +92,13 @@ export async function runPrimary(config: Config, loggerOptions: LoggerOptions, a
       else worker?.process.kill('SIGTERM')
     }
     // A worker that does not close in time is stopped; the workers bound their own grace first.
-    setTimeout(() => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGKILL')
-      process.exitCode = 1
-    }, config.drainSeconds * 1000 + 15_000).unref()
+    setTimeout(
+      () => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGKILL')
+        process.exitCode = 1
+      },
+      config.drainSeconds * 1000 + 15_000,
+    ).unref()
   }
   process.on('SIGTERM', shutDown).on('SIGINT', shutDown)
 

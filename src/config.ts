@@ -36,14 +36,20 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-interface DevelopmentKeys { sessionSecret: string; encryptionKey: string }
+interface DevelopmentKeys {
+  sessionSecret: string
+  encryptionKey: string
+}
 
 /** Development keys live in DATA_DIR so restarts keep sessions and can read stored secrets. */
 function developmentKeys(dataDir: string): DevelopmentKeys {
   const file = path.join(dataDir, 'development-keys.json')
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevelopmentKeys
   mkdirSync(dataDir, { recursive: true })
-  const keys = { sessionSecret: randomBytes(32).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') }
+  const keys = {
+    sessionSecret: randomBytes(32).toString('base64url'),
+    encryptionKey: randomBytes(32).toString('base64'),
+  }
   // Written whole, then linked into place: of processes starting together one wins, and all read its keys.
   const written = `${file}.${process.pid}`
   writeFileSync(written, JSON.stringify(keys, null, 2), { mode: 0o600 })
@@ -60,7 +66,10 @@ function developmentKeys(dataDir: string): DevelopmentKeys {
 
 function parseEncryptionKey(value: string): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64')
-  if (key.length !== 32) throw new ConfigError('ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`).')
+  if (key.length !== 32)
+    throw new ConfigError(
+      'ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`).',
+    )
   return key
 }
 
@@ -81,17 +90,22 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   const text = (value ?? '').trim()
   if (text === '' || text === 'false' || text === '0') return false
   if (text === 'true') {
-    throw new ConfigError('TRUST_PROXY=true would let any client choose its own address (X-Forwarded-For). Give the number of proxies in front of the app (e.g. 1) or their addresses (e.g. 10.0.0.5,10.1.0.0/16).')
+    throw new ConfigError(
+      'TRUST_PROXY=true would let any client choose its own address (X-Forwarded-For). Give the number of proxies in front of the app (e.g. 1) or their addresses (e.g. 10.0.0.5,10.1.0.0/16).',
+    )
   }
   if (/^\d+$/.test(text)) {
     const hops = Number(text)
-    if (hops > 10) throw new ConfigError(`TRUST_PROXY must be a number of proxies from 1 to 10, or their addresses; not "${text}".`)
+    if (hops > 10)
+      throw new ConfigError(`TRUST_PROXY must be a number of proxies from 1 to 10, or their addresses; not "${text}".`)
     return hops
   }
   const entries = text.split(',').map((entry) => entry.trim())
   const invalid = entries.filter((entry) => !isAddressOrRange(entry))
   if (invalid.length) {
-    throw new ConfigError(`TRUST_PROXY must be a number of proxies or a comma-separated list of IP addresses and CIDR ranges (or loopback, linklocal, uniquelocal); ${invalid.map((e) => `"${e}"`).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} not.`)
+    throw new ConfigError(
+      `TRUST_PROXY must be a number of proxies or a comma-separated list of IP addresses and CIDR ranges (or loopback, linklocal, uniquelocal); ${invalid.map((e) => `"${e}"`).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} not.`,
+    )
   }
   return entries
 }
@@ -100,7 +114,9 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
  * Fastify's `trustProxy` for the configured setting. A hop count becomes a function: Fastify
  * reads a bare number as "trust nobody"; this trusts the nearest N peers, as Express does.
  */
-export function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+export function fastifyTrustProxy(
+  trustProxy: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy
   return trustProxy
 }
@@ -109,7 +125,8 @@ export function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | 
 function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
   const text = env[name]?.trim()
   if (!text) return fallback
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${env[name]}".`)
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${env[name]}".`)
   return Number(text)
 }
 
@@ -119,20 +136,26 @@ function parseWorkers(env: Env): number {
   try {
     return wholeNumber(env, 'WORKERS', 1, 1, 256)
   } catch {
-    throw new ConfigError(`WORKERS must be a number of processes (1 to 256) or "auto" (one per core), not "${env.WORKERS}".`)
+    throw new ConfigError(
+      `WORKERS must be a number of processes (1 to 256) or "auto" (one per core), not "${env.WORKERS}".`,
+    )
   }
 }
 
 export function readConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production'
   const port = Number(env.PORT ?? 3000)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, not "${env.PORT}".`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`PORT must be a port number, not "${env.PORT}".`)
   const dataDir = path.resolve(env.DATA_DIR ?? './data')
   let sessionSecret = env.SESSION_SECRET
   let encryptionKey = env.ENCRYPTION_KEY
   if (production) {
     const missing = [!sessionSecret && 'SESSION_SECRET', !encryptionKey && 'ENCRYPTION_KEY'].filter(Boolean)
-    if (missing.length) throw new ConfigError(`${missing.join(' and ')} must be set when NODE_ENV=production (see README, "Configuration").`)
+    if (missing.length)
+      throw new ConfigError(
+        `${missing.join(' and ')} must be set when NODE_ENV=production (see README, "Configuration").`,
+      )
   } else if (!sessionSecret || !encryptionKey) {
     const keys = developmentKeys(dataDir)
     sessionSecret ??= keys.sessionSecret
@@ -142,7 +165,9 @@ export function readConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined
   const workers = parseWorkers(env)
   if (workers > 1 && !databaseUrl) {
-    throw new ConfigError(`WORKERS=${env.WORKERS} needs a PostgreSQL server (DATABASE_URL): the embedded database serves one process only. Unset WORKERS, or set DATABASE_URL (see README, "Running in production").`)
+    throw new ConfigError(
+      `WORKERS=${env.WORKERS} needs a PostgreSQL server (DATABASE_URL): the embedded database serves one process only. Unset WORKERS, or set DATABASE_URL (see README, "Running in production").`,
+    )
   }
   return {
     port,

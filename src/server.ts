@@ -19,29 +19,46 @@ export function loggerOptions(config: Config, env: Env): Exclude<FastifyServerOp
   return {
     level: config.logLevel,
     redact: REDACTED_PATHS,
-    ...(config.production || env.LOG_FORMAT === 'json' ? {} : { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss' } } }),
+    ...(config.production || env.LOG_FORMAT === 'json'
+      ? {}
+      : { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss' } } }),
   }
 }
 
-export interface Serving { app: FastifyInstance; url: string; accounts: Accounts | undefined }
+export interface Serving {
+  app: FastifyInstance
+  url: string
+  accounts: Accounts | undefined
+}
 
 /**
  * Opens the database (migrating it if needed), builds the app and listens. `prepare` publishes the
  * catalogue and, on an empty database, creates the demo company: the primary of a cluster did that once already.
  */
-export async function serve(config: Config, env: Env, options: { prepare: boolean; worker?: string }): Promise<Serving> {
+export async function serve(
+  config: Config,
+  env: Env,
+  options: { prepare: boolean; worker?: string },
+): Promise<Serving> {
   let accounts: Accounts | undefined
   const database = await openDatabase(config.databaseUrl, config.dataDir, {
     command: 'npm start',
     max: config.poolSize,
-    ...(options.prepare ? { onMigrated: async (db) => { accounts = await prepareDatabase(db, { production: config.production }) } } : {}),
+    ...(options.prepare
+      ? {
+          onMigrated: async (db) => {
+            accounts = await prepareDatabase(db, { production: config.production })
+          },
+        }
+      : {}),
   })
   const app = await buildApp({ config, database, closeDatabase: true, logger: loggerOptions(config, env) })
   const where = `${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}${options.worker ? `, ${options.worker}` : ''}`
   const readable = (address: string) => address.replace('[::1]', 'localhost')
   // Fastify logs one line per address it listens on: ours says it, instead of a second "listening" line.
   const address = await app.listen({
-    port: config.port, host: config.host,
+    port: config.port,
+    host: config.host,
     listenTextResolver: (at) => `Connectors dashboard listening on ${readable(at)} (database: ${where})`,
   })
   const url = readable(address)
@@ -50,12 +67,20 @@ export async function serve(config: Config, env: Env, options: { prepare: boolea
 }
 
 /** What a new user or operator must know once the app listens. */
-export function announce(log: Pick<FastifyBaseLogger, 'info' | 'warn'>, url: string, accounts: Accounts | undefined): void {
+export function announce(
+  log: Pick<FastifyBaseLogger, 'info' | 'warn'>,
+  url: string,
+  accounts: Accounts | undefined,
+): void {
   if (accounts?.kind === 'demo created') {
-    log.info(`Demo company created. Sign in at ${url}/login with email ${accounts.signIn.email} and password ${accounts.signIn.password}`)
+    log.info(
+      `Demo company created. Sign in at ${url}/login with email ${accounts.signIn.email} and password ${accounts.signIn.password}`,
+    )
   }
   if (accounts?.kind === 'no company') {
-    log.warn(`Nobody can sign in yet: there is no company. Create the first administrator with: ${CREATE_ADMINISTRATOR} (the password is read from standard input, or from ADMIN_PASSWORD)`)
+    log.warn(
+      `Nobody can sign in yet: there is no company. Create the first administrator with: ${CREATE_ADMINISTRATOR} (the password is read from standard input, or from ADMIN_PASSWORD)`,
+    )
   }
 }
 
@@ -80,7 +105,10 @@ function closeOnSignals(app: FastifyInstance, config: Config): void {
     })()
     await closing
   })
-  if (cluster.isWorker) process.on('message', (message) => { if (message === WORKER_SHUTDOWN) void closer.close() })
+  if (cluster.isWorker)
+    process.on('message', (message) => {
+      if (message === WORKER_SHUTDOWN) void closer.close()
+    })
 }
 
 async function main(env: Env = process.env): Promise<void> {
@@ -103,7 +131,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     if (error instanceof DataFolderInUse) {
       const url = error.holder.url ? `It may be the dashboard you want: open ${error.holder.url}. ` : ''
-      process.stderr.write(`Not started: ${error.message}\n${url}To run a second one, give it a DATA_DIR of its own, or run both on a PostgreSQL server (DATABASE_URL; see README, "Configuration").\n`)
+      process.stderr.write(
+        `Not started: ${error.message}\n${url}To run a second one, give it a DATA_DIR of its own, or run both on a PostgreSQL server (DATABASE_URL; see README, "Configuration").\n`,
+      )
       process.exit(75)
     }
     if (error instanceof DatabaseNewerThanCode) {

@@ -17,7 +17,9 @@ export function postgresBinaries(env: Record<string, string | undefined> = proce
   if (env.PG_BIN) return env.PG_BIN
   const root = '/usr/lib/postgresql'
   if (!existsSync(root)) return undefined
-  const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a))
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl')))
+    .sort((a, b) => Number(b) - Number(a))
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined
 }
 
@@ -46,11 +48,19 @@ export class Cluster {
    * then SIGKILL half a second later, too soon for an asynchronous teardown.
    */
   private readonly dropNow = () => {
-    try { this.pgSync('pg_ctl', ['stop', '-D', this.data, '-m', 'immediate']) } catch { /* not running */ }
+    try {
+      this.pgSync('pg_ctl', ['stop', '-D', this.data, '-m', 'immediate'])
+    } catch {
+      /* not running */
+    }
     rmSync(this.dir, { recursive: true, force: true })
   }
 
-  private constructor(readonly bin: string, readonly dir: string, readonly port: number) {}
+  private constructor(
+    readonly bin: string,
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   /** Creates the cluster (not yet started), after dropping any left by a test process that was killed. */
   static async create(bin: string): Promise<Cluster> {
@@ -68,13 +78,28 @@ export class Cluster {
       const { stdout: group } = await run('id', ['-g', 'postgres'])
       chownSync(dir, Number(stdout.trim()), Number(group.trim()))
     }
-    await cluster.pg('initdb', ['-D', cluster.data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
+    await cluster.pg('initdb', [
+      '-D',
+      cluster.data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--no-instructions',
+    ])
     return cluster
   }
 
-  get data(): string { return path.join(this.dir, 'data') }
+  get data(): string {
+    return path.join(this.dir, 'data')
+  }
 
-  get url(): string { return `postgres://postgres@127.0.0.1:${this.port}/postgres` }
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`
+  }
 
   private async pg(program: string, args: string[]): Promise<string> {
     const file = path.join(this.bin, program)
@@ -93,8 +118,16 @@ export class Cluster {
     // The socket goes in the cluster's folder: the default one (/var/run/postgresql) may not exist.
     // fsync off makes starts and stops quicker; stopping the server (even `-m immediate`) kills its
     // processes, not the machine, so what it wrote stays in the operating system's cache either way.
-    await this.pg('pg_ctl', ['start', '-w', '-D', this.data, '-l', path.join(this.dir, 'server.log'),
-      '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`])
+    await this.pg('pg_ctl', [
+      'start',
+      '-w',
+      '-D',
+      this.data,
+      '-l',
+      path.join(this.dir, 'server.log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    ])
   }
 
   /** `immediate` is a crash (no checkpoint, recovery on the next start); `fast` rolls back and shuts down cleanly. */

@@ -5,7 +5,12 @@ import { eq } from 'drizzle-orm'
 import semver from 'semver'
 import type { Db } from '../src/db/client.js'
 import {
-  connectionShapes, connectors, instances, marketplaceConnectors, marketplaceVersions, processFlows,
+  connectionShapes,
+  connectors,
+  instances,
+  marketplaceConnectors,
+  marketplaceVersions,
+  processFlows,
 } from '../src/db/schema.js'
 import type { Actor } from '../src/domain/actor.js'
 import { installConnector } from '../src/domain/connectors.js'
@@ -43,10 +48,17 @@ export async function addRefundsEndpoint(db: Db, actor: Actor, connectorId: stri
 }
 
 /** Publishes the next minor version of a catalogue connector, its definition changed by `change`. */
-export async function publishNextVersion(db: Db, key: string, change: (definition: ConnectorDefinition) => void = () => {}, releaseNotes = 'A newer version for the test.') {
+export async function publishNextVersion(
+  db: Db,
+  key: string,
+  change: (definition: ConnectorDefinition) => void = () => {},
+  releaseNotes = 'A newer version for the test.',
+) {
   const manifest = manifestOf(key)
-  const [latest] = await db.select({ version: marketplaceVersions.version, definition: marketplaceVersions.definition })
-    .from(marketplaceVersions).innerJoin(marketplaceConnectors, eq(marketplaceConnectors.latestVersionId, marketplaceVersions.id))
+  const [latest] = await db
+    .select({ version: marketplaceVersions.version, definition: marketplaceVersions.definition })
+    .from(marketplaceVersions)
+    .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.latestVersionId, marketplaceVersions.id))
     .where(eq(marketplaceConnectors.key, key))
   const definition = structuredClone(latest!.definition)
   change(definition)
@@ -59,32 +71,81 @@ export async function publishNextVersion(db: Db, key: string, change: (definitio
 /** A custom connector of the actor's company in the marketplace, installed; its marketplace entry gets a second version. */
 export async function installCustom(db: Db, actor: Actor, name: string) {
   const definition = manifestOf('sftp').versions[0]!.definition
-  const [entry] = await db.insert(marketplaceConnectors).values({
-    key: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), kind: 'custom', companyId: actor.companyId, name,
-    description: 'Built by the company', systemType: 'Other',
-  }).returning({ id: marketplaceConnectors.id })
-  const versionRow = async (version: string) => (await db.insert(marketplaceVersions).values({
-    marketplaceConnectorId: entry!.id, version, releaseNotes: 'ours', definition,
-  }).returning({ id: marketplaceVersions.id }))[0]!.id
-  await db.update(marketplaceConnectors).set({ latestVersionId: await versionRow('Version 1 - 28th July 2023') }).where(eq(marketplaceConnectors.id, entry!.id))
+  const [entry] = await db
+    .insert(marketplaceConnectors)
+    .values({
+      key: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+      kind: 'custom',
+      companyId: actor.companyId,
+      name,
+      description: 'Built by the company',
+      systemType: 'Other',
+    })
+    .returning({ id: marketplaceConnectors.id })
+  const versionRow = async (version: string) =>
+    (
+      await db
+        .insert(marketplaceVersions)
+        .values({
+          marketplaceConnectorId: entry!.id,
+          version,
+          releaseNotes: 'ours',
+          definition,
+        })
+        .returning({ id: marketplaceVersions.id })
+    )[0]!.id
+  await db
+    .update(marketplaceConnectors)
+    .set({ latestVersionId: await versionRow('Version 1 - 28th July 2023') })
+    .where(eq(marketplaceConnectors.id, entry!.id))
   const installed = await installConnector(db, actor, { marketplaceConnectorId: entry!.id })
-  await db.update(marketplaceConnectors).set({ latestVersionId: await versionRow('Version 2 - 1st August 2023') }).where(eq(marketplaceConnectors.id, entry!.id))
+  await db
+    .update(marketplaceConnectors)
+    .set({ latestVersionId: await versionRow('Version 2 - 1st August 2023') })
+    .where(eq(marketplaceConnectors.id, entry!.id))
   return installed
 }
 
 export async function addInstance(db: Db, actor: Actor, connectorId: string, name: string, authMethodKey: string) {
-  const [row] = await db.insert(instances).values({
-    companyId: actor.companyId, connectorId, name, authMethodKey, timeZone: 'Europe/London', dateFormat: 'ISO 8601',
-    rateLimitAmount: 2, rateLimitUnit: 'second', createdBy: actor.id,
-  }).returning()
+  const [row] = await db
+    .insert(instances)
+    .values({
+      companyId: actor.companyId,
+      connectorId,
+      name,
+      authMethodKey,
+      timeZone: 'Europe/London',
+      dateFormat: 'ISO 8601',
+      rateLimitAmount: 2,
+      rateLimitUnit: 'second',
+      createdBy: actor.id,
+    })
+    .returning()
   return row!
 }
 
 /** A process flow whose connection shapes use the given instance endpoints, in order. */
-export async function addFlow(db: Db, actor: Actor, name: string, shapes: { instanceId: string; endpointKey: string }[]) {
+export async function addFlow(
+  db: Db,
+  actor: Actor,
+  name: string,
+  shapes: { instanceId: string; endpointKey: string }[],
+) {
   const [flow] = await db.insert(processFlows).values({ companyId: actor.companyId, name, enabled: true }).returning()
-  const rows = shapes.length === 0 ? [] : await db.insert(connectionShapes).values(shapes.map((s, position) => ({
-    companyId: actor.companyId, processFlowId: flow!.id, instanceId: s.instanceId, endpointKey: s.endpointKey, position,
-  }))).returning()
+  const rows =
+    shapes.length === 0
+      ? []
+      : await db
+          .insert(connectionShapes)
+          .values(
+            shapes.map((s, position) => ({
+              companyId: actor.companyId,
+              processFlowId: flow!.id,
+              instanceId: s.instanceId,
+              endpointKey: s.endpointKey,
+              position,
+            })),
+          )
+          .returning()
   return { flow: flow!, shapes: rows }
 }

@@ -16,13 +16,23 @@ t.teardown(() => rm(dir, { recursive: true, force: true }))
 
 function staleLock(folder: string, holder: Partial<LockHolder>) {
   mkdirSync(path.dirname(folder), { recursive: true })
-  const lock: LockHolder = { pid: 1, processStart: null, hostname: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'npm start', url: null, ...holder }
+  const lock: LockHolder = {
+    pid: 1,
+    processStart: null,
+    hostname: hostname(),
+    since: '2026-01-01T00:00:00.000Z',
+    command: 'npm start',
+    url: null,
+    ...holder,
+  }
   writeFileSync(`${folder}.lock`, JSON.stringify(lock))
 }
 
 /** The PID of a process that has exited. */
 function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
+  return Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+  )
 }
 
 t.test('a lock left by a process that is gone does not block', async (t) => {
@@ -34,41 +44,69 @@ t.test('a lock left by a process that is gone does not block', async (t) => {
   t.equal(holder.pid, process.pid, 'the lock now names this process')
 })
 
-t.test('a lock naming a PID that another program now uses (it started at another time) does not block', { skip: !existsSync('/proc/self/stat') && 'needs /proc to tell when a process started' }, async (t) => {
-  const folder = path.join(dir, 'reused', 'pglite')
-  staleLock(folder, { pid: process.pid, processStart: '1' })
-  DataFolderLock.acquire(folder, `${folder}.lock`, 'npm start').release()
-  t.pass('taken over')
-})
+t.test(
+  'a lock naming a PID that another program now uses (it started at another time) does not block',
+  { skip: !existsSync('/proc/self/stat') && 'needs /proc to tell when a process started' },
+  async (t) => {
+    const folder = path.join(dir, 'reused', 'pglite')
+    staleLock(folder, { pid: process.pid, processStart: '1' })
+    DataFolderLock.acquire(folder, `${folder}.lock`, 'npm start').release()
+    t.pass('taken over')
+  },
+)
 
-t.test('a lock held on another machine (a shared folder) blocks: nobody here can tell whether it still runs', async (t) => {
-  const folder = path.join(dir, 'elsewhere', 'pglite')
-  staleLock(folder, { pid: 4242, hostname: 'another-machine.example' })
-  const refusal = (() => { try { DataFolderLock.acquire(folder, `${folder}.lock`, 'npm start') } catch (error) { return error } })()
-  t.type(refusal, DataFolderInUse)
-  t.match((refusal as Error).message, 'in use by npm start (process 4242 on another-machine.example, running since ')
-})
+t.test(
+  'a lock held on another machine (a shared folder) blocks: nobody here can tell whether it still runs',
+  async (t) => {
+    const folder = path.join(dir, 'elsewhere', 'pglite')
+    staleLock(folder, { pid: 4242, hostname: 'another-machine.example' })
+    const refusal = (() => {
+      try {
+        DataFolderLock.acquire(folder, `${folder}.lock`, 'npm start')
+      } catch (error) {
+        return error
+      }
+    })()
+    t.type(refusal, DataFolderInUse)
+    t.match((refusal as Error).message, 'in use by npm start (process 4242 on another-machine.example, running since ')
+  },
+)
 
-t.test('while the app runs, any other opener of its data folder is refused, naming it; killed without a chance to clean up, its lock does not block the next start', async (t) => {
-  const dataDir = path.join(dir, 'app')
-  const folder = path.join(dataDir, 'pglite')
-  const first = await startServer({ DATA_DIR: dataDir })
-  t.teardown(() => { first.child.kill('SIGKILL') })
-  const refusal = await openPglite(folder, { command: 'npm run marketplace:publish' }).catch((error: unknown) => error)
-  t.type(refusal, DataFolderInUse)
-  t.match((refusal as Error).message, `The embedded database in ${folder} is in use by npm start (process ${first.child.pid}, running since `)
-  t.match((refusal as Error).message, `listening on ${first.url}).`)
-  t.match((refusal as Error).message, `Stop that process first (Ctrl+C in its terminal, or \`kill ${first.child.pid}\`), then try again.`)
+t.test(
+  'while the app runs, any other opener of its data folder is refused, naming it; killed without a chance to clean up, its lock does not block the next start',
+  async (t) => {
+    const dataDir = path.join(dir, 'app')
+    const folder = path.join(dataDir, 'pglite')
+    const first = await startServer({ DATA_DIR: dataDir })
+    t.teardown(() => {
+      first.child.kill('SIGKILL')
+    })
+    const refusal = await openPglite(folder, { command: 'npm run marketplace:publish' }).catch(
+      (error: unknown) => error,
+    )
+    t.type(refusal, DataFolderInUse)
+    t.match(
+      (refusal as Error).message,
+      `The embedded database in ${folder} is in use by npm start (process ${first.child.pid}, running since `,
+    )
+    t.match((refusal as Error).message, `listening on ${first.url}).`)
+    t.match(
+      (refusal as Error).message,
+      `Stop that process first (Ctrl+C in its terminal, or \`kill ${first.child.pid}\`), then try again.`,
+    )
 
-  first.child.kill('SIGKILL')
-  await first.exited
-  t.ok(existsSync(`${folder}.lock`), 'the killed app left its lock behind')
-  const next = await startServer({ DATA_DIR: dataDir })
-  t.teardown(() => { next.child.kill('SIGKILL') })
-  const session = new BrowserSession(next.url)
-  await session.signIn(first.demo!.email, first.demo!.password)
-  t.equal((await session.request('GET', '/connectors')).status, 200, 'the next start serves the same data')
-  next.child.kill('SIGTERM')
-  t.equal(await next.exited, 'code 0 signal null')
-  t.notOk(existsSync(`${folder}.lock`), 'a clean stop removes the lock')
-})
+    first.child.kill('SIGKILL')
+    await first.exited
+    t.ok(existsSync(`${folder}.lock`), 'the killed app left its lock behind')
+    const next = await startServer({ DATA_DIR: dataDir })
+    t.teardown(() => {
+      next.child.kill('SIGKILL')
+    })
+    const session = new BrowserSession(next.url)
+    await session.signIn(first.demo!.email, first.demo!.password)
+    t.equal((await session.request('GET', '/connectors')).status, 200, 'the next start serves the same data')
+    next.child.kill('SIGTERM')
+    t.equal(await next.exited, 'code 0 signal null')
+    t.notOk(existsSync(`${folder}.lock`), 'a clean stop removes the lock')
+  },
+)

@@ -13,7 +13,12 @@ import { startServer } from './server-process.js'
 t.test('health checks over app.inject', async (t) => {
   const lines: string[] = []
   let queries = 0
-  const ctx = await setup(t, { logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } }, onQuery: () => { queries++ } })
+  const ctx = await setup(t, {
+    logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } },
+    onQuery: () => {
+      queries++
+    },
+  })
   const signedIn = new Client(ctx.app)
   await signedIn.signIn(ctx.company.users.administrator.email, PASSWORD)
 
@@ -38,16 +43,23 @@ t.test('health checks over app.inject', async (t) => {
 
   t.test('/readyz answers 503 on a database newer than the code, saying nothing about why', async (t) => {
     const newer = Math.max(...knownMigrations()) + 60_000
-    await ctx.db.execute(sql.raw(`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-version', ${newer})`))
+    await ctx.db.execute(
+      sql.raw(`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-version', ${newer})`),
+    )
     t.teardown(() => ctx.db.execute(sql.raw(`delete from drizzle.__drizzle_migrations where created_at = ${newer}`)))
     const notReady = await ctx.app.inject({ method: 'GET', url: '/readyz' })
     t.equal(notReady.statusCode, 503)
     t.equal(notReady.body, 'unavailable')
-    t.ok(lines.some((line) => line.includes('Not ready: /readyz answers 503 (the database is newer than this code)')), 'the operator is told once, in the log')
+    t.ok(
+      lines.some((line) => line.includes('Not ready: /readyz answers 503 (the database is newer than this code)')),
+      'the operator is told once, in the log',
+    )
   })
 
   t.test('neither is rate-limited', async (t) => {
-    const answers = await Promise.all(Array.from({ length: 150 }, (_, i) => ctx.app.inject({ method: 'GET', url: i % 2 ? '/healthz' : '/readyz' })))
+    const answers = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => ctx.app.inject({ method: 'GET', url: i % 2 ? '/healthz' : '/readyz' })),
+    )
     t.same(new Set(answers.map((a) => a.statusCode)), new Set([200]))
   })
 
@@ -65,7 +77,11 @@ t.test('health checks over app.inject', async (t) => {
     ctx.app.drain()
     t.equal((await ctx.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503)
     t.equal((await ctx.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
-    t.equal((await signedIn.get('/connectors')).statusCode, 200, 'requests are still served while the load balancer notices')
+    t.equal(
+      (await signedIn.get('/connectors')).statusCode,
+      200,
+      'requests are still served while the load balancer notices',
+    )
   })
 })
 
@@ -73,7 +89,11 @@ t.test('health checks over app.inject', async (t) => {
 function statusOf(socket: net.Socket): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = ''
-    socket.on('data', (chunk) => { data += chunk; const line = /^HTTP\/1\.1 (\d{3})/.exec(data); if (line) resolve(line[1]!) })
+    socket.on('data', (chunk) => {
+      data += chunk
+      const line = /^HTTP\/1\.1 (\d{3})/.exec(data)
+      if (line) resolve(line[1]!)
+    })
     socket.on('error', reject)
     socket.on('close', () => reject(new Error(`closed without an answer: ${JSON.stringify(data)}`)))
   })
@@ -83,7 +103,9 @@ t.test('on SIGTERM /readyz turns 503 first, a request in flight finishes, then t
   const dataDir = await mkdtemp(path.join(tmpdir(), 'connectors-drain-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const server = await startServer({ DATA_DIR: dataDir, DRAIN_SECONDS: '2' })
-  t.teardown(() => { server.child.kill('SIGKILL') })
+  t.teardown(() => {
+    server.child.kill('SIGKILL')
+  })
   t.equal((await fetch(`${server.url}/readyz`)).status, 200)
 
   // A request in flight: its body arrives in two parts, the second after the drain is over.
@@ -91,7 +113,9 @@ t.test('on SIGTERM /readyz turns 503 first, a request in flight finishes, then t
   const socket = net.connect(Number(port), '127.0.0.1')
   await new Promise((resolve) => socket.once('connect', resolve))
   const body = 'email=a%40b.test&password=wrong'
-  socket.write(`POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`)
+  socket.write(
+    `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+  )
   const answered = statusOf(socket)
 
   server.child.kill('SIGTERM')

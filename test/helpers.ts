@@ -13,7 +13,9 @@ import type { Role } from '../src/domain/enums.js'
 
 export const PASSWORD = 'correct horse battery staple'
 
-interface Teardown { teardown(fn: () => unknown): void }
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
 
 /** A fresh, migrated database; dropped (server) or discarded (PGlite) when the test file ends. */
 export async function testDatabase(t: Teardown, options: DatabaseOptions = {}): Promise<Database> {
@@ -51,7 +53,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** A redirect the app answered: a Location or HX-Redirect header, and the request that got it. */
-export interface Redirect { request: string; header: string; location: string }
+export interface Redirect {
+  request: string
+  header: string
+  location: string
+}
 
 export interface TestContext {
   app: FastifyInstance
@@ -69,14 +75,25 @@ async function companyWithUsers(db: Database['db'], name: string): Promise<{ id:
   const company = await createCompany(db, name)
   const slug = name.toLowerCase().replace(/[^a-z]+/g, '-')
   const roles: Role[] = ['administrator', 'manager', 'user', 'read-only']
-  const users = await Promise.all(roles.map((role) => createUser(db, {
-    companyId: company.id, role, password: PASSWORD, name: `${role} of ${name}`, email: `${role}@${slug}.test`,
-  })))
+  const users = await Promise.all(
+    roles.map((role) =>
+      createUser(db, {
+        companyId: company.id,
+        role,
+        password: PASSWORD,
+        name: `${role} of ${name}`,
+        email: `${role}@${slug}.test`,
+      }),
+    ),
+  )
   return { id: company.id, users: Object.fromEntries(roles.map((r, i) => [r, users[i]!])) as Record<Role, Actor> }
 }
 
 /** The app on a fresh database with the real catalogue published and two companies. */
-export async function setup(t: Teardown, options: { logger?: object; onQuery?: DatabaseOptions['onQuery'] } = {}): Promise<TestContext> {
+export async function setup(
+  t: Teardown,
+  options: { logger?: object; onQuery?: DatabaseOptions['onQuery'] } = {},
+): Promise<TestContext> {
   const database = await testDatabase(t, options.onQuery ? { onQuery: options.onQuery } : {})
   await publishCatalogue(database.db, await readCatalogue())
   const company = await companyWithUsers(database.db, 'Acme Retail')
@@ -92,7 +109,8 @@ export function recordRedirects(app: FastifyInstance): Redirect[] {
   app.addHook('onSend', async (request, reply) => {
     for (const header of ['location', 'hx-redirect']) {
       const value = reply.getHeader(header)
-      if (value !== undefined) redirects.push({ request: `${request.method} ${request.url}`, header, location: String(value) })
+      if (value !== undefined)
+        redirects.push({ request: `${request.method} ${request.url}`, header, location: String(value) })
     }
   })
   return redirects
@@ -123,7 +141,10 @@ export class Client {
   csrfToken = ''
 
   /** `address`: the client's IP address as the app sees it (the sign-in limits count per address). */
-  constructor(readonly app: FastifyInstance, readonly options: { address?: string } = {}) {}
+  constructor(
+    readonly app: FastifyInstance,
+    readonly options: { address?: string } = {},
+  ) {}
 
   private remember(response: LightMyRequestResponse): LightMyRequestResponse {
     for (const cookie of response.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
@@ -146,7 +167,14 @@ export class Client {
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return this.remember(await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers }, ...this.address() }))
+    return this.remember(
+      await this.app.inject({
+        method: 'GET',
+        url,
+        headers: { cookie: this.cookieHeader(), ...headers },
+        ...this.address(),
+      }),
+    )
   }
 
   /** Posts a form as a browser would, with the CSRF token unless `_csrf` is given. */
@@ -156,11 +184,15 @@ export class Client {
     for (const [key, value] of Object.entries(form)) {
       for (const v of Array.isArray(value) ? value : [value]) body.append(key, v)
     }
-    return this.remember(await this.app.inject({
-      method: 'POST', url, payload: body.toString(),
-      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      ...this.address(),
-    }))
+    return this.remember(
+      await this.app.inject({
+        method: 'POST',
+        url,
+        payload: body.toString(),
+        headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        ...this.address(),
+      }),
+    )
   }
 
   async signIn(email: string, password = PASSWORD): Promise<LightMyRequestResponse> {
@@ -181,14 +213,36 @@ export async function signedIn(app: FastifyInstance, actor: Actor): Promise<Clie
 
 /** The text of an HTML fragment with tags removed and white space folded, for assertions on what a user reads. */
 export function textOf(html: string): string {
-  return html.replace(/<script[\s\S]*?<\/script>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/&amp;/g, '&')
-    .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\s+/g, ' ').trim()
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/\s+/g, ' ')
+    .trim()
 }
 
 /** The hidden fields (version, one-time key, …) of the POST form to `action`, as a browser would send them; `_csrf` is left to the client. */
 export function hiddenFields(html: string, action: string): Record<string, string> {
-  const form = new RegExp(`<form(?=[^>]*method="post")[^>]*\\saction="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`).exec(html)
+  const form = new RegExp(
+    `<form(?=[^>]*method="post")[^>]*\\saction="${action.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>([\\s\\S]*?)</form>`,
+  ).exec(html)
   if (!form) throw new Error(`no form posts to ${action}`)
-  const fields = [...form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].filter(([, name]) => name !== '_csrf')
-  return Object.fromEntries(fields.map(([, name, value]) => [name!, value!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')]))
+  const fields = [...form[1]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].filter(
+    ([, name]) => name !== '_csrf',
+  )
+  return Object.fromEntries(
+    fields.map(([, name, value]) => [
+      name!,
+      value!
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&'),
+    ]),
+  )
 }

@@ -39,7 +39,8 @@ export function formsOf(html: string): HtmlForm[] {
       const a = attributesOf(t!)
       field('input', a, a.value ?? '', (a.type ?? 'text').toLowerCase())
     }
-    for (const [, t, content] of body!.matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/g)) field('textarea', attributesOf(t!), decode(content!), 'textarea')
+    for (const [, t, content] of body!.matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/g))
+      field('textarea', attributesOf(t!), decode(content!), 'textarea')
     for (const [, t, content] of body!.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
       const options = [...content!.matchAll(/<option\b([^>]*)>/g)].map(([, o]) => attributesOf(o!))
       const chosen = options.find((o) => 'selected' in o) ?? options[0]
@@ -55,13 +56,18 @@ export function formsOf(html: string): HtmlForm[] {
 
 /** Fields a person types into: where maxlength belongs. */
 export function isTextField(field: HtmlField): boolean {
-  return field.tag === 'textarea' || (field.tag === 'input' && ['text', 'search', 'email', 'password', 'url', 'tel'].includes(field.type))
+  return (
+    field.tag === 'textarea' ||
+    (field.tag === 'input' && ['text', 'search', 'email', 'password', 'url', 'tel'].includes(field.type))
+  )
 }
 
 /** What a browser sends for the form submitted with its first submit button, with some values replaced. */
 export function submission(form: HtmlForm, replace: Record<string, string> = {}): Record<string, string[]> {
   const body: Record<string, string[]> = {}
-  const add = (name: string, value: string) => { (body[name] ??= []).push(value) }
+  const add = (name: string, value: string) => {
+    ;(body[name] ??= []).push(value)
+  }
   const submitter = form.fields.find((f) => f.tag === 'button' && f.type === 'submit')
   for (const f of form.fields) {
     if (!f.name || 'disabled' in f.attrs) continue
@@ -77,12 +83,21 @@ export function submission(form: HtmlForm, replace: Record<string, string> = {})
 }
 
 /** The element with this id (its opening tag's attributes), or undefined. */
-export function elementById(html: string, id: string): { tag: string; attrs: Record<string, string>; text: string } | undefined {
+export function elementById(
+  html: string,
+  id: string,
+): { tag: string; attrs: Record<string, string>; text: string } | undefined {
   const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const match = new RegExp(`<([a-z0-9]+)\\b([^>]*\\sid="${escaped}"[^>]*)>`).exec(html)
   if (!match) return undefined
   const tag = match[1]!
   const rest = html.slice(match.index + match[0].length)
   const end = rest.indexOf(`</${tag}>`)
-  return { tag, attrs: attributesOf(match[2]!), text: decode(end === -1 ? '' : rest.slice(0, end).replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim() }
+  return {
+    tag,
+    attrs: attributesOf(match[2]!),
+    text: decode(end === -1 ? '' : rest.slice(0, end).replace(/<[^>]+>/g, ' '))
+      .replace(/\s+/g, ' ')
+      .trim(),
+  }
 }

@@ -33,9 +33,16 @@ async function run(args: string[]) {
 async function publishedVersions(): Promise<string[]> {
   const database = await openPglite(path.join(env.DATA_DIR, 'pglite'))
   try {
-    const rows = await database.db.select({ version: marketplaceVersions.version, latest: marketplaceConnectors.latestVersionId, id: marketplaceVersions.id })
-      .from(marketplaceVersions).innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, marketplaceVersions.marketplaceConnectorId))
-      .where(eq(marketplaceConnectors.key, 'xero')).orderBy(marketplaceVersions.createdAt)
+    const rows = await database.db
+      .select({
+        version: marketplaceVersions.version,
+        latest: marketplaceConnectors.latestVersionId,
+        id: marketplaceVersions.id,
+      })
+      .from(marketplaceVersions)
+      .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, marketplaceVersions.marketplaceConnectorId))
+      .where(eq(marketplaceConnectors.key, 'xero'))
+      .orderBy(marketplaceVersions.createdAt)
     return rows.map((r) => (r.id === r.latest ? `${r.version} (latest)` : r.version))
   } finally {
     await database.close()
@@ -43,9 +50,20 @@ async function publishedVersions(): Promise<string[]> {
 }
 
 const first: ConnectorManifest = { ...xero, versions: xero.versions.slice(0, 1) }
-const next = { ...xero, versions: [...xero.versions, { ...xero.versions.at(-1)!, version: '1.2.0', releasedOn: '2026-11-01', releaseNotes: 'Adds nothing, for the test.' }] }
+const next = {
+  ...xero,
+  versions: [
+    ...xero.versions,
+    {
+      ...xero.versions.at(-1)!,
+      version: '1.2.0',
+      releasedOn: '2026-11-01',
+      releaseNotes: 'Adds nothing, for the test.',
+    },
+  ],
+}
 
-t.test('publishes a manifest\'s new versions and says what it did', async (t) => {
+t.test("publishes a manifest's new versions and says what it did", async (t) => {
   const firstRun = await run([await manifestFile('xero-1.0.0.json', first)])
   t.equal(firstRun.code, 0, firstRun.err)
   t.match(firstRun.out, /Published Xero 1\.0\.0 to the marketplace/)
@@ -64,7 +82,10 @@ t.test('refuses a version that is not newer than the latest published one', asyn
   const file = await manifestFile('xero-older.json', older)
   const result = await run([file])
   t.equal(result.code, 1)
-  t.equal(result.err, `Not published: ${file}: /versions/0/version: 1.1.5 is not newer than 1.2.0, the latest version of Xero in the marketplace`)
+  t.equal(
+    result.err,
+    `Not published: ${file}: /versions/0/version: 1.1.5 is not newer than 1.2.0, the latest version of Xero in the marketplace`,
+  )
   t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'], 'nothing was published')
 })
 
@@ -75,7 +96,10 @@ t.test('refuses a definition that fails the schema, naming the file, the path an
   const file = await manifestFile('xero-broken.json', broken)
   const result = await run([file])
   t.equal(result.code, 1)
-  t.match(result.err, `Not published: ${file}: /versions/3/definition/endpoints/0/url: {{nowhere}} is not a variable of this connector or endpoint`)
+  t.match(
+    result.err,
+    `Not published: ${file}: /versions/3/definition/endpoints/0/url: {{nowhere}} is not a variable of this connector or endpoint`,
+  )
   const noAuth = structuredClone(broken)
   noAuth.versions.at(-1)!.definition.endpoints[0]!.url = '/Invoices'
   noAuth.versions.at(-1)!.definition.authMethods = []
@@ -85,22 +109,25 @@ t.test('refuses a definition that fails the schema, naming the file, the path an
   t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'])
 })
 
-t.test('refuses a version with white space around it (stored as written, it would block the real one later)', async (t) => {
-  for (const [written, reason] of [
-    [' 1.3.0', '" 1.3.0" has white space around it; write "1.3.0"'],
-    ['1.3.0 ', '"1.3.0 " has white space around it; write "1.3.0"'],
-    ['1.3.0\n', '"1.3.0\\n" has white space around it; write "1.3.0"'],
-    ['v1.3.0', '"v1.3.0" must be written as "1.3.0"'],
-  ]) {
-    const spaced = structuredClone(next)
-    spaced.versions.push({ ...structuredClone(next.versions.at(-1)!), version: written!, releaseNotes: 'spaced' })
-    const file = await manifestFile('xero-spaced.json', spaced)
-    const result = await run([file])
-    t.equal(result.code, 1, JSON.stringify(written))
-    t.equal(result.err, `Not published: ${file}: /versions/3/version: ${reason}`)
-  }
-  t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'], 'nothing was published')
-})
+t.test(
+  'refuses a version with white space around it (stored as written, it would block the real one later)',
+  async (t) => {
+    for (const [written, reason] of [
+      [' 1.3.0', '" 1.3.0" has white space around it; write "1.3.0"'],
+      ['1.3.0 ', '"1.3.0 " has white space around it; write "1.3.0"'],
+      ['1.3.0\n', '"1.3.0\\n" has white space around it; write "1.3.0"'],
+      ['v1.3.0', '"v1.3.0" must be written as "1.3.0"'],
+    ]) {
+      const spaced = structuredClone(next)
+      spaced.versions.push({ ...structuredClone(next.versions.at(-1)!), version: written!, releaseNotes: 'spaced' })
+      const file = await manifestFile('xero-spaced.json', spaced)
+      const result = await run([file])
+      t.equal(result.code, 1, JSON.stringify(written))
+      t.equal(result.err, `Not published: ${file}: /versions/3/version: ${reason}`)
+    }
+    t.same(await publishedVersions(), ['1.0.0', '1.1.0', '1.2.0 (latest)'], 'nothing was published')
+  },
+)
 
 t.test('without exactly one file it prints how to use it', async (t) => {
   t.same(await run([]), { code: 64, out: '', err: USAGE })
@@ -109,10 +136,14 @@ t.test('without exactly one file it prints how to use it', async (t) => {
 t.test('npm run marketplace:publish runs the same command and exits non-zero on a refusal', async (t) => {
   const file = path.join(dir, 'xero-older.json')
   const child = spawn('npm', ['run', '-s', 'marketplace:publish', '--', file], {
-    cwd: root, env: { ...process.env, ...env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: { ...process.env, ...env, DATABASE_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
-  child.stderr.on('data', (chunk) => { stderr += chunk })
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
   const code = await new Promise((resolve) => child.on('exit', resolve))
   t.equal(code, 1)
   t.match(stderr, /Not published: .*xero-older\.json: \/versions\/0\/version: 1\.1\.5 is not newer than 1\.2\.0/)

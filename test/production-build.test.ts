@@ -13,13 +13,17 @@ t.test('the built server boots with node alone and serves the sign-in page', asy
   // A folder of its own in the project's root (as dist/ is), so a developer's dist/ is left alone.
   const outDir = path.join(ROOT, `dist-test-${randomBytes(4).toString('hex')}`)
   const dataDir = await mkdtemp(path.join(tmpdir(), 'connectors-build-'))
-  t.teardown(() => Promise.all([rm(outDir, { recursive: true, force: true }), rm(dataDir, { recursive: true, force: true })]))
+  t.teardown(() =>
+    Promise.all([rm(outDir, { recursive: true, force: true }), rm(dataDir, { recursive: true, force: true })]),
+  )
   await build(outDir)
 
   // On the PostgreSQL server when there is one (CI): booting the embedded database takes longer.
   const database: Record<string, string> = serverUrl ? { DATABASE_URL: await emptyDatabase(t) } : {}
   const server = await startServer({ DATA_DIR: dataDir, ...database }, [path.join(outDir, 'server.js')])
-  t.teardown(() => { server.child.kill('SIGKILL') })
+  t.teardown(() => {
+    server.child.kill('SIGKILL')
+  })
   await waitForOutput(server, /Demo company created/, 10_000)
   const health = await fetch(`${server.url}/healthz`)
   t.equal(health.status, 200, '/healthz answers')

@@ -23,7 +23,12 @@ export class DatabaseProxy {
         if (this.delay) setTimeout(() => client.writable && client.write(chunk), this.delay)
         else client.write(chunk)
       })
-      const close = () => { client.destroy(); upstream.destroy(); this.sockets.delete(client); this.sockets.delete(upstream) }
+      const close = () => {
+        client.destroy()
+        upstream.destroy()
+        this.sockets.delete(client)
+        this.sockets.delete(upstream)
+      }
       client.on('close', close).on('error', close)
       upstream.on('close', close).on('error', close)
     })

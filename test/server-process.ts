@@ -17,9 +17,10 @@ export interface ServerProcess {
 
 /** The environment of a user's shell: no test runner's hooks, no database unless `env` gives one. */
 export function shellEnv(env: Record<string, string>): Record<string, string> {
-  const base: Record<string, string> = { ...process.env as Record<string, string> }
+  const base: Record<string, string> = { ...(process.env as Record<string, string>) }
   for (const key of Object.keys(base)) {
-    if (key === 'DATABASE_URL' || key === 'NODE_ENV' || key === 'NODE_OPTIONS' || key.startsWith('TAP')) delete base[key]
+    if (key === 'DATABASE_URL' || key === 'NODE_ENV' || key === 'NODE_OPTIONS' || key.startsWith('TAP'))
+      delete base[key]
   }
   return { ...base, PORT: '0', LOG_FORMAT: 'json', ...env }
 }
@@ -34,16 +35,22 @@ export function spawnNode(nodeArgs: string[], env: Record<string, string>): Serv
   const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: shellEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   let exited = false
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
+  child.stdout!.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr!.on('data', (chunk) => {
+    output += chunk
+  })
   // Even if the test runner gives up on the file (a timeout: SIGALRM, then SIGKILL), the process does not outlive it.
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit).once('SIGALRM', killOnExit)
-  const done = new Promise<string>((resolve) => child.on('close', (code, signal) => {
-    exited = true
-    process.removeListener('exit', killOnExit).removeListener('SIGALRM', killOnExit)
-    resolve(`code ${code} signal ${signal}`)
-  }))
+  const done = new Promise<string>((resolve) =>
+    child.on('close', (code, signal) => {
+      exited = true
+      process.removeListener('exit', killOnExit).removeListener('SIGALRM', killOnExit)
+      resolve(`code ${code} signal ${signal}`)
+    }),
+  )
   return { child, output: () => output, exited: done, dead: () => exited }
 }
 
@@ -53,7 +60,8 @@ export async function waitForOutput(server: ServerProcess, pattern: RegExp, ms =
   for (;;) {
     const match = pattern.exec(server.output())
     if (match) return match
-    if (server.dead()) throw new Error(`the process exited (${await server.exited}) before printing ${pattern}:\n${server.output()}`)
+    if (server.dead())
+      throw new Error(`the process exited (${await server.exited}) before printing ${pattern}:\n${server.output()}`)
     if (Date.now() > deadline) throw new Error(`${pattern} not printed within ${ms} ms:\n${server.output()}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
@@ -66,7 +74,10 @@ export interface StartedServer extends ServerProcess {
 }
 
 /** Starts the app and waits until it listens (and, on a fresh database, has printed the demo sign-in). */
-export async function startServer(env: Record<string, string>, nodeArgs = ['--import=tsx', 'src/server.ts']): Promise<StartedServer> {
+export async function startServer(
+  env: Record<string, string>,
+  nodeArgs = ['--import=tsx', 'src/server.ts'],
+): Promise<StartedServer> {
   const server = spawnNode(nodeArgs, env)
   const [, url] = await waitForOutput(server, /listening on (http:\/\/\S+?)[ "]/)
   // The demo sign-in is the next line, written right after: on a busy machine it can arrive a moment later.
@@ -82,14 +93,27 @@ export class BrowserSession {
 
   constructor(readonly baseUrl: string) {}
 
-  async request(method: 'GET' | 'POST', url: string, options: { form?: Record<string, string>; headers?: Record<string, string>; timeout?: number } = {}): Promise<{ status: number; body: string; headers: Headers }> {
-    const headers: Record<string, string> = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...options.headers }
+  async request(
+    method: 'GET' | 'POST',
+    url: string,
+    options: { form?: Record<string, string>; headers?: Record<string, string>; timeout?: number } = {},
+  ): Promise<{ status: number; body: string; headers: Headers }> {
+    const headers: Record<string, string> = {
+      cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      ...options.headers,
+    }
     let body: string | undefined
     if (options.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded'
       body = new URLSearchParams({ _csrf: this.csrfToken, ...options.form }).toString()
     }
-    const response = await fetch(`${this.baseUrl}${url}`, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(options.timeout ?? 30_000) })
+    const response = await fetch(`${this.baseUrl}${url}`, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeout ?? 30_000),
+    })
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';')
       const at = pair!.indexOf('=')

@@ -29,7 +29,10 @@ export interface World {
   batchId: string
 }
 
-export async function buildWorld(ctx: TestContext, company: { id: string; users: Record<string, Actor> }): Promise<World> {
+export async function buildWorld(
+  ctx: TestContext,
+  company: { id: string; users: Record<string, Actor> },
+): Promise<World> {
   const admin = company.users.administrator!
   const box = new SecretBox(testConfig().encryptionKey)
   const [entry] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'xero'))
@@ -38,33 +41,87 @@ export async function buildWorld(ctx: TestContext, company: { id: string; users:
   const definition = row!.definition
   const method = definition.authMethods[0]!
   const instance = await createInstance(ctx.db, admin, box, connector.id, {
-    name: 'Xero - UK', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
-    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+    name: 'Xero - UK',
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '5',
+    rateLimitUnit: 'minute',
+    authMethod: method.key,
+    values: Object.fromEntries([
+      ...method.fields.map((f) => [`auth.${f.key}`, 'x']),
+      ...definition.variables.map((v) => [`var.${v.key}`, 'x']),
+    ]),
   })
   const flow = await createFlow(ctx.db, admin, { name: 'Invoices' })
-  const shape = await addShape(ctx.db, admin, flow.id, { instanceId: instance.id, endpointKey: definition.endpoints[0]!.key, version: 1 })
-  const [custom] = await ctx.db.insert(marketplaceConnectors).values({
-    key: `custom-${company.id.slice(0, 8)}`, kind: 'custom', companyId: company.id, name: 'Our own ERP', description: 'built in house', systemType: 'ERP',
-  }).returning()
-  const [version] = await ctx.db.insert(marketplaceVersions).values({
-    marketplaceConnectorId: custom!.id, version: 'Version 1', releaseNotes: 'first', definition,
-  }).returning()
-  await ctx.db.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, custom!.id))
+  const shape = await addShape(ctx.db, admin, flow.id, {
+    instanceId: instance.id,
+    endpointKey: definition.endpoints[0]!.key,
+    version: 1,
+  })
+  const [custom] = await ctx.db
+    .insert(marketplaceConnectors)
+    .values({
+      key: `custom-${company.id.slice(0, 8)}`,
+      kind: 'custom',
+      companyId: company.id,
+      name: 'Our own ERP',
+      description: 'built in house',
+      systemType: 'ERP',
+    })
+    .returning()
+  const [version] = await ctx.db
+    .insert(marketplaceVersions)
+    .values({
+      marketplaceConnectorId: custom!.id,
+      version: 'Version 1',
+      releaseNotes: 'first',
+      definition,
+    })
+    .returning()
+  await ctx.db
+    .update(marketplaceConnectors)
+    .set({ latestVersionId: version!.id })
+    .where(eq(marketplaceConnectors.id, custom!.id))
   const draft = await startDraft(ctx.db, admin)
   const second = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
   const moved = await createInstance(ctx.db, admin, box, connector.id, {
-    name: 'Xero - US', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
-    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'y']), ...definition.variables.map((v) => [`var.${v.key}`, 'y'])]),
+    name: 'Xero - US',
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '5',
+    rateLimitUnit: 'minute',
+    authMethod: method.key,
+    values: Object.fromEntries([
+      ...method.fields.map((f) => [`auth.${f.key}`, 'y']),
+      ...definition.variables.map((v) => [`var.${v.key}`, 'y']),
+    ]),
   })
   const bills = await createFlow(ctx.db, admin, { name: 'Bills' })
-  await addShape(ctx.db, admin, bills.id, { instanceId: moved.id, endpointKey: definition.endpoints[0]!.key, version: 1 })
+  await addShape(ctx.db, admin, bills.id, {
+    instanceId: moved.id,
+    endpointKey: definition.endpoints[0]!.key,
+    version: 1,
+  })
   const batch = await applyMigration(ctx.db, admin, box, {
-    connectorId: second.id, fromConnectorId: connector.id, instanceIds: [moved.id], flowIds: { [moved.id]: [bills.id] }, suffix: ' (new)', authMethods: {}, endpoints: {},
+    connectorId: second.id,
+    fromConnectorId: connector.id,
+    instanceIds: [moved.id],
+    flowIds: { [moved.id]: [bills.id] },
+    suffix: ' (new)',
+    authMethods: {},
+    endpoints: {},
   })
   return {
-    draftId: draft.id, migrationConnectorId: second.id, batchId: batch.batchId,
-    connectorId: connector.id, instanceId: instance.id, flowId: flow.id, shapeId: shape.id!,
-    customMarketplaceId: custom!.id, userId: company.users.user!.id, endpointKey: definition.endpoints[0]!.key,
+    draftId: draft.id,
+    migrationConnectorId: second.id,
+    batchId: batch.batchId,
+    connectorId: connector.id,
+    instanceId: instance.id,
+    flowId: flow.id,
+    shapeId: shape.id!,
+    customMarketplaceId: custom!.id,
+    userId: company.users.user!.id,
+    endpointKey: definition.endpoints[0]!.key,
   }
 }
 
@@ -81,14 +138,16 @@ function idFor(world: World, url: string, param: string): string | undefined {
   if (param !== 'id') return undefined
   if (/^\/connectors\/:id\/migrat/.test(url)) return world.migrationConnectorId
   const prefix = url.split('/')[1]
-  return ({
-    connectors: world.connectorId,
-    instances: world.instanceId,
-    'process-flows': world.flowId,
-    marketplace: world.customMarketplaceId,
-    settings: world.userId,
-    builder: world.draftId,
-  } as Record<string, string>)[prefix!]
+  return (
+    {
+      connectors: world.connectorId,
+      instances: world.instanceId,
+      'process-flows': world.flowId,
+      marketplace: world.customMarketplaceId,
+      settings: world.userId,
+      builder: world.draftId,
+    } as Record<string, string>
+  )[prefix!]
 }
 
 export const MISSING_ID = '00000000-0000-4000-8000-000000000000'
@@ -98,7 +157,8 @@ export function fillRoute(route: Pick<RouteEntry, 'url'>, world: World | 'missin
   return route.url.replace(/:(\w+)/g, (_, param: string) => {
     if (world === 'missing') return param === 'number' ? '999999' : param === 'key' ? 'no_such_key' : MISSING_ID
     const id = idFor(world, route.url, param)
-    if (!id) throw new Error(`test/world.ts does not know how to fill :${param} in ${route.url}; teach idFor() about it`)
+    if (!id)
+      throw new Error(`test/world.ts does not know how to fill :${param} in ${route.url}; teach idFor() about it`)
     return id
   })
 }
@@ -124,7 +184,16 @@ export function hasParams(route: Pick<RouteEntry, 'url'>): boolean {
 }
 
 /** A form body that passes the type checks of any route and does nothing harmful when refused. */
-export const HARMLESS_BODY = { confirm: 'nope', name: '', enabled: 'false', direction: 'up', role: 'nobody', revision: '1', lockVersion: '1', version: '0.0.1' }
+export const HARMLESS_BODY = {
+  confirm: 'nope',
+  name: '',
+  enabled: 'false',
+  direction: 'up',
+  role: 'nobody',
+  revision: '1',
+  lockVersion: '1',
+  version: '0.0.1',
+}
 
 export function routes(app: FastifyInstance): RouteEntry[] {
   return app.routeTable

@@ -6,7 +6,15 @@ declare module 'autocannon' {
     duration?: number
     headers?: Record<string, string>
   }
-  interface Histogram { average: number; mean: number; p50: number; p90: number; p99: number; max: number; total: number }
+  interface Histogram {
+    average: number
+    mean: number
+    p50: number
+    p90: number
+    p99: number
+    max: number
+    total: number
+  }
   interface Result {
     requests: Histogram
     latency: Histogram

@@ -55,9 +55,15 @@ export interface Seeded {
 /** Seeds an empty, migrated database. `sql` must be a single-connection client (temp tables). */
 export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
   const templates = (await readCatalogue()).map(({ manifest }) => {
-    const definitions = Array.from({ length: VERSIONS_PER_CONNECTOR }, (_, i) => manifest.versions[Math.min(i, manifest.versions.length - 1)]!)
+    const definitions = Array.from(
+      { length: VERSIONS_PER_CONNECTOR },
+      (_, i) => manifest.versions[Math.min(i, manifest.versions.length - 1)]!,
+    )
     return {
-      name: manifest.name, description: manifest.description, systemType: manifest.systemType, colour: manifest.colour,
+      name: manifest.name,
+      description: manifest.description,
+      systemType: manifest.systemType,
+      colour: manifest.colour,
       versions: definitions.map((v) => ({ releaseNotes: v.releaseNotes, definition: v.definition })),
     }
   })
@@ -98,8 +104,10 @@ export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
       select v.id from marketplace_versions v where v.marketplace_connector_id = m.id order by v.released_on desc limit 1)`
 
   const largeTenant = await seedTenant(sql, large!.id, largeUsers, {
-    connectors: scale.connectors, instancesPerConnector: scale.instancesPerConnector,
-    processFlows: scale.processFlows, shapesPerFlow: scale.shapesPerFlow,
+    connectors: scale.connectors,
+    instancesPerConnector: scale.instancesPerConnector,
+    processFlows: scale.processFlows,
+    shapesPerFlow: scale.shapesPerFlow,
   })
   const smallTenant = await seedTenant(sql, small!.id, smallUsers, SMALL_TENANT)
   // Other people signed in (hashes of no real token), so the session lookup meets a real table.
@@ -112,14 +120,30 @@ export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
   await sql`vacuum analyze`
 
   const counts: Record<string, number> = {}
-  for (const table of ['marketplace_connectors', 'marketplace_versions', 'connectors', 'connector_revisions', 'instances', 'process_flows', 'connection_shapes', 'users', 'sessions']) {
+  for (const table of [
+    'marketplace_connectors',
+    'marketplace_versions',
+    'connectors',
+    'connector_revisions',
+    'instances',
+    'process_flows',
+    'connection_shapes',
+    'users',
+    'sessions',
+  ]) {
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)}`
     counts[table] = row!.n
   }
   return { large: largeTenant, small: smallTenant, counts }
 }
 
-async function createUsers(sql: Sql, companyId: string, slug: string, passwordHash: string, extra: number): Promise<Record<Role, string>> {
+async function createUsers(
+  sql: Sql,
+  companyId: string,
+  slug: string,
+  passwordHash: string,
+  extra: number,
+): Promise<Record<Role, string>> {
   const roles: Role[] = ['administrator', 'manager', 'user', 'read-only']
   const names = ['Ana Diaz', 'Ben Okafor', 'Chloe Martin', 'Dev Patel']
   const rows = await sql<{ id: string; role: Role }[]>`
@@ -134,9 +158,19 @@ async function createUsers(sql: Sql, companyId: string, slug: string, passwordHa
   return Object.fromEntries(rows.map((r) => [r.role, r.id])) as Record<Role, string>
 }
 
-interface TenantSize { connectors: number; instancesPerConnector: number; processFlows: number; shapesPerFlow: number }
+interface TenantSize {
+  connectors: number
+  instancesPerConnector: number
+  processFlows: number
+  shapesPerFlow: number
+}
 
-async function seedTenant(sql: Sql, companyId: string, users: Record<Role, string>, size: TenantSize): Promise<SeededTenant> {
+async function seedTenant(
+  sql: Sql,
+  companyId: string,
+  users: Record<Role, string>,
+  size: TenantSize,
+): Promise<SeededTenant> {
   await sql`drop table if exists bench_connectors, bench_instances, bench_flows`
   // Installs the company's visible marketplace connectors: its own custom ones first, then prebuilt.
   // Every third is one version behind (update available), every fifth modified after install.

@@ -10,14 +10,16 @@ import type { Config } from '../../src/config.js'
 import { openDatabase } from '../../src/db/client.js'
 import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './keys.js'
 
-
 export type Request =
   | { id: number; type: 'statements' }
   | { id: number; type: 'capture'; on: boolean }
   | { id: number; type: 'memory' }
   | { id: number; type: 'close' }
 
-export interface CapturedStatement { sql: string; params: unknown[] }
+export interface CapturedStatement {
+  sql: string
+  params: unknown[]
+}
 
 function benchConfig(databaseUrl: string): Config {
   return {
@@ -46,7 +48,12 @@ async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
       captured?.push({ sql, params })
     },
   })
-  const app = await buildApp({ config, database, closeDatabase: true, logger: { level: config.logLevel, redact: REDACTED_PATHS } })
+  const app = await buildApp({
+    config,
+    database,
+    closeDatabase: true,
+    logger: { level: config.logLevel, redact: REDACTED_PATHS },
+  })
   await app.listen({ port: config.port, host: config.host })
   answer((request) => {
     if (request.type === 'statements') return statements
@@ -63,8 +70,12 @@ async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
 /** `/` sends the page's bytes as they are; `/br` sends them compressed as the app would, already compressed. */
 async function serveReference(body: Buffer, compressed: Buffer): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'warn' } })
-  app.get('/', (_request, reply) => { reply.type('text/html; charset=utf-8').send(body) })
-  app.get('/br', (_request, reply) => { reply.type('text/html; charset=utf-8').header('content-encoding', 'br').send(compressed) })
+  app.get('/', (_request, reply) => {
+    reply.type('text/html; charset=utf-8').send(body)
+  })
+  app.get('/br', (_request, reply) => {
+    reply.type('text/html; charset=utf-8').header('content-encoding', 'br').send(compressed)
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   answer(() => undefined, app)
   return app
@@ -92,7 +103,9 @@ const [role, argument] = process.argv.slice(2)
 if (role === 'app') await serveApp(argument!)
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
-  const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) => process.once('message', resolve))
+  const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) =>
+    process.once('message', resolve),
+  )
   await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'))
 } else {
   process.stderr.write('usage: serve.ts app DATABASE_URL | serve.ts reference\n')

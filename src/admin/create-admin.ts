@@ -28,15 +28,25 @@ export interface Io {
 class Interrupted extends Error {}
 
 /** Exit codes: 0 created, 1 refused, 64 usage, 78 configuration, 130 interrupted. */
-export async function main(args: string[], env: Record<string, string | undefined> = process.env, io: Io = terminal): Promise<number> {
+export async function main(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: Io = terminal,
+): Promise<number> {
   if (args.some((arg) => arg === '--password' || arg.startsWith('--password='))) {
-    io.err('The password is never given on the command line, where other users of this machine can read it. Type it when asked, pipe it in, or set ADMIN_PASSWORD.')
+    io.err(
+      'The password is never given on the command line, where other users of this machine can read it. Type it when asked, pipe it in, or set ADMIN_PASSWORD.',
+    )
     io.err(USAGE)
     return 64
   }
   let values: { company?: string; email?: string; name?: string }
   try {
-    values = parseArgs({ args, options: { company: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } }, strict: true }).values
+    values = parseArgs({
+      args,
+      options: { company: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } },
+      strict: true,
+    }).values
   } catch (error) {
     io.err((error as Error).message)
     io.err(USAGE)
@@ -56,13 +66,18 @@ export async function main(args: string[], env: Record<string, string | undefine
   }
   let password: string
   try {
-    password = env.ADMIN_PASSWORD ?? await io.readPassword()
+    password = env.ADMIN_PASSWORD ?? (await io.readPassword())
   } catch (error) {
     if (error instanceof Interrupted) return 130
     io.err(`Not created: ${(error as Error).message}`)
     return 1
   }
-  const input = { company: values.company, email: values.email, name: values.name ?? values.email.trim().split('@')[0]!, password }
+  const input = {
+    company: values.company,
+    email: values.email,
+    name: values.name ?? values.email.trim().split('@')[0]!,
+    password,
+  }
   try {
     checkFirstAdministrator(input)
   } catch (error) {
@@ -81,8 +96,12 @@ export async function main(args: string[], env: Record<string, string | undefine
   }
   try {
     const { company, administrator } = await createCompanyWithAdministrator(database.db, input)
-    io.out(`Created ${company.name} and its first administrator, ${administrator.name} <${administrator.email}> (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`)
-    io.out('They sign in with that email address and the password given; settings > users adds the rest of the company.')
+    io.out(
+      `Created ${company.name} and its first administrator, ${administrator.name} <${administrator.email}> (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`,
+    )
+    io.out(
+      'They sign in with that email address and the password given; settings > users adds the rest of the company.',
+    )
     return 0
   } catch (error) {
     if (!(error instanceof Invalid)) throw error
@@ -106,7 +125,10 @@ async function askOnTerminal(): Promise<string> {
     wake?.()
   }
   const nextCharacter = async (): Promise<string> => {
-    while (!pending.length) await new Promise<void>((resolve) => { wake = resolve })
+    while (!pending.length)
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
     return pending.shift()!
   }
   const readLine = async (prompt: string): Promise<string> => {

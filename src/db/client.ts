@@ -41,7 +41,9 @@ export class DatabaseNewerThanCode extends Error {
   override name = 'DatabaseNewerThanCode'
   constructor(readonly unknown: number[]) {
     const newest = new Date(Math.max(...unknown)).toISOString()
-    super(`The database has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version of the dashboard does not know (the newest from ${newest}): a newer version has upgraded it. Run that version or a later one, or restore a backup taken before the upgrade.`)
+    super(
+      `The database has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version of the dashboard does not know (the newest from ${newest}): a newer version has upgraded it. Run that version or a later one, or restore a backup taken before the upgrade.`,
+    )
   }
 }
 
@@ -62,7 +64,9 @@ const MIGRATIONS_TABLE_EXISTS = `select to_regclass('drizzle.__drizzle_migration
  */
 export async function migrationState(db: Db): Promise<'current' | 'behind' | 'ahead'> {
   const result = await db.execute(sql.raw(APPLIED_MIGRATIONS))
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { created_at: string | number }[]
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+    created_at: string | number
+  }[]
   const applied = new Set(rows.map((row) => Number(row.created_at)))
   const ours = knownMigrations()
   if ([...applied].some((createdAt) => !ours.includes(createdAt))) return 'ahead'
@@ -83,7 +87,11 @@ export interface DatabaseOptions {
 }
 
 /** Opens the database and applies any migration not yet applied. */
-export async function openDatabase(databaseUrl: string | undefined, dataDir: string, options: DatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(
+  databaseUrl: string | undefined,
+  dataDir: string,
+  options: DatabaseOptions = {},
+): Promise<Database> {
   if (databaseUrl) return openPostgres(databaseUrl, options)
   mkdirSync(dataDir, { recursive: true })
   return openPglite(path.join(dataDir, 'pglite'), options)
@@ -130,23 +138,36 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     connection: { ...SERVER_SETTINGS, ...SERVER_TIMEOUTS.settings },
     ...unlessInUrl(url, SERVER_TIMEOUTS.client),
     backoff: reconnectDelay,
-    ...(options.onQuery ? { debug: (_connection: number, query: string, params: unknown[]) => options.onQuery!(query, params) } : {}),
+    ...(options.onQuery
+      ? { debug: (_connection: number, query: string, params: unknown[]) => options.onQuery!(query, params) }
+      : {}),
   })
   // Drizzle sends each query as an unnamed statement: postgres.js then asks the server for the
   // parameter types first (two round trips) and PostgreSQL parses and plans it every time. Named
   // statements are cached per connection: one round trip. The app's SQL has a bounded set of shapes.
   const unsafe = client.unsafe
   client.unsafe = ((query: string, args?: unknown[], queryOptions?: object) =>
-    Array.isArray(args) ? unsafe(query, args as never, { ...queryOptions, prepare: true }) : unsafe(query, args as never, queryOptions as never)) as typeof client.unsafe
+    Array.isArray(args)
+      ? unsafe(query, args as never, { ...queryOptions, prepare: true })
+      : unsafe(query, args as never, queryOptions as never)) as typeof client.unsafe
   const db: Db = drizzle(client, { schema })
   // Migrations may run long: only the connect timeout applies to them. Their one connection holds
   // the advisory lock: processes starting together migrate and prepare one after the other (the
   // later ones find nothing left to do); ending that connection releases the lock.
-  const migrationClient = postgres(url, { max: 1, onnotice: () => {}, ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }) })
+  const migrationClient = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    ...unlessInUrl(url, { connect_timeout: SERVER_TIMEOUTS.client.connect_timeout }),
+  })
   try {
     await migrationClient.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK})`)
     const [table] = await migrationClient.unsafe<{ present: boolean }[]>(MIGRATIONS_TABLE_EXISTS)
-    if (table!.present) refuseNewerDatabase((await migrationClient.unsafe<{ created_at: string }[]>(APPLIED_MIGRATIONS)).map((row) => Number(row.created_at)))
+    if (table!.present)
+      refuseNewerDatabase(
+        (await migrationClient.unsafe<{ created_at: string }[]>(APPLIED_MIGRATIONS)).map((row) =>
+          Number(row.created_at),
+        ),
+      )
     await migrate(drizzle(migrationClient), { migrationsFolder: MIGRATIONS })
     if (options.onMigrated) await options.onMigrated(db)
   } catch (error) {
@@ -170,7 +191,11 @@ export async function openPglite(dataPath: string | undefined, options: Database
   let lock: DataFolderLock | undefined
   if (dataPath) {
     mkdirSync(path.dirname(dataPath), { recursive: true })
-    lock = DataFolderLock.acquire(dataPath, `${dataPath}.lock`, options.command ?? 'another process of the connectors dashboard')
+    lock = DataFolderLock.acquire(
+      dataPath,
+      `${dataPath}.lock`,
+      options.command ?? 'another process of the connectors dashboard',
+    )
   }
   let client
   try {
@@ -186,12 +211,18 @@ export async function openPglite(dataPath: string | undefined, options: Database
       lock?.release()
     }
   }
-  const pglite = drizzle(client, { schema, ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}) })
+  const pglite = drizzle(client, {
+    schema,
+    ...(options.onQuery ? { logger: { logQuery: (q: string, params: unknown[]) => options.onQuery!(q, params) } } : {}),
+  })
   const db: Db = pglite
   try {
     // One process by nature (the data folder's lock): no advisory lock needed.
     const table = await client.query<{ present: boolean }>(MIGRATIONS_TABLE_EXISTS)
-    if (table.rows[0]!.present) refuseNewerDatabase((await client.query<{ created_at: string }>(APPLIED_MIGRATIONS)).rows.map((row) => Number(row.created_at)))
+    if (table.rows[0]!.present)
+      refuseNewerDatabase(
+        (await client.query<{ created_at: string }>(APPLIED_MIGRATIONS)).rows.map((row) => Number(row.created_at)),
+      )
     await migrate(pglite, { migrationsFolder: MIGRATIONS })
     if (options.onMigrated) await options.onMigrated(db)
   } catch (error) {

@@ -21,16 +21,24 @@ export interface LockHolder {
 /** The folder is in use by another live process; the message says by whom and what to do. */
 export class DataFolderInUse extends Error {
   override name = 'DataFolderInUse'
-  constructor(readonly folder: string, readonly lockFile: string, readonly holder: LockHolder) {
-    super(`The embedded database in ${folder} is in use by ${describeHolder(holder)}.\n`
-      + 'Two processes must never open one embedded database: the changes of one would be lost.\n'
-      + `Stop that process first (Ctrl+C in its terminal, or \`kill ${holder.pid}\`), then try again.`)
+  constructor(
+    readonly folder: string,
+    readonly lockFile: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `The embedded database in ${folder} is in use by ${describeHolder(holder)}.\n` +
+        'Two processes must never open one embedded database: the changes of one would be lost.\n' +
+        `Stop that process first (Ctrl+C in its terminal, or \`kill ${holder.pid}\`), then try again.`,
+    )
   }
 }
 
 export function describeHolder(holder: LockHolder): string {
   const since = new Date(holder.since)
-  const at = Number.isNaN(since.getTime()) ? holder.since : since.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' })
+  const at = Number.isNaN(since.getTime())
+    ? holder.since
+    : since.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' })
   return `${holder.command} (process ${holder.pid}${holder.hostname === hostname() ? '' : ` on ${holder.hostname}`}, running since ${at}${holder.url ? `, listening on ${holder.url}` : ''})`
 }
 
@@ -83,8 +91,19 @@ export class DataFolderLock {
   private released = false
   private readonly releaseOnExit = () => this.release()
 
-  private constructor(readonly folder: string, readonly lockFile: string, command: string) {
-    this.holder = { pid: process.pid, processStart: processStartOf(process.pid), hostname: hostname(), since: new Date().toISOString(), command, url: null }
+  private constructor(
+    readonly folder: string,
+    readonly lockFile: string,
+    command: string,
+  ) {
+    this.holder = {
+      pid: process.pid,
+      processStart: processStartOf(process.pid),
+      hostname: hostname(),
+      since: new Date().toISOString(),
+      command,
+      url: null,
+    }
   }
 
   /** Takes the lock of `folder` (the file `lockFile`), or throws DataFolderInUse naming the live process that holds it. */
@@ -105,12 +124,18 @@ export class DataFolderLock {
         const holder = readHolder(lockFile)
         if (holder && holderAlive(holder)) throw new DataFolderInUse(folder, lockFile, holder)
         // Stale: its process is gone. Remove it and try again (if another starter wins that race, it holds the lock).
-        try { unlinkSync(lockFile) } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error }
+        try {
+          unlinkSync(lockFile)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        }
       }
     } finally {
       unlinkSync(written)
     }
-    throw new Error(`Could not take the lock ${lockFile}: it keeps reappearing. Is another process starting on ${folder}?`)
+    throw new Error(
+      `Could not take the lock ${lockFile}: it keeps reappearing. Is another process starting on ${folder}?`,
+    )
   }
 
   /** Writes this holder to a file of this process's own beside the lock file; returns its name. */
@@ -134,7 +159,11 @@ export class DataFolderLock {
     process.removeListener('exit', this.releaseOnExit)
     const current = readHolder(this.lockFile)
     if (current && current.pid === this.holder.pid && current.since === this.holder.since) {
-      try { unlinkSync(this.lockFile) } catch { /* already gone */ }
+      try {
+        unlinkSync(this.lockFile)
+      } catch {
+        /* already gone */
+      }
     }
   }
 }

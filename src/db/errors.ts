@@ -1,5 +1,10 @@
 // PostgreSQL errors look different through postgres.js, PGlite and drizzle's wrapper: read them once here.
-interface PgErrorFields { code?: string; constraint_name?: string; constraint?: string; cause?: unknown }
+interface PgErrorFields {
+  code?: string
+  constraint_name?: string
+  constraint?: string
+  cause?: unknown
+}
 
 function pgError(error: unknown): PgErrorFields | null {
   let current: unknown = error
@@ -25,11 +30,32 @@ export function pgErrorCode(error: unknown): string | undefined {
 
 const UNAVAILABLE = new Set([
   // The network and postgres.js: refused, reset, lost, or no answer within a timeout (see SERVER_TIMEOUTS).
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', 'QUEUE_TIMEOUT', 'QUERY_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'QUEUE_TIMEOUT',
+  'QUERY_TIMEOUT',
   'CANCEL_UNANSWERED',
   // PostgreSQL: statement timeout (57014), shutting down or starting up (57P01-57P03), too many connections, connection errors.
-  '57014', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ])
 
 /** The database cannot be reached (down, restarting, connection lost): worth a 503, not a 500. */

@@ -9,7 +9,7 @@ export function preparedQuery<Query>(build: (db: Db) => Query): (db: Db) => Quer
   const byDatabase = new WeakMap<Db, Query>()
   return (db) => {
     let query = byDatabase.get(db)
-    if (!query) byDatabase.set(db, query = build(db))
+    if (!query) byDatabase.set(db, (query = build(db)))
     return query
   }
 }

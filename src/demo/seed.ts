@@ -21,25 +21,31 @@ const DEMO_WITH_UPDATE = ['shopify', 'bigcommerce']
 /** Modified by the demo administrator after install, so the update waiting for it asks: overwrite or install alongside? */
 const DEMO_MODIFIED = 'bigcommerce'
 const GET_REFUNDS: EndpointSpec = {
-  key: 'get_refunds', name: 'Get refunds', entity: 'Refunds', direction: 'receive', method: 'GET',
+  key: 'get_refunds',
+  name: 'Get refunds',
+  entity: 'Refunds',
+  direction: 'receive',
+  method: 'GET',
   url: '/v3/orders/payment_actions/refunds?created:min={{created_since}}&limit=250',
   variables: [{ key: 'created_since', label: 'Created since', secret: false, required: false }],
 }
 const DEMO_UP_TO_DATE = ['klaviyo', 'mintsoft']
 
-export interface DemoSignIn { email: string; password: string }
+export interface DemoSignIn {
+  email: string
+  password: string
+}
 
 /** What the start log says about accounts: how to sign in to a demo just created, or how to create the first administrator. */
-export type Accounts =
-  | { kind: 'demo created'; signIn: DemoSignIn }
-  | { kind: 'no company' }
-  | { kind: 'ready' }
+export type Accounts = { kind: 'demo created'; signIn: DemoSignIn } | { kind: 'no company' } | { kind: 'ready' }
 
 /** The command that creates a production deployment's first administrator. */
 export const CREATE_ADMINISTRATOR = 'npm run admin:create -- --company "Your company" --email you@example.com'
 
-const withoutNewest = (manifest: ConnectorManifest): ConnectorManifest =>
-  ({ ...manifest, versions: manifest.versions.slice(0, Math.max(1, manifest.versions.length - 1)) })
+const withoutNewest = (manifest: ConnectorManifest): ConnectorManifest => ({
+  ...manifest,
+  versions: manifest.versions.slice(0, Math.max(1, manifest.versions.length - 1)),
+})
 
 /**
  * Publishes the catalogue. On a database with no company, outside production, first creates the
@@ -55,7 +61,10 @@ export async function prepareDatabase(db: Db, options: { production: boolean }):
     return empty ? { kind: 'no company' } : { kind: 'ready' }
   }
   // The vendor's older versions first, so the demo's connectors can be behind the newest.
-  await publishCatalogue(db, catalogue.map(({ file, manifest }) => ({ file, manifest: withoutNewest(manifest) })))
+  await publishCatalogue(
+    db,
+    catalogue.map(({ file, manifest }) => ({ file, manifest: withoutNewest(manifest) })),
+  )
   const demo = await createDemoCompany(db, DEMO_DEVELOPMENT_PASSWORD)
   await publishCatalogue(db, catalogue)
   // Installed from the newest versions: these show no "update available".
@@ -71,14 +80,19 @@ async function createDemoCompany(db: Db, password: string): Promise<{ signIn: De
     ['Chloe Martin', 'user@demo.example', 'user'],
     ['Dev Patel', 'readonly@demo.example', 'read-only'],
   ]
-  const [admin] = await Promise.all(people.map(([name, email, role]) => createUser(db, { companyId: company.id, name, email, role, password })))
+  const [admin] = await Promise.all(
+    people.map(([name, email, role]) => createUser(db, { companyId: company.id, name, email, role, password })),
+  )
   await installDemoConnectors(db, admin!, DEMO_WITH_UPDATE)
   return { signIn: { email: DEMO_EMAIL, password }, admin: admin! }
 }
 
 async function installDemoConnectors(db: Db, admin: Actor, keys: string[]) {
   for (const key of keys) {
-    const [entry] = await db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, key))
+    const [entry] = await db
+      .select({ id: marketplaceConnectors.id })
+      .from(marketplaceConnectors)
+      .where(eq(marketplaceConnectors.key, key))
     if (!entry) continue
     const installed = await installConnector(db, admin, { marketplaceConnectorId: entry.id })
     if (key === DEMO_MODIFIED) await addEndpoint(db, admin, installed.id, GET_REFUNDS)

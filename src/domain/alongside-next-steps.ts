@@ -14,7 +14,14 @@ export interface NextSteps {
   previous: { id: string; name: string; version: string; customisations: string[] }
   instances: { id: string; name: string }[]
   /** Flows whose connection shapes use the previous connector's instances; `breakingShapes` use an endpoint the new version removes or changes. */
-  flows: { id: string; name: string; enabled: boolean; shapeCount: number; breakingShapes: number; instanceNames: string[] }[]
+  flows: {
+    id: string
+    name: string
+    enabled: boolean
+    shapeCount: number
+    breakingShapes: number
+    instanceNames: string[]
+  }[]
   impact: Impact
 }
 
@@ -23,11 +30,22 @@ export interface NextSteps {
  * modifications to the new version, then create new instances and update connection shapes with
  * these in affected process flows"). Two queries.
  */
-export async function nextStepsAfterAlongside(db: Db, actor: Actor, connectorId: string, previousId: string): Promise<NextSteps> {
-  const rows = await db.select({
-    id: connectors.id, name: connectors.name, version: marketplaceVersions.version,
-    definition: connectors.definition, baseDefinition: marketplaceVersions.definition, modifiedAt: connectors.modifiedAt,
-  }).from(connectors)
+export async function nextStepsAfterAlongside(
+  db: Db,
+  actor: Actor,
+  connectorId: string,
+  previousId: string,
+): Promise<NextSteps> {
+  const rows = await db
+    .select({
+      id: connectors.id,
+      name: connectors.name,
+      version: marketplaceVersions.version,
+      definition: connectors.definition,
+      baseDefinition: marketplaceVersions.definition,
+      modifiedAt: connectors.modifiedAt,
+    })
+    .from(connectors)
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .where(and(eq(connectors.companyId, actor.companyId), inArray(connectors.id, [connectorId, previousId])))
   const connector = rows.find((r) => r.id === connectorId)
@@ -37,7 +55,14 @@ export async function nextStepsAfterAlongside(db: Db, actor: Actor, connectorId:
   const flows = new Map<string, NextSteps['flows'][number]>()
   for (const instance of impact.instances) {
     for (const f of instance.flows) {
-      const flow = flows.get(f.id) ?? { id: f.id, name: f.name, enabled: f.enabled, shapeCount: 0, breakingShapes: 0, instanceNames: [] }
+      const flow = flows.get(f.id) ?? {
+        id: f.id,
+        name: f.name,
+        enabled: f.enabled,
+        shapeCount: 0,
+        breakingShapes: 0,
+        instanceNames: [],
+      }
       flow.shapeCount += f.shapes.length
       flow.breakingShapes += f.shapes.filter((s) => s.breaking).length
       flow.instanceNames.push(instance.name)
@@ -47,8 +72,12 @@ export async function nextStepsAfterAlongside(db: Db, actor: Actor, connectorId:
   return {
     connector: { id: connector.id, name: connector.name, version: connector.version },
     previous: {
-      id: previous.id, name: previous.name, version: previous.version,
-      customisations: previous.modifiedAt ? describeDiff(diffDefinitions(previous.baseDefinition, previous.definition)) : [],
+      id: previous.id,
+      name: previous.name,
+      version: previous.version,
+      customisations: previous.modifiedAt
+        ? describeDiff(diffDefinitions(previous.baseDefinition, previous.definition))
+        : [],
     },
     instances: impact.instances.map(({ id, name }) => ({ id, name })),
     flows: [...flows.values()].sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase())),

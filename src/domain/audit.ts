@@ -5,7 +5,15 @@ import type { Actor } from './actor.js'
 
 export interface AuditEntry {
   action: string
-  subjectType: 'connector' | 'instance' | 'process flow' | 'connection shape' | 'user' | 'draft' | 'marketplace connector' | 'migration batch'
+  subjectType:
+    | 'connector'
+    | 'instance'
+    | 'process flow'
+    | 'connection shape'
+    | 'user'
+    | 'draft'
+    | 'marketplace connector'
+    | 'migration batch'
   subjectId: string | null
   summary: string
   details?: Record<string, unknown>

@@ -21,43 +21,92 @@ import { LIMITS, tooLongMessage } from './limits.js'
 export const BUILDER_STEPS = ['basic-details', 'variables', 'auth-methods', 'endpoints', 'complete'] as const
 export type BuilderStep = (typeof BUILDER_STEPS)[number]
 export const STEP_TITLES: Record<BuilderStep, string> = {
-  'basic-details': 'Basic details', variables: 'Variables', 'auth-methods': 'Authentication methods', endpoints: 'Endpoints', complete: 'Complete',
+  'basic-details': 'Basic details',
+  variables: 'Variables',
+  'auth-methods': 'Authentication methods',
+  endpoints: 'Endpoints',
+  complete: 'Complete',
 }
 
-export interface DraftDetails { name: string; version: string; description: string; systemType: string; colour: string }
-export interface DraftData { details: DraftDetails; definition: ConnectorDefinition }
+export interface DraftDetails {
+  name: string
+  version: string
+  description: string
+  systemType: string
+  colour: string
+}
+export interface DraftData {
+  details: DraftDetails
+  definition: ConnectorDefinition
+}
 
 const NEW_DRAFT: DraftData = {
   details: { name: '', version: '', description: '', systemType: 'Other', colour: '#3f51b5' },
-  definition: { protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d H:i:s', rateLimit: { amount: 60, unit: 'minute' }, variables: [], authMethods: [], endpoints: [] },
+  definition: {
+    protocol: 'HTTP',
+    baseUrl: '',
+    dateFormat: 'Y-m-d H:i:s',
+    rateLimit: { amount: 60, unit: 'minute' },
+    variables: [],
+    authMethods: [],
+    endpoints: [],
+  },
 }
 
 export async function listDrafts(db: Db, actor: Actor) {
   requirePermission(actor, 'manageConnectors')
-  return db.select({ id: connectorDrafts.id, step: connectorDrafts.step, data: connectorDrafts.data, updatedAt: connectorDrafts.updatedAt, authorName: users.name })
-    .from(connectorDrafts).innerJoin(users, eq(users.id, connectorDrafts.createdBy))
-    .where(eq(connectorDrafts.companyId, actor.companyId)).orderBy(desc(connectorDrafts.updatedAt)).limit(100)
-    
+  return db
+    .select({
+      id: connectorDrafts.id,
+      step: connectorDrafts.step,
+      data: connectorDrafts.data,
+      updatedAt: connectorDrafts.updatedAt,
+      authorName: users.name,
+    })
+    .from(connectorDrafts)
+    .innerJoin(users, eq(users.id, connectorDrafts.createdBy))
+    .where(eq(connectorDrafts.companyId, actor.companyId))
+    .orderBy(desc(connectorDrafts.updatedAt))
+    .limit(100)
 }
 
 /** Starts a draft, once per form submission (a double submit answers with the draft started first). */
-export async function startDraft(db: Db, actor: Actor, input: { submission?: string | undefined } = {}): Promise<{ id: string }> {
+export async function startDraft(
+  db: Db,
+  actor: Actor,
+  input: { submission?: string | undefined } = {},
+): Promise<{ id: string }> {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: input.submission,
     replay: async (tx, earlier) => {
       if (!earlier.resultId) return null
-      const [done] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts)
+      const [done] = await tx
+        .select({ id: connectorDrafts.id })
+        .from(connectorDrafts)
         .where(and(eq(connectorDrafts.id, earlier.resultId), eq(connectorDrafts.companyId, actor.companyId)))
       return done ?? null
     },
     run: async (tx) => {
-      const [draft] = await tx.insert(connectorDrafts).values({
-        companyId: actor.companyId, createdBy: actor.id, updatedBy: actor.id, step: 'basic-details', data: NEW_DRAFT,
-      }).returning({ id: connectorDrafts.id })
+      const [draft] = await tx
+        .insert(connectorDrafts)
+        .values({
+          companyId: actor.companyId,
+          createdBy: actor.id,
+          updatedBy: actor.id,
+          step: 'basic-details',
+          data: NEW_DRAFT,
+        })
+        .returning({ id: connectorDrafts.id })
       return {
-        result: draft!, resultId: draft!.id,
-        audit: { action: 'start draft', subjectType: 'draft', subjectId: draft!.id, summary: 'started building a custom connector' },
+        result: draft!,
+        resultId: draft!.id,
+        audit: {
+          action: 'start draft',
+          subjectType: 'draft',
+          subjectId: draft!.id,
+          summary: 'started building a custom connector',
+        },
       }
     },
   })
@@ -65,9 +114,18 @@ export async function startDraft(db: Db, actor: Actor, input: { submission?: str
 
 export async function getDraft(db: Queryable, actor: Actor, id: string) {
   requirePermission(actor, 'manageConnectors')
-  const [draft] = await db.select().from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+  const [draft] = await db
+    .select()
+    .from(connectorDrafts)
+    .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
   if (!draft) throw new NotFound('That draft')
-  return { id: draft.id, step: draft.step as BuilderStep, data: draft.data, updatedAt: draft.updatedAt, version: draft.version }
+  return {
+    id: draft.id,
+    step: draft.step as BuilderStep,
+    data: draft.data,
+    updatedAt: draft.updatedAt,
+    version: draft.version,
+  }
 }
 
 const updater = alias(users, 'updater')
@@ -77,18 +135,30 @@ const updater = alias(users, 'updater')
  * changed since (another tab, another admin) is refused with an EditConflict, nothing changed.
  */
 async function lockDraft(tx: Tx, actor: Actor, id: string, form: EditForm) {
-  const [draft] = await tx.select().from(connectorDrafts)
-    .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId))).for('update')
+  const [draft] = await tx
+    .select()
+    .from(connectorDrafts)
+    .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+    .for('update')
   if (!draft) throw new NotFound('That draft')
   if (draft.version !== form.version) {
-    const [by] = draft.updatedBy ? await tx.select({ name: updater.name }).from(updater).where(eq(updater.id, draft.updatedBy)) : []
+    const [by] = draft.updatedBy
+      ? await tx.select({ name: updater.name }).from(updater).where(eq(updater.id, draft.updatedBy))
+      : []
     throw new EditConflict('draft', by?.name ?? null)
   }
   return draft
 }
 
 /** Applies a change to a draft in one transaction, the row locked; once per form submission. */
-async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, change: (data: DraftData) => DraftData) {
+async function changeDraft(
+  db: Db,
+  actor: Actor,
+  id: string,
+  step: BuilderStep,
+  form: EditForm,
+  change: (data: DraftData) => DraftData,
+) {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: form.submission,
@@ -96,10 +166,18 @@ async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, 
     run: async (tx) => {
       const draft = await lockDraft(tx, actor, id, form)
       const data = change(draft.data)
-      const furthest = BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
-      await tx.update(connectorDrafts).set({
-        data, step: furthest, updatedAt: sql`now()`, version: sql`${connectorDrafts.version} + 1`, updatedBy: actor.id,
-      }).where(eq(connectorDrafts.id, id))
+      const furthest =
+        BUILDER_STEPS.indexOf(step) > BUILDER_STEPS.indexOf(draft.step as BuilderStep) ? step : draft.step
+      await tx
+        .update(connectorDrafts)
+        .set({
+          data,
+          step: furthest,
+          updatedAt: sql`now()`,
+          version: sql`${connectorDrafts.version} + 1`,
+          updatedBy: actor.id,
+        })
+        .where(eq(connectorDrafts.id, id))
       return { result: data, resultId: id }
     },
   })
@@ -107,12 +185,15 @@ async function changeDraft(db: Db, actor: Actor, id: string, step: BuilderStep, 
 
 /** The connector of the company already called `name` (whatever the case), if any: names are unique. */
 async function connectorNamed(q: Queryable, actor: Actor, name: string) {
-  const [taken] = await q.select({ name: connectors.name }).from(connectors)
+  const [taken] = await q
+    .select({ name: connectors.name })
+    .from(connectors)
     .where(and(eq(connectors.companyId, actor.companyId), eq(sql`lower(${connectors.name})`, name.toLowerCase())))
   return taken ?? null
 }
 
-const nameTaken = (name: string) => `You already have a connector called ${name}. Choose another name: the names of your connectors are unique.`
+const nameTaken = (name: string) =>
+  `You already have a connector called ${name}. Choose another name: the names of your connectors are unique.`
 
 const COLOUR = /^#[0-9a-fA-F]{6}$/
 
@@ -122,7 +203,11 @@ export type BasicDetailsInput = DraftDetails & DetailsInput
 /** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
 export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: BasicDetailsInput, form: EditForm) {
   const details: DraftDetails = {
-    name: input.name.trim(), version: input.version.trim(), description: input.description.trim(), systemType: input.systemType.trim(), colour: input.colour.trim(),
+    name: input.name.trim(),
+    version: input.version.trim(),
+    description: input.description.trim(),
+    systemType: input.systemType.trim(),
+    colour: input.colour.trim(),
   }
   const errors: Record<string, string> = {}
   if (!details.version) errors.version = 'Enter a version, e.g. "Version 1 - 28th July 2023".'
@@ -137,7 +222,11 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
   return changeDraft(db, actor, id, 'variables', form, (data) => {
     let edited: { name: string; definition: ConnectorDefinition } | null = null
     try {
-      edited = applyEdit({ name: data.details.name, definition: data.definition }, { kind: 'details', input }, { incomplete: true })
+      edited = applyEdit(
+        { name: data.details.name, definition: data.definition },
+        { kind: 'details', input },
+        { incomplete: true },
+      )
     } catch (error) {
       if (!(error instanceof Invalid)) throw error
       Object.assign(errors, error.fields, errors)
@@ -148,7 +237,14 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
 }
 
 /** Steps 2–4: add or remove a variable, authentication method or endpoint. */
-export async function editDraft(db: Db, actor: Actor, id: string, step: BuilderStep, edit: Exclude<DefinitionEdit, { kind: 'details' }>, form: EditForm) {
+export async function editDraft(
+  db: Db,
+  actor: Actor,
+  id: string,
+  step: BuilderStep,
+  edit: Exclude<DefinitionEdit, { kind: 'details' }>,
+  form: EditForm,
+) {
   return changeDraft(db, actor, id, step, form, (data) => {
     const edited = applyEdit({ name: data.details.name, definition: data.definition }, edit, { incomplete: true })
     return { ...data, definition: edited.definition }
@@ -172,8 +268,10 @@ export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: strin
 
 /** What must be done before leaving a step ("at least one"). */
 export function stepProblems(data: DraftData, step: BuilderStep): Record<string, string> {
-  if (step === 'basic-details' && (!data.details.name || !data.details.version)) return { '': 'Save the basic details first.' }
-  if (step === 'auth-methods' && data.definition.authMethods.length === 0) return { '': 'Add at least one authentication method.' }
+  if (step === 'basic-details' && (!data.details.name || !data.details.version))
+    return { '': 'Save the basic details first.' }
+  if (step === 'auth-methods' && data.definition.authMethods.length === 0)
+    return { '': 'Add at least one authentication method.' }
   if (step === 'endpoints' && data.definition.endpoints.length === 0) return { '': 'Add at least one endpoint.' }
   return {}
 }
@@ -183,11 +281,25 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
  * added first, in the same change: "next step" never drops what was typed (an invalid one is refused
  * with its messages, and nothing moves on).
  */
-export async function markStepDone(db: Db, actor: Actor, id: string, step: BuilderStep, form: EditForm, pending?: { kind: ItemKind; input: ItemInput }): Promise<BuilderStep> {
+export async function markStepDone(
+  db: Db,
+  actor: Actor,
+  id: string,
+  step: BuilderStep,
+  form: EditForm,
+  pending?: { kind: ItemKind; input: ItemInput },
+): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
   await changeDraft(db, actor, id, next, form, (data) => {
     const current = pending
-      ? { ...data, definition: applyEdit({ name: data.details.name, definition: data.definition }, { kind: pending.kind, action: 'add', input: pending.input }, { incomplete: true }).definition }
+      ? {
+          ...data,
+          definition: applyEdit(
+            { name: data.details.name, definition: data.definition },
+            { kind: pending.kind, action: 'add', input: pending.input },
+            { incomplete: true },
+          ).definition,
+        }
       : data
     const problems = stepProblems(current, step)
     if (Object.keys(problems).length) throw new Invalid(problems)
@@ -197,7 +309,13 @@ export async function markStepDone(db: Db, actor: Actor, id: string, step: Build
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'connector'
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'connector'
+  )
 }
 
 /**
@@ -211,7 +329,9 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
     submission: form.submission,
     replay: async (tx, earlier) => {
       if (!earlier.resultId) return null
-      const [done] = await tx.select({ id: connectors.id, name: connectors.name }).from(connectors)
+      const [done] = await tx
+        .select({ id: connectors.id, name: connectors.name })
+        .from(connectors)
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
       return { id: earlier.resultId, name: done?.name ?? '', repeated: true }
     },
@@ -219,23 +339,44 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
       const draft = await lockDraft(tx, actor, id, form)
       const data = draft.data
       const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
-      const problems = checkDefinition(data.definition).filter((p) => !isMissingFirst(p)).map((p) => `${p.path}: ${p.message}`)
+      const problems = checkDefinition(data.definition)
+        .filter((p) => !isMissingFirst(p))
+        .map((p) => `${p.path}: ${p.message}`)
       if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
       // Taken since the basic details were saved: the builder names its connector, it does not number it.
       await lockConnectorNames(tx, actor)
       const taken = await connectorNamed(tx, actor, data.details.name)
       if (taken) throw new Invalid({ '': `${nameTaken(taken.name)} Change it in the basic details, then complete.` })
-      const [entry] = await tx.insert(marketplaceConnectors).values({
-        key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`, kind: 'custom', companyId: actor.companyId,
-        name: data.details.name, description: data.details.description, systemType: data.details.systemType, colour: data.details.colour,
-      }).returning({ id: marketplaceConnectors.id })
-      const [version] = await tx.insert(marketplaceVersions).values({
-        marketplaceConnectorId: entry!.id, version: data.details.version, definition: data.definition,
-        releaseNotes: `Built with the connector builder by ${actor.name}.`,
-      }).returning({ id: marketplaceVersions.id })
-      await tx.update(marketplaceConnectors).set({ latestVersionId: version!.id }).where(eq(marketplaceConnectors.id, entry!.id))
+      const [entry] = await tx
+        .insert(marketplaceConnectors)
+        .values({
+          key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`,
+          kind: 'custom',
+          companyId: actor.companyId,
+          name: data.details.name,
+          description: data.details.description,
+          systemType: data.details.systemType,
+          colour: data.details.colour,
+        })
+        .returning({ id: marketplaceConnectors.id })
+      const [version] = await tx
+        .insert(marketplaceVersions)
+        .values({
+          marketplaceConnectorId: entry!.id,
+          version: data.details.version,
+          definition: data.definition,
+          releaseNotes: `Built with the connector builder by ${actor.name}.`,
+        })
+        .returning({ id: marketplaceVersions.id })
+      await tx
+        .update(marketplaceConnectors)
+        .set({ latestVersionId: version!.id })
+        .where(eq(marketplaceConnectors.id, entry!.id))
       const connector = await installMarketplaceVersion(tx, actor, {
-        marketplaceConnectorId: entry!.id, versionId: version!.id, definition: data.definition, name: data.details.name,
+        marketplaceConnectorId: entry!.id,
+        versionId: version!.id,
+        definition: data.definition,
+        name: data.details.name,
         summary: `installed ${versionLabel(data.details.version)} from the marketplace`,
       })
       await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
@@ -245,8 +386,11 @@ export async function completeDraft(db: Db, actor: Actor, id: string, form: Edit
         audit: [
           installEntry(connector, { id: entry!.id, kind: 'custom', version: data.details.version }),
           {
-            action: 'build', subjectType: 'marketplace connector', subjectId: entry!.id,
-            summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`, details: { connectorId: connector.id },
+            action: 'build',
+            subjectType: 'marketplace connector',
+            subjectId: entry!.id,
+            summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`,
+            details: { connectorId: connector.id },
           },
         ],
       }
@@ -260,7 +404,10 @@ export async function discardDraft(db: Db, actor: Actor, id: string, form: EditF
     permission: 'manageConnectors',
     submission: form.submission,
     replay: async (tx) => {
-      const [there] = await tx.select({ id: connectorDrafts.id }).from(connectorDrafts).where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
+      const [there] = await tx
+        .select({ id: connectorDrafts.id })
+        .from(connectorDrafts)
+        .where(and(eq(connectorDrafts.id, id), eq(connectorDrafts.companyId, actor.companyId)))
       return there ? null : { removed: true, name: '' }
     },
     run: async (tx) => {
@@ -268,8 +415,14 @@ export async function discardDraft(db: Db, actor: Actor, id: string, form: EditF
       await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
       const name = draft.data.details.name || 'untitled'
       return {
-        result: { removed: true, name }, resultId: id,
-        audit: { action: 'discard draft', subjectType: 'draft', subjectId: id, summary: `discarded the draft of ${name}` },
+        result: { removed: true, name },
+        resultId: id,
+        audit: {
+          action: 'discard draft',
+          subjectType: 'draft',
+          subjectId: id,
+          summary: `discarded the draft of ${name}`,
+        },
       }
     },
   })

@@ -8,7 +8,9 @@ import { requirePermission, type Actor, type Permission } from './actor.js'
 import { recordEvents, type AuditEntry } from './audit.js'
 
 /** The same form submitted before: the id its command recorded (null when it recorded none). */
-export interface Earlier { resultId: string | null }
+export interface Earlier {
+  resultId: string | null
+}
 
 /** What a command did. */
 export interface Done<R> {
@@ -54,17 +56,29 @@ export async function runCommand<R>(db: Db, actor: Actor, command: Command<R>): 
  */
 export async function claimSubmission(tx: Tx, actor: Actor, key: string | undefined): Promise<Earlier | null> {
   if (!key) return null
-  const claimed = await tx.insert(formSubmissions).values({ companyId: actor.companyId, key })
-    .onConflictDoNothing().returning({ key: formSubmissions.key })
+  const claimed = await tx
+    .insert(formSubmissions)
+    .values({ companyId: actor.companyId, key })
+    .onConflictDoNothing()
+    .returning({ key: formSubmissions.key })
   if (claimed.length) return null
-  const [earlier] = await tx.select({ resultId: formSubmissions.resultId }).from(formSubmissions)
+  const [earlier] = await tx
+    .select({ resultId: formSubmissions.resultId })
+    .from(formSubmissions)
     .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
   return { resultId: earlier?.resultId ?? null }
 }
 
 /** Records what a submission did, so that the same form sent again answers from it. */
-export async function completeSubmission(tx: Tx, actor: Actor, key: string | undefined, resultId: string): Promise<void> {
+export async function completeSubmission(
+  tx: Tx,
+  actor: Actor,
+  key: string | undefined,
+  resultId: string,
+): Promise<void> {
   if (!key) return
-  await tx.update(formSubmissions).set({ resultId })
+  await tx
+    .update(formSubmissions)
+    .set({ resultId })
     .where(and(eq(formSubmissions.companyId, actor.companyId), eq(formSubmissions.key, key)))
 }

@@ -24,16 +24,28 @@ export function selectConnectors<Fields extends SelectedFields>(db: Queryable, f
 }
 
 function withVersions(db: Queryable, fields: SelectedFields) {
-  return db.select(fields).from(connectors).$dynamic()
+  return db
+    .select(fields)
+    .from(connectors)
+    .$dynamic()
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
 }
 
-type NullabilityOf<Build extends (...args: never[]) => { _: { nullabilityMap: unknown } }> = ReturnType<Build>['_']['nullabilityMap']
+type NullabilityOf<Build extends (...args: never[]) => { _: { nullabilityMap: unknown } }> =
+  ReturnType<Build>['_']['nullabilityMap']
 
 /** A query built with any selected fields, typed with the caller's (Drizzle cannot infer joins over a generic selection). */
-function joined<Fields extends SelectedFields, Build extends (...args: never[]) => { _: { nullabilityMap: unknown } }>(query: ReturnType<Build>) {
-  return query as PgSelectBase<'connectors', Fields, 'partial', NullabilityOf<Build> & Record<string, JoinNullability>, true>
+function joined<Fields extends SelectedFields, Build extends (...args: never[]) => { _: { nullabilityMap: unknown } }>(
+  query: ReturnType<Build>,
+) {
+  return query as PgSelectBase<
+    'connectors',
+    Fields,
+    'partial',
+    NullabilityOf<Build> & Record<string, JoinNullability>,
+    true
+  >
 }
 
 /** selectConnectors, also with the newest version (`latestVersion`, null for none), `installer` and `modifier` (null when unmodified). */

@@ -3,7 +3,13 @@ import { and, asc, count, desc, eq, ilike, like, lt, lte, or, sql } from 'drizzl
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate, versionLabel } from './versions.js'
 import {
-  connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions, users,
+  connectionShapes,
+  connectorRevisions,
+  connectors,
+  instances,
+  marketplaceConnectors,
+  marketplaceVersions,
+  users,
 } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import type { ConnectorDefinition } from './definition.js'
@@ -18,7 +24,14 @@ import type { RemovalResult } from './removal.js'
 import { retryOnceIfViolated } from '../db/errors.js'
 import { visibleTo } from './marketplace.js'
 import { constantLimit, containsPattern, pageOf, type Page } from './pagination.js'
-import { connectorOf, installer, latestVersion, modifier, selectConnectorDetails, selectConnectors } from './connector-queries.js'
+import {
+  connectorOf,
+  installer,
+  latestVersion,
+  modifier,
+  selectConnectorDetails,
+  selectConnectors,
+} from './connector-queries.js'
 
 export const CONNECTORS_PAGE_SIZE = 20
 /** Instances shown under each connector on the manage connectors page; the rest are a link away. */
@@ -26,13 +39,15 @@ export const INSTANCES_SHOWN = 3
 
 /** The conflict to throw when the connector is no longer at the revision a form was based on. */
 export async function revisionConflict(tx: Tx, connectorId: string): Promise<RevisionConflict> {
-  const [last] = await tx.select({ number: connectorRevisions.number, authorName: users.name })
-    .from(connectorRevisions).innerJoin(users, eq(users.id, connectorRevisions.authorId))
+  const [last] = await tx
+    .select({ number: connectorRevisions.number, authorName: users.name })
+    .from(connectorRevisions)
+    .innerJoin(users, eq(users.id, connectorRevisions.authorId))
     .where(eq(connectorRevisions.connectorId, connectorId))
-    .orderBy(desc(connectorRevisions.number)).limit(1)
+    .orderBy(desc(connectorRevisions.number))
+    .limit(1)
   return new RevisionConflict(last?.authorName ?? 'Somebody', last?.number ?? 0)
 }
-
 
 export interface InstalledConnector {
   id: string
@@ -45,13 +60,18 @@ export interface InstalledConnector {
 
 /** How many of the company's connectors come from one marketplace connector, installed up to a moment. */
 async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, upTo?: Date): Promise<number> {
-  const [copies] = await tx.select({ n: count() }).from(connectors).where(and(
-    eq(connectors.companyId, actor.companyId), eq(connectors.marketplaceConnectorId, marketplaceConnectorId),
-    upTo ? lte(connectors.installedAt, upTo) : undefined,
-  ))
+  const [copies] = await tx
+    .select({ n: count() })
+    .from(connectors)
+    .where(
+      and(
+        eq(connectors.companyId, actor.companyId),
+        eq(connectors.marketplaceConnectorId, marketplaceConnectorId),
+        upTo ? lte(connectors.installedAt, upTo) : undefined,
+      ),
+    )
   return copies!.n
 }
-
 
 /**
  * `wanted` when no connector of the company is called that (whatever the case), else the first free
@@ -59,11 +79,18 @@ async function copiesOf(tx: Tx, actor: Actor, marketplaceConnectorId: string, up
  * database's lower(), as the unique index does.
  */
 export async function freeConnectorName(tx: Tx, actor: Actor, wanted: string): Promise<string> {
-  const taken = await tx.select({ name: sql<string>`lower(${connectors.name})`, wanted: sql<string>`lower(${wanted})` }).from(connectors)
-    .where(and(eq(connectors.companyId, actor.companyId), or(
-      eq(sql`lower(${connectors.name})`, sql`lower(${wanted})`),
-      like(sql`lower(${connectors.name})`, sql`lower(${`${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`})`),
-    )))
+  const taken = await tx
+    .select({ name: sql<string>`lower(${connectors.name})`, wanted: sql<string>`lower(${wanted})` })
+    .from(connectors)
+    .where(
+      and(
+        eq(connectors.companyId, actor.companyId),
+        or(
+          eq(sql`lower(${connectors.name})`, sql`lower(${wanted})`),
+          like(sql`lower(${connectors.name})`, sql`lower(${`${wanted.replace(/[\\%_]/g, (c) => `\\${c}`)} (%)`})`),
+        ),
+      ),
+    )
   const names = new Set(taken.map((t) => t.name))
   const lower = taken[0]?.wanted
   if (!lower || !names.has(lower)) return wanted
@@ -87,33 +114,52 @@ export interface VersionToInstall {
 export async function installMarketplaceVersion(tx: Tx, actor: Actor, version: VersionToInstall) {
   await lockConnectorNames(tx, actor)
   const name = await freeConnectorName(tx, actor, version.name)
-  const [connector] = await tx.insert(connectors).values({
-    companyId: actor.companyId,
-    marketplaceConnectorId: version.marketplaceConnectorId,
-    marketplaceVersionId: version.versionId,
-    name,
-    definition: version.definition,
-    installedBy: actor.id,
-  }).returning({ id: connectors.id })
+  const [connector] = await tx
+    .insert(connectors)
+    .values({
+      companyId: actor.companyId,
+      marketplaceConnectorId: version.marketplaceConnectorId,
+      marketplaceVersionId: version.versionId,
+      name,
+      definition: version.definition,
+      installedBy: actor.id,
+    })
+    .returning({ id: connectors.id })
   await tx.insert(connectorRevisions).values({
-    connectorId: connector!.id, number: 1, authorId: actor.id, definition: version.definition, marketplaceVersionId: version.versionId, summary: version.summary,
+    connectorId: connector!.id,
+    number: 1,
+    authorId: actor.id,
+    definition: version.definition,
+    marketplaceVersionId: version.versionId,
+    summary: version.summary,
   })
   return { id: connector!.id, name }
 }
 
 /** The audit entry of installing a connector from the marketplace. */
-export const installEntry = (connector: { id: string; name: string }, entry: { id: string; kind: string; version: string }): AuditEntry => ({
-  action: 'install', subjectType: 'connector', subjectId: connector.id,
+export const installEntry = (
+  connector: { id: string; name: string },
+  entry: { id: string; kind: string; version: string },
+): AuditEntry => ({
+  action: 'install',
+  subjectType: 'connector',
+  subjectId: connector.id,
   summary: `installed ${connector.name} (${entry.kind}, ${versionLabel(entry.version)})`,
   details: { marketplaceConnectorId: entry.id, version: entry.version },
 })
 
 /** What installed a connector before: the answer to the same install form sent again. */
 async function earlierInstall(tx: Tx, actor: Actor, connectorId: string): Promise<InstalledConnector | null> {
-  const [done] = await tx.select({
-    id: connectors.id, name: connectors.name, version: marketplaceVersions.version, installedAt: connectors.installedAt,
-    marketplaceConnectorId: connectors.marketplaceConnectorId, marketplaceName: marketplaceConnectors.name,
-  }).from(connectors)
+  const [done] = await tx
+    .select({
+      id: connectors.id,
+      name: connectors.name,
+      version: marketplaceVersions.version,
+      installedAt: connectors.installedAt,
+      marketplaceConnectorId: connectors.marketplaceConnectorId,
+      marketplaceName: marketplaceConnectors.name,
+    })
+    .from(connectors)
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
@@ -127,21 +173,34 @@ async function earlierInstall(tx: Tx, actor: Actor, connectorId: string): Promis
  * installed installs another copy, numbered so the two can be told apart: "HubSpot", "HubSpot (2)", …
  * the first name no connector of the company has.
  */
-export async function installConnector(db: Db, actor: Actor, input: { marketplaceConnectorId: string; submission?: string | undefined }): Promise<InstalledConnector> {
+export async function installConnector(
+  db: Db,
+  actor: Actor,
+  input: { marketplaceConnectorId: string; submission?: string | undefined },
+): Promise<InstalledConnector> {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: input.submission,
     replay: async (tx, earlier) => (earlier.resultId ? earlierInstall(tx, actor, earlier.resultId) : null),
     run: async (tx) => {
-      const [entry] = await tx.select({
-        id: marketplaceConnectors.id, name: marketplaceConnectors.name, kind: marketplaceConnectors.kind,
-        versionId: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition,
-      }).from(marketplaceConnectors)
+      const [entry] = await tx
+        .select({
+          id: marketplaceConnectors.id,
+          name: marketplaceConnectors.name,
+          kind: marketplaceConnectors.kind,
+          versionId: marketplaceVersions.id,
+          version: marketplaceVersions.version,
+          definition: marketplaceVersions.definition,
+        })
+        .from(marketplaceConnectors)
         .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, marketplaceConnectors.latestVersionId))
         .where(and(eq(marketplaceConnectors.id, input.marketplaceConnectorId), visibleTo(actor)))
       if (!entry) throw new NotFound('That marketplace connector')
       const connector = await installMarketplaceVersion(tx, actor, {
-        marketplaceConnectorId: entry.id, versionId: entry.versionId, definition: entry.definition, name: entry.name,
+        marketplaceConnectorId: entry.id,
+        versionId: entry.versionId,
+        definition: entry.definition,
+        name: entry.name,
         summary: `installed ${versionLabel(entry.version)} from the marketplace`,
       })
       // Still under the names' lock: no other install of it in between.
@@ -169,13 +228,27 @@ export interface ConnectorSummary {
   updateAvailable: boolean
 }
 
-export interface InstanceSummary { id: string; connectorId: string; name: string; authMethodKey: string; flowCount: number }
+export interface InstanceSummary {
+  id: string
+  connectorId: string
+  name: string
+  authMethodKey: string
+  flowCount: number
+}
 
 /** `instances`: the first INSTANCES_SHOWN by name; `instanceCount`: all of them. */
-export type ConnectorListItem = ConnectorSummary & { marketplaceName: string; instances: InstanceSummary[]; instanceCount: number }
+export type ConnectorListItem = ConnectorSummary & {
+  marketplaceName: string
+  instances: InstanceSummary[]
+  instanceCount: number
+}
 
 /** The manage connectors list: `q` filters by name, `installedFrom` to the copies of one marketplace connector. */
-export interface ConnectorListQuery { q?: string; installedFrom?: string; page: number }
+export interface ConnectorListQuery {
+  q?: string
+  installedFrom?: string
+  page: number
+}
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
@@ -186,41 +259,48 @@ const siblingVersion = alias(marketplaceVersions, 'sibling_version')
  * the (company, name) index, then only those rows joined, each with its instances aggregated.
  * Built once per database for each combination of filters (name, marketplace connector).
  */
-const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) => preparedQuery((db) => {
-  const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn; marketplaceConnectorId: AnyPgColumn }) => and(
-    eq(table.companyId, sql.placeholder('companyId')),
-    filters.name ? ilike(table.name, sql.placeholder('pattern')) : undefined,
-    filters.installedFrom ? eq(table.marketplaceConnectorId, sql.placeholder('installedFrom')) : undefined,
-  )
-  const onPage = db.select({ id: connectors.id }).from(connectors).where(matching(connectors))
-    .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-    .limit(constantLimit(CONNECTORS_PAGE_SIZE)).offset(sql.placeholder('offset'))
-    .as('on_page')
-  return selectConnectorDetails(db, {
-    id: connectors.id,
-    name: connectors.name,
-    kind: marketplaceConnectors.kind,
-    marketplaceName: marketplaceConnectors.name,
-    version: marketplaceVersions.version,
-    latestVersion: latestVersion.version,
-    installedAt: connectors.installedAt,
-    installedByName: installer.name,
-    modifiedAt: connectors.modifiedAt,
-    modifiedByName: modifier.name,
-    // [id, name, authentication method, process flows using it] per instance shown: half the database's work of json_build_object.
-    instances: sql<[string, string, string, number][]>`(
+const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) =>
+  preparedQuery((db) => {
+    const matching = (table: { companyId: AnyPgColumn; name: AnyPgColumn; marketplaceConnectorId: AnyPgColumn }) =>
+      and(
+        eq(table.companyId, sql.placeholder('companyId')),
+        filters.name ? ilike(table.name, sql.placeholder('pattern')) : undefined,
+        filters.installedFrom ? eq(table.marketplaceConnectorId, sql.placeholder('installedFrom')) : undefined,
+      )
+    const onPage = db
+      .select({ id: connectors.id })
+      .from(connectors)
+      .where(matching(connectors))
+      .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
+      .limit(constantLimit(CONNECTORS_PAGE_SIZE))
+      .offset(sql.placeholder('offset'))
+      .as('on_page')
+    return selectConnectorDetails(db, {
+      id: connectors.id,
+      name: connectors.name,
+      kind: marketplaceConnectors.kind,
+      marketplaceName: marketplaceConnectors.name,
+      version: marketplaceVersions.version,
+      latestVersion: latestVersion.version,
+      installedAt: connectors.installedAt,
+      installedByName: installer.name,
+      modifiedAt: connectors.modifiedAt,
+      modifiedByName: modifier.name,
+      // [id, name, authentication method, process flows using it] per instance shown: half the database's work of json_build_object.
+      instances: sql<[string, string, string, number][]>`(
       select coalesce(json_agg(json_build_array(shown.id, shown.name, shown.auth_method_key,
         (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = shown.id)
       ) order by lower(shown.name), shown.id), '[]')
       from (select ${instances.id} as id, ${instances.name} as name, ${instances.authMethodKey} as auth_method_key from ${instances}
         where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId}
         order by lower(${instances.name}), ${instances.id} limit ${sql.raw(String(INSTANCES_SHOWN))}) shown)`,
-    instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
-    total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
-  }).innerJoin(onPage, eq(onPage.id, connectors.id))
-    .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-    .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
-})
+      instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
+      total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
+    })
+      .innerJoin(onPage, eq(onPage.id, connectors.id))
+      .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
+      .prepare(`connector_page${filters.name ? '_filtered' : ''}${filters.installedFrom ? '_from' : ''}`)
+  })
 const connectorPage = {
   all: connectorPageQuery({ name: false, installedFrom: false }),
   filtered: connectorPageQuery({ name: true, installedFrom: false }),
@@ -229,12 +309,25 @@ const connectorPage = {
 }
 
 /** The manage connectors page: one page of connectors with their instances. One query. */
-export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQuery): Promise<Page<ConnectorListItem>> {
+export async function listConnectors(
+  db: Db,
+  actor: Actor,
+  query: ConnectorListQuery,
+): Promise<Page<ConnectorListItem>> {
   const q = query.q?.trim()
   const from = query.installedFrom
-  const pageQuery = q ? (from ? connectorPage.filteredFrom : connectorPage.filtered) : (from ? connectorPage.from : connectorPage.all)
+  const pageQuery = q
+    ? from
+      ? connectorPage.filteredFrom
+      : connectorPage.filtered
+    : from
+      ? connectorPage.from
+      : connectorPage.all
   const rows = await pageQuery(db).execute({
-    companyId: actor.companyId, pattern: q ? containsPattern(q) : undefined, installedFrom: from, offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
+    companyId: actor.companyId,
+    pattern: q ? containsPattern(q) : undefined,
+    installedFrom: from,
+    offset: (query.page - 1) * CONNECTORS_PAGE_SIZE,
   })
   const page = pageOf(rows, query.page, CONNECTORS_PAGE_SIZE)
   return {
@@ -242,22 +335,32 @@ export async function listConnectors(db: Db, actor: Actor, query: ConnectorListQ
     rows: page.rows.map((c) => ({
       ...c,
       updateAvailable: hasUpdate(c.kind, c.version, c.latestVersion),
-      instances: c.instances.map(([id, name, authMethodKey, flowCount]) => ({ id, connectorId: c.id, name, authMethodKey, flowCount })),
+      instances: c.instances.map(([id, name, authMethodKey, flowCount]) => ({
+        id,
+        connectorId: c.id,
+        name,
+        authMethodKey,
+        flowCount,
+      })),
     })),
   }
 }
 
 /** Every instance of one connector of the actor's company, by name (the manage connectors page shows the first few). */
 export async function listInstancesOfConnector(db: Db, actor: Actor, connectorId: string) {
-  const [connector] = await db.select({ id: connectors.id, name: connectors.name }).from(connectors)
+  const [connector] = await db
+    .select({ id: connectors.id, name: connectors.name })
+    .from(connectors)
     .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))
   if (!connector) throw new NotFound('That connector')
-  const rows = await db.select({
-    id: instances.id,
-    name: instances.name,
-    authMethodKey: instances.authMethodKey,
-    flowCount: sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})`,
-  }).from(instances)
+  const rows = await db
+    .select({
+      id: instances.id,
+      name: instances.name,
+      authMethodKey: instances.authMethodKey,
+      flowCount: sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})`,
+    })
+    .from(instances)
     .where(and(eq(instances.connectorId, connector.id), eq(instances.companyId, actor.companyId)))
     .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id))
   return { connector, instances: rows.map((i): InstanceSummary => ({ ...i, connectorId: connector.id })) }
@@ -265,13 +368,18 @@ export async function listInstancesOfConnector(db: Db, actor: Actor, connectorId
 
 /** The page of the manage connectors list a connector stands on, so a redirect can show it. */
 export async function pageOfConnector(db: Db, actor: Actor, connector: { id: string; name: string }): Promise<number> {
-  const [before] = await db.select({ n: count() }).from(connectors).where(and(
-    eq(connectors.companyId, actor.companyId),
-    or(
-      lt(sql`lower(${connectors.name})`, connector.name.toLowerCase()),
-      and(eq(sql`lower(${connectors.name})`, connector.name.toLowerCase()), lt(connectors.id, connector.id)),
-    ),
-  ))
+  const [before] = await db
+    .select({ n: count() })
+    .from(connectors)
+    .where(
+      and(
+        eq(connectors.companyId, actor.companyId),
+        or(
+          lt(sql`lower(${connectors.name})`, connector.name.toLowerCase()),
+          and(eq(sql`lower(${connectors.name})`, connector.name.toLowerCase()), lt(connectors.id, connector.id)),
+        ),
+      ),
+    )
   return Math.floor(before!.n / CONNECTORS_PAGE_SIZE) + 1
 }
 
@@ -296,7 +404,9 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     modifiedByName: modifier.name,
     instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
     /** Other connectors of the company installed from the same marketplace connector (instances can move between them): [id, name, version, instances]. */
-    siblingRows: sql<[string, string, string, number][]>`(select coalesce(json_agg(json_build_array(${sibling.id}, ${sibling.name}, ${siblingVersion.version},
+    siblingRows: sql<
+      [string, string, string, number][]
+    >`(select coalesce(json_agg(json_build_array(${sibling.id}, ${sibling.name}, ${siblingVersion.version},
         (select count(*) from ${instances} where ${instances.connectorId} = ${sibling.id} and ${instances.companyId} = ${sibling.companyId})
       ) order by lower(${sibling.name}), ${sibling.id}), '[]')
       from ${connectors} ${sibling} inner join ${marketplaceVersions} ${siblingVersion} on ${siblingVersion.id} = ${sibling.marketplaceVersionId}
@@ -308,39 +418,56 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
   return { ...connector, siblings, siblingCount: siblings.length }
 }
 
-export interface InstanceOfConnector { id: string; name: string }
+export interface InstanceOfConnector {
+  id: string
+  name: string
+}
 
 /**
  * Removes a connector unless it has instances (help text: "If any instances are found for this
  * connector, the delete operation is cancelled"). The check and the delete are one transaction, and
  * the foreign key from instances refuses the delete if an instance slipped in between.
  */
-export async function removeConnector(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<InstanceOfConnector>> {
-  return retryOnceIfViolated('instances_connector_fk', () => runCommand<RemovalResult<InstanceOfConnector>>(db, actor, {
-    permission: 'manageConnectors',
-    submission: form.submission,
-    run: async (tx, earlier) => {
-      // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
-      const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
-      if (!locked && earlier) return { result: { removed: true as const, name: '' } }
-      if (!locked) throw new NotFound('That connector')
-      const [connector] = await selectConnectors(tx, { name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision })
-        .where(eq(connectors.id, locked.id)) as [{ name: string; version: string; revision: number }]
-      // The prompt showed this revision: a change saved since is looked at before removing.
-      if (connector.revision !== form.version) throw await revisionConflict(tx, id)
-      const blockers = await tx.select({ id: instances.id, name: instances.name }).from(instances)
-        .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
-        .orderBy(asc(sql`lower(${instances.name})`))
-      if (blockers.length) return { result: { removed: false as const, name: connector.name, blockers } }
-      await tx.delete(connectors).where(eq(connectors.id, id))
-      return {
-        result: { removed: true as const, name: connector.name },
-        resultId: id,
-        audit: {
-          action: 'remove', subjectType: 'connector', subjectId: id,
-          summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
-        },
-      }
-    },
-  }))
+export async function removeConnector(
+  db: Db,
+  actor: Actor,
+  id: string,
+  form: EditForm,
+): Promise<RemovalResult<InstanceOfConnector>> {
+  return retryOnceIfViolated('instances_connector_fk', () =>
+    runCommand<RemovalResult<InstanceOfConnector>>(db, actor, {
+      permission: 'manageConnectors',
+      submission: form.submission,
+      run: async (tx, earlier) => {
+        // The row alone is locked, then read (see lockConnector): an update meanwhile must not make it seem gone.
+        const [locked] = await lockConnectors(tx, and(eq(connectors.id, id), eq(connectors.companyId, actor.companyId)))
+        if (!locked && earlier) return { result: { removed: true as const, name: '' } }
+        if (!locked) throw new NotFound('That connector')
+        const [connector] = (await selectConnectors(tx, {
+          name: connectors.name,
+          version: marketplaceVersions.version,
+          revision: connectors.revision,
+        }).where(eq(connectors.id, locked.id))) as [{ name: string; version: string; revision: number }]
+        // The prompt showed this revision: a change saved since is looked at before removing.
+        if (connector.revision !== form.version) throw await revisionConflict(tx, id)
+        const blockers = await tx
+          .select({ id: instances.id, name: instances.name })
+          .from(instances)
+          .where(and(eq(instances.connectorId, id), eq(instances.companyId, actor.companyId)))
+          .orderBy(asc(sql`lower(${instances.name})`))
+        if (blockers.length) return { result: { removed: false as const, name: connector.name, blockers } }
+        await tx.delete(connectors).where(eq(connectors.id, id))
+        return {
+          result: { removed: true as const, name: connector.name },
+          resultId: id,
+          audit: {
+            action: 'remove',
+            subjectType: 'connector',
+            subjectId: id,
+            summary: `removed connector ${connector.name} (${versionLabel(connector.version)}) and its revision history`,
+          },
+        }
+      },
+    }),
+  )
 }

@@ -37,17 +37,33 @@ export interface DefinitionDiff {
 }
 
 const SETTING_WORDS: Record<Setting, string> = {
-  protocol: 'protocol', baseUrl: 'base URL', dateFormat: 'date format', rateLimit: 'rate limit',
+  protocol: 'protocol',
+  baseUrl: 'base URL',
+  dateFormat: 'date format',
+  rateLimit: 'rate limit',
 }
 
 const VARIABLE_PROPERTIES: Record<keyof FieldSpec, string> = {
-  key: 'key', label: 'label', secret: 'secret', required: 'required', default: 'default value',
+  key: 'key',
+  label: 'label',
+  secret: 'secret',
+  required: 'required',
+  default: 'default value',
 }
 const AUTH_METHOD_PROPERTIES: Record<keyof AuthMethodSpec, string> = {
-  key: 'key', name: 'name', type: 'type', fields: 'fields',
+  key: 'key',
+  name: 'name',
+  type: 'type',
+  fields: 'fields',
 }
 const ENDPOINT_PROPERTIES: Record<keyof EndpointSpec, string> = {
-  key: 'key', name: 'name', entity: 'entity', direction: 'direction', method: 'HTTP method', url: 'URL', variables: 'endpoint variables',
+  key: 'key',
+  name: 'name',
+  entity: 'entity',
+  direction: 'direction',
+  method: 'HTTP method',
+  url: 'URL',
+  variables: 'endpoint variables',
 }
 
 /** JSON with object keys sorted: jsonb stores keys in its own order, so key order means nothing. */
@@ -55,7 +71,10 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`
   }
   return JSON.stringify(value)
 }
@@ -64,18 +83,27 @@ function canonical(value: unknown): string {
 export const same = (a: unknown, b: unknown) => canonical(a) === canonical(b)
 
 function diffItems<T extends { key: string }>(
-  base: T[], current: T[], nameOf: (item: T) => string, properties: Record<string, string>,
+  base: T[],
+  current: T[],
+  nameOf: (item: T) => string,
+  properties: Record<string, string>,
 ): KindDiff<T> {
   const before = new Map(base.map((item) => [item.key, item]))
   const after = new Map(current.map((item) => [item.key, item]))
   const diff: KindDiff<T> = { added: [], changed: [], removed: [] }
   for (const item of current) {
     const old = before.get(item.key)
-    if (!old) { diff.added.push(item); continue }
+    if (!old) {
+      diff.added.push(item)
+      continue
+    }
     const differing = Object.entries(properties)
-      .filter(([property]) => !same((old as Record<string, unknown>)[property], (item as Record<string, unknown>)[property]))
+      .filter(
+        ([property]) => !same((old as Record<string, unknown>)[property], (item as Record<string, unknown>)[property]),
+      )
       .map(([, word]) => word)
-    if (differing.length) diff.changed.push({ key: item.key, name: nameOf(item), before: old, after: item, properties: differing })
+    if (differing.length)
+      diff.changed.push({ key: item.key, name: nameOf(item), before: old, after: item, properties: differing })
   }
   for (const item of base) if (!after.has(item.key)) diff.removed.push(item)
   return diff
@@ -92,15 +120,21 @@ export function diffDefinitions(base: ConnectorDefinition, current: ConnectorDef
     variables: diffItems(base.variables, current.variables, (v) => v.label, VARIABLE_PROPERTIES),
     authMethods: diffItems(base.authMethods, current.authMethods, (a) => a.name, AUTH_METHOD_PROPERTIES),
     endpoints: diffItems(base.endpoints, current.endpoints, (e) => e.name, ENDPOINT_PROPERTIES),
-    settings: SETTINGS
-      .filter((setting) => !same(base[setting], current[setting]))
-      .map((setting) => ({ setting, before: settingText(base, setting), after: settingText(current, setting) })),
+    settings: SETTINGS.filter((setting) => !same(base[setting], current[setting])).map((setting) => ({
+      setting,
+      before: settingText(base, setting),
+      after: settingText(current, setting),
+    })),
   }
 }
 
 export function isUnchanged(diff: DefinitionDiff): boolean {
-  return diff.settings.length === 0 && [diff.variables, diff.authMethods, diff.endpoints]
-    .every((kind) => kind.added.length === 0 && kind.changed.length === 0 && kind.removed.length === 0)
+  return (
+    diff.settings.length === 0 &&
+    [diff.variables, diff.authMethods, diff.endpoints].every(
+      (kind) => kind.added.length === 0 && kind.changed.length === 0 && kind.removed.length === 0,
+    )
+  )
 }
 
 function describeKind<T>(kind: KindDiff<T>, word: string, nameOf: (item: T) => string): string[] {
@@ -114,7 +148,9 @@ function describeKind<T>(kind: KindDiff<T>, word: string, nameOf: (item: T) => s
 /** One line per difference, e.g. "added endpoint Get refunds", "changed base URL from … to …". */
 export function describeDiff(diff: DefinitionDiff): string[] {
   return [
-    ...diff.settings.map((s) => `changed ${SETTING_WORDS[s.setting]} from ${s.before || '(none)'} to ${s.after || '(none)'}`),
+    ...diff.settings.map(
+      (s) => `changed ${SETTING_WORDS[s.setting]} from ${s.before || '(none)'} to ${s.after || '(none)'}`,
+    ),
     ...describeKind(diff.variables, 'variable', (v) => v.label),
     ...describeKind(diff.authMethods, 'authentication method', (a) => a.name),
     ...describeKind(diff.endpoints, 'endpoint', (e) => e.name),

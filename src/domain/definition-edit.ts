@@ -3,8 +3,18 @@
 // definition checked with checkDefinition and its problems put at those paths. The connector
 // settings (connector wizard) and the connector builder share this module, so both say the same things.
 import {
-  AUTH_TYPES, DIRECTIONS, HTTP_METHODS, PROTOCOLS, checkDefinition, isMissingFirst, placeholdersIn,
-  type AuthMethodSpec, type ConnectorDefinition, type DefinitionProblem, type EndpointSpec, type FieldSpec,
+  AUTH_TYPES,
+  DIRECTIONS,
+  HTTP_METHODS,
+  PROTOCOLS,
+  checkDefinition,
+  isMissingFirst,
+  placeholdersIn,
+  type AuthMethodSpec,
+  type ConnectorDefinition,
+  type DefinitionProblem,
+  type EndpointSpec,
+  type FieldSpec,
 } from './definition.js'
 import { RATE_LIMIT_UNITS } from './enums.js'
 import { Invalid, NotFound } from './errors.js'
@@ -23,18 +33,54 @@ interface KindSpec {
 
 export const ITEM_KINDS: Record<ItemKind, KindSpec> = {
   variable: { word: 'variable', list: 'variables', example: 'location_id' },
-  authMethod: { word: 'authentication method', list: 'authMethods', rows: { prefix: 'field', list: 'fields', word: 'field' }, example: 'api_key' },
-  endpoint: { word: 'endpoint', list: 'endpoints', rows: { prefix: 'variable', list: 'variables', word: 'endpoint variable' }, example: 'get_refunds' },
+  authMethod: {
+    word: 'authentication method',
+    list: 'authMethods',
+    rows: { prefix: 'field', list: 'fields', word: 'field' },
+    example: 'api_key',
+  },
+  endpoint: {
+    word: 'endpoint',
+    list: 'endpoints',
+    rows: { prefix: 'variable', list: 'variables', word: 'endpoint variable' },
+    example: 'get_refunds',
+  },
 }
 
 /** A connector variable, endpoint variable or authentication field, as entered (not checked yet). */
-export interface FieldInput { key: string; label: string; secret: boolean; required: boolean; default: string }
-export interface AuthMethodInput { key: string; name: string; type: string; fields: FieldInput[] }
-export interface EndpointInput { key: string; name: string; entity: string; direction: string; method: string; url: string; variables: FieldInput[] }
+export interface FieldInput {
+  key: string
+  label: string
+  secret: boolean
+  required: boolean
+  default: string
+}
+export interface AuthMethodInput {
+  key: string
+  name: string
+  type: string
+  fields: FieldInput[]
+}
+export interface EndpointInput {
+  key: string
+  name: string
+  entity: string
+  direction: string
+  method: string
+  url: string
+  variables: FieldInput[]
+}
 /** A variable (FieldInput), authentication method or endpoint, as entered. */
 export type ItemInput = FieldInput | AuthMethodInput | EndpointInput
 /** A connector's name and basic details, as entered. */
-export interface DetailsInput { name: string; protocol: string; baseUrl: string; dateFormat: string; rateLimitAmount: string; rateLimitUnit: string }
+export interface DetailsInput {
+  name: string
+  protocol: string
+  baseUrl: string
+  dateFormat: string
+  rateLimitAmount: string
+  rateLimitUnit: string
+}
 
 export type DefinitionEdit =
   | { kind: 'details'; input: DetailsInput }
@@ -56,7 +102,8 @@ type Errors = Record<string, string>
 
 function checkKey(key: string, field: string, example: string, errors: Errors) {
   if (!key) errors[field] = `Enter a key, e.g. ${example}.`
-  else if (!KEY.test(key)) errors[field] = `Use lower-case letters, digits and _, starting with a letter (at most ${LIMITS.key} characters).`
+  else if (!KEY.test(key))
+    errors[field] = `Use lower-case letters, digits and _, starting with a letter (at most ${LIMITS.key} characters).`
 }
 
 function checkText(value: string, field: string, what: string, max: number, errors: Errors) {
@@ -64,7 +111,13 @@ function checkText(value: string, field: string, what: string, max: number, erro
   else if (value.length > max) errors[field] = tooLongMessage(max)
 }
 
-function oneOf<T extends string>(value: string, allowed: readonly T[], field: string, message: string, errors: Errors): T {
+function oneOf<T extends string>(
+  value: string,
+  allowed: readonly T[],
+  field: string,
+  message: string,
+  errors: Errors,
+): T {
   if (!(allowed as readonly string[]).includes(value)) errors[field] = message
   return value as T
 }
@@ -91,7 +144,12 @@ function readRows(rows: FieldInput[], list: string, word: string, errors: Errors
   })
 }
 
-function readItem(kind: ItemKind, input: ItemInput, fixedKey: string | undefined, errors: Errors): FieldSpec | AuthMethodSpec | EndpointSpec {
+function readItem(
+  kind: ItemKind,
+  input: ItemInput,
+  fixedKey: string | undefined,
+  errors: Errors,
+): FieldSpec | AuthMethodSpec | EndpointSpec {
   const spec = ITEM_KINDS[kind]
   const key = fixedKey ?? input.key.trim()
   if (fixedKey === undefined) checkKey(key, 'key', spec.example, errors)
@@ -105,7 +163,13 @@ function readItem(kind: ItemKind, input: ItemInput, fixedKey: string | undefined
   if (kind === 'authMethod') {
     const method = item as AuthMethodInput
     const fields = readRows(method.fields, 'fields', spec.rows!.word, errors)
-    const type = oneOf(method.type, Object.keys(AUTH_TYPES) as (keyof typeof AUTH_TYPES)[], 'type', 'Choose a type of authentication.', errors)
+    const type = oneOf(
+      method.type,
+      Object.keys(AUTH_TYPES) as (keyof typeof AUTH_TYPES)[],
+      'type',
+      'Choose a type of authentication.',
+      errors,
+    )
     return { key, name, type, fields }
   }
   const endpoint = item as EndpointInput
@@ -129,7 +193,8 @@ function readDetails(input: DetailsInput, errors: Errors) {
   checkText(dateFormat, 'dateFormat', 'a date format, e.g. ISO 8601', LIMITS.dateFormat, errors)
   const amountText = input.rateLimitAmount.trim()
   const amount = Number(amountText)
-  if (!/^\d+$/.test(amountText) || amount < 1 || amount > 1_000_000) errors.rateLimitAmount = 'Enter a whole number from 1 to 1000000.'
+  if (!/^\d+$/.test(amountText) || amount < 1 || amount > 1_000_000)
+    errors.rateLimitAmount = 'Enter a whole number from 1 to 1000000.'
   const unit = oneOf(input.rateLimitUnit, RATE_LIMIT_UNITS, 'rateLimitUnit', 'Choose second, minute or hour.', errors)
   return { name, protocol, baseUrl, dateFormat, rateLimit: { amount, unit } }
 }
@@ -144,30 +209,47 @@ function placeOf(path: string, definition: ConnectorDefinition): string {
   const [listName, index] = path.split('/').filter(Boolean)
   const i = Number(index)
   if (listName === 'endpoints' && definition.endpoints[i]) return `Endpoint “${definition.endpoints[i]!.name}”: `
-  if (listName === 'authMethods' && definition.authMethods[i]) return `Authentication method “${definition.authMethods[i]!.name}”: `
+  if (listName === 'authMethods' && definition.authMethods[i])
+    return `Authentication method “${definition.authMethods[i]!.name}”: `
   if (listName === 'variables' && definition.variables[i]) return `Variable “${definition.variables[i]!.label}”: `
   return ''
 }
 
-interface EditedItem { kind: ItemKind; index: number; rowCount: number }
+interface EditedItem {
+  kind: ItemKind
+  index: number
+  rowCount: number
+}
 
 /** The form field a definition problem belongs to, and what to say there. */
-function locate(problem: DefinitionProblem, edit: DefinitionEdit, edited: EditedItem | null, before: ConnectorDefinition, after: ConnectorDefinition): [string, string] {
+function locate(
+  problem: DefinitionProblem,
+  edit: DefinitionEdit,
+  edited: EditedItem | null,
+  before: ConnectorDefinition,
+  after: ConnectorDefinition,
+): [string, string] {
   const segments = problem.path.split('/').filter(Boolean)
-  const friendly = segments.length === 1 && FRIENDLY[problem.path] && /fewer than/.test(problem.message) ? FRIENDLY[problem.path]! : null
+  const friendly =
+    segments.length === 1 && FRIENDLY[problem.path] && /fewer than/.test(problem.message)
+      ? FRIENDLY[problem.path]!
+      : null
   if (friendly) return ['', friendly]
   const unknownPlaceholder = /^\{\{(\w+)\}\} is not a variable/.exec(problem.message)?.[1]
   if (edit.kind === 'details') {
     if (['protocol', 'baseUrl', 'dateFormat'].includes(segments[0]!)) return [segments[0]!, problem.message]
-    if (segments[0] === 'rateLimit') return [segments[1] === 'unit' ? 'rateLimitUnit' : 'rateLimitAmount', problem.message]
+    if (segments[0] === 'rateLimit')
+      return [segments[1] === 'unit' ? 'rateLimitUnit' : 'rateLimitAmount', problem.message]
     if (unknownPlaceholder && placeholdersIn(after.baseUrl).includes(unknownPlaceholder)) {
       return ['baseUrl', `{{${unknownPlaceholder}}} is not a variable of this connector.`]
     }
   } else if (edit.action === 'remove' && edit.kind === 'variable' && unknownPlaceholder === edit.key) {
     const label = before.variables.find((v) => v.key === edit.key)?.label ?? edit.key
-    if (placeholdersIn(after.baseUrl).includes(edit.key)) return ['', `Variable “${label}” is used in the base URL; change that first.`]
+    if (placeholdersIn(after.baseUrl).includes(edit.key))
+      return ['', `Variable “${label}” is used in the base URL; change that first.`]
     const endpoint = segments[0] === 'endpoints' ? after.endpoints[Number(segments[1])] : undefined
-    if (endpoint) return ['', `Variable “${label}” is used in the URL of endpoint “${endpoint.name}”; change that URL first.`]
+    if (endpoint)
+      return ['', `Variable “${label}” is used in the URL of endpoint “${endpoint.name}”; change that URL first.`]
   } else if (edited && segments[0] === ITEM_KINDS[edited.kind].list && Number(segments[1]) === edited.index) {
     const rows = ITEM_KINDS[edited.kind].rows
     if (rows && segments[2] === rows.list && segments[3] !== undefined) {
@@ -175,7 +257,10 @@ function locate(problem: DefinitionProblem, edit: DefinitionEdit, edited: Edited
       return [row < edited.rowCount ? `${rows.list}.${row}.${segments[4] ?? 'key'}` : '', problem.message]
     }
     if (segments[2] === 'url' && unknownPlaceholder) {
-      return ['url', `{{${unknownPlaceholder}}} is not a variable of this connector or endpoint: add it as an endpoint variable below, or as a connector variable.`]
+      return [
+        'url',
+        `{{${unknownPlaceholder}}} is not a variable of this connector or endpoint: add it as an endpoint variable below, or as a connector variable.`,
+      ]
     }
     if (segments[2] && TOP_FIELDS[edited.kind].includes(segments[2])) return [segments[2], problem.message]
   }
@@ -199,7 +284,12 @@ export function applyEdit(
     const details = readDetails(edit.input, errors)
     if (Object.keys(errors).length) throw new Invalid(errors)
     name = details.name
-    Object.assign(definition, { protocol: details.protocol, baseUrl: details.baseUrl, dateFormat: details.dateFormat, rateLimit: details.rateLimit })
+    Object.assign(definition, {
+      protocol: details.protocol,
+      baseUrl: details.baseUrl,
+      dateFormat: details.dateFormat,
+      rateLimit: details.rateLimit,
+    })
   } else {
     const spec = ITEM_KINDS[edit.kind]
     const items = definition[spec.list] as { key: string }[]
@@ -214,7 +304,11 @@ export function applyEdit(
       }
       if (Object.keys(errors).length) throw new Invalid(errors)
       items[index] = item
-      edited = { kind: edit.kind, index, rowCount: 'fields' in item ? item.fields.length : 'variables' in item ? item.variables.length : 0 }
+      edited = {
+        kind: edit.kind,
+        index,
+        rowCount: 'fields' in item ? item.fields.length : 'variables' in item ? item.variables.length : 0,
+      }
     }
   }
   // A draft in the connector builder may not have its first endpoint or authentication method yet.

@@ -2,7 +2,13 @@
 // marketplace version a connector was installed from, `mine` the company's customised definition,
 // `theirs` the vendor's new version. Items are matched by key, property by property, the way
 // definition-diff.ts compares them. Pure: no database, no HTTP, inputs never changed.
-import { AUTH_TYPES, type AuthMethodSpec, type ConnectorDefinition, type EndpointSpec, type FieldSpec } from './definition.js'
+import {
+  AUTH_TYPES,
+  type AuthMethodSpec,
+  type ConnectorDefinition,
+  type EndpointSpec,
+  type FieldSpec,
+} from './definition.js'
 
 export type MergeSide = 'mine' | 'theirs'
 
@@ -53,7 +59,11 @@ function fieldShape(word: string): ItemShape<FieldSpec> {
     word,
     nameOf: (field) => field.label,
     summarise: (field) => {
-      const traits = [field.secret ? 'secret' : null, field.required ? 'required' : 'optional', field.default === undefined ? null : `default “${field.default}”`]
+      const traits = [
+        field.secret ? 'secret' : null,
+        field.required ? 'required' : 'optional',
+        field.default === undefined ? null : `default “${field.default}”`,
+      ]
       return `${field.label} (${traits.filter((trait) => trait !== null).join(', ')})`
     },
     properties: [
@@ -72,7 +82,8 @@ const VARIABLE_SHAPE = fieldShape('variable')
 const AUTH_METHOD_SHAPE: ItemShape<AuthMethodSpec> = {
   word: 'authentication method',
   nameOf: (method) => method.name,
-  summarise: (method) => `${method.name}: ${AUTH_TYPES[method.type]} (${method.fields.length ? `fields ${labels(method.fields)}` : 'no fields'})`,
+  summarise: (method) =>
+    `${method.name}: ${AUTH_TYPES[method.type]} (${method.fields.length ? `fields ${labels(method.fields)}` : 'no fields'})`,
   properties: [
     { key: 'name', word: 'name' },
     { key: 'type', word: 'type', text: (type) => AUTH_TYPES[type as AuthMethodSpec['type']] },
@@ -83,7 +94,8 @@ const AUTH_METHOD_SHAPE: ItemShape<AuthMethodSpec> = {
 const ENDPOINT_SHAPE: ItemShape<EndpointSpec> = {
   word: 'endpoint',
   nameOf: (endpoint) => endpoint.name,
-  summarise: (endpoint) => `${endpoint.name}: ${endpoint.method} ${endpoint.url} (${endpoint.direction} ${endpoint.entity}${endpoint.variables.length ? `; variables ${labels(endpoint.variables)}` : ''})`,
+  summarise: (endpoint) =>
+    `${endpoint.name}: ${endpoint.method} ${endpoint.url} (${endpoint.direction} ${endpoint.entity}${endpoint.variables.length ? `; variables ${labels(endpoint.variables)}` : ''})`,
   properties: [
     { key: 'name', word: 'name' },
     { key: 'entity', word: 'entity' },
@@ -125,7 +137,12 @@ interface Place {
  * mine and theirs is a conflict, even a `default` one side has and the other has not.
  */
 function mergeScalar<V extends Scalar>(
-  merging: Merging, place: Place, base: { value: V } | null, mine: V, theirs: V, text?: (value: Scalar) => string,
+  merging: Merging,
+  place: Place,
+  base: { value: V } | null,
+  mine: V,
+  theirs: V,
+  text?: (value: Scalar) => string,
 ): V {
   if (mine === theirs) return theirs
   if (base && mine === base.value) return theirs
@@ -152,10 +169,13 @@ function sameItem<T extends Item>(shape: ItemShape<T>, a: T, b: T): boolean {
   if (!shape.list) return true
   const listA = a[shape.list.key] as FieldSpec[]
   const listB = new Map((b[shape.list.key] as FieldSpec[]).map((item) => [item.key, item]))
-  return listA.length === listB.size && listA.every((item) => {
-    const other = listB.get(item.key)
-    return other !== undefined && sameItem(shape.list!.shape, item, other)
-  })
+  return (
+    listA.length === listB.size &&
+    listA.every((item) => {
+      const other = listB.get(item.key)
+      return other !== undefined && sameItem(shape.list!.shape, item, other)
+    })
+  )
 }
 
 const sameOrder = (a: string[], b: string[]) => a.length === b.length && a.every((key, i) => key === b[i])
@@ -183,7 +203,13 @@ function mergeOrder(base: string[], mine: string[], theirs: string[]): string[] 
 
 /** A list of items, by key. `parent` is the item the list belongs to (an endpoint's variables), if any. */
 function mergeList<T extends Item>(
-  merging: Merging, shape: ItemShape<T>, id: string, parent: string | null, base: T[], mine: T[], theirs: T[],
+  merging: Merging,
+  shape: ItemShape<T>,
+  id: string,
+  parent: string | null,
+  base: T[],
+  mine: T[],
+  theirs: T[],
 ): T[] {
   const byKey = (items: T[]) => new Map(items.map((item) => [item.key, item]))
   const [baseItems, mineItems, theirsItems] = [byKey(base), byKey(mine), byKey(theirs)]
@@ -203,7 +229,13 @@ function mergeList<T extends Item>(
         merging.keptFromMine.push(`kept your ${named}${inParent}`)
         merged.push(structuredClone(m))
       } else if (!sameItem(shape, b, m)) {
-        const side = decide(merging, { ...place, kind: 'removed-by-theirs', base: summary(b), mine: summary(m), theirs: null })
+        const side = decide(merging, {
+          ...place,
+          kind: 'removed-by-theirs',
+          base: summary(b),
+          mine: summary(m),
+          theirs: null,
+        })
         if (side === 'mine') {
           merging.keptFromMine.push(`kept your ${named}${inParent}, which the new version removes`)
           merged.push(structuredClone(m))
@@ -215,8 +247,15 @@ function mergeList<T extends Item>(
       } else if (sameItem(shape, b, t)) {
         merging.keptFromMine.push(`kept your removal of ${named}${inParent}`)
       } else {
-        const side = decide(merging, { ...place, kind: 'removed-by-mine', base: summary(b), mine: null, theirs: summary(t) })
-        if (side === 'mine') merging.keptFromMine.push(`kept your removal of ${named}${inParent}, which the new version changes`)
+        const side = decide(merging, {
+          ...place,
+          kind: 'removed-by-mine',
+          base: summary(b),
+          mine: null,
+          theirs: summary(t),
+        })
+        if (side === 'mine')
+          merging.keptFromMine.push(`kept your removal of ${named}${inParent}, which the new version changes`)
         else merged.push(structuredClone(t))
       }
     }
@@ -226,7 +265,12 @@ function mergeList<T extends Item>(
 
 /** An item both sides have, property by property; `base` is absent when both added it. */
 function mergeItem<T extends Item>(
-  merging: Merging, shape: ItemShape<T>, place: { id: string; where: string }, base: T | undefined, mine: T, theirs: T,
+  merging: Merging,
+  shape: ItemShape<T>,
+  place: { id: string; where: string },
+  base: T | undefined,
+  mine: T,
+  theirs: T,
 ): T {
   const merged: Record<string, unknown> = { key: theirs.key }
   for (const property of shape.properties) {
@@ -234,14 +278,27 @@ function mergeItem<T extends Item>(
     const read = (item: T) => item[property.key] as Scalar
     const where = `${place.where}: ${property.word}`
     const value = mergeScalar(
-      merging, { id: `${place.id}.${key}`, where, subject: where }, base ? { value: read(base) } : null, read(mine), read(theirs), property.text,
+      merging,
+      { id: `${place.id}.${key}`, where, subject: where },
+      base ? { value: read(base) } : null,
+      read(mine),
+      read(theirs),
+      property.text,
     )
     if (value !== undefined) merged[key] = value
   }
   if (shape.list) {
     const key = shape.list.key as string
-    const list = (item: T | undefined) => (item ? item[shape.list!.key] as FieldSpec[] : [])
-    merged[key] = mergeList(merging, shape.list.shape, `${place.id}.${key}`, place.where, list(base), list(mine), list(theirs))
+    const list = (item: T | undefined) => (item ? (item[shape.list!.key] as FieldSpec[]) : [])
+    merged[key] = mergeList(
+      merging,
+      shape.list.shape,
+      `${place.id}.${key}`,
+      place.where,
+      list(base),
+      list(mine),
+      list(theirs),
+    )
   }
   return merged as T
 }
@@ -252,12 +309,20 @@ function mergeItem<T extends Item>(
  * checking with checkDefinition: a merge of two valid definitions is not always valid.
  */
 export function mergeDefinitions(
-  base: ConnectorDefinition, mine: ConnectorDefinition, theirs: ConnectorDefinition, choices: Record<string, MergeSide> = {},
+  base: ConnectorDefinition,
+  mine: ConnectorDefinition,
+  theirs: ConnectorDefinition,
+  choices: Record<string, MergeSide> = {},
 ): MergeResult {
   const merging: Merging = { choices, conflicts: [], keptFromMine: [] }
-  const setting = <V extends Scalar>(id: string, word: string, read: (definition: ConnectorDefinition) => V) => mergeScalar(
-    merging, { id, where: `connector: ${word}`, subject: `the ${word}` }, { value: read(base) }, read(mine), read(theirs),
-  )
+  const setting = <V extends Scalar>(id: string, word: string, read: (definition: ConnectorDefinition) => V) =>
+    mergeScalar(
+      merging,
+      { id, where: `connector: ${word}`, subject: `the ${word}` },
+      { value: read(base) },
+      read(mine),
+      read(theirs),
+    )
   const definition: ConnectorDefinition = {
     protocol: setting('protocol', 'protocol', (d) => d.protocol),
     baseUrl: setting('baseUrl', 'base URL', (d) => d.baseUrl),
@@ -267,7 +332,15 @@ export function mergeDefinitions(
       unit: setting('rateLimit.unit', 'rate limit (per)', (d) => d.rateLimit.unit),
     },
     variables: mergeList(merging, VARIABLE_SHAPE, 'variables', null, base.variables, mine.variables, theirs.variables),
-    authMethods: mergeList(merging, AUTH_METHOD_SHAPE, 'authMethods', null, base.authMethods, mine.authMethods, theirs.authMethods),
+    authMethods: mergeList(
+      merging,
+      AUTH_METHOD_SHAPE,
+      'authMethods',
+      null,
+      base.authMethods,
+      mine.authMethods,
+      theirs.authMethods,
+    ),
     endpoints: mergeList(merging, ENDPOINT_SHAPE, 'endpoints', null, base.endpoints, mine.endpoints, theirs.endpoints),
   }
   const answered = (id: string) => choices[id] === 'mine' || choices[id] === 'theirs'

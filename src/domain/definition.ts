@@ -17,46 +17,64 @@ export const AUTH_TYPES = {
 } as const
 export type AuthType = keyof typeof AUTH_TYPES
 
-const Key = Type.String({ pattern: `^[a-z][a-z0-9_]{0,${LIMITS.key - 1}}$`, description: 'lower-case letters, digits and _' })
+const Key = Type.String({
+  pattern: `^[a-z][a-z0-9_]{0,${LIMITS.key - 1}}$`,
+  description: 'lower-case letters, digits and _',
+})
 const Label = Type.String({ minLength: 1, maxLength: LIMITS.label })
 
-export const Field = Type.Object({
-  key: Key,
-  label: Label,
-  secret: Type.Boolean(),
-  required: Type.Boolean(),
-  default: Type.Optional(Type.String({ maxLength: LIMITS.defaultValue })),
-}, { additionalProperties: false })
+export const Field = Type.Object(
+  {
+    key: Key,
+    label: Label,
+    secret: Type.Boolean(),
+    required: Type.Boolean(),
+    default: Type.Optional(Type.String({ maxLength: LIMITS.defaultValue })),
+  },
+  { additionalProperties: false },
+)
 
-export const AuthMethod = Type.Object({
-  key: Key,
-  name: Label,
-  type: Type.Union(Object.keys(AUTH_TYPES).map((t) => Type.Literal(t))),
-  fields: Type.Array(Field, { maxItems: 50 }),
-}, { additionalProperties: false })
+export const AuthMethod = Type.Object(
+  {
+    key: Key,
+    name: Label,
+    type: Type.Union(Object.keys(AUTH_TYPES).map((t) => Type.Literal(t))),
+    fields: Type.Array(Field, { maxItems: 50 }),
+  },
+  { additionalProperties: false },
+)
 
-export const Endpoint = Type.Object({
-  key: Key,
-  name: Label,
-  entity: Type.String({ minLength: 1, maxLength: LIMITS.entity }),
-  direction: Type.Union(DIRECTIONS.map((d) => Type.Literal(d))),
-  method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
-  url: Type.String({ minLength: 1, maxLength: LIMITS.url }),
-  variables: Type.Array(Field, { maxItems: 50 }),
-}, { additionalProperties: false })
+export const Endpoint = Type.Object(
+  {
+    key: Key,
+    name: Label,
+    entity: Type.String({ minLength: 1, maxLength: LIMITS.entity }),
+    direction: Type.Union(DIRECTIONS.map((d) => Type.Literal(d))),
+    method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
+    url: Type.String({ minLength: 1, maxLength: LIMITS.url }),
+    variables: Type.Array(Field, { maxItems: 50 }),
+  },
+  { additionalProperties: false },
+)
 
-export const Definition = Type.Object({
-  protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
-  baseUrl: Type.String({ maxLength: LIMITS.url }),
-  dateFormat: Type.String({ minLength: 1, maxLength: LIMITS.dateFormat }),
-  rateLimit: Type.Object({
-    amount: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
-    unit: Type.Union(RATE_LIMIT_UNITS.map((u) => Type.Literal(u))),
-  }, { additionalProperties: false }),
-  variables: Type.Array(Field, { maxItems: 100 }),
-  authMethods: Type.Array(AuthMethod, { minItems: 1, maxItems: 20 }),
-  endpoints: Type.Array(Endpoint, { minItems: 1, maxItems: 500 }),
-}, { additionalProperties: false })
+export const Definition = Type.Object(
+  {
+    protocol: Type.Union(PROTOCOLS.map((p) => Type.Literal(p))),
+    baseUrl: Type.String({ maxLength: LIMITS.url }),
+    dateFormat: Type.String({ minLength: 1, maxLength: LIMITS.dateFormat }),
+    rateLimit: Type.Object(
+      {
+        amount: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+        unit: Type.Union(RATE_LIMIT_UNITS.map((u) => Type.Literal(u))),
+      },
+      { additionalProperties: false },
+    ),
+    variables: Type.Array(Field, { maxItems: 100 }),
+    authMethods: Type.Array(AuthMethod, { minItems: 1, maxItems: 20 }),
+    endpoints: Type.Array(Endpoint, { minItems: 1, maxItems: 500 }),
+  },
+  { additionalProperties: false },
+)
 
 // The literal unions are restated here: Static<> of a Union built with .map() does not narrow them.
 export type FieldSpec = Static<typeof Field>
@@ -65,7 +83,10 @@ export type EndpointSpec = Omit<Static<typeof Endpoint>, 'direction' | 'method'>
   direction: (typeof DIRECTIONS)[number]
   method: (typeof HTTP_METHODS)[number]
 }
-export type ConnectorDefinition = Omit<Static<typeof Definition>, 'protocol' | 'rateLimit' | 'authMethods' | 'endpoints'> & {
+export type ConnectorDefinition = Omit<
+  Static<typeof Definition>,
+  'protocol' | 'rateLimit' | 'authMethods' | 'endpoints'
+> & {
   protocol: (typeof PROTOCOLS)[number]
   rateLimit: { amount: number; unit: RateLimitUnit }
   authMethods: AuthMethodSpec[]
@@ -89,7 +110,8 @@ function duplicateKeys(items: { key: string }[], path: string, what: string): De
   const seen = new Set<string>()
   const problems: DefinitionProblem[] = []
   items.forEach((item, i) => {
-    if (seen.has(item.key)) problems.push({ path: `${path}/${i}/key`, message: `${what} key "${item.key}" is used twice` })
+    if (seen.has(item.key))
+      problems.push({ path: `${path}/${i}/key`, message: `${what} key "${item.key}" is used twice` })
     seen.add(item.key)
   })
   return problems
@@ -105,9 +127,10 @@ export function checkDefinition(input: unknown): DefinitionProblem[] {
     for (const error of Value.Errors(Definition, input)) {
       if (error.keyword === 'boolean') continue
       const path = error.instancePath || '/'
-      const detail = error.keyword === 'additionalProperties'
-        ? `unknown field(s): ${(error.params as { additionalProperties: string[] }).additionalProperties.join(', ')}`
-        : error.message
+      const detail =
+        error.keyword === 'additionalProperties'
+          ? `unknown field(s): ${(error.params as { additionalProperties: string[] }).additionalProperties.join(', ')}`
+          : error.message
       shapeProblems.push({ path, message: detail })
       if (shapeProblems.length >= 20) break
     }
@@ -121,17 +144,23 @@ export function checkDefinition(input: unknown): DefinitionProblem[] {
     ...duplicateKeys(definition.authMethods, '/authMethods', 'authentication method'),
     ...duplicateKeys(definition.endpoints, '/endpoints', 'endpoint'),
   ]
-  definition.authMethods.forEach((method, i) => problems.push(...duplicateKeys(method.fields, `/authMethods/${i}/fields`, 'field')))
+  definition.authMethods.forEach((method, i) =>
+    problems.push(...duplicateKeys(method.fields, `/authMethods/${i}/fields`, 'field')),
+  )
   const connectorVariables = new Set(definition.variables.map((v) => v.key))
   for (const name of placeholdersIn(definition.baseUrl)) {
-    if (!connectorVariables.has(name)) problems.push({ path: '/baseUrl', message: `{{${name}}} is not a variable of this connector` })
+    if (!connectorVariables.has(name))
+      problems.push({ path: '/baseUrl', message: `{{${name}}} is not a variable of this connector` })
   }
   definition.endpoints.forEach((endpoint, i) => {
     problems.push(...duplicateKeys(endpoint.variables, `/endpoints/${i}/variables`, 'variable'))
     const known = new Set([...connectorVariables, ...endpoint.variables.map((v) => v.key)])
     for (const name of placeholdersIn(endpoint.url)) {
       if (!known.has(name)) {
-        problems.push({ path: `/endpoints/${i}/url`, message: `{{${name}}} is not a variable of this connector or endpoint` })
+        problems.push({
+          path: `/endpoints/${i}/url`,
+          message: `{{${name}}} is not a variable of this connector or endpoint`,
+        })
       }
     }
   })
@@ -142,4 +171,3 @@ export function checkDefinition(input: unknown): DefinitionProblem[] {
 export function isMissingFirst(problem: DefinitionProblem): boolean {
   return (problem.path === '/endpoints' || problem.path === '/authMethods') && /fewer than 1/.test(problem.message)
 }
-

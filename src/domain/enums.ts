@@ -7,7 +7,17 @@ export type Role = (typeof ROLES)[number]
 
 /** The kinds of system a marketplace connector connects to (the marketplace's filter). */
 export const SYSTEM_TYPES = [
-  'Accounting', 'CRM', 'eCommerce', 'ERP', 'Marketplaces', 'Other', 'PIM', 'POS', '3PL', 'WMS', 'Database',
+  'Accounting',
+  'CRM',
+  'eCommerce',
+  'ERP',
+  'Marketplaces',
+  'Other',
+  'PIM',
+  'POS',
+  '3PL',
+  'WMS',
+  'Database',
 ] as const
 export type SystemType = (typeof SYSTEM_TYPES)[number]
 

@@ -35,14 +35,21 @@ export class Invalid extends Error {
 export type DomainError = NotFound | Forbidden | Conflict | Invalid
 
 export function isDomainError(error: unknown): error is DomainError {
-  return error instanceof NotFound || error instanceof Forbidden || error instanceof Conflict || error instanceof Invalid
+  return (
+    error instanceof NotFound || error instanceof Forbidden || error instanceof Conflict || error instanceof Invalid
+  )
 }
 
 /** Somebody saved the connector since the form was shown: the optimistic lock on its revision. */
 export class RevisionConflict extends Conflict {
   override name = 'RevisionConflict'
-  constructor(readonly authorName: string, readonly revision: number) {
-    super(`${authorName} saved a change to this connector meanwhile (revision ${revision}). Your change was not saved; reload to see theirs.`)
+  constructor(
+    readonly authorName: string,
+    readonly revision: number,
+  ) {
+    super(
+      `${authorName} saved a change to this connector meanwhile (revision ${revision}). Your change was not saved; reload to see theirs.`,
+    )
   }
 }
 
@@ -52,7 +59,12 @@ export class RevisionConflict extends Conflict {
  */
 export class EditConflict extends Conflict {
   override name = 'EditConflict'
-  constructor(readonly what: string, readonly authorName: string | null) {
-    super(`${authorName ?? 'Somebody'} saved a change to this ${what} meanwhile. Your change was not saved; reload to see theirs.`)
+  constructor(
+    readonly what: string,
+    readonly authorName: string | null,
+  ) {
+    super(
+      `${authorName ?? 'Somebody'} saved a change to this ${what} meanwhile. Your change was not saved; reload to see theirs.`,
+    )
   }
 }

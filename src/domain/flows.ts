@@ -28,20 +28,25 @@ export interface FlowSummary {
 
 /** The process flows list: name, status, number of shapes and the instances they use. One query. */
 export async function listFlows(db: Db, actor: Actor, query: { page: number }): Promise<Page<FlowSummary>> {
-  const rows = await db.select({
-    id: processFlows.id,
-    name: processFlows.name,
-    enabled: processFlows.enabled,
-    shapeCount: sql<number>`cast(count(${connectionShapes.id}) as integer)`,
-    instanceNames: sql<string[]>`coalesce(array_agg(distinct ${instances.name}) filter (where ${instances.name} is not null), '{}')`,
-    total: sql<number>`cast(count(*) over () as integer)`,
-  }).from(processFlows)
+  const rows = await db
+    .select({
+      id: processFlows.id,
+      name: processFlows.name,
+      enabled: processFlows.enabled,
+      shapeCount: sql<number>`cast(count(${connectionShapes.id}) as integer)`,
+      instanceNames: sql<
+        string[]
+      >`coalesce(array_agg(distinct ${instances.name}) filter (where ${instances.name} is not null), '{}')`,
+      total: sql<number>`cast(count(*) over () as integer)`,
+    })
+    .from(processFlows)
     .leftJoin(connectionShapes, eq(connectionShapes.processFlowId, processFlows.id))
     .leftJoin(instances, eq(instances.id, connectionShapes.instanceId))
     .where(eq(processFlows.companyId, actor.companyId))
     .groupBy(processFlows.id)
     .orderBy(asc(sql`lower(${processFlows.name})`), asc(processFlows.id))
-    .limit(FLOWS_PAGE_SIZE).offset((query.page - 1) * FLOWS_PAGE_SIZE)
+    .limit(FLOWS_PAGE_SIZE)
+    .offset((query.page - 1) * FLOWS_PAGE_SIZE)
   return pageOf(rows, query.page, FLOWS_PAGE_SIZE)
 }
 
@@ -53,7 +58,8 @@ function checkFlowName(name: string) {
 }
 
 function nameTaken(error: unknown, name: string): never {
-  if (violates(error, 'process_flows_company_name_unique')) throw new Invalid({ name: `A process flow called "${name}" already exists.` })
+  if (violates(error, 'process_flows_company_name_unique'))
+    throw new Invalid({ name: `A process flow called "${name}" already exists.` })
   throw error
 }
 
@@ -65,14 +71,26 @@ export async function createFlow(db: Db, actor: Actor, input: { name: string; su
     permission: 'manageInstances',
     submission: input.submission,
     replay: async (tx, earlier) => {
-      const [done] = earlier.resultId ? await tx.select({ id: processFlows.id, name: processFlows.name }).from(processFlows)
-        .where(and(eq(processFlows.id, earlier.resultId), eq(processFlows.companyId, actor.companyId))) : []
+      const [done] = earlier.resultId
+        ? await tx
+            .select({ id: processFlows.id, name: processFlows.name })
+            .from(processFlows)
+            .where(and(eq(processFlows.id, earlier.resultId), eq(processFlows.companyId, actor.companyId)))
+        : []
       return done ?? null
     },
     run: async (tx) => {
-      const [flow] = await tx.insert(processFlows).values({ companyId: actor.companyId, name, updatedBy: actor.id })
-        .returning({ id: processFlows.id }).catch((error: unknown) => nameTaken(error, name))
-      const audit: AuditEntry = { action: 'create process flow', subjectType: 'process flow', subjectId: flow!.id, summary: `created process flow ${name}` }
+      const [flow] = await tx
+        .insert(processFlows)
+        .values({ companyId: actor.companyId, name, updatedBy: actor.id })
+        .returning({ id: processFlows.id })
+        .catch((error: unknown) => nameTaken(error, name))
+      const audit: AuditEntry = {
+        action: 'create process flow',
+        subjectType: 'process flow',
+        subjectId: flow!.id,
+        summary: `created process flow ${name}`,
+      }
       return { result: { id: flow!.id, name }, resultId: flow!.id, audit }
     },
   })
@@ -84,9 +102,17 @@ const updater = alias(users, 'updater')
 export async function lockFlow(tx: Tx, actor: Actor, id: string) {
   const [locked] = await lockFlows(tx, actor, eq(processFlows.id, id))
   if (!locked) throw new NotFound('That process flow')
-  const [flow] = await tx.select({
-    id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled, version: processFlows.version, updatedByName: updater.name,
-  }).from(processFlows).leftJoin(updater, eq(updater.id, processFlows.updatedBy)).where(eq(processFlows.id, locked.id))
+  const [flow] = await tx
+    .select({
+      id: processFlows.id,
+      name: processFlows.name,
+      enabled: processFlows.enabled,
+      version: processFlows.version,
+      updatedByName: updater.name,
+    })
+    .from(processFlows)
+    .leftJoin(updater, eq(updater.id, processFlows.updatedBy))
+    .where(eq(processFlows.id, locked.id))
   return flow!
 }
 
@@ -115,7 +141,9 @@ export async function changeFlow<T>(db: Db, actor: Actor, id: string, form: Edit
       const flow = await lockFlow(tx, actor, id)
       if (flow.version !== form.version) throw new EditConflict('process flow', flow.updatedByName)
       const done = await how.change(tx, flow)
-      await tx.update(processFlows).set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
+      await tx
+        .update(processFlows)
+        .set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
         .where(eq(processFlows.id, id))
       return { ...done, resultId: how.resultId?.(done.result) ?? id }
     },
@@ -126,7 +154,9 @@ export const nothingToAnswer = async () => undefined
 
 /** What a flow is now: the answer to a form submitted before. */
 async function currentFlow(tx: Tx, actor: Actor, id: string) {
-  const [flow] = await tx.select({ id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled }).from(processFlows)
+  const [flow] = await tx
+    .select({ id: processFlows.id, name: processFlows.name, enabled: processFlows.enabled })
+    .from(processFlows)
     .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
   if (!flow) throw new NotFound('That process flow')
   return flow
@@ -138,7 +168,9 @@ async function currentFlow(tx: Tx, actor: Actor, id: string) {
  */
 export async function touchFlows(tx: Tx, actor: Actor, ids: string[]) {
   if (ids.length === 0) return
-  await tx.update(processFlows).set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
+  await tx
+    .update(processFlows)
+    .set({ version: sql`${processFlows.version} + 1`, updatedBy: actor.id, updatedAt: sql`now()` })
     .where(and(eq(processFlows.companyId, actor.companyId), inArray(processFlows.id, ids)))
 }
 
@@ -148,11 +180,19 @@ export async function renameFlow(db: Db, actor: Actor, id: string, input: { name
   return changeFlow(db, actor, id, input, {
     replay: (tx) => currentFlow(tx, actor, id),
     change: async (tx, flow) => {
-      await tx.update(processFlows).set({ name }).where(eq(processFlows.id, id))
+      await tx
+        .update(processFlows)
+        .set({ name })
+        .where(eq(processFlows.id, id))
         .catch((error: unknown) => nameTaken(error, name))
       return {
         result: { id, name, enabled: flow.enabled },
-        audit: { action: 'rename process flow', subjectType: 'process flow', subjectId: id, summary: `renamed process flow ${flow.name} to ${name}` },
+        audit: {
+          action: 'rename process flow',
+          subjectType: 'process flow',
+          subjectId: id,
+          summary: `renamed process flow ${flow.name} to ${name}`,
+        },
       }
     },
   })
@@ -167,7 +207,9 @@ export async function setFlowEnabled(db: Db, actor: Actor, id: string, input: { 
       return {
         result: { id, name: flow.name, enabled },
         audit: {
-          action: enabled ? 'enable process flow' : 'disable process flow', subjectType: 'process flow', subjectId: id,
+          action: enabled ? 'enable process flow' : 'disable process flow',
+          subjectType: 'process flow',
+          subjectId: id,
           summary: `${enabled ? 'enabled' : 'disabled'} process flow ${flow.name}`,
         },
       }
@@ -181,14 +223,22 @@ export async function removeFlow(db: Db, actor: Actor, id: string, form: EditFor
     permission: 'manageInstances',
     submission: form.submission,
     replay: async (tx) => {
-      const [there] = await tx.select({ id: processFlows.id }).from(processFlows).where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
+      const [there] = await tx
+        .select({ id: processFlows.id })
+        .from(processFlows)
+        .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
       return there ? null : { removed: true as const, name: '' }
     },
     run: async (tx) => {
       const flow = await lockFlow(tx, actor, id)
       if (flow.version !== form.version) throw new EditConflict('process flow', flow.updatedByName)
       await tx.delete(processFlows).where(eq(processFlows.id, id))
-      const audit: AuditEntry = { action: 'remove process flow', subjectType: 'process flow', subjectId: id, summary: `removed process flow ${flow.name} and its connection shapes` }
+      const audit: AuditEntry = {
+        action: 'remove process flow',
+        subjectType: 'process flow',
+        subjectId: id,
+        summary: `removed process flow ${flow.name} and its connection shapes`,
+      }
       return { result: { removed: true as const, name: flow.name }, resultId: id, audit }
     },
   })
@@ -208,13 +258,23 @@ export interface ShapeView {
 
 /** A process flow with its connection shapes in order. Two queries. */
 export async function getFlow(db: Db, actor: Actor, id: string) {
-  const [flow] = await db.select().from(processFlows).where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
+  const [flow] = await db
+    .select()
+    .from(processFlows)
+    .where(and(eq(processFlows.id, id), eq(processFlows.companyId, actor.companyId)))
   if (!flow) throw new NotFound('That process flow')
-  const rows = await db.select({
-    id: connectionShapes.id, position: connectionShapes.position, instanceId: instances.id, instanceName: instances.name,
-    connectorId: connectors.id, connectorName: connectors.name, endpointKey: connectionShapes.endpointKey,
-    endpoint: sql<EndpointSpec | null>`(select e from jsonb_array_elements(${connectors.definition}->'endpoints') e where e->>'key' = ${connectionShapes.endpointKey} limit 1)`,
-  }).from(connectionShapes)
+  const rows = await db
+    .select({
+      id: connectionShapes.id,
+      position: connectionShapes.position,
+      instanceId: instances.id,
+      instanceName: instances.name,
+      connectorId: connectors.id,
+      connectorName: connectors.name,
+      endpointKey: connectionShapes.endpointKey,
+      endpoint: sql<EndpointSpec | null>`(select e from jsonb_array_elements(${connectors.definition}->'endpoints') e where e->>'key' = ${connectionShapes.endpointKey} limit 1)`,
+    })
+    .from(connectionShapes)
     .innerJoin(instances, eq(instances.id, connectionShapes.instanceId))
     .innerJoin(connectors, eq(connectors.id, instances.connectorId))
     .where(eq(connectionShapes.processFlowId, id))
@@ -222,22 +282,42 @@ export async function getFlow(db: Db, actor: Actor, id: string) {
   return { ...flow, shapes: rows as ShapeView[] }
 }
 
-export interface InstanceChoice { id: string; name: string; connectorId: string; connectorName: string }
+export interface InstanceChoice {
+  id: string
+  name: string
+  connectorId: string
+  connectorName: string
+}
 
 /** Every instance of the company, grouped by connector, for the shape picker. */
-export async function instanceChoices(db: Db, actor: Actor): Promise<{ connectorName: string; instances: InstanceChoice[] }[]> {
-  const rows = await db.select({ id: instances.id, name: instances.name, connectorId: connectors.id, connectorName: connectors.name })
-    .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
+export async function instanceChoices(
+  db: Db,
+  actor: Actor,
+): Promise<{ connectorName: string; instances: InstanceChoice[] }[]> {
+  const rows = await db
+    .select({ id: instances.id, name: instances.name, connectorId: connectors.id, connectorName: connectors.name })
+    .from(instances)
+    .innerJoin(connectors, eq(connectors.id, instances.connectorId))
     .where(eq(instances.companyId, actor.companyId))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id), asc(sql`lower(${instances.name})`))
-  return [...groupBy(rows, (r) => r.connectorId).values()].map((group) => ({ connectorName: group[0]!.connectorName, instances: group }))
+  return [...groupBy(rows, (r) => r.connectorId).values()].map((group) => ({
+    connectorName: group[0]!.connectorName,
+    instances: group,
+  }))
 }
 
 /** An instance of the company and its connector's endpoints, or NotFound. */
 export async function instanceWithEndpoints(db: Queryable, actor: Actor, instanceId: string) {
   if (!isId(instanceId)) return null
-  const [row] = await db.select({ id: instances.id, name: instances.name, connectorName: connectors.name, definition: connectors.definition })
-    .from(instances).innerJoin(connectors, eq(connectors.id, instances.connectorId))
+  const [row] = await db
+    .select({
+      id: instances.id,
+      name: instances.name,
+      connectorName: connectors.name,
+      definition: connectors.definition,
+    })
+    .from(instances)
+    .innerJoin(connectors, eq(connectors.id, instances.connectorId))
     .where(and(eq(instances.id, instanceId), eq(instances.companyId, actor.companyId)))
   if (!row) return null
   return { id: row.id, name: row.name, connectorName: row.connectorName, endpoints: row.definition.endpoints }

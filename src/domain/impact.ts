@@ -20,7 +20,12 @@ export interface ImpactShape {
   breaking: Breaking | null
 }
 
-export interface ImpactFlow { id: string; name: string; enabled: boolean; shapes: ImpactShape[] }
+export interface ImpactFlow {
+  id: string
+  name: string
+  enabled: boolean
+  shapes: ImpactShape[]
+}
 
 export interface ImpactInstance {
   id: string
@@ -41,7 +46,14 @@ export interface Impact {
   truncated: boolean
 }
 
-export const NO_IMPACT: Impact = Object.freeze({ instances: [], flowCount: 0, enabledFlowCount: 0, shapeCount: 0, breakingCount: 0, truncated: false })
+export const NO_IMPACT: Impact = Object.freeze({
+  instances: [],
+  flowCount: 0,
+  enabledFlowCount: 0,
+  shapeCount: 0,
+  breakingCount: 0,
+  truncated: false,
+})
 
 /** At most this many instance × shape rows are listed: enough for any screen a person reads. */
 export const IMPACT_ROWS = 2000
@@ -50,14 +62,18 @@ export const IMPACT_ROWS = 2000
 function breakingKeys(current: ConnectorDefinition, next: ConnectorDefinition) {
   const diff = diffDefinitions(current, next)
   // A new name is not breaking: shapes and instances refer to keys.
-  const changed = <T extends { key: string }>(items: { key: string; properties: string[] }[], removed: T[]) => new Map<string, Breaking>([
-    ...removed.map((item) => [item.key, { kind: 'removed' }] as const),
-    ...items.flatMap((item) => {
-      const properties = item.properties.filter((p) => p !== 'name')
-      return properties.length ? [[item.key, { kind: 'changed', properties }] as const] : []
-    }),
-  ])
-  return { endpoints: changed(diff.endpoints.changed, diff.endpoints.removed), authMethods: changed(diff.authMethods.changed, diff.authMethods.removed) }
+  const changed = <T extends { key: string }>(items: { key: string; properties: string[] }[], removed: T[]) =>
+    new Map<string, Breaking>([
+      ...removed.map((item) => [item.key, { kind: 'removed' }] as const),
+      ...items.flatMap((item) => {
+        const properties = item.properties.filter((p) => p !== 'name')
+        return properties.length ? [[item.key, { kind: 'changed', properties }] as const] : []
+      }),
+    ])
+  return {
+    endpoints: changed(diff.endpoints.changed, diff.endpoints.removed),
+    authMethods: changed(diff.authMethods.changed, diff.authMethods.removed),
+  }
 }
 
 /**
@@ -65,27 +81,49 @@ function breakingKeys(current: ConnectorDefinition, next: ConnectorDefinition) {
  * `next`, endpoints and authentication methods that it removes or changes compared with `current` (the
  * connector's definition now) are flagged as breaking. One query.
  */
-export async function impactOf(db: Queryable, actor: Actor, connectorId: string, current: ConnectorDefinition, next?: ConnectorDefinition): Promise<Impact> {
-  const rows = await db.select({
-    instanceId: instances.id,
-    instanceName: instances.name,
-    authMethodKey: instances.authMethodKey,
-    shapeId: connectionShapes.id,
-    position: connectionShapes.position,
-    endpointKey: connectionShapes.endpointKey,
-    flowId: processFlows.id,
-    flowName: processFlows.name,
-    enabled: processFlows.enabled,
-  }).from(instances)
-    .leftJoin(connectionShapes, and(eq(connectionShapes.instanceId, instances.id), eq(connectionShapes.companyId, instances.companyId)))
-    .leftJoin(processFlows, and(eq(processFlows.id, connectionShapes.processFlowId), eq(processFlows.companyId, connectionShapes.companyId)))
+export async function impactOf(
+  db: Queryable,
+  actor: Actor,
+  connectorId: string,
+  current: ConnectorDefinition,
+  next?: ConnectorDefinition,
+): Promise<Impact> {
+  const rows = await db
+    .select({
+      instanceId: instances.id,
+      instanceName: instances.name,
+      authMethodKey: instances.authMethodKey,
+      shapeId: connectionShapes.id,
+      position: connectionShapes.position,
+      endpointKey: connectionShapes.endpointKey,
+      flowId: processFlows.id,
+      flowName: processFlows.name,
+      enabled: processFlows.enabled,
+    })
+    .from(instances)
+    .leftJoin(
+      connectionShapes,
+      and(eq(connectionShapes.instanceId, instances.id), eq(connectionShapes.companyId, instances.companyId)),
+    )
+    .leftJoin(
+      processFlows,
+      and(eq(processFlows.id, connectionShapes.processFlowId), eq(processFlows.companyId, connectionShapes.companyId)),
+    )
     .where(and(eq(instances.companyId, actor.companyId), eq(instances.connectorId, connectorId)))
-    .orderBy(asc(sql`lower(${instances.name})`), asc(instances.id), asc(sql`lower(${processFlows.name})`), asc(processFlows.id), asc(connectionShapes.position))
+    .orderBy(
+      asc(sql`lower(${instances.name})`),
+      asc(instances.id),
+      asc(sql`lower(${processFlows.name})`),
+      asc(processFlows.id),
+      asc(connectionShapes.position),
+    )
     .limit(IMPACT_ROWS + 1)
   const truncated = rows.length > IMPACT_ROWS
   const endpointNames = new Map(current.endpoints.map((e) => [e.key, e.name]))
   const authMethodNames = new Map(current.authMethods.map((a) => [a.key, a.name]))
-  const breaking = next ? breakingKeys(current, next) : { endpoints: new Map<string, Breaking>(), authMethods: new Map<string, Breaking>() }
+  const breaking = next
+    ? breakingKeys(current, next)
+    : { endpoints: new Map<string, Breaking>(), authMethods: new Map<string, Breaking>() }
 
   const byInstance = new Map<string, ImpactInstance>()
   const flowIds = new Set<string>()
@@ -96,7 +134,9 @@ export async function impactOf(db: Queryable, actor: Actor, connectorId: string,
     let instance = byInstance.get(row.instanceId)
     if (!instance) {
       instance = {
-        id: row.instanceId, name: row.instanceName, flows: [],
+        id: row.instanceId,
+        name: row.instanceName,
+        flows: [],
         authMethodName: authMethodNames.get(row.authMethodKey) ?? row.authMethodKey,
         breaking: breaking.authMethods.get(row.authMethodKey) ?? null,
       }
@@ -110,7 +150,9 @@ export async function impactOf(db: Queryable, actor: Actor, connectorId: string,
       instance.flows.push(flow)
     }
     const shape: ImpactShape = {
-      id: row.shapeId, position: row.position!, endpointKey: row.endpointKey!,
+      id: row.shapeId,
+      position: row.position!,
+      endpointKey: row.endpointKey!,
       endpointName: endpointNames.get(row.endpointKey!) ?? row.endpointKey!,
       breaking: breaking.endpoints.get(row.endpointKey!) ?? null,
     }
@@ -121,6 +163,11 @@ export async function impactOf(db: Queryable, actor: Actor, connectorId: string,
     if (shape.breaking) breakingCount++
   }
   return {
-    instances: [...byInstance.values()], flowCount: flowIds.size, enabledFlowCount: enabledFlowIds.size, shapeCount, breakingCount, truncated,
+    instances: [...byInstance.values()],
+    flowCount: flowIds.size,
+    enabledFlowCount: enabledFlowIds.size,
+    shapeCount,
+    breakingCount,
+    truncated,
   }
 }

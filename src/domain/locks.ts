@@ -25,25 +25,49 @@ export async function lockConnectorNames(tx: Queryable, actor: Actor): Promise<v
 }
 
 /** 3. A migration batch of the company (its undo), for update. */
-export async function lockMigrationBatch(tx: Queryable, actor: Actor, where: SQL | undefined): Promise<{ id: string }[]> {
-  return tx.select({ id: migrationBatches.id }).from(migrationBatches)
-    .where(and(eq(migrationBatches.companyId, actor.companyId), where)).for('update')
+export async function lockMigrationBatch(
+  tx: Queryable,
+  actor: Actor,
+  where: SQL | undefined,
+): Promise<{ id: string }[]> {
+  return tx
+    .select({ id: migrationBatches.id })
+    .from(migrationBatches)
+    .where(and(eq(migrationBatches.companyId, actor.companyId), where))
+    .for('update')
 }
 
 /** 4. Process flows of the company, for update. */
 export async function lockFlows(tx: Queryable, actor: Actor, where: SQL | undefined): Promise<{ id: string }[]> {
-  return tx.select({ id: processFlows.id }).from(processFlows)
-    .where(and(eq(processFlows.companyId, actor.companyId), where)).orderBy(asc(processFlows.id)).for('update')
+  return tx
+    .select({ id: processFlows.id })
+    .from(processFlows)
+    .where(and(eq(processFlows.companyId, actor.companyId), where))
+    .orderBy(asc(processFlows.id))
+    .for('update')
 }
 
 /** 5. Instances of the company: for update, or for share (read, kept as they are until the end). */
-export async function lockInstances(tx: Queryable, actor: Actor, where: SQL | undefined, strength: 'update' | 'share' = 'update'): Promise<{ id: string }[]> {
-  return tx.select({ id: instances.id }).from(instances)
-    .where(and(eq(instances.companyId, actor.companyId), where)).orderBy(asc(instances.id)).for(strength)
+export async function lockInstances(
+  tx: Queryable,
+  actor: Actor,
+  where: SQL | undefined,
+  strength: 'update' | 'share' = 'update',
+): Promise<{ id: string }[]> {
+  return tx
+    .select({ id: instances.id })
+    .from(instances)
+    .where(and(eq(instances.companyId, actor.companyId), where))
+    .orderBy(asc(instances.id))
+    .for(strength)
 }
 
 /** 6. Connection shapes of the company, for update. */
 export async function lockShapes(tx: Queryable, actor: Actor, where: SQL | undefined): Promise<{ id: string }[]> {
-  return tx.select({ id: connectionShapes.id }).from(connectionShapes)
-    .where(and(eq(connectionShapes.companyId, actor.companyId), where)).orderBy(asc(connectionShapes.id)).for('update')
+  return tx
+    .select({ id: connectionShapes.id })
+    .from(connectionShapes)
+    .where(and(eq(connectionShapes.companyId, actor.companyId), where))
+    .orderBy(asc(connectionShapes.id))
+    .for('update')
 }

@@ -28,5 +28,7 @@ export class SecretBox {
   }
 
   /** Never let a SecretBox print its key. */
-  toJSON() { return '[SecretBox]' }
+  toJSON() {
+    return '[SecretBox]'
+  }
 }

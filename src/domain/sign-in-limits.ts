@@ -19,7 +19,11 @@ import type { SignInEmail } from './users.js'
 
 export type LimitName = 'account and address' | 'account' | 'address'
 
-interface Limit { name: LimitName; max: number; windowSeconds: number }
+interface Limit {
+  name: LimitName
+  max: number
+  windowSeconds: number
+}
 
 const MINUTES = 60
 export const SIGN_IN_LIMITS: Record<LimitName, Limit> = {
@@ -31,7 +35,10 @@ export const SIGN_IN_LIMITS: Record<LimitName, Limit> = {
 /** Expired rows removed per attempt: enough to keep up with the rows attempts create (at most three each). */
 const CLEANUP_BATCH = 100
 
-interface Counter { key: string; limit: Limit }
+interface Counter {
+  key: string
+  limit: Limit
+}
 
 function countersFor(email: SignInEmail, address: string): Counter[] {
   const counters = [
@@ -45,11 +52,13 @@ function countersFor(email: SignInEmail, address: string): Counter[] {
 }
 
 /** A failure counted before the password is checked; taken back if the sign-in succeeds. */
-export interface Reservation { counters: { key: string; windowEndsAt: Date }[]; pairKey: string }
+export interface Reservation {
+  counters: { key: string; windowEndsAt: Date }[]
+  pairKey: string
+}
 
 export type AttemptOutcome =
-  | { allowed: true; reservation: Reservation }
-  | { allowed: false; limit: LimitName; retryAfterSeconds: number }
+  { allowed: true; reservation: Reservation } | { allowed: false; limit: LimitName; retryAfterSeconds: number }
 
 /**
  * Counts an attempt against the account, the address and both. Refused (and not counted) when
@@ -57,10 +66,15 @@ export type AttemptOutcome =
  */
 export async function reserveSignInAttempt(db: Db, email: SignInEmail, address: string): Promise<AttemptOutcome> {
   const counters = countersFor(email, address)
-  const rows = await db.insert(signInFailures)
-    .values(counters.map(({ key, limit }) => ({
-      key, failures: 1, windowEndsAt: sql`date_trunc('second', now()) + make_interval(secs => ${limit.windowSeconds})`,
-    })))
+  const rows = await db
+    .insert(signInFailures)
+    .values(
+      counters.map(({ key, limit }) => ({
+        key,
+        failures: 1,
+        windowEndsAt: sql`date_trunc('second', now()) + make_interval(secs => ${limit.windowSeconds})`,
+      })),
+    )
     .onConflictDoUpdate({
       target: signInFailures.key,
       set: {
@@ -95,14 +109,18 @@ export async function reserveSignInAttempt(db: Db, email: SignInEmail, address: 
  */
 export async function recordSuccessfulSignIn(db: Db, reservation: Reservation): Promise<void> {
   await db.delete(signInFailures).where(eq(signInFailures.key, reservation.pairKey))
-  await giveBack(db, reservation.counters.filter((c) => c.key !== reservation.pairKey))
+  await giveBack(
+    db,
+    reservation.counters.filter((c) => c.key !== reservation.pairKey),
+  )
 }
 
 async function giveBack(db: Db, counters: Reservation['counters']): Promise<void> {
   // One row per statement: holding no lock while waiting for another, it cannot deadlock with an
   // attempt locking its rows in key order. Only within the window the failure was counted in.
   for (const { key, windowEndsAt } of counters) {
-    await db.update(signInFailures)
+    await db
+      .update(signInFailures)
       .set({ failures: sql`greatest(${signInFailures.failures} - 1, 0)` })
       .where(and(eq(signInFailures.key, key), eq(signInFailures.windowEndsAt, windowEndsAt)))
   }
@@ -110,7 +128,9 @@ async function giveBack(db: Db, counters: Reservation['counters']): Promise<void
 
 /** Deletes a bounded batch of expired rows; rows another attempt holds are left for next time. */
 async function removeExpired(db: Db): Promise<void> {
-  const expired = db.select({ key: signInFailures.key }).from(signInFailures)
+  const expired = db
+    .select({ key: signInFailures.key })
+    .from(signInFailures)
     .where(lt(signInFailures.windowEndsAt, sql`now()`))
     .limit(CLEANUP_BATCH)
     .for('update', { skipLocked: true })

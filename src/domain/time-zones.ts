@@ -56,7 +56,10 @@ export function canonicalTimeZone(name: string): string | null {
 /** What the time zone select offers: UTC first (the default), then every zone by name. */
 export const TIME_ZONES: readonly string[] = [
   'UTC',
-  ...Intl.supportedValuesOf('timeZone').map((zone) => canonicalTimeZone(zone) ?? zone).filter((zone) => zone !== 'UTC').sort(),
+  ...Intl.supportedValuesOf('timeZone')
+    .map((zone) => canonicalTimeZone(zone) ?? zone)
+    .filter((zone) => zone !== 'UTC')
+    .sort(),
 ]
 
 const OFFERED = new Set(TIME_ZONES)

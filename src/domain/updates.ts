@@ -4,9 +4,7 @@
 // the connector, kept in its revision history) or to install the new version alongside. Each runs in
 // one transaction, once per form submission, and is recorded in the audit log.
 import { and, count, eq, sql } from 'drizzle-orm'
-import {
-  connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions,
-} from '../db/schema.js'
+import { connectorRevisions, connectors, instances, marketplaceConnectors, marketplaceVersions } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
 import { runCommand, type Done } from './command.js'
@@ -16,11 +14,23 @@ import { mergeDefinitions, type MergeResult, type MergeSide } from './definition
 import { impactOf, NO_IMPACT, type Impact } from './impact.js'
 import { describeDiff, diffDefinitions, isUnchanged } from './definition-diff.js'
 import { Conflict, Invalid, NotFound } from './errors.js'
-import { connectorOf, lockConnector, modifier, selectConnectorDetails, selectConnectors, latestVersion, type LockedConnector } from './connector-queries.js'
+import {
+  connectorOf,
+  lockConnector,
+  modifier,
+  selectConnectorDetails,
+  selectConnectors,
+  latestVersion,
+  type LockedConnector,
+} from './connector-queries.js'
 import { hasUpdate, versionsBetween } from './versions.js'
 import { pick, plural } from './words.js'
 
-export interface ReleaseNote { version: string; releasedOn: Date; releaseNotes: string }
+export interface ReleaseNote {
+  version: string
+  releasedOn: Date
+  releaseNotes: string
+}
 
 export interface UpdateChoice {
   connector: {
@@ -77,16 +87,40 @@ async function updateRow(db: Db, actor: Actor, connectorId: string) {
 /** The update screen: release notes, and for a modified connector its customisations. One query, or three with an update. */
 export async function updateChoice(db: Db, actor: Actor, connectorId: string): Promise<UpdateChoice> {
   const row = await updateRow(db, actor, connectorId)
-  const { baseDefinition, definition, latestVersion, latestDefinition, latestReleasedOn: _on, latestReleaseNotes: _notes, marketplaceConnectorId, ...connector } = row
+  const {
+    baseDefinition,
+    definition,
+    latestVersion,
+    latestDefinition,
+    latestReleasedOn: _on,
+    latestReleaseNotes: _notes,
+    marketplaceConnectorId,
+    ...connector
+  } = row
   const modified = row.modifiedAt !== null
   const customisations = modified ? describeDiff(diffDefinitions(baseDefinition, definition)) : []
   if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition) {
     // Nothing to update to: the screen says so and lists nothing.
-    return { connector, newest: null, releaseNotes: [], modified, customisations, vendorChanges: [], impact: NO_IMPACT, merge: null, alongsideName: '' }
+    return {
+      connector,
+      newest: null,
+      releaseNotes: [],
+      modified,
+      customisations,
+      vendorChanges: [],
+      impact: NO_IMPACT,
+      merge: null,
+      alongsideName: '',
+    }
   }
-  const versions = await db.select({
-    version: marketplaceVersions.version, releasedOn: marketplaceVersions.releasedOn, releaseNotes: marketplaceVersions.releaseNotes,
-  }).from(marketplaceVersions).where(eq(marketplaceVersions.marketplaceConnectorId, marketplaceConnectorId))
+  const versions = await db
+    .select({
+      version: marketplaceVersions.version,
+      releasedOn: marketplaceVersions.releasedOn,
+      releaseNotes: marketplaceVersions.releaseNotes,
+    })
+    .from(marketplaceVersions)
+    .where(eq(marketplaceVersions.marketplaceConnectorId, marketplaceConnectorId))
   const releaseNotes = versionsBetween(versions, row.version, latestVersion!)
   return {
     connector,
@@ -106,7 +140,10 @@ function mergeSummary(result: MergeResult) {
   return {
     conflicts: result.conflicts.length,
     keptFromMine: result.keptFromMine,
-    problem: problem && result.conflicts.length === 0 ? `the merged definition is not valid at ${problem.path}: ${problem.message}` : null,
+    problem:
+      problem && result.conflicts.length === 0
+        ? `the merged definition is not valid at ${problem.path}: ${problem.message}`
+        : null,
   }
 }
 
@@ -120,31 +157,55 @@ export interface VersionChoice {
 }
 
 /** `from` is null when answering a form submitted before (the work was done then). */
-export interface UpdatedConnector { id: string; name: string; from: string | null; to: string; instanceCount: number }
+export interface UpdatedConnector {
+  id: string
+  name: string
+  from: string | null
+  to: string
+  instanceCount: number
+}
 
 /** The marketplace version to move to: the one chosen, which must be newer than the connector's. */
 async function targetVersion(tx: Tx, connector: LockedConnector, version: string) {
-  if (connector.kind !== 'prebuilt') throw new Conflict('Custom connectors never get vendor updates: whoever built them manages them.')
-  const [target] = await tx.select({ id: marketplaceVersions.id, version: marketplaceVersions.version, definition: marketplaceVersions.definition })
+  if (connector.kind !== 'prebuilt')
+    throw new Conflict('Custom connectors never get vendor updates: whoever built them manages them.')
+  const [target] = await tx
+    .select({
+      id: marketplaceVersions.id,
+      version: marketplaceVersions.version,
+      definition: marketplaceVersions.definition,
+    })
     .from(marketplaceVersions)
-    .where(and(eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId), eq(marketplaceVersions.version, version)))
+    .where(
+      and(
+        eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId),
+        eq(marketplaceVersions.version, version),
+      ),
+    )
   if (!target) throw new NotFound(`Version ${version} of ${connector.marketplaceName}`)
   if (!hasUpdate(connector.kind, connector.version, target.version)) {
-    throw new Conflict(`${connector.name} is already at version ${connector.version}, so there is nothing to update to ${version}.`)
+    throw new Conflict(
+      `${connector.name} is already at version ${connector.version}, so there is nothing to update to ${version}.`,
+    )
   }
   return target
 }
 
 async function instanceCount(tx: Tx, actor: Actor, connectorId: string): Promise<number> {
-  const [row] = await tx.select({ n: count() }).from(instances)
+  const [row] = await tx
+    .select({ n: count() })
+    .from(instances)
     .where(and(eq(instances.companyId, actor.companyId), eq(instances.connectorId, connectorId)))
   return row!.n
 }
 
 /** The result of an update or overwrite submitted before (a double click answers the same). */
 async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise<UpdatedConnector> {
-  const [row] = await selectConnectors(tx, { id: connectors.id, name: connectors.name, to: marketplaceVersions.version })
-    .where(connectorOf(actor, connectorId))
+  const [row] = await selectConnectors(tx, {
+    id: connectors.id,
+    name: connectors.name,
+    to: marketplaceVersions.version,
+  }).where(connectorOf(actor, connectorId))
   if (!row) throw new NotFound('That connector')
   return { ...row, from: null, instanceCount: await instanceCount(tx, actor, connectorId) }
 }
@@ -154,20 +215,41 @@ async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise
  * definition becomes the version's, or `merged` (the version's with the company's changes kept on
  * top), in which case it stays modified by the actor.
  */
-async function moveToVersion(tx: Tx, actor: Actor, connector: LockedConnector, target: { id: string; definition: ConnectorDefinition }, summary: string, merged?: ConnectorDefinition) {
+async function moveToVersion(
+  tx: Tx,
+  actor: Actor,
+  connector: LockedConnector,
+  target: { id: string; definition: ConnectorDefinition },
+  summary: string,
+  merged?: ConnectorDefinition,
+) {
   const definition = merged ?? target.definition
   const modified = merged && !isUnchanged(diffDefinitions(target.definition, merged))
-  const [saved] = await tx.update(connectors).set({
-    definition,
-    marketplaceVersionId: target.id,
-    revision: sql`${connectors.revision} + 1`,
-    modifiedAt: modified ? sql`now()` : null,
-    modifiedBy: modified ? actor.id : null,
-  }).where(and(eq(connectors.id, connector.id), eq(connectors.companyId, actor.companyId), eq(connectors.revision, connector.revision)))
+  const [saved] = await tx
+    .update(connectors)
+    .set({
+      definition,
+      marketplaceVersionId: target.id,
+      revision: sql`${connectors.revision} + 1`,
+      modifiedAt: modified ? sql`now()` : null,
+      modifiedBy: modified ? actor.id : null,
+    })
+    .where(
+      and(
+        eq(connectors.id, connector.id),
+        eq(connectors.companyId, actor.companyId),
+        eq(connectors.revision, connector.revision),
+      ),
+    )
     .returning({ revision: connectors.revision })
   if (!saved) throw await revisionConflict(tx, connector.id)
   await tx.insert(connectorRevisions).values({
-    connectorId: connector.id, number: saved.revision, authorId: actor.id, summary, definition, marketplaceVersionId: target.id,
+    connectorId: connector.id,
+    number: saved.revision,
+    authorId: actor.id,
+    summary,
+    definition,
+    marketplaceVersionId: target.id,
   })
   return saved.revision
 }
@@ -178,8 +260,13 @@ type Target = Awaited<ReturnType<typeof targetVersion>>
  * What update, overwrite and merge share: the connector locked at the revision the form showed, the
  * version chosen; a form sent again answers with what the connector is now.
  */
-function moveCommand<R>(db: Db, actor: Actor, input: VersionChoice, replay: (earlier: UpdatedConnector) => R,
-  move: (tx: Tx, connector: LockedConnector, target: Target) => Promise<Done<R>>): Promise<R> {
+function moveCommand<R>(
+  db: Db,
+  actor: Actor,
+  input: VersionChoice,
+  replay: (earlier: UpdatedConnector) => R,
+  move: (tx: Tx, connector: LockedConnector, target: Target) => Promise<Done<R>>,
+): Promise<R> {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: input.submission,
@@ -195,28 +282,62 @@ function moveCommand<R>(db: Db, actor: Actor, input: VersionChoice, replay: (ear
 
 /** "update available" on a connector that is not modified: updated in place to the chosen version. */
 export async function updateConnector(db: Db, actor: Actor, input: VersionChoice): Promise<UpdatedConnector> {
-  return moveCommand(db, actor, input, (earlier) => earlier, async (tx, connector, target) => {
-    if (connector.modifiedAt) {
-      throw new Conflict(`${connector.name} has been modified, so it is not updated in place: choose whether to overwrite it or to install version ${target.version} alongside it.`)
-    }
-    const releaseNotes = await notesBetween(tx, connector, target.version)
-    const revision = await moveToVersion(tx, actor, connector, target, `updated from version ${connector.version} to ${target.version}`)
-    const instanceTotal = await instanceCount(tx, actor, connector.id)
-    return {
-      result: { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal },
-      resultId: connector.id,
-      audit: {
-        action: 'update', subjectType: 'connector', subjectId: connector.id,
-        summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}${instanceTotal ? `; ${pick(instanceTotal, 'its instance keeps', `its ${instanceTotal} instances keep`)} working with it` : ''}`,
-        details: { from: connector.version, to: target.version, revision, releaseNotes, changes: describeDiff(diffDefinitions(connector.definition, target.definition)) },
-      },
-    }
-  })
+  return moveCommand(
+    db,
+    actor,
+    input,
+    (earlier) => earlier,
+    async (tx, connector, target) => {
+      if (connector.modifiedAt) {
+        throw new Conflict(
+          `${connector.name} has been modified, so it is not updated in place: choose whether to overwrite it or to install version ${target.version} alongside it.`,
+        )
+      }
+      const releaseNotes = await notesBetween(tx, connector, target.version)
+      const revision = await moveToVersion(
+        tx,
+        actor,
+        connector,
+        target,
+        `updated from version ${connector.version} to ${target.version}`,
+      )
+      const instanceTotal = await instanceCount(tx, actor, connector.id)
+      return {
+        result: {
+          id: connector.id,
+          name: connector.name,
+          from: connector.version,
+          to: target.version,
+          instanceCount: instanceTotal,
+        },
+        resultId: connector.id,
+        audit: {
+          action: 'update',
+          subjectType: 'connector',
+          subjectId: connector.id,
+          summary: `updated ${connector.name} in place from version ${connector.version} to ${target.version}${instanceTotal ? `; ${pick(instanceTotal, 'its instance keeps', `its ${instanceTotal} instances keep`)} working with it` : ''}`,
+          details: {
+            from: connector.version,
+            to: target.version,
+            revision,
+            releaseNotes,
+            changes: describeDiff(diffDefinitions(connector.definition, target.definition)),
+          },
+        },
+      }
+    },
+  )
 }
 
-async function notesBetween(tx: Tx, connector: LockedConnector, target: string): Promise<{ version: string; releaseNotes: string }[]> {
-  const versions = await tx.select({ version: marketplaceVersions.version, releaseNotes: marketplaceVersions.releaseNotes })
-    .from(marketplaceVersions).where(eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId))
+async function notesBetween(
+  tx: Tx,
+  connector: LockedConnector,
+  target: string,
+): Promise<{ version: string; releaseNotes: string }[]> {
+  const versions = await tx
+    .select({ version: marketplaceVersions.version, releaseNotes: marketplaceVersions.releaseNotes })
+    .from(marketplaceVersions)
+    .where(eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId))
   return versionsBetween(versions, connector.version, target)
 }
 
@@ -227,21 +348,46 @@ export type OverwrittenConnector = UpdatedConnector & { customisations: string[]
  * connector but stay in its revision history; the connector keeps its id, so instances stay attached.
  */
 export async function overwriteWithVersion(db: Db, actor: Actor, input: VersionChoice): Promise<OverwrittenConnector> {
-  const replay = (earlier: UpdatedConnector) => ({ ...earlier, customisations: [], lastCustomisedRevision: input.revision })
+  const replay = (earlier: UpdatedConnector) => ({
+    ...earlier,
+    customisations: [],
+    lastCustomisedRevision: input.revision,
+  })
   return moveCommand<OverwrittenConnector>(db, actor, input, replay, async (tx, connector, target) => {
     const customisations = describeDiff(diffDefinitions(connector.baseDefinition, connector.definition))
-    const lost = customisations.length ? `; customisations removed (see revision ${connector.revision}): ${customisations.join('; ')}` : ''
-    const revision = await moveToVersion(tx, actor, connector, target, `overwritten with version ${target.version} (was ${connector.version})${lost}`)
+    const lost = customisations.length
+      ? `; customisations removed (see revision ${connector.revision}): ${customisations.join('; ')}`
+      : ''
+    const revision = await moveToVersion(
+      tx,
+      actor,
+      connector,
+      target,
+      `overwritten with version ${target.version} (was ${connector.version})${lost}`,
+    )
     return {
       result: {
-        id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: await instanceCount(tx, actor, connector.id),
-        customisations, lastCustomisedRevision: connector.revision,
+        id: connector.id,
+        name: connector.name,
+        from: connector.version,
+        to: target.version,
+        instanceCount: await instanceCount(tx, actor, connector.id),
+        customisations,
+        lastCustomisedRevision: connector.revision,
       },
       resultId: connector.id,
       audit: {
-        action: 'overwrite', subjectType: 'connector', subjectId: connector.id,
+        action: 'overwrite',
+        subjectType: 'connector',
+        subjectId: connector.id,
         summary: `overwrote ${connector.name} with version ${target.version} (was ${connector.version}); customisations removed: ${customisations.join('; ') || 'none'}`,
-        details: { from: connector.version, to: target.version, revision, customisations, customisedRevision: connector.revision },
+        details: {
+          from: connector.version,
+          to: target.version,
+          revision,
+          customisations,
+          customisedRevision: connector.revision,
+        },
       },
     }
   })
@@ -268,17 +414,34 @@ export interface MergePreview {
  * its current definition (mine) and the newest version (theirs), with the admin's choices so far.
  * Conflicts without a choice preview as theirs. Two queries.
  */
-export async function mergePreview(db: Db, actor: Actor, connectorId: string, choices: Record<string, MergeSide> = {}): Promise<MergePreview> {
+export async function mergePreview(
+  db: Db,
+  actor: Actor,
+  connectorId: string,
+  choices: Record<string, MergeSide> = {},
+): Promise<MergePreview> {
   const row = await updateRow(db, actor, connectorId)
-  const { baseDefinition, definition, latestVersion, latestDefinition, latestReleasedOn, latestReleaseNotes, marketplaceConnectorId: _m, ...connector } = row
-  if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition) throw new Conflict(`${row.name} has no update to take.`)
+  const {
+    baseDefinition,
+    definition,
+    latestVersion,
+    latestDefinition,
+    latestReleasedOn,
+    latestReleaseNotes,
+    marketplaceConnectorId: _m,
+    ...connector
+  } = row
+  if (!hasUpdate(row.kind, row.version, latestVersion) || !latestDefinition)
+    throw new Conflict(`${row.name} has no update to take.`)
   const merge = mergeDefinitions(baseDefinition, definition, latestDefinition, choices)
   const problem = merge.unresolved.length ? null : checkDefinition(merge.definition)[0]
   return {
     connector,
     newest: { version: latestVersion!, releasedOn: latestReleasedOn!, releaseNotes: latestReleaseNotes! },
     merge,
-    problem: problem ? `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.` : null,
+    problem: problem
+      ? `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.`
+      : null,
     changes: describeDiff(diffDefinitions(definition, merge.definition)),
     impact: await impactOf(db, actor, connectorId, definition, merge.definition),
   }
@@ -294,47 +457,91 @@ export const choiceField = (conflictId: string) => `choice.${conflictId}`
  * is the merge, every conflict answered. One transaction, once per form submission.
  */
 export async function mergeWithVersion(db: Db, actor: Actor, input: MergeChoice): Promise<MergedConnector> {
-  return moveCommand<MergedConnector>(db, actor, input, (earlier) => ({ ...earlier, kept: [], conflicts: 0 }), async (tx, connector, target) => {
-    const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
-    if (merge.unresolved.length) {
-      throw new Invalid(Object.fromEntries(merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.'])))
-    }
-    const problem = checkDefinition(merge.definition)[0]
-    if (problem) throw new Invalid({ '': `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.` })
-    const picks = merge.conflicts.map((c) => `${c.where}: ${input.choices[c.id] === 'mine' ? 'mine' : 'theirs'}`)
-    const summary = [
-      `updated from version ${connector.version} to ${target.version}, keeping your changes`,
-      merge.keptFromMine.length ? `kept: ${merge.keptFromMine.join('; ')}` : '',
-      picks.length ? `conflicts resolved: ${picks.join('; ')}` : '',
-    ].filter(Boolean).join('; ')
-    const revision = await moveToVersion(tx, actor, connector, target, summary, merge.definition)
-    const instanceTotal = await instanceCount(tx, actor, connector.id)
-    return {
-      result: { id: connector.id, name: connector.name, from: connector.version, to: target.version, instanceCount: instanceTotal, kept: merge.keptFromMine, conflicts: merge.conflicts.length },
-      resultId: connector.id,
-      audit: {
-        action: 'merge update', subjectType: 'connector', subjectId: connector.id,
-        summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations${merge.conflicts.length ? ` (${plural(merge.conflicts.length, 'conflict')} resolved)` : ''}`,
-        details: { from: connector.version, to: target.version, revision, kept: merge.keptFromMine, conflicts: picks, changes: describeDiff(diffDefinitions(connector.definition, merge.definition)) },
-      },
-    }
-  })
+  return moveCommand<MergedConnector>(
+    db,
+    actor,
+    input,
+    (earlier) => ({ ...earlier, kept: [], conflicts: 0 }),
+    async (tx, connector, target) => {
+      const merge = mergeDefinitions(connector.baseDefinition, connector.definition, target.definition, input.choices)
+      if (merge.unresolved.length) {
+        throw new Invalid(
+          Object.fromEntries(
+            merge.unresolved.map((id) => [choiceField(id), 'Choose mine or theirs for this conflict.']),
+          ),
+        )
+      }
+      const problem = checkDefinition(merge.definition)[0]
+      if (problem)
+        throw new Invalid({
+          '': `The merged definition is not valid at ${problem.path}: ${problem.message}. Choose differently, or overwrite or install alongside instead.`,
+        })
+      const picks = merge.conflicts.map((c) => `${c.where}: ${input.choices[c.id] === 'mine' ? 'mine' : 'theirs'}`)
+      const summary = [
+        `updated from version ${connector.version} to ${target.version}, keeping your changes`,
+        merge.keptFromMine.length ? `kept: ${merge.keptFromMine.join('; ')}` : '',
+        picks.length ? `conflicts resolved: ${picks.join('; ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ')
+      const revision = await moveToVersion(tx, actor, connector, target, summary, merge.definition)
+      const instanceTotal = await instanceCount(tx, actor, connector.id)
+      return {
+        result: {
+          id: connector.id,
+          name: connector.name,
+          from: connector.version,
+          to: target.version,
+          instanceCount: instanceTotal,
+          kept: merge.keptFromMine,
+          conflicts: merge.conflicts.length,
+        },
+        resultId: connector.id,
+        audit: {
+          action: 'merge update',
+          subjectType: 'connector',
+          subjectId: connector.id,
+          summary: `updated ${connector.name} from version ${connector.version} to ${target.version} keeping its customisations${merge.conflicts.length ? ` (${plural(merge.conflicts.length, 'conflict')} resolved)` : ''}`,
+          details: {
+            from: connector.version,
+            to: target.version,
+            revision,
+            kept: merge.keptFromMine,
+            conflicts: picks,
+            changes: describeDiff(diffDefinitions(connector.definition, merge.definition)),
+          },
+        },
+      }
+    },
+  )
 }
 
-export interface InstalledAlongside { id: string; name: string; version: string; previousId: string; previousName: string }
+export interface InstalledAlongside {
+  id: string
+  name: string
+  version: string
+  previousId: string
+  previousName: string
+}
 
 /**
  * "install" the new version alongside: a second connector, named after the version so both can be
  * told apart, based on the chosen version, with no instances. The existing one is not touched.
  */
-export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<VersionChoice, 'revision'>): Promise<InstalledAlongside> {
+export async function installVersionAlongside(
+  db: Db,
+  actor: Actor,
+  input: Omit<VersionChoice, 'revision'>,
+): Promise<InstalledAlongside> {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: input.submission,
     replay: async (tx, earlier) => {
       if (!earlier.resultId) return null
       const connector = await lockConnector(tx, actor, input.connectorId)
-      const [done] = await tx.select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version }).from(connectors)
+      const [done] = await tx
+        .select({ id: connectors.id, name: connectors.name, version: marketplaceVersions.version })
+        .from(connectors)
         .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
         .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
       return done ? { ...done, previousId: connector.id, previousName: connector.name } : null
@@ -344,7 +551,9 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
       const target = await targetVersion(tx, connector, input.version)
       // "Shopify 2.2.0", or "Shopify 2.2.0 (2)" when that name is taken, …
       const installed = await installMarketplaceVersion(tx, actor, {
-        marketplaceConnectorId: connector.marketplaceConnectorId, versionId: target.id, definition: target.definition,
+        marketplaceConnectorId: connector.marketplaceConnectorId,
+        versionId: target.id,
+        definition: target.definition,
         name: `${connector.marketplaceName} ${target.version}`,
         summary: `installed version ${target.version} from the marketplace alongside ${connector.name} (version ${connector.version})`,
       })
@@ -352,9 +561,16 @@ export async function installVersionAlongside(db: Db, actor: Actor, input: Omit<
         result: { ...installed, version: target.version, previousId: connector.id, previousName: connector.name },
         resultId: installed.id,
         audit: {
-          action: 'install alongside', subjectType: 'connector', subjectId: installed.id,
+          action: 'install alongside',
+          subjectType: 'connector',
+          subjectId: installed.id,
           summary: `installed ${installed.name} (version ${target.version}) alongside ${connector.name} (version ${connector.version}), which keeps its instances`,
-          details: { alongside: connector.id, alongsideName: connector.name, version: target.version, previousVersion: connector.version },
+          details: {
+            alongside: connector.id,
+            alongsideName: connector.name,
+            version: target.version,
+            previousVersion: connector.version,
+          },
         },
       }
     },

@@ -19,11 +19,21 @@ export const SESSION_DAYS = 14
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
-const sessionUser = preparedQuery((db) => db.select({
-  id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role, sessionId: sessions.id,
-}).from(sessions).innerJoin(users, eq(users.id, sessions.userId))
-  .where(and(eq(sessions.id, sql.placeholder('tokenHash')), gt(sessions.expiresAt, sql`now()`)))
-  .prepare('user_for_session'))
+const sessionUser = preparedQuery((db) =>
+  db
+    .select({
+      id: users.id,
+      companyId: users.companyId,
+      name: users.name,
+      email: users.email,
+      role: users.role,
+      sessionId: sessions.id,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.id, sql.placeholder('tokenHash')), gt(sessions.expiresAt, sql`now()`)))
+    .prepare('user_for_session'),
+)
 
 /** The signed-in user for a session token, or null (unknown or expired): one query. */
 export async function userForSession(db: Db, token: string): Promise<(Actor & { sessionId: string }) | null> {
@@ -50,14 +60,18 @@ export function normaliseEmail(input: string): { email: SignInEmail } | { error:
   if (input.length > 4 * EMAIL_MAX_LENGTH) return tooLong
   const email = input.normalize('NFKC').toLowerCase().normalize('NFKC').trim()
   if (!email) return { error: 'Enter your email address.' }
-  if (CONTROL_CHARACTERS.test(email)) return { error: 'An email address cannot contain control characters such as tabs or line breaks.' }
+  if (CONTROL_CHARACTERS.test(email))
+    return { error: 'An email address cannot contain control characters such as tabs or line breaks.' }
   if ([...email].length > EMAIL_MAX_LENGTH) return tooLong
   return { email: email as SignInEmail }
 }
 
 /** Checks an email and password; the same time is spent whether or not the email exists. */
 export async function authenticate(db: Db, email: SignInEmail, password: string): Promise<Actor | null> {
-  const [user] = await db.select().from(users).where(and(eq(sql`lower(${users.email})`, email), eq(users.signsIn, true)))
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(and(eq(sql`lower(${users.email})`, email), eq(users.signsIn, true)))
   const ok = await verifyPassword(password, user?.passwordHash ?? UNUSABLE_HASH)
   if (!user || !ok) return null
   return { id: user.id, companyId: user.companyId, name: user.name, email: user.email, role: user.role }
@@ -68,7 +82,9 @@ export async function startSession(db: Db, userId: string): Promise<string> {
   const token = randomBytes(32).toString('base64url')
   await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`))
   await db.insert(sessions).values({
-    id: tokenHash(token), userId, expiresAt: sql`now() + make_interval(days => ${SESSION_DAYS})`,
+    id: tokenHash(token),
+    userId,
+    expiresAt: sql`now() + make_interval(days => ${SESSION_DAYS})`,
   })
   return token
 }
@@ -82,7 +98,12 @@ export async function createCompany(db: Queryable, name: string): Promise<{ id: 
   return company!
 }
 
-export interface FirstAdministrator { company: string; email: string; name: string; password: string }
+export interface FirstAdministrator {
+  company: string
+  email: string
+  name: string
+  password: string
+}
 
 /** Refuses (Invalid, a message per field) what `createCompanyWithAdministrator` cannot create, before any database work. */
 export function checkFirstAdministrator(input: FirstAdministrator): void {
@@ -106,56 +127,102 @@ export function checkFirstAdministrator(input: FirstAdministrator): void {
  * deployment gets its first account. Refused, with a message per field, when the company name is
  * taken, the address already signs in, or the password is weak.
  */
-export async function createCompanyWithAdministrator(db: Db, input: FirstAdministrator): Promise<{ company: { id: string; name: string }; administrator: Actor }> {
+export async function createCompanyWithAdministrator(
+  db: Db,
+  input: FirstAdministrator,
+): Promise<{ company: { id: string; name: string }; administrator: Actor }> {
   checkFirstAdministrator(input)
   const companyName = input.company.trim()
   const name = input.name.trim()
   return db.transaction(async (tx) => {
-    const [existing] = await tx.select({ id: companies.id }).from(companies).where(eq(sql`lower(${companies.name})`, companyName.toLowerCase()))
+    const [existing] = await tx
+      .select({ id: companies.id })
+      .from(companies)
+      .where(eq(sql`lower(${companies.name})`, companyName.toLowerCase()))
     if (existing) throw new Invalid({ company: `A company named "${companyName}" already exists.` })
     const company = await createCompany(tx, companyName)
-    const administrator = await createUser(tx, { companyId: company.id, email: input.email, name, role: 'administrator', password: input.password })
-      .catch((error: unknown) => {
-        if (violates(error, 'users_sign_in_email_unique')) throw new Invalid({ email: `${input.email.trim()} already signs in to the dashboard.` })
-        throw error
-      })
+    const administrator = await createUser(tx, {
+      companyId: company.id,
+      email: input.email,
+      name,
+      role: 'administrator',
+      password: input.password,
+    }).catch((error: unknown) => {
+      if (violates(error, 'users_sign_in_email_unique'))
+        throw new Invalid({ email: `${input.email.trim()} already signs in to the dashboard.` })
+      throw error
+    })
     await recordEvent(tx, administrator, {
-      action: 'add user', subjectType: 'user', subjectId: administrator.id,
+      action: 'add user',
+      subjectType: 'user',
+      subjectId: administrator.id,
       summary: `created ${company.name} with ${name} (${administrator.email}) as its first administrator (npm run admin:create)`,
     })
     return { company, administrator }
   })
 }
 
-export interface NewUser { companyId: string; email: string; name: string; password: string; role: Role }
+export interface NewUser {
+  companyId: string
+  email: string
+  name: string
+  password: string
+  role: Role
+}
 
 /** Creates a user who signs in with their email address (fails if that address already signs in). */
 export async function createUser(db: Queryable, input: NewUser): Promise<Actor> {
   const normalised = normaliseEmail(input.email)
   if ('error' in normalised) throw new Invalid({ email: normalised.error })
-  const [user] = await db.insert(users).values({
-    companyId: input.companyId,
-    email: normalised.email,
-    name: input.name.trim(),
-    role: input.role,
-    passwordHash: await hashPassword(input.password),
-  }).returning()
+  const [user] = await db
+    .insert(users)
+    .values({
+      companyId: input.companyId,
+      email: normalised.email,
+      name: input.name.trim(),
+      role: input.role,
+      passwordHash: await hashPassword(input.password),
+    })
+    .returning()
   return { id: user!.id, companyId: user!.companyId, name: user!.name, email: user!.email, role: user!.role }
 }
 
 // ---- Users of a company (settings > users; administrators only) ----
 
-export interface CompanyUser { id: string; name: string; email: string; role: Role; createdAt: Date; version: number }
+export interface CompanyUser {
+  id: string
+  name: string
+  email: string
+  role: Role
+  createdAt: Date
+  version: number
+}
 
-const companyUser = { id: users.id, name: users.name, email: users.email, role: users.role, createdAt: users.createdAt, version: users.version }
+const companyUser = {
+  id: users.id,
+  name: users.name,
+  email: users.email,
+  role: users.role,
+  createdAt: users.createdAt,
+  version: users.version,
+}
 
 export async function listUsers(db: Db, actor: Actor): Promise<CompanyUser[]> {
   requirePermission(actor, 'manageUsers')
-  return db.select(companyUser)
-    .from(users).where(eq(users.companyId, actor.companyId)).orderBy(asc(sql`lower(${users.name})`))
+  return db
+    .select(companyUser)
+    .from(users)
+    .where(eq(users.companyId, actor.companyId))
+    .orderBy(asc(sql`lower(${users.name})`))
 }
 
-export interface UserInput { name: string; email: string; role: string; password: string; submission?: string | undefined }
+export interface UserInput {
+  name: string
+  email: string
+  role: string
+  password: string
+  submission?: string | undefined
+}
 
 /**
  * Adds a person to the actor's company. Whether their address already signs in with another
@@ -166,10 +233,14 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   requirePermission(actor, 'manageUsers')
   const errors: Record<string, string> = {}
   const name = input.name.trim()
-  if (!name) errors.name = 'Enter the person\'s name.'
+  if (!name) errors.name = "Enter the person's name."
   else if (name.length > LIMITS.personName) errors.name = tooLongMessage(LIMITS.personName)
   const normalised = normaliseEmail(input.email)
-  if ('error' in normalised) errors.email = normalised.error === 'Enter your email address.' ? 'Enter an email address such as name@company.com.' : normalised.error
+  if ('error' in normalised)
+    errors.email =
+      normalised.error === 'Enter your email address.'
+        ? 'Enter an email address such as name@company.com.'
+        : normalised.error
   else if (!EMAIL.test(normalised.email)) errors.email = 'Enter an email address such as name@company.com.'
   if (!(ROLES as readonly string[]).includes(input.role)) errors.role = 'Choose a role.'
   const weak = passwordProblem(input.password)
@@ -178,28 +249,47 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
   const email = normalised.email
   const passwordHash = await hashPassword(input.password)
   // Two companies adding one new address at once: the loser's run finds it taken and lists the person.
-  return retryOnceIfViolated('users_sign_in_email_unique', () => runCommand(db, actor, {
-    permission: 'manageUsers',
-    // Once per form submission: a double submit answers with the user added first.
-    submission: input.submission,
-    replay: async (tx, earlier) => {
-      const [done] = earlier.resultId ? await tx.select(companyUser).from(users).where(and(eq(users.id, earlier.resultId), eq(users.companyId, actor.companyId))) : []
-      return done ?? null
-    },
-    run: async (tx) => {
-      const [user] = await tx.insert(users).values({
-        companyId: actor.companyId, name, email, role: input.role as Role, passwordHash,
-        signsIn: sql`not exists (select 1 from ${users} where lower(${users.email}) = ${email} and ${users.signsIn})`,
-      })
-        .returning(companyUser)
-        .catch((error: unknown) => {
-          if (violates(error, 'users_company_email_unique')) throw new Invalid({ email: 'Somebody in your company already has this email address.' })
-          throw error
-        })
-      const audit: AuditEntry = { action: 'add user', subjectType: 'user', subjectId: user!.id, summary: `added ${name} (${email}) as ${input.role}` }
-      return { result: user!, resultId: user!.id, audit }
-    },
-  }))
+  return retryOnceIfViolated('users_sign_in_email_unique', () =>
+    runCommand(db, actor, {
+      permission: 'manageUsers',
+      // Once per form submission: a double submit answers with the user added first.
+      submission: input.submission,
+      replay: async (tx, earlier) => {
+        const [done] = earlier.resultId
+          ? await tx
+              .select(companyUser)
+              .from(users)
+              .where(and(eq(users.id, earlier.resultId), eq(users.companyId, actor.companyId)))
+          : []
+        return done ?? null
+      },
+      run: async (tx) => {
+        const [user] = await tx
+          .insert(users)
+          .values({
+            companyId: actor.companyId,
+            name,
+            email,
+            role: input.role as Role,
+            passwordHash,
+            signsIn: sql`not exists (select 1 from ${users} where lower(${users.email}) = ${email} and ${users.signsIn})`,
+          })
+          .returning(companyUser)
+          .catch((error: unknown) => {
+            if (violates(error, 'users_company_email_unique'))
+              throw new Invalid({ email: 'Somebody in your company already has this email address.' })
+            throw error
+          })
+        const audit: AuditEntry = {
+          action: 'add user',
+          subjectType: 'user',
+          subjectId: user!.id,
+          summary: `added ${name} (${email}) as ${input.role}`,
+        }
+        return { result: user!, resultId: user!.id, audit }
+      },
+    }),
+  )
 }
 
 /** The role form was read before somebody changed that user's role: nothing is changed. */
@@ -214,14 +304,23 @@ export class RoleConflict extends EditConflict {
  * Changes a user's role, from a form read at `form.version` of that user; the company always keeps
  * at least one administrator. Once per form submission.
  */
-export async function changeRole(db: Db, actor: Actor, userId: string, role: string, form: EditForm): Promise<CompanyUser> {
+export async function changeRole(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  role: string,
+  form: EditForm,
+): Promise<CompanyUser> {
   requirePermission(actor, 'manageUsers')
   if (!(ROLES as readonly string[]).includes(role)) throw new Invalid({ role: 'Choose a role.' })
   return runCommand(db, actor, {
     permission: 'manageUsers',
     submission: form.submission,
     replay: async (tx) => {
-      const [done] = await tx.select(companyUser).from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
+      const [done] = await tx
+        .select(companyUser)
+        .from(users)
+        .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
       if (!done) throw new NotFound('That user')
       return done
     },
@@ -229,18 +328,39 @@ export async function changeRole(db: Db, actor: Actor, userId: string, role: str
   })
 }
 
-async function changeRoleOf(tx: Tx, actor: Actor, userId: string, role: string, form: EditForm): Promise<Done<CompanyUser>> {
+async function changeRoleOf(
+  tx: Tx,
+  actor: Actor,
+  userId: string,
+  role: string,
+  form: EditForm,
+): Promise<Done<CompanyUser>> {
   // Locks the company's administrators so two demotions cannot leave none.
-  const admins = await tx.select({ id: users.id }).from(users)
-    .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator'))).for('update')
-  const [user] = await tx.select().from(users).where(and(eq(users.id, userId), eq(users.companyId, actor.companyId))).for('update')
+  const admins = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator')))
+    .for('update')
+  const [user] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
+    .for('update')
   if (!user) throw new NotFound('That user')
   if (user.version !== form.version) throw new RoleConflict(user)
   if (user.role === 'administrator' && role !== 'administrator' && admins.length <= 1) {
     throw new Invalid({ role: `${user.name} is the only administrator. Make somebody else an administrator first.` })
   }
-  const [updated] = await tx.update(users).set({ role: role as Role, version: sql`${users.version} + 1` }).where(eq(users.id, userId))
+  const [updated] = await tx
+    .update(users)
+    .set({ role: role as Role, version: sql`${users.version} + 1` })
+    .where(eq(users.id, userId))
     .returning(companyUser)
-  const audit: AuditEntry = { action: 'change role', subjectType: 'user', subjectId: userId, summary: `changed the role of ${user.name} from ${user.role} to ${role}` }
+  const audit: AuditEntry = {
+    action: 'change role',
+    subjectType: 'user',
+    subjectId: userId,
+    summary: `changed the role of ${user.name} from ${user.role} to ${role}`,
+  }
   return { result: updated!, resultId: userId, audit }
 }

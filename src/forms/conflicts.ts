@@ -7,4 +7,5 @@ export function conflictMessage(conflict: EditConflict, notDone: string, kept: s
   return `${conflict.authorName ?? 'Somebody'} saved a change to this ${conflict.what} meanwhile. ${notDone} ${kept}`
 }
 
-export const KEPT_BESIDE = 'What is saved now is shown beside each field where it differs from what you entered, which is kept in this form: check it and save again if it is still needed.'
+export const KEPT_BESIDE =
+  'What is saved now is shown beside each field where it differs from what you entered, which is kept in this form: check it and save again if it is still needed.'

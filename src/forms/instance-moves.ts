@@ -10,12 +10,15 @@ const listOf = (value: string | string[] | undefined): string[] => (value === un
 
 /** Values of the fields named `<prefix>.<id>`, by id. */
 function byId(body: MigrationForm, prefix: string): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(body)
-    .filter(([key]) => key.startsWith(`${prefix}.`) && isId(key.slice(prefix.length + 1)))
-    .map(([key, value]) => [key.slice(prefix.length + 1), listOf(value)]))
+  return Object.fromEntries(
+    Object.entries(body)
+      .filter(([key]) => key.startsWith(`${prefix}.`) && isId(key.slice(prefix.length + 1)))
+      .map(([key, value]) => [key.slice(prefix.length + 1), listOf(value)]),
+  )
 }
 
-const firstOf = (lists: Record<string, string[]>) => Object.fromEntries(Object.entries(lists).map(([id, values]) => [id, values[0] ?? '']))
+const firstOf = (lists: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(lists).map(([id, values]) => [id, values[0] ?? '']))
 
 export function migrationChoices(body: MigrationForm): MigrationChoices {
   return {

@@ -34,7 +34,13 @@ export function newInstanceInput(body: InstanceForm, definition: ConnectorDefini
 
 /** The settings page's details form. */
 export function detailsInput(body: InstanceForm): InstanceDetails {
-  return { name: body.name ?? '', timeZone: body.timeZone ?? '', dateFormat: body.dateFormat ?? '', rateLimitAmount: body.rateLimitAmount ?? '', rateLimitUnit: body.rateLimitUnit ?? '' }
+  return {
+    name: body.name ?? '',
+    timeZone: body.timeZone ?? '',
+    dateFormat: body.dateFormat ?? '',
+    rateLimitAmount: body.rateLimitAmount ?? '',
+    rateLimitUnit: body.rateLimitUnit ?? '',
+  }
 }
 
 /** The authentication and variable values entered (`auth.<key>`, `var.<key>`). */

@@ -5,7 +5,8 @@ import type { MergeSide } from '../domain/definition-merge.js'
 export function mergeChoices(body: Record<string, unknown>): Record<string, MergeSide> {
   const choices: Record<string, MergeSide> = {}
   for (const [name, value] of Object.entries(body)) {
-    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs')) choices[name.slice('choice.'.length)] = value
+    if (name.startsWith('choice.') && (value === 'mine' || value === 'theirs'))
+      choices[name.slice('choice.'.length)] = value
   }
   return choices
 }

@@ -32,7 +32,11 @@ export interface Form<Result> {
 }
 
 /** Runs a form's command; see the top of this file. */
-export async function submitForm<Result>(reply: FastifyReply, command: () => Promise<Result>, form: Form<Result>): Promise<FastifyReply> {
+export async function submitForm<Result>(
+  reply: FastifyReply,
+  command: () => Promise<Result>,
+  form: Form<Result>,
+): Promise<FastifyReply> {
   let result: Result
   try {
     result = await command()
@@ -46,7 +50,8 @@ export async function submitForm<Result>(reply: FastifyReply, command: () => Pro
 }
 
 function refusalOf(error: unknown, form: Pick<Form<unknown>, 'conflict' | 'fields'>): Refusal | null {
-  if (error instanceof Invalid) return { status: 422, errors: form.fields ? form.fields(error.fields) : error.fields, conflict: false }
+  if (error instanceof Invalid)
+    return { status: 422, errors: form.fields ? form.fields(error.fields) : error.fields, conflict: false }
   const message = error instanceof Conflict && form.conflict ? form.conflict(error) : null
   return message === null ? null : { status: 409, errors: { '': message }, conflict: true }
 }
@@ -56,5 +61,5 @@ function refusalOf(error: unknown, form: Pick<Form<unknown>, 'conflict' | 'field
  * and how the page shows what is saved now (`kept`).
  */
 export function editConflict(notDone: string, kept: string) {
-  return (error: Conflict) => error instanceof EditConflict ? conflictMessage(error, notDone, kept) : null
+  return (error: Conflict) => (error instanceof EditConflict ? conflictMessage(error, notDone, kept) : null)
 }

@@ -8,16 +8,59 @@ export interface HelpPage {
 }
 
 export const HELP_PAGES = [
-  { slug: 'manage-connectors', title: 'The manage connectors page', summary: 'See every connector you have installed or built, with its instances, and reach everything you can do with them.' },
-  { slug: 'installing-a-prebuilt-connector', title: 'Installing a prebuilt connector', summary: 'Find a connector in the marketplace and install it, ready for instances.' },
-  { slug: 'adding-an-instance', title: 'Adding an instance', summary: 'Connect a connector to one account of its system, step by step, so process flows can use it.' },
-  { slug: 'updating-an-instance', title: 'Updating an instance', summary: 'Change an instance’s name, time zone, date format, rate limit or credentials.' },
-  { slug: 'removing-an-instance', title: 'Removing an instance', summary: 'Remove an instance you no longer need, once no process flow uses it.' },
-  { slug: 'process-flows-and-connection-shapes', title: 'Process flows and connection shapes', summary: 'Create process flows and point their connection shapes at your instances and endpoints.' },
-  { slug: 'changing-a-connector', title: 'Changing a connector', summary: 'The connector wizard: basic details, variables, authentication methods and endpoints, each a step; every save is a revision, and a removal can be undone.' },
-  { slug: 'updating-a-connector', title: 'Updating a connector', summary: 'Take a vendor update: update in place, or for a connector you modified, overwrite it or install the new version alongside.' },
-  { slug: 'building-a-custom-connector', title: 'Building a custom connector', summary: 'Build your own connector with the connector builder; it is installed automatically when complete.' },
-  { slug: 'removing-a-connector', title: 'Removing a connector', summary: 'The housekeeping first, then cog, trash and type confirm.' },
+  {
+    slug: 'manage-connectors',
+    title: 'The manage connectors page',
+    summary:
+      'See every connector you have installed or built, with its instances, and reach everything you can do with them.',
+  },
+  {
+    slug: 'installing-a-prebuilt-connector',
+    title: 'Installing a prebuilt connector',
+    summary: 'Find a connector in the marketplace and install it, ready for instances.',
+  },
+  {
+    slug: 'adding-an-instance',
+    title: 'Adding an instance',
+    summary: 'Connect a connector to one account of its system, step by step, so process flows can use it.',
+  },
+  {
+    slug: 'updating-an-instance',
+    title: 'Updating an instance',
+    summary: 'Change an instance’s name, time zone, date format, rate limit or credentials.',
+  },
+  {
+    slug: 'removing-an-instance',
+    title: 'Removing an instance',
+    summary: 'Remove an instance you no longer need, once no process flow uses it.',
+  },
+  {
+    slug: 'process-flows-and-connection-shapes',
+    title: 'Process flows and connection shapes',
+    summary: 'Create process flows and point their connection shapes at your instances and endpoints.',
+  },
+  {
+    slug: 'changing-a-connector',
+    title: 'Changing a connector',
+    summary:
+      'The connector wizard: basic details, variables, authentication methods and endpoints, each a step; every save is a revision, and a removal can be undone.',
+  },
+  {
+    slug: 'updating-a-connector',
+    title: 'Updating a connector',
+    summary:
+      'Take a vendor update: update in place, or for a connector you modified, overwrite it or install the new version alongside.',
+  },
+  {
+    slug: 'building-a-custom-connector',
+    title: 'Building a custom connector',
+    summary: 'Build your own connector with the connector builder; it is installed automatically when complete.',
+  },
+  {
+    slug: 'removing-a-connector',
+    title: 'Removing a connector',
+    summary: 'The housekeeping first, then cog, trash and type confirm.',
+  },
 ] as const satisfies readonly HelpPage[]
 
 /** The name of a help page, as a route's config names it (`config: { help: ... }`). */
@@ -35,6 +78,8 @@ export function helpPage(slug: string): HelpPage | undefined {
 export function requireKnownHelp(route: { method: string | string[]; url: string; config?: unknown }): void {
   const help = (route.config as { help?: unknown } | undefined)?.help
   if (help !== undefined && (typeof help !== 'string' || !helpPage(help))) {
-    throw new Error(`${[route.method].flat().join(',')} ${route.url} names the help page ${JSON.stringify(help)}, which does not exist (src/help/pages.ts)`)
+    throw new Error(
+      `${[route.method].flat().join(',')} ${route.url} names the help page ${JSON.stringify(help)}, which does not exist (src/help/pages.ts)`,
+    )
   }
 }

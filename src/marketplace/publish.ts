@@ -11,7 +11,10 @@ import { ManifestError, readManifest } from './manifest.js'
 
 export const USAGE = 'Usage: npm run marketplace:publish -- path/to/manifest.json'
 
-interface Output { out(line: string): void; err(line: string): void }
+interface Output {
+  out(line: string): void
+  err(line: string): void
+}
 
 const console: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -22,7 +25,11 @@ const console: Output = {
  * Publishes one manifest file; returns the exit code (0 published or nothing new, 1 refused, 64 usage,
  * 75 the embedded database is in use by a running app, 78 configuration).
  */
-export async function main(args: string[], env: Record<string, string | undefined> = process.env, io: Output = console): Promise<number> {
+export async function main(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: Output = console,
+): Promise<number> {
   if (args.length !== 1 || args[0]!.startsWith('-')) {
     io.err(USAGE)
     return 64
@@ -50,17 +57,25 @@ export async function main(args: string[], env: Record<string, string | undefine
   } catch (error) {
     if (!(error instanceof DataFolderInUse)) throw error
     io.err(`Not published: ${error.message}`)
-    io.err('After publishing, start the app again: it then shows the new version. On a PostgreSQL server (DATABASE_URL) the app and this command can run at the same time.')
+    io.err(
+      'After publishing, start the app again: it then shows the new version. On a PostgreSQL server (DATABASE_URL) the app and this command can run at the same time.',
+    )
     return 75
   }
   try {
     const added = await publishManifest(database.db, file, manifest)
     const latest = manifest.versions.at(-1)!.version
     if (added.length === 0) {
-      io.out(`Nothing to publish: the marketplace already has every version of ${manifest.name} in ${file} (latest ${latest}).`)
+      io.out(
+        `Nothing to publish: the marketplace already has every version of ${manifest.name} in ${file} (latest ${latest}).`,
+      )
     } else {
-      io.out(`Published ${manifest.name} ${added.join(', ')} to the marketplace (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`)
-      io.out(`Installed ${manifest.name} connectors based on an older version show "update available" on manage connectors.`)
+      io.out(
+        `Published ${manifest.name} ${added.join(', ')} to the marketplace (${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}).`,
+      )
+      io.out(
+        `Installed ${manifest.name} connectors based on an older version show "update available" on manage connectors.`,
+      )
     }
     return 0
   } catch (error) {

@@ -106,13 +106,17 @@ export default fp(
     const plain = new Map<string, Asset>(
       [...ASSETS].map(([name, asset]) => [name === 'htmx.min.js' ? 'htmx/htmx.min.js' : name, asset]),
     )
-    app.get<{ Params: { '*': string } }>('/static/*', { config: { public: true }, compress: false }, async (request, reply) => {
-      const hashed = byUrl.get(request.url.split('?')[0]!)
-      if (hashed) return send(request, reply, hashed, IMMUTABLE)
-      const asset = plain.get(request.params['*'])
-      if (!asset) return reply.callNotFound()
-      return send(request, reply, asset, REVALIDATE)
-    })
+    app.get<{ Params: { '*': string } }>(
+      '/static/*',
+      { config: { public: true }, compress: false },
+      async (request, reply) => {
+        const hashed = byUrl.get(request.url.split('?')[0]!)
+        if (hashed) return send(request, reply, hashed, IMMUTABLE)
+        const asset = plain.get(request.params['*'])
+        if (!asset) return reply.callNotFound()
+        return send(request, reply, asset, REVALIDATE)
+      },
+    )
     // A private administration app: search engines are asked to stay out (public, like the login page).
     app.get('/robots.txt', { config: { public: true }, compress: false }, async (request, reply) =>
       send(request, reply, ASSETS.get('robots.txt')!, REVALIDATE),

@@ -79,52 +79,55 @@ function isHtmx(request: FastifyRequest) {
   return request.headers['hx-request'] === 'true'
 }
 
-export default fp<{ production: boolean }>(async (app, { production }) => {
-  app.decorateRequest('user', null)
-  const sessionCookie = { ...cookieOptions(production), maxAge: SESSION_DAYS * 24 * 3600 }
-  /** Sessions started by a request still being answered. */
-  const started = new WeakMap<FastifyRequest, string>()
+export default fp<{ production: boolean }>(
+  async (app, { production }) => {
+    app.decorateRequest('user', null)
+    const sessionCookie = { ...cookieOptions(production), maxAge: SESSION_DAYS * 24 * 3600 }
+    /** Sessions started by a request still being answered. */
+    const started = new WeakMap<FastifyRequest, string>()
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/static/') || request.routeOptions.config?.health) return
-    const token = request.cookies[SESSION_COOKIE]
-    if (token && token.length <= 100) request.user = await userForSession(app.db, token)
-    const config = request.routeOptions.config
-    if (config?.public) return
-    if (!request.user) return redirectToLogin(request, reply)
-  })
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/static/') || request.routeOptions.config?.health) return
+      const token = request.cookies[SESSION_COOKIE]
+      if (token && token.length <= 100) request.user = await userForSession(app.db, token)
+      const config = request.routeOptions.config
+      if (config?.public) return
+      if (!request.user) return redirectToLogin(request, reply)
+    })
 
-  // Before the body is validated: a role that may not do this learns nothing about its input.
-  app.addHook('preValidation', async (request) => {
-    const permission = request.routeOptions.config?.permission
-    if (permission && request.user && !can(request.user, permission)) throw new Forbidden()
-  })
+    // Before the body is validated: a role that may not do this learns nothing about its input.
+    app.addHook('preValidation', async (request) => {
+      const permission = request.routeOptions.config?.permission
+      if (permission && request.user && !can(request.user, permission)) throw new Forbidden()
+    })
 
-  app.decorateReply('signIn', async function (this: FastifyReply, userId: string) {
-    const old = this.request.cookies[SESSION_COOKIE]
-    // A new token on every sign-in: a session id planted before sign-in is worth nothing after it.
-    if (old) await endSession(app.db, old)
-    const token = await startSession(app.db, userId)
-    started.set(this.request, token)
-    this.setCookie(SESSION_COOKIE, token, sessionCookie)
-  })
+    app.decorateReply('signIn', async function (this: FastifyReply, userId: string) {
+      const old = this.request.cookies[SESSION_COOKIE]
+      // A new token on every sign-in: a session id planted before sign-in is worth nothing after it.
+      if (old) await endSession(app.db, old)
+      const token = await startSession(app.db, userId)
+      started.set(this.request, token)
+      this.setCookie(SESSION_COOKIE, token, sessionCookie)
+    })
 
-  // An answer that fails after sign-in started a session (its cookie may never reach the browser)
-  // takes the session back: no session row outlives a sign-in that was not answered.
-  app.addHook('onError', async (request, reply) => {
-    const token = started.get(request)
-    if (!token) return
-    started.delete(request)
-    await endSession(app.db, token)
-    reply.clearCookie(SESSION_COOKIE, cookieOptions(production))
-  })
+    // An answer that fails after sign-in started a session (its cookie may never reach the browser)
+    // takes the session back: no session row outlives a sign-in that was not answered.
+    app.addHook('onError', async (request, reply) => {
+      const token = started.get(request)
+      if (!token) return
+      started.delete(request)
+      await endSession(app.db, token)
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(production))
+    })
 
-  app.decorateReply('signOut', async function (this: FastifyReply) {
-    const token = this.request.cookies[SESSION_COOKIE]
-    if (token) await endSession(app.db, token)
-    this.clearCookie(SESSION_COOKIE, cookieOptions(production))
-  })
-}, { name: 'auth', dependencies: ['database', 'security'] })
+    app.decorateReply('signOut', async function (this: FastifyReply) {
+      const token = this.request.cookies[SESSION_COOKIE]
+      if (token) await endSession(app.db, token)
+      this.clearCookie(SESSION_COOKIE, cookieOptions(production))
+    })
+  },
+  { name: 'auth', dependencies: ['database', 'security'] },
+)
 
 function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
   // Back to this page after signing in, when it is a plain page of this site.

@@ -11,8 +11,11 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ database: Database; owned: boolean; encryptionKey: Buffer }>(async (app, { database, owned, encryptionKey }) => {
-  app.decorate('db', database.db)
-  app.decorate('secretBox', new SecretBox(encryptionKey))
-  if (owned) app.addHook('onClose', async () => database.close())
-}, { name: 'database' })
+export default fp<{ database: Database; owned: boolean; encryptionKey: Buffer }>(
+  async (app, { database, owned, encryptionKey }) => {
+    app.decorate('db', database.db)
+    app.decorate('secretBox', new SecretBox(encryptionKey))
+    if (owned) app.addHook('onClose', async () => database.close())
+  },
+  { name: 'database' },
+)

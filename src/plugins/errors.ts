@@ -29,7 +29,6 @@ const TITLES: Record<number, string> = {
   503: 'The service is unavailable',
 }
 
-
 export function statusOf(error: FastifyError & { status?: number }): number {
   if (isDomainError(error)) return error.status
   if (error.validation) return error.validationContext === 'params' ? 404 : 400
@@ -60,7 +59,9 @@ function messageOf(error: FastifyError, status: number): string {
 export async function renderError(reply: FastifyReply, status: number, message: string, back: string | null = null) {
   // An htmx fragment request gets just the message, where its swap would go.
   if (status === 503) reply.header('Retry-After', '5')
-  return reply.code(status).page('shared/error-page', { status, title: TITLES[status] ?? 'Error', message, back }, 'shared/error-message')
+  return reply
+    .code(status)
+    .page('shared/error-page', { status, title: TITLES[status] ?? 'Error', message, back }, 'shared/error-message')
 }
 
 /** A form that saves something (a POST of a route that needs a permission): its 503 may come after the commit. */
@@ -68,7 +69,8 @@ function isSave(request: FastifyRequest): boolean {
   return request.method === 'POST' && !!request.routeOptions.config?.permission
 }
 
-export const SAVE_UNCONFIRMED = 'The database cannot be reached right now, and it stopped answering before your change was confirmed: it may have been saved — check before you try again.'
+export const SAVE_UNCONFIRMED =
+  'The database cannot be reached right now, and it stopped answering before your change was confirmed: it may have been saved — check before you try again.'
 
 /** What a route parameter may be to go into a link: an id, a key, a step or a number, nothing else. */
 const SAFE_PARAM = /^[A-Za-z0-9_-]{1,100}$/
@@ -80,7 +82,8 @@ const SAFE_PARAM = /^[A-Za-z0-9_-]{1,100}$/
  */
 export function pageOfForm(request: FastifyRequest): string | null {
   const own = request.routeOptions.url
-  const pattern = request.routeOptions.config?.back ?? (own && request.server.hasRoute({ method: 'GET', url: own }) ? own : null)
+  const pattern =
+    request.routeOptions.config?.back ?? (own && request.server.hasRoute({ method: 'GET', url: own }) ? own : null)
   if (!pattern) return null
   const params = (request.params ?? {}) as Record<string, unknown>
   let safe = true
@@ -119,26 +122,33 @@ function bareErrorPage(status: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p><a href="/">Go to the start page</a></p></body></html>`
 }
 
-export default fp(async (app) => {
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const status = statusOf(error)
-    if (status >= 500) request.log.error({ err: error }, 'request failed')
-    else request.log.info({ status, code: error.code }, error.message)
-    clearPreparedHeaders(reply)
-    try {
-      if (status === 503 && isSave(request)) return await renderError(reply, status, SAVE_UNCONFIRMED, pageOfForm(request))
-      return await renderError(reply, status, messageOf(error, status))
-    } catch (renderFailure) {
-      request.log.error({ err: renderFailure }, 'error page failed')
+export default fp(
+  async (app) => {
+    app.setErrorHandler(async (error: FastifyError, request, reply) => {
+      const status = statusOf(error)
+      if (status >= 500) request.log.error({ err: error }, 'request failed')
+      else request.log.info({ status, code: error.code }, error.message)
       clearPreparedHeaders(reply)
-      return reply.code(status).type('text/html; charset=utf-8').send(bareErrorPage(status))
-    }
-  })
+      try {
+        if (status === 503 && isSave(request))
+          return await renderError(reply, status, SAVE_UNCONFIRMED, pageOfForm(request))
+        return await renderError(reply, status, messageOf(error, status))
+      } catch (renderFailure) {
+        request.log.error({ err: renderFailure }, 'error page failed')
+        clearPreparedHeaders(reply)
+        return reply.code(status).type('text/html; charset=utf-8').send(bareErrorPage(status))
+      }
+    })
 
-  // Kept in each process's memory on purpose: it only sheds load from scanners (a 404 tells nothing,
-  // a foreign id answers like a missing one), so N processes allowing N times as many is harmless,
-  // while counting in PostgreSQL would make every 404 a database write, the load it is there to shed.
-  app.setNotFoundHandler({
-    preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }),
-  }, async (_request, reply) => renderError(reply, 404, NOT_FOUND))
-}, { name: 'errors', dependencies: ['views', 'security'] })
+    // Kept in each process's memory on purpose: it only sheds load from scanners (a 404 tells nothing,
+    // a foreign id answers like a missing one), so N processes allowing N times as many is harmless,
+    // while counting in PostgreSQL would make every 404 a database write, the load it is there to shed.
+    app.setNotFoundHandler(
+      {
+        preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }),
+      },
+      async (_request, reply) => renderError(reply, 404, NOT_FOUND),
+    )
+  },
+  { name: 'errors', dependencies: ['views', 'security'] },
+)

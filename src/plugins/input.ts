@@ -17,22 +17,27 @@ function contains(value: unknown, character: string): boolean {
   return false
 }
 
-export default fp(async (app) => {
-  // Only forms: JSON and plain text bodies answer 415 like any other unknown type.
-  app.removeAllContentTypeParsers()
-  await app.register(formbody, {
-    bodyLimit: BODY_LIMIT,
-    parser: (body) => {
-      const fields = parse(body)
-      // Invalid bytes, raw or percent-encoded, decode to U+FFFD.
-      if (body.includes('\uFFFD') || contains(fields, '\uFFFD')) throw badRequest('The form was not sent as valid UTF-8 text.')
-      if (contains(fields, '\u0000')) throw badRequest('Text cannot contain NUL characters.')
-      return fields
-    },
-  })
-  app.addHook('preValidation', async (request) => {
-    if (contains(request.query, '\u0000') || contains(request.params, '\u0000')) throw badRequest('Text cannot contain NUL characters.')
-  })
-}, { name: 'input' })
+export default fp(
+  async (app) => {
+    // Only forms: JSON and plain text bodies answer 415 like any other unknown type.
+    app.removeAllContentTypeParsers()
+    await app.register(formbody, {
+      bodyLimit: BODY_LIMIT,
+      parser: (body) => {
+        const fields = parse(body)
+        // Invalid bytes, raw or percent-encoded, decode to U+FFFD.
+        if (body.includes('\uFFFD') || contains(fields, '\uFFFD'))
+          throw badRequest('The form was not sent as valid UTF-8 text.')
+        if (contains(fields, '\u0000')) throw badRequest('Text cannot contain NUL characters.')
+        return fields
+      },
+    })
+    app.addHook('preValidation', async (request) => {
+      if (contains(request.query, '\u0000') || contains(request.params, '\u0000'))
+        throw badRequest('Text cannot contain NUL characters.')
+    })
+  },
+  { name: 'input' },
+)
 
 export { BODY_LIMIT }

@@ -39,9 +39,16 @@ declare module 'fastify' {
 }
 
 /** The undo a flash message offers: where its form posts, and what it undoes (for its accessible name). */
-export interface FlashUndo { action: string; what: string }
+export interface FlashUndo {
+  action: string
+  what: string
+}
 
-interface Flash { message: string; undo: FlashUndo | null; warning: boolean }
+interface Flash {
+  message: string
+  undo: FlashUndo | null
+  warning: boolean
+}
 
 /** A same-site path (no scheme, no `//host`): the only place an undo form may post to. */
 const LOCAL_PATH = /^\/(?!\/)[A-Za-z0-9\-._~/]*$/
@@ -59,10 +66,19 @@ export function readFlash(value: string): Flash | null {
   }
   if (typeof parsed === 'string') return parsed ? { message: parsed, undo: null, warning: false } : null
   if (!parsed || typeof parsed !== 'object') return null
-  const { message, undo, warning } = parsed as { message?: unknown; undo?: { action?: unknown; what?: unknown }; warning?: unknown }
+  const { message, undo, warning } = parsed as {
+    message?: unknown
+    undo?: { action?: unknown; what?: unknown }
+    warning?: unknown
+  }
   if (typeof message !== 'string' || !message) return null
-  const validUndo = undo && typeof undo.action === 'string' && LOCAL_PATH.test(undo.action) && typeof undo.what === 'string'
-  return { message, undo: validUndo ? { action: undo.action as string, what: undo.what as string } : null, warning: warning === true }
+  const validUndo =
+    undo && typeof undo.action === 'string' && LOCAL_PATH.test(undo.action) && typeof undo.what === 'string'
+  return {
+    message,
+    undo: validUndo ? { action: undo.action as string, what: undo.what as string } : null,
+    warning: warning === true,
+  }
 }
 
 export const VIEWS_DIR = path.join(import.meta.dirname, '..', '..', 'views')
@@ -103,71 +119,92 @@ class Views extends Eta {
   readonly asset = assetUrl
 }
 
-export default fp<{ production: boolean }>(async (app, { production }) => {
-  await app.register(view, {
-    engine: { eta: new Views({
-      views: VIEWS_DIR,
-      cache: production,
-      functionHeader: 'const asset = this.asset;',
-      plugins: [{ processTemplate: withoutIndentation }],
-    }) },
-    root: VIEWS_DIR,
-    production,
-        // Every template: the formatters, and the length limits that become each field's maxlength.
-    defaultContext: { format, limits: LIMITS },
-  })
+export default fp<{ production: boolean }>(
+  async (app, { production }) => {
+    await app.register(view, {
+      engine: {
+        eta: new Views({
+          views: VIEWS_DIR,
+          cache: production,
+          functionHeader: 'const asset = this.asset;',
+          plugins: [{ processTemplate: withoutIndentation }],
+        }),
+      },
+      root: VIEWS_DIR,
+      production,
+      // Every template: the formatters, and the length limits that become each field's maxlength.
+      defaultContext: { format, limits: LIMITS },
+    })
 
-  // A route that names a help page which does not exist is refused when the app is built.
-  app.addHook('onRoute', requireKnownHelp)
+    // A route that names a help page which does not exist is refused when the app is built.
+    app.addHook('onRoute', requireKnownHelp)
 
-  app.decorateReply('flash', function (this: FastifyReply, message: string, options: { undo?: FlashUndo; warning?: boolean } = {}) {
-    const value = JSON.stringify({ message, ...(options.undo ? { undo: options.undo } : {}), ...(options.warning ? { warning: true } : {}) })
-    return this.setCookie(FLASH_COOKIE, value, { ...cookieOptions(production), signed: true, maxAge: 60 })
-  })
+    app.decorateReply(
+      'flash',
+      function (this: FastifyReply, message: string, options: { undo?: FlashUndo; warning?: boolean } = {}) {
+        const value = JSON.stringify({
+          message,
+          ...(options.undo ? { undo: options.undo } : {}),
+          ...(options.warning ? { warning: true } : {}),
+        })
+        return this.setCookie(FLASH_COOKIE, value, { ...cookieOptions(production), signed: true, maxAge: 60 })
+      },
+    )
 
-  app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
-    // For htmx, the onSend hook below turns it into HX-Redirect.
-    return this.redirect(url, 303)
-  })
+    app.decorateReply('seeOther', function (this: FastifyReply, url: string) {
+      // For htmx, the onSend hook below turns it into HX-Redirect.
+      return this.redirect(url, 303)
+    })
 
-  // An htmx request never follows a redirect: fetch would follow it quietly and htmx would swap the
-  // next page in where the form was. HX-Redirect makes the browser load that page instead.
-  app.addHook('onSend', async (request, reply, payload) => {
-    const location = reply.getHeader('location')
-    if (request.headers['hx-request'] !== 'true' || reply.statusCode < 300 || reply.statusCode >= 400 || typeof location !== 'string') return payload
-    reply.removeHeader('location')
-    reply.code(200).header('HX-Redirect', loadable(location, request.headers['hx-current-url']))
-    return ''
-  })
+    // An htmx request never follows a redirect: fetch would follow it quietly and htmx would swap the
+    // next page in where the form was. HX-Redirect makes the browser load that page instead.
+    app.addHook('onSend', async (request, reply, payload) => {
+      const location = reply.getHeader('location')
+      if (
+        request.headers['hx-request'] !== 'true' ||
+        reply.statusCode < 300 ||
+        reply.statusCode >= 400 ||
+        typeof location !== 'string'
+      )
+        return payload
+      reply.removeHeader('location')
+      reply.code(200).header('HX-Redirect', loadable(location, request.headers['hx-current-url']))
+      return ''
+    })
 
-  app.decorateReply('page', async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {
-    const request = this.request
-    this.header('Vary', 'HX-Request-Type')
-    this.header('Cache-Control', 'no-store')
-    let flash: Flash | null = null
-    const flashCookie = request.cookies[FLASH_COOKIE]
-    if (flashCookie) {
-      const unsigned = request.unsignCookie(flashCookie)
-      if (unsigned.valid && unsigned.value !== null) flash = readFlash(unsigned.value)
-      this.clearCookie(FLASH_COOKIE, cookieOptions(production))
-    }
-    const user = request.user
-    const locals = {
-      user,
-      can: (permission: Parameters<typeof can>[1]) => (user ? can(user, permission) : false),
-      csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
-      flash: flash?.message ?? null,
-      /** The undo the flash message offers (a form in the flash area), or null. */
-      flashUndo: flash?.undo ?? null,
-      flashWarning: flash?.warning ?? false,
-      path: request.url.split('?')[0],
-      // Declared by the route next to its permission; a form's POST route names its screen's page.
-      helpSlug: request.routeOptions.config?.help,
-      /** A one-time key for a form that must do its work once (see claimSubmission). */
-      submissionKey: randomUUID,
-    }
-    const name = fragment && isPartialRequest(request.headers) ? fragment : template
-    const html = await this.viewAsync(name, { ...locals, ...data })
-    return this.type('text/html; charset=utf-8').send(html)
-  })
-}, { name: 'views', dependencies: ['security'] })
+    app.decorateReply(
+      'page',
+      async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {
+        const request = this.request
+        this.header('Vary', 'HX-Request-Type')
+        this.header('Cache-Control', 'no-store')
+        let flash: Flash | null = null
+        const flashCookie = request.cookies[FLASH_COOKIE]
+        if (flashCookie) {
+          const unsigned = request.unsignCookie(flashCookie)
+          if (unsigned.valid && unsigned.value !== null) flash = readFlash(unsigned.value)
+          this.clearCookie(FLASH_COOKIE, cookieOptions(production))
+        }
+        const user = request.user
+        const locals = {
+          user,
+          can: (permission: Parameters<typeof can>[1]) => (user ? can(user, permission) : false),
+          csrfToken: this.generateCsrf({ userInfo: csrfUserInfo(request) }),
+          flash: flash?.message ?? null,
+          /** The undo the flash message offers (a form in the flash area), or null. */
+          flashUndo: flash?.undo ?? null,
+          flashWarning: flash?.warning ?? false,
+          path: request.url.split('?')[0],
+          // Declared by the route next to its permission; a form's POST route names its screen's page.
+          helpSlug: request.routeOptions.config?.help,
+          /** A one-time key for a form that must do its work once (see claimSubmission). */
+          submissionKey: randomUUID,
+        }
+        const name = fragment && isPartialRequest(request.headers) ? fragment : template
+        const html = await this.viewAsync(name, { ...locals, ...data })
+        return this.type('text/html; charset=utf-8').send(html)
+      },
+    )
+  },
+  { name: 'views', dependencies: ['security'] },
+)

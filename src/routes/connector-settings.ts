@@ -16,13 +16,30 @@ import { actorOf } from '../plugins/auth.js'
 import { can, type Actor } from '../domain/actor.js'
 import { ITEM_KINDS, type DefinitionEdit, type ItemKind } from '../domain/definition-edit.js'
 import {
-  DEFINITION_CHOICES, ITEM_SEGMENTS, definitionEdit, detailsForm, fieldNamesOf, formFromInput, formInput, itemForm, type FormState, type ReadEdit,
+  DEFINITION_CHOICES,
+  ITEM_SEGMENTS,
+  definitionEdit,
+  detailsForm,
+  fieldNamesOf,
+  formFromInput,
+  formInput,
+  itemForm,
+  type FormState,
+  type ReadEdit,
 } from '../forms/definition.js'
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { NotFound, RevisionConflict } from '../domain/errors.js'
 import { submitForm } from '../forms/submit.js'
 import {
-  RemovalNotUndone, type RevisionSummary, connectorSettings, getRevision, listRevisions, modifyConnector, rollbackConnector, rollbackPreview, undoRemoval,
+  RemovalNotUndone,
+  type RevisionSummary,
+  connectorSettings,
+  getRevision,
+  listRevisions,
+  modifyConnector,
+  rollbackConnector,
+  rollbackPreview,
+  undoRemoval,
 } from '../domain/revisions.js'
 import { IdParams, QueryText, UUID } from './schemas.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
@@ -34,7 +51,11 @@ export type WizardStep = (typeof WIZARD_STEPS)[number]
 
 /** The steps' names, in the words of the screens (and the help text). */
 const STEP_TITLES: Record<WizardStep, string> = {
-  details: 'Basic details', variables: 'Variables', 'auth-methods': 'Authentication methods', endpoints: 'Endpoints', revisions: 'Revision history',
+  details: 'Basic details',
+  variables: 'Variables',
+  'auth-methods': 'Authentication methods',
+  endpoints: 'Endpoints',
+  revisions: 'Revision history',
 }
 
 /** The address of a step. */
@@ -43,23 +64,35 @@ export function stepPath(connectorId: string, step: WizardStep): string {
 }
 
 /** The step that lists each kind of item. */
-const STEP_OF: Record<ItemKind, WizardStep> = { variable: 'variables', authMethod: 'auth-methods', endpoint: 'endpoints' }
-const SEGMENT_OF = Object.fromEntries(Object.entries(ITEM_SEGMENTS).map(([segment, kind]) => [kind, segment])) as Record<ItemKind, string>
+const STEP_OF: Record<ItemKind, WizardStep> = {
+  variable: 'variables',
+  authMethod: 'auth-methods',
+  endpoint: 'endpoints',
+}
+const SEGMENT_OF = Object.fromEntries(
+  Object.entries(ITEM_SEGMENTS).map(([segment, kind]) => [kind, segment]),
+) as Record<ItemKind, string>
 
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormText = Type.String()
 /** An edit form: the revision it was based on, its one-time key, and its flat fields (repeated ones as lists). */
-const EditBody = Type.Object({
-  revision: Type.Integer({ minimum: 1 }),
-  submission: Type.Optional(Type.String({ pattern: UUID })),
-}, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 200 })]) })
+const EditBody = Type.Object(
+  {
+    revision: Type.Integer({ minimum: 1 }),
+    submission: Type.Optional(Type.String({ pattern: UUID })),
+  },
+  { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 200 })]) },
+)
 
 /** The help page of every step of the connector wizard. */
 const WIZARD_HELP = 'changing-a-connector'
 /** Where the forms of the connector wizard are. */
 const SETTINGS = '/connectors/:id/settings'
 const ItemParams = Type.Object({ id: IdParams.properties.id, key: Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }) })
-const RevisionParams = Type.Object({ id: IdParams.properties.id, number: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }) })
+const RevisionParams = Type.Object({
+  id: IdParams.properties.id,
+  number: Type.Integer({ minimum: 1, maximum: 2_000_000_000 }),
+})
 const SubmissionOnly = Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) })
 
 /** What a step shows besides the connector: which form is open, with what was typed and its messages. */
@@ -82,27 +115,42 @@ function stepView(settings: Settings, actor: Actor, shown: Shown) {
   const stateOf = (id: string, initial: () => FormState) => (shown.open === id && shown.state ? shown.state : initial())
   const editing = can(actor, 'manageConnectors')
   // A form that comes back with messages focuses its first field with one; an opened edit form its first field.
-  const autofocus = shown.state ? (Object.keys(shown.state.errors).find((field) => field !== '') ?? null) : (kind === 'variable' ? 'label' : 'name')
-  const items = kind ? (definition[ITEM_KINDS[kind].list] as Item[]).map((item) => {
-    const formId = `${kind}-${item.key}`
-    return {
-      item, formId,
-      name: kind === 'variable' ? (item as FieldSpec).label : (item as AuthMethodSpec | EndpointSpec).name,
-      editHref: `/connectors/${connector.id}/${SEGMENT_OF[kind]}/${item.key}`,
-      form: editing && shown.open === formId ? stateOf(formId, () => itemForm(kind, item)) : null,
-      removeError: shown.open === `remove-${formId}` ? shown.removeError : undefined,
-    }
-  }) : []
+  const autofocus = shown.state
+    ? (Object.keys(shown.state.errors).find((field) => field !== '') ?? null)
+    : kind === 'variable'
+      ? 'label'
+      : 'name'
+  const items = kind
+    ? (definition[ITEM_KINDS[kind].list] as Item[]).map((item) => {
+        const formId = `${kind}-${item.key}`
+        return {
+          item,
+          formId,
+          name: kind === 'variable' ? (item as FieldSpec).label : (item as AuthMethodSpec | EndpointSpec).name,
+          editHref: `/connectors/${connector.id}/${SEGMENT_OF[kind]}/${item.key}`,
+          form: editing && shown.open === formId ? stateOf(formId, () => itemForm(kind, item)) : null,
+          removeError: shown.open === `remove-${formId}` ? shown.removeError : undefined,
+        }
+      })
+    : []
   return {
     ...settings,
-    step: shown.step, steps: WIZARD_STEPS, titles: STEP_TITLES, stepHref: (step: WizardStep) => stepPath(connector.id, step),
-    choices: DEFINITION_CHOICES, kind, segment: kind ? SEGMENT_OF[kind] : null, items,
-    edit: !editing ? null : {
-      open: shown.open ?? null,
-      autofocus: shown.open ? autofocus : null,
-      details: stateOf('details', () => detailsForm(connector.name, definition)),
-      add: kind ? stateOf(`add-${kind}`, () => itemForm(kind)) : null,
-    },
+    step: shown.step,
+    steps: WIZARD_STEPS,
+    titles: STEP_TITLES,
+    stepHref: (step: WizardStep) => stepPath(connector.id, step),
+    choices: DEFINITION_CHOICES,
+    kind,
+    segment: kind ? SEGMENT_OF[kind] : null,
+    items,
+    edit: !editing
+      ? null
+      : {
+          open: shown.open ?? null,
+          autofocus: shown.open ? autofocus : null,
+          details: stateOf('details', () => detailsForm(connector.name, definition)),
+          add: kind ? stateOf(`add-${kind}`, () => itemForm(kind)) : null,
+        },
   }
 }
 
@@ -110,148 +158,267 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
   /** Renders a step: the whole page, or for htmx the wizard below the page head (its forms swap it in place). */
-  async function showStep(reply: FastifyReply, actor: Actor, id: string, shown: Shown, status = 200, revisions: Page<RevisionSummary> | null = null) {
+  async function showStep(
+    reply: FastifyReply,
+    actor: Actor,
+    id: string,
+    shown: Shown,
+    status = 200,
+    revisions: Page<RevisionSummary> | null = null,
+  ) {
     const settings = await connectorSettings(app.db, actor, id)
-    return reply.code(status).page('connector-settings/page', { ...stepView(settings, actor, shown), revisions }, 'connector-settings/connector-wizard')
+    return reply
+      .code(status)
+      .page(
+        'connector-settings/page',
+        { ...stepView(settings, actor, shown), revisions },
+        'connector-settings/connector-wizard',
+      )
   }
 
-  app.get('/connectors/:id/settings', { config: { help: WIZARD_HELP }, schema: { params: IdParams } }, async (request, reply) =>
-    showStep(reply, actorOf(request), request.params.id, { step: 'details' }))
+  app.get(
+    '/connectors/:id/settings',
+    { config: { help: WIZARD_HELP }, schema: { params: IdParams } },
+    async (request, reply) => showStep(reply, actorOf(request), request.params.id, { step: 'details' }),
+  )
 
-  app.get('/connectors/:id/revisions', { config: { help: WIZARD_HELP }, schema: { params: IdParams, querystring: Type.Object({ page: QueryText }) } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const { id } = request.params
-    // Any ?page= is answered: past the end, the last page, at its own address.
-    const { list, moved } = await nearestPage(request.query.page, (page) => listRevisions(app.db, actor, id, { page }))
-    if (moved && movedTo(request, reply, withQuery(stepPath(id, 'revisions'), { page: pageParam(list.page) }))) return reply
-    return showStep(reply, actor, id, { step: 'revisions' }, 200, list)
-  })
+  app.get(
+    '/connectors/:id/revisions',
+    { config: { help: WIZARD_HELP }, schema: { params: IdParams, querystring: Type.Object({ page: QueryText }) } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const { id } = request.params
+      // Any ?page= is answered: past the end, the last page, at its own address.
+      const { list, moved } = await nearestPage(request.query.page, (page) =>
+        listRevisions(app.db, actor, id, { page }),
+      )
+      if (moved && movedTo(request, reply, withQuery(stepPath(id, 'revisions'), { page: pageParam(list.page) })))
+        return reply
+      return showStep(reply, actor, id, { step: 'revisions' }, 200, list)
+    },
+  )
 
-  app.get('/connectors/:id/revisions/:number', { config: { help: WIZARD_HELP }, schema: { params: RevisionParams } }, async (request, reply) => {
-    const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
-    return reply.page('connector-settings/revision-page', { revision })
-  })
+  app.get(
+    '/connectors/:id/revisions/:number',
+    { config: { help: WIZARD_HELP }, schema: { params: RevisionParams } },
+    async (request, reply) => {
+      const revision = await getRevision(app.db, actorOf(request), request.params.id, request.params.number)
+      return reply.page('connector-settings/revision-page', { revision })
+    },
+  )
 
   // Roll back to an earlier revision: what it changes and touches first, then a new revision.
-  const RollbackBody = Type.Object({ revision: Type.Integer({ minimum: 1 }), submission: Type.Optional(Type.String({ pattern: UUID })) })
-  const rollbackRoute = { config: { permission: 'manageConnectors', help: 'updating-a-connector' } as const, schema: { params: RevisionParams } }
+  const RollbackBody = Type.Object({
+    revision: Type.Integer({ minimum: 1 }),
+    submission: Type.Optional(Type.String({ pattern: UUID })),
+  })
+  const rollbackRoute = {
+    config: { permission: 'manageConnectors', help: 'updating-a-connector' } as const,
+    schema: { params: RevisionParams },
+  }
 
   app.get('/connectors/:id/revisions/:number/rollback', rollbackRoute, async (request, reply) => {
     const preview = await rollbackPreview(app.db, actorOf(request), request.params.id, request.params.number)
     return reply.page('connector-settings/rollback-page', { ...preview, errors: {} })
   })
 
-  app.post('/connectors/:id/revisions/:number/rollback', { ...rollbackRoute, schema: { ...rollbackRoute.schema, body: RollbackBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const { id, number } = request.params
-    try {
-      const saved = await rollbackConnector(app.db, actor, { connectorId: id, number, ...request.body })
-      reply.flash(saved.changed
-        ? `${saved.name} is rolled back to revision ${number}, saved as revision ${saved.revision}. Every earlier revision is still in the history.`
-        : `${saved.name} already has the definition of revision ${number}, so nothing was saved.`)
-      return reply.seeOther(stepPath(id, 'revisions'))
-    } catch (error) {
-      if (!(error instanceof RevisionConflict)) throw error
-      const preview = await rollbackPreview(app.db, actor, id, number)
-      const errors = { '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was rolled back. This page now shows what rolling back changes from their revision; roll back again if it is still needed.` }
-      return reply.code(409).page('connector-settings/rollback-page', { ...preview, errors })
-    }
-  })
+  app.post(
+    '/connectors/:id/revisions/:number/rollback',
+    { ...rollbackRoute, schema: { ...rollbackRoute.schema, body: RollbackBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const { id, number } = request.params
+      try {
+        const saved = await rollbackConnector(app.db, actor, { connectorId: id, number, ...request.body })
+        reply.flash(
+          saved.changed
+            ? `${saved.name} is rolled back to revision ${number}, saved as revision ${saved.revision}. Every earlier revision is still in the history.`
+            : `${saved.name} already has the definition of revision ${number}, so nothing was saved.`,
+        )
+        return reply.seeOther(stepPath(id, 'revisions'))
+      } catch (error) {
+        if (!(error instanceof RevisionConflict)) throw error
+        const preview = await rollbackPreview(app.db, actor, id, number)
+        const errors = {
+          '': `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was rolled back. This page now shows what rolling back changes from their revision; roll back again if it is still needed.`,
+        }
+        return reply.code(409).page('connector-settings/rollback-page', { ...preview, errors })
+      }
+    },
+  )
 
   // Undo a removal (the "undo" in the message after removing a variable, authentication method or
   // endpoint): the item is put back where it was, as a new revision. Refused, with the reason, when
   // the connector changed since in a way that leaves no place for it.
-  app.post('/connectors/:id/revisions/:number/undo', {
-    config: { permission: 'manageConnectors', help: WIZARD_HELP, back: SETTINGS },
-    schema: { params: RevisionParams, body: SubmissionOnly },
-  }, async (request, reply) => {
-    const { id, number } = request.params
-    try {
-      const saved = await undoRemoval(app.db, actorOf(request), { connectorId: id, number, submission: request.body.submission })
-      const { removed } = saved
-      const word = ITEM_KINDS[removed.kind].word
-      reply.flash(saved.changed
-        ? `The ${word} ${removed.name} is back in ${saved.name}, saved as revision ${saved.revision}.`
-        : `The ${word} ${removed.name} is already in ${saved.name}, so nothing was saved.`)
-      return reply.seeOther(`${stepPath(id, STEP_OF[removed.kind])}#${removed.kind}-${removed.key}`)
-    } catch (error) {
-      if (!(error instanceof RemovalNotUndone)) throw error
-      reply.flash(`${error.message} Nothing was undone.`, { warning: true })
-      return reply.seeOther(stepPath(id, error.kind ? STEP_OF[error.kind] : 'revisions'))
-    }
-  })
+  app.post(
+    '/connectors/:id/revisions/:number/undo',
+    {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP, back: SETTINGS },
+      schema: { params: RevisionParams, body: SubmissionOnly },
+    },
+    async (request, reply) => {
+      const { id, number } = request.params
+      try {
+        const saved = await undoRemoval(app.db, actorOf(request), {
+          connectorId: id,
+          number,
+          submission: request.body.submission,
+        })
+        const { removed } = saved
+        const word = ITEM_KINDS[removed.kind].word
+        reply.flash(
+          saved.changed
+            ? `The ${word} ${removed.name} is back in ${saved.name}, saved as revision ${saved.revision}.`
+            : `The ${word} ${removed.name} is already in ${saved.name}, so nothing was saved.`,
+        )
+        return reply.seeOther(`${stepPath(id, STEP_OF[removed.kind])}#${removed.kind}-${removed.key}`)
+      } catch (error) {
+        if (!(error instanceof RemovalNotUndone)) throw error
+        reply.flash(`${error.message} Nothing was undone.`, { warning: true })
+        return reply.seeOther(stepPath(id, error.kind ? STEP_OF[error.kind] : 'revisions'))
+      }
+    },
+  )
 
   /** Saves one form's edit and returns to its step; shows the form again with its messages (422) or the conflict (409). */
-  async function save(reply: FastifyReply, actor: Actor, id: string, body: { revision: number; submission?: string | undefined }, { edit, rowIndex }: ReadEdit<DefinitionEdit>, formId: string) {
+  async function save(
+    reply: FastifyReply,
+    actor: Actor,
+    id: string,
+    body: { revision: number; submission?: string | undefined },
+    { edit, rowIndex }: ReadEdit<DefinitionEdit>,
+    formId: string,
+  ) {
     const step: WizardStep = edit.kind === 'details' ? 'details' : STEP_OF[edit.kind]
     const removal = edit.kind !== 'details' && edit.action === 'remove'
-    return submitForm(reply, () => modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }), {
-      done: (saved) => {
-        if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
-        else if (removal) reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, { undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary } })
-        else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
-        const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
-        return reply.seeOther(`${stepPath(id, step)}${anchor}`)
+    return submitForm(
+      reply,
+      () =>
+        modifyConnector(app.db, actor, { connectorId: id, revision: body.revision, submission: body.submission, edit }),
+      {
+        done: (saved) => {
+          if (!saved.changed) reply.flash(`Nothing changed in ${saved.name}, so no revision was saved.`)
+          else if (removal)
+            reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`, {
+              undo: { action: `/connectors/${id}/revisions/${saved.revision}/undo`, what: saved.summary },
+            })
+          else reply.flash(`Saved revision ${saved.revision} of ${saved.name}: ${saved.summary}.`)
+          const anchor = edit.kind !== 'details' && !removal && edit.action === 'change' ? `#${formId}` : ''
+          return reply.seeOther(`${stepPath(id, step)}${anchor}`)
+        },
+        fields: fieldNamesOf(edit.kind, rowIndex),
+        conflict: (error) => {
+          if (!(error instanceof RevisionConflict)) return null
+          const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
+          return removal
+            ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
+            : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`
+        },
+        again: ({ status, errors }) => {
+          const shown: Shown = removal
+            ? { step, open: formId, removeError: Object.values(errors).join(' ') }
+            : { step, open: formId, state: formFromInput(edit.kind, formInput(body), errors) }
+          return showStep(reply, actor, id, shown, status)
+        },
       },
-      fields: fieldNamesOf(edit.kind, rowIndex),
-      conflict: (error) => {
-        if (!(error instanceof RevisionConflict)) return null
-        const meanwhile = `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}). `
-        return removal
-          ? `${meanwhile}Nothing was removed. This page now shows their change; remove it again if it is still needed.`
-          : `${meanwhile}Your change was not saved. This page now shows theirs; what you entered is kept in this form, so check it and save again if it is still needed.`
-      },
-      again: ({ status, errors }) => {
-        const shown: Shown = removal
-          ? { step, open: formId, removeError: Object.values(errors).join(' ') }
-          : { step, open: formId, state: formFromInput(edit.kind, formInput(body), errors) }
-        return showStep(reply, actor, id, shown, status)
-      },
-    })
+    )
   }
 
-  app.post('/connectors/:id/settings', {
-    config: { permission: 'manageConnectors', help: WIZARD_HELP },
-    schema: { params: IdParams, body: EditBody },
-  }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-    definitionEdit({ kind: 'details' }, formInput(request.body)), 'details'))
+  app.post(
+    '/connectors/:id/settings',
+    {
+      config: { permission: 'manageConnectors', help: WIZARD_HELP },
+      schema: { params: IdParams, body: EditBody },
+    },
+    async (request, reply) =>
+      save(
+        reply,
+        actorOf(request),
+        request.params.id,
+        request.body,
+        definitionEdit({ kind: 'details' }, formInput(request.body)),
+        'details',
+      ),
+  )
 
   /** The routes of one kind of item's step, each written out in full so that a search for its address finds it. */
   function itemRoutes(kind: ItemKind, paths: { step: string; item: string; removal: string }) {
     const step = STEP_OF[kind]
     app.get(paths.step, { config: { help: WIZARD_HELP }, schema: { params: IdParams } }, async (request, reply) =>
-      showStep(reply, actorOf(request), request.params.id, { step }))
+      showStep(reply, actorOf(request), request.params.id, { step }),
+    )
 
-    app.post(paths.step, {
-      config: { permission: 'manageConnectors', help: WIZARD_HELP },
-      schema: { params: IdParams, body: EditBody },
-    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      definitionEdit({ kind, action: 'add' }, formInput(request.body)), `add-${kind}`))
+    app.post(
+      paths.step,
+      {
+        config: { permission: 'manageConnectors', help: WIZARD_HELP },
+        schema: { params: IdParams, body: EditBody },
+      },
+      async (request, reply) =>
+        save(
+          reply,
+          actorOf(request),
+          request.params.id,
+          request.body,
+          definitionEdit({ kind, action: 'add' }, formInput(request.body)),
+          `add-${kind}`,
+        ),
+    )
 
     // One item's edit form, open in its step (htmx swaps it in; without JavaScript it is this page).
-    app.get(paths.item, {
-      config: { permission: 'manageConnectors', help: WIZARD_HELP },
-      schema: { params: ItemParams },
-    }, async (request, reply) => {
-      const actor = actorOf(request)
-      const { id, key } = request.params
-      const settings = await connectorSettings(app.db, actor, id)
-      const items = settings.connector.definition[ITEM_KINDS[kind].list] as Item[]
-      if (!items.some((item) => item.key === key)) throw new NotFound(`That ${ITEM_KINDS[kind].word}`)
-      return reply.page('connector-settings/page', { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null }, 'connector-settings/connector-wizard')
-    })
+    app.get(
+      paths.item,
+      {
+        config: { permission: 'manageConnectors', help: WIZARD_HELP },
+        schema: { params: ItemParams },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request)
+        const { id, key } = request.params
+        const settings = await connectorSettings(app.db, actor, id)
+        const items = settings.connector.definition[ITEM_KINDS[kind].list] as Item[]
+        if (!items.some((item) => item.key === key)) throw new NotFound(`That ${ITEM_KINDS[kind].word}`)
+        return reply.page(
+          'connector-settings/page',
+          { ...stepView(settings, actor, { step, open: `${kind}-${key}` }), revisions: null },
+          'connector-settings/connector-wizard',
+        )
+      },
+    )
 
-    app.post(paths.item, {
-      config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
-      schema: { params: ItemParams, body: EditBody },
-    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      definitionEdit({ kind, action: 'change', key: request.params.key }, formInput(request.body)), `${kind}-${request.params.key}`))
+    app.post(
+      paths.item,
+      {
+        config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
+        schema: { params: ItemParams, body: EditBody },
+      },
+      async (request, reply) =>
+        save(
+          reply,
+          actorOf(request),
+          request.params.id,
+          request.body,
+          definitionEdit({ kind, action: 'change', key: request.params.key }, formInput(request.body)),
+          `${kind}-${request.params.key}`,
+        ),
+    )
 
-    app.post(paths.removal, {
-      config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
-      schema: { params: ItemParams, body: EditBody },
-    }, async (request, reply) => save(reply, actorOf(request), request.params.id, request.body,
-      { edit: { kind, action: 'remove', key: request.params.key }, rowIndex: [] }, `remove-${kind}-${request.params.key}`))
+    app.post(
+      paths.removal,
+      {
+        config: { permission: 'manageConnectors', help: WIZARD_HELP, back: paths.step },
+        schema: { params: ItemParams, body: EditBody },
+      },
+      async (request, reply) =>
+        save(
+          reply,
+          actorOf(request),
+          request.params.id,
+          request.body,
+          { edit: { kind, action: 'remove', key: request.params.key }, rowIndex: [] },
+          `remove-${kind}-${request.params.key}`,
+        ),
+    )
   }
 
   itemRoutes('variable', {

@@ -14,10 +14,17 @@ export default async function helpRoutes(fastify: FastifyInstance) {
   // The words of each page, for search: rendered once, on first search.
   let texts: Map<string, string> | null = null
   const pageTexts = async () => {
-    texts ??= new Map(await Promise.all(HELP_PAGES.map(async (page) => {
-      const html = await app.view(`help/${page.slug}`, {})
-      return [page.slug, `${page.title} ${page.summary} ${html.replace(/<[^>]+>/g, ' ')}`.toLowerCase().replace(/\s+/g, ' ')] as const
-    })))
+    texts ??= new Map(
+      await Promise.all(
+        HELP_PAGES.map(async (page) => {
+          const html = await app.view(`help/${page.slug}`, {})
+          return [
+            page.slug,
+            `${page.title} ${page.summary} ${html.replace(/<[^>]+>/g, ' ')}`.toLowerCase().replace(/\s+/g, ' '),
+          ] as const
+        }),
+      ),
+    )
     return texts
   }
 

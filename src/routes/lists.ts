@@ -38,7 +38,10 @@ function askedPage(raw: string | string[] | undefined): { page: number; canonica
  * Loads the page asked for or, when it is past the end, the last real page. `moved`: the list is
  * shown at another page than the address says, so the address should change.
  */
-export async function nearestPage<T>(raw: string | string[] | undefined, load: (page: number) => Promise<Page<T>>): Promise<{ list: Page<T>; moved: boolean }> {
+export async function nearestPage<T>(
+  raw: string | string[] | undefined,
+  load: (page: number) => Promise<Page<T>>,
+): Promise<{ list: Page<T>; moved: boolean }> {
   const asked = askedPage(raw)
   let list = await load(asked.page)
   // An empty page past the first says nothing of how many there are: the first page counts them.

@@ -3,7 +3,12 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { authenticate, normaliseEmail } from '../domain/users.js'
-import { minutesInWords, recordSuccessfulSignIn, reserveSignInAttempt, type LimitName } from '../domain/sign-in-limits.js'
+import {
+  minutesInWords,
+  recordSuccessfulSignIn,
+  reserveSignInAttempt,
+  type LimitName,
+} from '../domain/sign-in-limits.js'
 import { safeNext } from '../plugins/auth.js'
 import { LIMITS, tooLongMessage } from '../domain/limits.js'
 
@@ -25,14 +30,18 @@ const TOO_MANY: Record<LimitName, string> = {
 export default async function login(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/login', {
-    config: { public: true },
-    schema: { querystring: Type.Object({ next: Next }) },
-  }, async (request, reply) => {
-    const next = safeNext(request.query.next)
-    if (request.user) return reply.redirect(next, 303)
-    return reply.page('login/page', { values: { email: '' }, errors: {}, next })
-  })
+  app.get(
+    '/login',
+    {
+      config: { public: true },
+      schema: { querystring: Type.Object({ next: Next }) },
+    },
+    async (request, reply) => {
+      const next = safeNext(request.query.next)
+      if (request.user) return reply.redirect(next, 303)
+      return reply.page('login/page', { values: { email: '' }, errors: {}, next })
+    },
+  )
 
   app.post('/login', { config: { public: true }, schema: { body: LoginBody } }, async (request, reply) => {
     const typed = request.body.email ?? ''

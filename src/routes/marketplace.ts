@@ -13,26 +13,46 @@ import { withQuery } from '../views/format.js'
 export default async function marketplace(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
-  app.get('/marketplace', { config: { help: 'installing-a-prebuilt-connector' }, schema: { querystring: MarketplaceQuery } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const search = searchOf(request.query.q)
-    const asked = [request.query.type].flat()[0] || undefined
-    const type = SYSTEM_TYPES.find((t) => t === asked)
-    const { list: results, moved } = await nearestPage(request.query.page, (page) => browseMarketplace(app.db, actor, { q: search.q, type, page }))
-    const url = withQuery('/marketplace', { q: search.q, type, page: pageParam(results.page) })
-    if ((moved || type !== asked) && movedTo(request, reply, url)) return reply
-    return reply.page('marketplace/page', { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES }, 'marketplace/marketplace-results')
-  })
+  app.get(
+    '/marketplace',
+    { config: { help: 'installing-a-prebuilt-connector' }, schema: { querystring: MarketplaceQuery } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const search = searchOf(request.query.q)
+      const asked = [request.query.type].flat()[0] || undefined
+      const type = SYSTEM_TYPES.find((t) => t === asked)
+      const { list: results, moved } = await nearestPage(request.query.page, (page) =>
+        browseMarketplace(app.db, actor, { q: search.q, type, page }),
+      )
+      const url = withQuery('/marketplace', { q: search.q, type, page: pageParam(results.page) })
+      if ((moved || type !== asked) && movedTo(request, reply, url)) return reply
+      return reply.page(
+        'marketplace/page',
+        { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES },
+        'marketplace/marketplace-results',
+      )
+    },
+  )
 
-  app.post('/marketplace/:id/install', {
-    config: { permission: 'manageConnectors', help: 'installing-a-prebuilt-connector', back: '/marketplace' },
-    schema: { params: IdParams, body: SubmissionBody },
-  }, async (request, reply) => {
-    const actor = actorOf(request)
-    const connector = await installConnector(app.db, actor, { marketplaceConnectorId: request.params.id, submission: request.body.submission })
-    const page = await pageOfConnector(app.db, actor, connector)
-    const copy = connector.copies > 1 ? ` as another copy of ${connector.marketplaceName}: you now have ${connector.copies}` : ''
-    reply.flash(`${nameWithVersion(connector.name, connector.version)} is installed${copy}. Now you can add instances for use in process flows.`)
-    return reply.redirect(`/connectors?page=${page}#connector-${connector.id}`, 303)
-  })
+  app.post(
+    '/marketplace/:id/install',
+    {
+      config: { permission: 'manageConnectors', help: 'installing-a-prebuilt-connector', back: '/marketplace' },
+      schema: { params: IdParams, body: SubmissionBody },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const connector = await installConnector(app.db, actor, {
+        marketplaceConnectorId: request.params.id,
+        submission: request.body.submission,
+      })
+      const page = await pageOfConnector(app.db, actor, connector)
+      const copy =
+        connector.copies > 1 ? ` as another copy of ${connector.marketplaceName}: you now have ${connector.copies}` : ''
+      reply.flash(
+        `${nameWithVersion(connector.name, connector.version)} is installed${copy}. Now you can add instances for use in process flows.`,
+      )
+      return reply.redirect(`/connectors?page=${page}#connector-${connector.id}`, 303)
+    },
+  )
 }

@@ -9,8 +9,16 @@ import type { Actor } from '../domain/actor.js'
 import { fieldsWhere, migrationChoices, type MigrationForm } from '../forms/instance-moves.js'
 import { submitForm } from '../forms/submit.js'
 import {
-  applyMigration, getMigrationBatch, isPickerField, migrationPicker, PlanChanged, previewMigration, undoMigration,
-  type MigrationChoices, type MigrationPlan, type UndoBlocker,
+  applyMigration,
+  getMigrationBatch,
+  isPickerField,
+  migrationPicker,
+  PlanChanged,
+  previewMigration,
+  undoMigration,
+  type MigrationChoices,
+  type MigrationPlan,
+  type UndoBlocker,
 } from '../domain/instance-moves/index.js'
 import { IdParams, UUID } from './schemas.js'
 
@@ -18,15 +26,18 @@ const Id = IdParams.properties.id
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
 const FormText = Type.String()
 /** The picker and the preview: known fields plus `flow.<instanceId>`, `authMethod.<instanceId>`, `endpoint.<shapeId>`. */
-const MigrateBody = Type.Object({
-  action: Type.Optional(Type.Union([Type.Literal('preview'), Type.Literal('apply'), Type.Literal('back')])),
-  from: Type.Optional(Type.String()),
-  suffix: Type.Optional(FormText),
-  plan: Type.Optional(Type.String()),
-  submission: Type.Optional(Type.String({ pattern: UUID })),
-  // A single checked box arrives as a string; Fastify's validator makes it a list.
-  instance: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
-}, { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 1000 })]) })
+const MigrateBody = Type.Object(
+  {
+    action: Type.Optional(Type.Union([Type.Literal('preview'), Type.Literal('apply'), Type.Literal('back')])),
+    from: Type.Optional(Type.String()),
+    suffix: Type.Optional(FormText),
+    plan: Type.Optional(Type.String()),
+    submission: Type.Optional(Type.String({ pattern: UUID })),
+    // A single checked box arrives as a string; Fastify's validator makes it a list.
+    instance: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
+  },
+  { additionalProperties: Type.Union([FormText, Type.Array(FormText, { maxItems: 1000 })]) },
+)
 
 const BatchParams = Type.Object({ id: Id, batchId: Id })
 
@@ -35,72 +46,130 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
   const manage = { permission: 'manageInstances', help: 'updating-a-connector' } as const
 
   /** The migrate page; `form` keeps what was chosen (back, or refused input) for the old connector it names. */
-  const picker = async (reply: FastifyReply, actor: Actor, connectorId: string, form: (MigrationChoices & { errors: Record<string, string> }) | null, status = 200) => {
+  const picker = async (
+    reply: FastifyReply,
+    actor: Actor,
+    connectorId: string,
+    form: (MigrationChoices & { errors: Record<string, string> }) | null,
+    status = 200,
+  ) => {
     const data = await migrationPicker(app.db, actor, connectorId, form?.fromConnectorId)
     const from = form?.fromConnectorId ?? data.groups[0]?.connector.id
-    return reply.code(status).page('migrations/page', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
+    return reply
+      .code(status)
+      .page('migrations/page', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
   }
 
-  const preview = (reply: FastifyReply, plan: MigrationPlan, choices: MigrationChoices, errors: Record<string, string> = {}, status = 200) =>
-    reply.code(status).page('migrations/page', { stage: 'preview', plan, form: choices, errors })
+  const preview = (
+    reply: FastifyReply,
+    plan: MigrationPlan,
+    choices: MigrationChoices,
+    errors: Record<string, string> = {},
+    status = 200,
+  ) => reply.code(status).page('migrations/page', { stage: 'preview', plan, form: choices, errors })
 
-  app.get('/connectors/:id/migrate', {
-    config: manage,
-    schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
-  }, async (request, reply) => {
-    const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
-    return reply.page('migrations/page', { stage: 'pick', picker: data, form: null })
-  })
+  app.get(
+    '/connectors/:id/migrate',
+    {
+      config: manage,
+      schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
+    },
+    async (request, reply) => {
+      const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
+      return reply.page('migrations/page', { stage: 'pick', picker: data, form: null })
+    },
+  )
 
-  app.post('/connectors/:id/migrate', { config: manage, schema: { params: IdParams, body: MigrateBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const connectorId = request.params.id
-    const body: MigrationForm = request.body
-    const choices = migrationChoices(body)
-    const action = request.body.action ?? 'preview'
-    if (action === 'back') return picker(reply, actor, connectorId, { ...choices, errors: {} })
+  app.post(
+    '/connectors/:id/migrate',
+    { config: manage, schema: { params: IdParams, body: MigrateBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const connectorId = request.params.id
+      const body: MigrationForm = request.body
+      const choices = migrationChoices(body)
+      const action = request.body.action ?? 'preview'
+      if (action === 'back') return picker(reply, actor, connectorId, { ...choices, errors: {} })
 
-    if (action === 'preview') {
-      const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-      const pickErrors = fieldsWhere(plan.errors, isPickerField)
-      if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...choices, fromConnectorId: plan.from.id, errors: pickErrors }, 422)
-      return preview(reply, plan, { ...choices, fromConnectorId: plan.from.id })
-    }
-
-    return submitForm(reply, () => applyMigration(app.db, actor, app.secretBox, { ...choices, connectorId, plan: request.body.plan, submission: request.body.submission }), {
-      done: (applied) => {
-        reply.flash(`Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`)
-        return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
-      },
-      conflict: (error) => error instanceof PlanChanged ? error.message : null,
-      again: async (refused) => {
+      if (action === 'preview') {
         const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
-        const errors = { ...plan.errors, ...refused.errors }
-        const pickErrors = fieldsWhere(errors, (field) => isPickerField(field) && field !== '')
-        const fixed = { ...choices, fromConnectorId: plan.from.id }
-        if (Object.keys(pickErrors).length) return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
-        return preview(reply, plan, fixed, errors, refused.status)
-      },
-    })
-  })
+        const pickErrors = fieldsWhere(plan.errors, isPickerField)
+        if (Object.keys(pickErrors).length)
+          return picker(
+            reply,
+            actor,
+            connectorId,
+            { ...choices, fromConnectorId: plan.from.id, errors: pickErrors },
+            422,
+          )
+        return preview(reply, plan, { ...choices, fromConnectorId: plan.from.id })
+      }
 
-  const batchPage = async (reply: FastifyReply, actor: Actor, connectorId: string, batchId: string, refused: UndoBlocker[] | null = null) => {
+      return submitForm(
+        reply,
+        () =>
+          applyMigration(app.db, actor, app.secretBox, {
+            ...choices,
+            connectorId,
+            plan: request.body.plan,
+            submission: request.body.submission,
+          }),
+        {
+          done: (applied) => {
+            reply.flash(
+              `Done: ${applied.summary}. Below is what changed; you can undo it as long as nothing else changes those instances and connection shapes.`,
+            )
+            return reply.seeOther(`/connectors/${connectorId}/migrations/${applied.batchId}`)
+          },
+          conflict: (error) => (error instanceof PlanChanged ? error.message : null),
+          again: async (refused) => {
+            const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
+            const errors = { ...plan.errors, ...refused.errors }
+            const pickErrors = fieldsWhere(errors, (field) => isPickerField(field) && field !== '')
+            const fixed = { ...choices, fromConnectorId: plan.from.id }
+            if (Object.keys(pickErrors).length)
+              return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
+            return preview(reply, plan, fixed, errors, refused.status)
+          },
+        },
+      )
+    },
+  )
+
+  const batchPage = async (
+    reply: FastifyReply,
+    actor: Actor,
+    connectorId: string,
+    batchId: string,
+    refused: UndoBlocker[] | null = null,
+  ) => {
     const batch = await getMigrationBatch(app.db, actor, connectorId, batchId)
     return reply.code(refused ? 409 : 200).page('migrations/batch-page', { batch, refused })
   }
 
-  app.get('/connectors/:id/migrations/:batchId', { config: manage, schema: { params: BatchParams } }, async (request, reply) =>
-    batchPage(reply, actorOf(request), request.params.id, request.params.batchId))
+  app.get(
+    '/connectors/:id/migrations/:batchId',
+    { config: manage, schema: { params: BatchParams } },
+    async (request, reply) => batchPage(reply, actorOf(request), request.params.id, request.params.batchId),
+  )
 
-  app.post('/connectors/:id/migrations/:batchId/undo', {
-    config: { ...manage, back: '/connectors/:id/migrations/:batchId' },
-    schema: { params: BatchParams, body: Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) }) },
-  }, async (request, reply) => {
-    const actor = actorOf(request)
-    const { id, batchId } = request.params
-    const result = await undoMigration(app.db, actor, { connectorId: id, batchId, submission: request.body.submission })
-    if (!result.undone) return batchPage(reply, actor, id, batchId, result.blockers)
-    reply.flash(`Undone: ${result.summary}.`)
-    return reply.seeOther(`/connectors/${id}/migrations/${batchId}`)
-  })
+  app.post(
+    '/connectors/:id/migrations/:batchId/undo',
+    {
+      config: { ...manage, back: '/connectors/:id/migrations/:batchId' },
+      schema: { params: BatchParams, body: Type.Object({ submission: Type.Optional(Type.String({ pattern: UUID })) }) },
+    },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const { id, batchId } = request.params
+      const result = await undoMigration(app.db, actor, {
+        connectorId: id,
+        batchId,
+        submission: request.body.submission,
+      })
+      if (!result.undone) return batchPage(reply, actor, id, batchId, result.blockers)
+      reply.flash(`Undone: ${result.summary}.`)
+      return reply.seeOther(`/connectors/${id}/migrations/${batchId}`)
+    },
+  )
 }

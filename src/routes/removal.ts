@@ -33,7 +33,11 @@ export interface RemovalRoute<Blocker> {
    * NotFound for a missing or foreign id. What it touches is shown before anything is typed:
    * `impact` (a connector's), or `uses` (what would block the removal, listed with blockersPartial).
    */
-  describe(db: Db, actor: Actor, id: string): Promise<{ name: string; backHref: string; version: number; impact?: Impact; uses?: Blocker[] }>
+  describe(
+    db: Db,
+    actor: Actor,
+    id: string,
+  ): Promise<{ name: string; backHref: string; version: number; impact?: Impact; uses?: Blocker[] }>
   /** Removes it unless it changed since the prompt was shown (a conflict); once per form submission. */
   remove(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
@@ -47,8 +51,10 @@ const ConfirmBody = Type.Object({ confirm: Type.Optional(Type.String()), ...Edit
 
 /** Who changed the thing since the prompt was shown, or null for any other error. */
 function changedMeanwhile(error: unknown): string | null {
-  if (error instanceof RevisionConflict) return `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}).`
-  if (error instanceof EditConflict) return `${error.authorName ?? 'Somebody'} saved a change to this ${error.what} meanwhile.`
+  if (error instanceof RevisionConflict)
+    return `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}).`
+  if (error instanceof EditConflict)
+    return `${error.authorName ?? 'Somebody'} saved a change to this ${error.what} meanwhile.`
   return null
 }
 
@@ -56,39 +62,63 @@ export function registerRemoval<Blocker>(fastify: FastifyInstance, route: Remova
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const render = async (id: string, actor: Actor, extra: Record<string, unknown>) => {
     const thing = await route.describe(app.db, actor, id)
-    return { ...thing, what: route.what, action: route.path.replace(':id', id), blockersPartial: route.blockersPartial, value: '', errors: {}, ...extra }
+    return {
+      ...thing,
+      what: route.what,
+      action: route.path.replace(':id', id),
+      blockersPartial: route.blockersPartial,
+      value: '',
+      errors: {},
+      ...extra,
+    }
   }
 
-  app.get(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams } }, async (request, reply) => {
-    const data = await render(request.params.id, actorOf(request), {})
-    return reply.page('shared/confirm-removal-page', data, 'shared/confirm-removal')
-  })
+  app.get(
+    route.path,
+    { config: { permission: route.permission, help: route.help }, schema: { params: IdParams } },
+    async (request, reply) => {
+      const data = await render(request.params.id, actorOf(request), {})
+      return reply.page('shared/confirm-removal-page', data, 'shared/confirm-removal')
+    },
+  )
 
-  app.post(route.path, { config: { permission: route.permission, help: route.help }, schema: { params: IdParams, body: ConfirmBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const typed = request.body.confirm ?? ''
-    if (!isConfirmed(typed)) {
-      const data = await render(request.params.id, actor, {
-        value: typed, errors: { confirm: `Type the word ${CONFIRM_WORD} to remove this ${route.what}. Nothing was removed.` },
-      })
-      return reply.code(422).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
-    }
-    let result: RemovalResult<Blocker>
-    try {
-      result = await route.remove(app.db, actor, request.params.id, { version: request.body.lockVersion, submission: request.body.submission })
-    } catch (error) {
-      const meanwhile = changedMeanwhile(error)
-      if (!meanwhile) throw error
-      // The prompt again, as the thing is now: removing what somebody just changed is decided again.
-      const data = await render(request.params.id, actor, { errors: { confirm: `${meanwhile} Nothing was removed: check it below, and remove it again if it is still needed.` } })
-      return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
-    }
-    if (!result.removed) {
-      const data = await render(request.params.id, actor, { blocked: result.blockers })
-      return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
-    }
-    // A form sent again after its removal answers like the first (the name is gone with the thing).
-    reply.flash(result.name ? `The ${route.what} ${result.name} was removed.` : `The ${route.what} was removed.`)
-    return reply.seeOther(route.afterRemoval)
-  })
+  app.post(
+    route.path,
+    { config: { permission: route.permission, help: route.help }, schema: { params: IdParams, body: ConfirmBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const typed = request.body.confirm ?? ''
+      if (!isConfirmed(typed)) {
+        const data = await render(request.params.id, actor, {
+          value: typed,
+          errors: { confirm: `Type the word ${CONFIRM_WORD} to remove this ${route.what}. Nothing was removed.` },
+        })
+        return reply.code(422).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
+      }
+      let result: RemovalResult<Blocker>
+      try {
+        result = await route.remove(app.db, actor, request.params.id, {
+          version: request.body.lockVersion,
+          submission: request.body.submission,
+        })
+      } catch (error) {
+        const meanwhile = changedMeanwhile(error)
+        if (!meanwhile) throw error
+        // The prompt again, as the thing is now: removing what somebody just changed is decided again.
+        const data = await render(request.params.id, actor, {
+          errors: {
+            confirm: `${meanwhile} Nothing was removed: check it below, and remove it again if it is still needed.`,
+          },
+        })
+        return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
+      }
+      if (!result.removed) {
+        const data = await render(request.params.id, actor, { blocked: result.blockers })
+        return reply.code(409).page('shared/confirm-removal-page', data, 'shared/confirm-removal')
+      }
+      // A form sent again after its removal answers like the first (the name is gone with the thing).
+      reply.flash(result.name ? `The ${route.what} ${result.name} was removed.` : `The ${route.what} was removed.`)
+      return reply.seeOther(route.afterRemoval)
+    },
+  )
 }

@@ -4,7 +4,6 @@ import { UUID_PATTERN as UUID } from '../domain/ids.js'
 
 export { UUID }
 
-
 /** `:id` in a path. A malformed id answers 404, like a missing one (see plugins/errors.ts). */
 export const IdParams = Type.Object({ id: Type.String({ pattern: UUID }) })
 

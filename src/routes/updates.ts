@@ -8,7 +8,13 @@ import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import {
-  choiceField, installVersionAlongside, mergePreview, mergeWithVersion, overwriteWithVersion, updateChoice, updateConnector,
+  choiceField,
+  installVersionAlongside,
+  mergePreview,
+  mergeWithVersion,
+  overwriteWithVersion,
+  updateChoice,
+  updateConnector,
 } from '../domain/updates.js'
 import { nextStepsAfterAlongside } from '../domain/alongside-next-steps.js'
 import { mergeChoices } from '../forms/merge.js'
@@ -30,13 +36,16 @@ function instancesKept(n: number, one: string, many: string): string {
 }
 
 /** The merge form: a version choice plus `choice.<conflict id>` = mine | theirs per conflict. */
-const MergeBody = Type.Object({
-  revision: Type.Integer({ minimum: 1 }),
-  version: Type.String({ minLength: 1, maxLength: 40 }),
-  submission: Type.Optional(Type.String({ pattern: UUID })),
-  /** "preview": show what the choices so far would do, change nothing. */
-  action: Type.Optional(Type.Literal('preview')),
-}, { additionalProperties: Type.String() })
+const MergeBody = Type.Object(
+  {
+    revision: Type.Integer({ minimum: 1 }),
+    version: Type.String({ minLength: 1, maxLength: 40 }),
+    submission: Type.Optional(Type.String({ pattern: UUID })),
+    /** "preview": show what the choices so far would do, change nothing. */
+    action: Type.Optional(Type.Literal('preview')),
+  },
+  { additionalProperties: Type.String() },
+)
 
 const AlongsideParams = Type.Object({ id: IdParams.properties.id, previousId: IdParams.properties.id })
 
@@ -60,36 +69,53 @@ export default async function updates(fastify: FastifyInstance) {
    */
   const lostRace = async (reply: FastifyReply, actor: Actor, id: string, conflict: RevisionConflict, what: string) => {
     const choice = await updateChoice(app.db, actor, id)
-    const errors = { '': `Somebody else just updated this connector (${conflict.authorName} saved revision ${conflict.revision} meanwhile), so nothing was ${what}. Below is where it stands now; choose again if it is still needed.` }
+    const errors = {
+      '': `Somebody else just updated this connector (${conflict.authorName} saved revision ${conflict.revision} meanwhile), so nothing was ${what}. Below is where it stands now; choose again if it is still needed.`,
+    }
     return reply.code(409).page('updates/page', { ...choice, errors }, 'updates/update-choice')
   }
 
-  app.post('/connectors/:id/update', { config: manage, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    try {
-      const updated = await updateConnector(app.db, actor, { connectorId: request.params.id, ...request.body })
-      reply.flash(`${updated.name} is updated ${updated.from ? `from version ${updated.from} ` : ''}to version ${updated.to}. ${instancesKept(updated.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-      return reply.redirect(await backToList(actor, updated), 303)
-    } catch (error) {
-      if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'updated')
-      throw error
-    }
-  })
+  app.post(
+    '/connectors/:id/update',
+    { config: manage, schema: { params: IdParams, body: VersionBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      try {
+        const updated = await updateConnector(app.db, actor, { connectorId: request.params.id, ...request.body })
+        reply.flash(
+          `${updated.name} is updated ${updated.from ? `from version ${updated.from} ` : ''}to version ${updated.to}. ${instancesKept(updated.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`,
+        )
+        return reply.redirect(await backToList(actor, updated), 303)
+      } catch (error) {
+        if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'updated')
+        throw error
+      }
+    },
+  )
 
-  app.post('/connectors/:id/overwrite', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    try {
-      const overwritten = await overwriteWithVersion(app.db, actor, { connectorId: request.params.id, ...request.body })
-      const lost = overwritten.customisations.length
-        ? ` Its customisations are gone from it but kept in its revision history (revision ${overwritten.lastCustomisedRevision}).`
-        : ''
-      reply.flash(`${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`)
-      return reply.redirect(await backToList(actor, overwritten), 303)
-    } catch (error) {
-      if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'overwritten')
-      throw error
-    }
-  })
+  app.post(
+    '/connectors/:id/overwrite',
+    { config: choice, schema: { params: IdParams, body: VersionBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      try {
+        const overwritten = await overwriteWithVersion(app.db, actor, {
+          connectorId: request.params.id,
+          ...request.body,
+        })
+        const lost = overwritten.customisations.length
+          ? ` Its customisations are gone from it but kept in its revision history (revision ${overwritten.lastCustomisedRevision}).`
+          : ''
+        reply.flash(
+          `${overwritten.name} is overwritten with version ${overwritten.to}.${lost} ${instancesKept(overwritten.instanceCount, 'stays attached', 'stay attached')}`,
+        )
+        return reply.redirect(await backToList(actor, overwritten), 303)
+      } catch (error) {
+        if (error instanceof RevisionConflict) return lostRace(reply, actor, request.params.id, error, 'overwritten')
+        throw error
+      }
+    },
+  )
 
   // "update and keep my changes": the conflicts side by side, mine or theirs for each, then apply.
   app.get('/connectors/:id/merge', { config: manage, schema: { params: IdParams } }, async (request, reply) => {
@@ -97,39 +123,74 @@ export default async function updates(fastify: FastifyInstance) {
     return reply.page('updates/merge-page', { ...preview, choices: {}, errors: {}, choiceField })
   })
 
-  app.post('/connectors/:id/merge', { config: manage, schema: { params: IdParams, body: MergeBody } }, async (request, reply) => {
-    const actor = actorOf(request)
-    const choices = mergeChoices(request.body)
-    const { revision, version, submission } = request.body
-    if (request.body.action === 'preview') {
-      const preview = await mergePreview(app.db, actor, request.params.id, choices)
-      return reply.page('updates/merge-page', { ...preview, choices, errors: {}, choiceField }, 'updates/merge-preview')
-    }
-    return submitForm(reply, () => mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices }), {
-      done: async (merged) => {
-        const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
-        reply.flash(`${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`)
-        return reply.seeOther(await backToList(actor, merged))
-      },
-      conflict: (error) => error instanceof RevisionConflict
-        ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`
-        : null,
-      again: async ({ errors }) => {
+  app.post(
+    '/connectors/:id/merge',
+    { config: manage, schema: { params: IdParams, body: MergeBody } },
+    async (request, reply) => {
+      const actor = actorOf(request)
+      const choices = mergeChoices(request.body)
+      const { revision, version, submission } = request.body
+      if (request.body.action === 'preview') {
         const preview = await mergePreview(app.db, actor, request.params.id, choices)
-        return reply.page('updates/merge-page', { ...preview, choices, errors, choiceField })
-      },
-    })
-  })
+        return reply.page(
+          'updates/merge-page',
+          { ...preview, choices, errors: {}, choiceField },
+          'updates/merge-preview',
+        )
+      }
+      return submitForm(
+        reply,
+        () =>
+          mergeWithVersion(app.db, actor, { connectorId: request.params.id, revision, version, submission, choices }),
+        {
+          done: async (merged) => {
+            const kept = merged.kept.length ? ` Your changes are kept: ${merged.kept.join('; ')}.` : ''
+            reply.flash(
+              `${merged.name} is updated ${merged.from ? `from version ${merged.from} ` : ''}to version ${merged.to}.${kept} ${instancesKept(merged.instanceCount, 'keeps working with it', 'keep working with it')} The update is in its revision history.`,
+            )
+            return reply.seeOther(await backToList(actor, merged))
+          },
+          conflict: (error) =>
+            error instanceof RevisionConflict
+              ? `${error.authorName} saved a change to this connector meanwhile (revision ${error.revision}), so nothing was updated. The merge below now includes their change; check your choices and apply again.`
+              : null,
+          again: async ({ errors }) => {
+            const preview = await mergePreview(app.db, actor, request.params.id, choices)
+            return reply.page('updates/merge-page', { ...preview, choices, errors, choiceField })
+          },
+        },
+      )
+    },
+  )
 
-  app.post('/connectors/:id/install-alongside', { config: choice, schema: { params: IdParams, body: VersionBody } }, async (request, reply) => {
-    const { version, submission } = request.body
-    const installed = await installVersionAlongside(app.db, actorOf(request), { connectorId: request.params.id, version, submission })
-    reply.flash(`${nameWithVersion(installed.name, installed.version)} is installed alongside ${installed.previousName}. Here is what is left to do.`)
-    return reply.redirect(`/connectors/${installed.id}/installed-alongside/${installed.previousId}`, 303)
-  })
+  app.post(
+    '/connectors/:id/install-alongside',
+    { config: choice, schema: { params: IdParams, body: VersionBody } },
+    async (request, reply) => {
+      const { version, submission } = request.body
+      const installed = await installVersionAlongside(app.db, actorOf(request), {
+        connectorId: request.params.id,
+        version,
+        submission,
+      })
+      reply.flash(
+        `${nameWithVersion(installed.name, installed.version)} is installed alongside ${installed.previousName}. Here is what is left to do.`,
+      )
+      return reply.redirect(`/connectors/${installed.id}/installed-alongside/${installed.previousId}`, 303)
+    },
+  )
 
-  app.get('/connectors/:id/installed-alongside/:previousId', { config: manage, schema: { params: AlongsideParams } }, async (request, reply) => {
-    const steps = await nextStepsAfterAlongside(app.db, actorOf(request), request.params.id, request.params.previousId)
-    return reply.page('updates/installed-alongside-page', { ...steps })
-  })
+  app.get(
+    '/connectors/:id/installed-alongside/:previousId',
+    { config: manage, schema: { params: AlongsideParams } },
+    async (request, reply) => {
+      const steps = await nextStepsAfterAlongside(
+        app.db,
+        actorOf(request),
+        request.params.id,
+        request.params.previousId,
+      )
+      return reply.page('updates/installed-alongside-page', { ...steps })
+    },
+  )
 }

@@ -35,16 +35,23 @@ for (const mode of world ? MODES : []) {
 
     await page.getByRole('heading', { name: /Step 3 of 5: Authentication methods/ }).waitFor()
     const steps = page.getByRole('navigation', { name: 'Connector builder steps' })
-    const styleOf = (name: string) => steps.getByRole('link', { name }).evaluate((a) => {
-      const style = getComputedStyle(a)
-      return { weight: style.fontWeight, border: style.borderBottomColor, current: a.getAttribute('aria-current') }
-    })
+    const styleOf = (name: string) =>
+      steps.getByRole('link', { name }).evaluate((a) => {
+        const style = getComputedStyle(a)
+        return { weight: style.fontWeight, border: style.borderBottomColor, current: a.getAttribute('aria-current') }
+      })
     const [current, other] = [await styleOf('3. Authentication methods'), await styleOf('4. Endpoints')]
     t.equal(current.current, 'step', 'the current step is marked for assistive technology')
-    t.ok(current.weight !== other.weight && current.border !== other.border, `and stands out on screen (${JSON.stringify([current, other])})`)
+    t.ok(
+      current.weight !== other.weight && current.border !== other.border,
+      `and stands out on screen (${JSON.stringify([current, other])})`,
+    )
     const addBox = (await page.getByRole('button', { name: 'add authentication method' }).boundingBox())!
     const nextBox = (await page.getByRole('button', { name: 'next step' }).boundingBox())!
-    t.ok(nextBox.y - (addBox.y + addBox.height) >= 12, `"add authentication method" and "next step" do not touch (${nextBox.y - (addBox.y + addBox.height)}px apart)`)
+    t.ok(
+      nextBox.y - (addBox.y + addBox.height) >= 12,
+      `"add authentication method" and "next step" do not touch (${nextBox.y - (addBox.y + addBox.height)}px apart)`,
+    )
     t.equal(await page.locator('button.primary:visible').count(), 1, 'one primary button: next step')
     await page.getByRole('button', { name: 'next step' }).click()
     await page.getByText('Add at least one authentication method.').waitFor()
@@ -59,7 +66,11 @@ for (const mode of world ? MODES : []) {
     await page.getByLabel('Field 2: key').waitFor()
     t.equal(await page.getByLabel('Field 1: key').inputValue(), 'token', 'the typed row is kept')
     t.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'API key', 'and the rest of the form')
-    t.equal(await page.evaluate(() => document.activeElement?.id), 'add-authMethod-field-1-key', 'focus is on the new row')
+    t.equal(
+      await page.evaluate(() => document.activeElement?.id),
+      'add-authMethod-field-1-key',
+      'focus is on the new row',
+    )
     await page.getByLabel('Field 2: key').fill('account')
     await page.getByLabel('Field 2: label').fill('Account')
     // Filled in but not added: next step adds it rather than dropping it.
@@ -67,7 +78,11 @@ for (const mode of world ? MODES : []) {
     await page.getByText('The authentication method API key you typed was added.').waitFor()
     await page.getByRole('link', { name: '3. Authentication methods' }).click()
     await page.getByText('API key').first().waitFor()
-    t.match(await page.getByRole('listitem').filter({ hasText: 'api_key' }).textContent(), 'API key', 'the method is on its step')
+    t.match(
+      await page.getByRole('listitem').filter({ hasText: 'api_key' }).textContent(),
+      'API key',
+      'the method is on its step',
+    )
     await page.getByRole('button', { name: 'next step' }).click()
 
     await page.getByRole('heading', { name: /Step 4 of 5: Endpoints/ }).waitFor()
@@ -77,7 +92,11 @@ for (const mode of world ? MODES : []) {
     await page.getByLabel('URL', { exact: true }).fill('/orders?warehouse={{nowhere}}')
     await page.getByRole('button', { name: 'add endpoint' }).click()
     await page.getByText('{{nowhere}} is not a variable').first().waitFor()
-    t.equal(await page.getByLabel('URL', { exact: true }).inputValue(), '/orders?warehouse={{nowhere}}', 'the typed URL is kept')
+    t.equal(
+      await page.getByLabel('URL', { exact: true }).inputValue(),
+      '/orders?warehouse={{nowhere}}',
+      'the typed URL is kept',
+    )
     await page.getByLabel('URL', { exact: true }).fill('/orders?warehouse={{warehouse}}')
     await page.getByRole('button', { name: 'add endpoint' }).click()
     await page.getByRole('button', { name: 'clone endpoint Get orders' }).click()

@@ -1,6 +1,14 @@
 // Add a connection shape to a process flow and reconfigure it, with and without JavaScript.
 import t from 'tap'
-import { accessibilityProblems, installWithInstance, logIn, MODES, openPage, screenshot, startBrowserWorld } from './harness.js'
+import {
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+} from './harness.js'
 
 const world = await startBrowserWorld(t)
 
@@ -24,7 +32,12 @@ for (const mode of world ? MODES : []) {
     if (!mode.js) await page.getByRole('button', { name: 'next step' }).click()
     const endpoint = page.getByLabel('Endpoint of Shopify for Shopify - UK')
     await endpoint.waitFor()
-    if (mode.js) t.equal(await page.getByRole('button', { name: 'next step' }).count(), 0, 'with JavaScript the endpoints load by themselves: no next step button')
+    if (mode.js)
+      t.equal(
+        await page.getByRole('button', { name: 'next step' }).count(),
+        0,
+        'with JavaScript the endpoints load by themselves: no next step button',
+      )
     t.same(await accessibilityProblems(page), [], 'shape form: no serious accessibility problems')
     const orders = shopify.endpoints[0]!
     await endpoint.selectOption(orders.key)
@@ -46,11 +59,16 @@ for (const mode of world ? MODES : []) {
     t.same(await accessibilityProblems(page), [], 'process flow: no serious accessibility problems')
     const reconfigure = (await page.getByRole('link', { name: 'reconfigure connection shape 1' }).boundingBox())!
     const remove = (await page.getByRole('button', { name: 'remove connection shape 1' }).boundingBox())!
-    t.ok(Math.abs(reconfigure.height - remove.height) < 1 && Math.abs(reconfigure.y - remove.y) < 1,
-      `reconfigure and remove are the same size, on one line (${JSON.stringify([reconfigure, remove])})`)
+    t.ok(
+      Math.abs(reconfigure.height - remove.height) < 1 && Math.abs(reconfigure.y - remove.y) < 1,
+      `reconfigure and remove are the same size, on one line (${JSON.stringify([reconfigure, remove])})`,
+    )
     const toggle = (await page.getByRole('button', { name: /able process flow$/ }).boundingBox())!
     const nameLabel = (await page.getByText('Process flow name', { exact: true }).boundingBox())!
-    t.ok(nameLabel.y - (toggle.y + toggle.height) >= 8, `the enable/disable button keeps its distance from the name label (${nameLabel.y - (toggle.y + toggle.height)}px)`)
+    t.ok(
+      nameLabel.y - (toggle.y + toggle.height) >= 8,
+      `the enable/disable button keeps its distance from the name label (${nameLabel.y - (toggle.y + toggle.height)}px)`,
+    )
     if (mode.js) await screenshot(page, 'process-flow')
     t.same(problems, [], 'no console errors or CSP violations')
   })

@@ -51,7 +51,16 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
   t.teardown(() => app.close())
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
   })
   t.teardown(() => browser.close())
   let count = 0
@@ -62,7 +71,13 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
     async company(role: Role = 'administrator') {
       const slug = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}${count++}`
       const company = await createCompany(database.db, `Company ${slug}`)
-      const user = await createUser(database.db, { companyId: company.id, role, name: 'Ana Diaz', email: `ana-${slug}@example.test`, password: PASSWORD })
+      const user = await createUser(database.db, {
+        companyId: company.id,
+        role,
+        name: 'Ana Diaz',
+        email: `ana-${slug}@example.test`,
+        password: PASSWORD,
+      })
       return { id: company.id, user }
     },
   }
@@ -77,8 +92,16 @@ export async function installWithInstance(world: BrowserWorld, user: Actor, key:
   const [row] = await db.select().from(connectors).where(eq(connectors.id, connector.id))
   const method = row!.definition.authMethods[0]!
   const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), connector.id, {
-    name: instanceName, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key,
-    values: Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x'])]),
+    name: instanceName,
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '5',
+    rateLimitUnit: 'minute',
+    authMethod: method.key,
+    values: Object.fromEntries([
+      ...method.fields.map((f) => [`auth.${f.key}`, 'x']),
+      ...row!.definition.variables.map((v) => [`var.${v.key}`, 'x']),
+    ]),
   })
   return { connector, instance, definition: row!.definition }
 }
@@ -86,8 +109,15 @@ export async function installWithInstance(world: BrowserWorld, user: Actor, key:
 const javaScriptOn = new WeakMap<Page, boolean>()
 
 /** A browser window for one run: JavaScript on or off, console errors and CSP violations collected. */
-export async function openPage(world: BrowserWorld, javaScriptEnabled: boolean): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await world.browser.newContext({ javaScriptEnabled, baseURL: world.baseUrl, viewport: { width: 1280, height: 900 } })
+export async function openPage(
+  world: BrowserWorld,
+  javaScriptEnabled: boolean,
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await world.browser.newContext({
+    javaScriptEnabled,
+    baseURL: world.baseUrl,
+    viewport: { width: 1280, height: 900 },
+  })
   context.setDefaultTimeout(8000)
   const page = await context.newPage()
   javaScriptOn.set(page, javaScriptEnabled)
@@ -95,7 +125,8 @@ export async function openPage(world: BrowserWorld, javaScriptEnabled: boolean):
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
   page.on('console', (message) => {
     // 4xx answers to forms are expected (422 re-renders, 409 blocked removals); anything else is a problem.
-    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`)
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text()))
+      problems.push(`console: ${message.text()}`)
   })
   return { context, page, problems }
 }
@@ -126,7 +157,9 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
   let target = page
   let twin: BrowserContext | null = null
   if (!javaScriptOn.get(page)) {
-    twin = await context.browser()!.newContext({ storageState: await context.storageState(), baseURL: new URL(page.url()).origin })
+    twin = await context
+      .browser()!
+      .newContext({ storageState: await context.storageState(), baseURL: new URL(page.url()).origin })
     target = await twin.newPage()
     const html = await page.content()
     await target.route(page.url(), (route) => route.fulfill({ body: html, contentType: 'text/html; charset=utf-8' }))
@@ -135,7 +168,13 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page: target }).analyze().finally(() => twin?.close())
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 3)
+          .join(', ')}`,
+    )
 }
 
 /** Saves a screenshot of the screen into test-results/screenshots (ignored by git). */
@@ -147,7 +186,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** Waits until navigation or an htmx swap has settled. */
 export async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('load')
-  await page.waitForFunction(() => !document.querySelector('.htmx-request'), undefined, { timeout: 5000 }).catch(() => {})
+  await page
+    .waitForFunction(() => !document.querySelector('.htmx-request'), undefined, { timeout: 5000 })
+    .catch(() => {})
 }
 
 export const MODES = [

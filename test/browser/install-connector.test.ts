@@ -1,6 +1,14 @@
 // Help text: "installing a prebuilt connector", step by step, with and without JavaScript.
 import t from 'tap'
-import { accessibilityProblems, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
+import {
+  accessibilityProblems,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+} from './harness.js'
 
 const world = await startBrowserWorld(t)
 
@@ -24,7 +32,10 @@ for (const mode of world ? MODES : []) {
     if (!mode.js) await screenshot(page, 'marketplace')
 
     // Step 4: browse or search the marketplace to find the required connector.
-    await page.getByRole('navigation', { name: 'Browse by system type' }).getByRole('link', { name: 'eCommerce' }).click()
+    await page
+      .getByRole('navigation', { name: 'Browse by system type' })
+      .getByRole('link', { name: 'eCommerce' })
+      .click()
     await page.getByText(/\d+ connectors in eCommerce/).waitFor()
     t.ok(await page.getByRole('heading', { name: 'Shopify' }).isVisible(), 'browsing eCommerce shows Shopify')
     t.notOk(await page.getByRole('heading', { name: 'Xero' }).isVisible(), 'and not Xero')
@@ -43,7 +54,10 @@ for (const mode of world ? MODES : []) {
     await page.getByRole('button', { name: 'install Shopify' }).click()
     // Step 6: the connector installs and is available on the manage connectors page.
     await page.waitForURL((url) => url.pathname === '/connectors')
-    await page.getByRole('status').getByText(/Shopify \(version [\d.]+\) is installed/).waitFor()
+    await page
+      .getByRole('status')
+      .getByText(/Shopify \(version [\d.]+\) is installed/)
+      .waitFor()
     const card = page.locator('li.connector', { has: page.getByRole('heading', { name: 'Shopify', exact: true }) })
     t.ok(await card.isVisible(), 'Shopify is on manage connectors')
     t.match(await card.textContent(), /prebuilt/)

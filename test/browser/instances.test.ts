@@ -6,15 +6,31 @@ import { installConnector, INSTANCES_SHOWN } from '../../src/domain/connectors.j
 import { createInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { testConfig } from '../helpers.js'
-import { accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
+import {
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+} from './harness.js'
 
 const world = await startBrowserWorld(t)
 
 for (const mode of world ? MODES : []) {
   t.test(`add, change and remove an instance, ${mode.label}`, async (t) => {
     const { user } = await world!.company('user')
-    const [entry] = await world!.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-    await installConnector(world!.database.db, { ...user, role: 'administrator' }, { marketplaceConnectorId: entry!.id })
+    const [entry] = await world!.database.db
+      .select()
+      .from(marketplaceConnectors)
+      .where(eq(marketplaceConnectors.key, 'shopify'))
+    await installConnector(
+      world!.database.db,
+      { ...user, role: 'administrator' },
+      { marketplaceConnectorId: entry!.id },
+    )
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, user)
@@ -26,7 +42,11 @@ for (const mode of world ? MODES : []) {
     t.same(await accessibilityProblems(page), [], 'wizard: no serious accessibility problems')
     await page.getByRole('button', { name: 'next step' }).click()
     await page.getByText('Enter a name for this instance').waitFor()
-    t.equal(await page.getByLabel('Instance name').getAttribute('aria-invalid'), 'true', 'the error is tied to the field')
+    t.equal(
+      await page.getByLabel('Instance name').getAttribute('aria-invalid'),
+      'true',
+      'the error is tied to the field',
+    )
     await page.getByLabel('Instance name').fill('Shopify - UK')
     await page.getByRole('button', { name: 'next step' }).click()
     await page.getByText('Step 2 of 4').waitFor()
@@ -45,7 +65,9 @@ for (const mode of world ? MODES : []) {
     t.same(await accessibilityProblems(page), [], 'credentials step: no serious accessibility problems')
     if (mode.js) await screenshot(page, 'add-instance-credentials')
     for (const input of await page.locator('input[name^="auth."], input[name^="var."]').all()) {
-      await input.fill((await input.getAttribute('type')) === 'password' ? 'shpat_secret_value' : 'uk-store.myshopify.com')
+      await input.fill(
+        (await input.getAttribute('type')) === 'password' ? 'shpat_secret_value' : 'uk-store.myshopify.com',
+      )
     }
     await page.getByRole('button', { name: 'save' }).click()
     await page.waitForURL((url) => url.pathname === '/connectors')
@@ -80,10 +102,19 @@ for (const mode of world ? MODES : []) {
     const { user } = await world!.company('administrator')
     const { connector, definition } = await installWithInstance(world!, user, 'xero', 'Xero - AU')
     const method = definition.authMethods[0]!
-    const values = Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])])
+    const values = Object.fromEntries([
+      ...method.fields.map((f) => [`auth.${f.key}`, 'x']),
+      ...definition.variables.map((v) => [`var.${v.key}`, 'x']),
+    ])
     for (const name of ['Xero - CA', 'Xero - DE', 'Xero - FR', 'Xero - UK']) {
       await createInstance(world!.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
-        name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key, values,
+        name,
+        timeZone: 'UTC',
+        dateFormat: 'Y-m-d',
+        rateLimitAmount: '5',
+        rateLimitUnit: 'minute',
+        authMethod: method.key,
+        values,
       })
     }
     const { context, page, problems } = await openPage(world!, mode.js)
@@ -98,7 +129,11 @@ for (const mode of world ? MODES : []) {
       await page.getByRole('link', { name: 'settings for instance Xero - UK' }).waitFor()
       t.equal(new URL(page.url()).pathname, '/connectors', 'the list opens in place')
       t.equal(await cogs.count(), 5)
-      t.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'settings for instance Xero - FR', 'focus on the first instance added')
+      t.equal(
+        await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+        'settings for instance Xero - FR',
+        'focus on the first instance added',
+      )
     } else {
       await page.getByRole('heading', { level: 1, name: 'Instances of Xero' }).waitFor()
       t.equal(await cogs.count(), 5)

@@ -15,7 +15,14 @@ import { installVersionAlongside } from '../../src/domain/updates.js'
 import { addFlow, install, publishNextVersion } from '../connector-fixtures.js'
 import { testConfig } from '../helpers.js'
 import {
-  accessibilityProblems, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld, type BrowserWorld,
+  accessibilityProblems,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+  type BrowserWorld,
 } from './harness.js'
 
 const world = await startBrowserWorld(t)
@@ -28,13 +35,22 @@ const box = new SecretBox(testConfig().encryptionKey)
 async function oldShopify(world: BrowserWorld, user: Actor) {
   const db = world.database.db
   const old = await install(db, user, 'shopify')
-  const instance = (name: string, token: string, domain: string) => createInstance(db, user, box, old.id, {
-    name, timeZone: 'Europe/London', dateFormat: 'd/m/Y', rateLimitAmount: '3', rateLimitUnit: 'second', authMethod: 'admin_api_token',
-    values: { 'auth.access_token': token, 'var.shop_domain': domain, 'var.order_status': 'open' },
-  })
+  const instance = (name: string, token: string, domain: string) =>
+    createInstance(db, user, box, old.id, {
+      name,
+      timeZone: 'Europe/London',
+      dateFormat: 'd/m/Y',
+      rateLimitAmount: '3',
+      rateLimitUnit: 'second',
+      authMethod: 'admin_api_token',
+      values: { 'auth.access_token': token, 'var.shop_domain': domain, 'var.order_status': 'open' },
+    })
   const uk = await instance('Shopify - UK', 'shpat_uk_secret', 'acme-uk.myshopify.com')
   const us = await instance('Shopify - US', 'shpat_us_secret', 'acme-us.myshopify.com')
-  const orders = await addFlow(db, user, 'Orders sync', [{ instanceId: uk.id, endpointKey: 'get_orders' }, { instanceId: uk.id, endpointKey: 'get_customers' }])
+  const orders = await addFlow(db, user, 'Orders sync', [
+    { instanceId: uk.id, endpointKey: 'get_orders' },
+    { instanceId: uk.id, endpointKey: 'get_customers' },
+  ])
   const stock = await addFlow(db, user, 'Stock', [{ instanceId: uk.id, endpointKey: 'set_inventory_level' }])
   const usOrders = await addFlow(db, user, 'US orders', [{ instanceId: us.id, endpointKey: 'get_orders' }])
   return { user, old, uk, us, orders, stock, usOrders }
@@ -43,17 +59,27 @@ async function oldShopify(world: BrowserWorld, user: Actor) {
 // Every run installs Shopify before the vendor's next version is published (it drops "Get
 // customers"); then each run's Shopify gets that version installed alongside.
 const runs = world ? await Promise.all(MODES.map(async () => oldShopify(world, (await world.company()).user))) : []
-const version = world ? await publishNextVersion(world.database.db, 'shopify', (d) => {
-  d.endpoints = d.endpoints.filter((e) => e.key !== 'get_customers')
-}, 'Customers moved to their own connector.') : ''
-const alongside = await Promise.all(runs.map((run) => installVersionAlongside(world!.database.db, run.user, { connectorId: run.old.id, version })))
+const version = world
+  ? await publishNextVersion(
+      world.database.db,
+      'shopify',
+      (d) => {
+        d.endpoints = d.endpoints.filter((e) => e.key !== 'get_customers')
+      },
+      'Customers moved to their own connector.',
+    )
+  : ''
+const alongside = await Promise.all(
+  runs.map((run) => installVersionAlongside(world!.database.db, run.user, { connectorId: run.old.id, version })),
+)
 
 const text = async (locator: Locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim()
 
-const focused = (page: Page) => page.evaluate(() => {
-  const el = document.activeElement as HTMLElement | null
-  return el ? { tag: el.tagName.toLowerCase(), text: (el.textContent ?? '').replace(/\s+/g, ' ').trim() } : null
-})
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null
+    return el ? { tag: el.tagName.toLowerCase(), text: (el.textContent ?? '').replace(/\s+/g, ' ').trim() } : null
+  })
 
 for (const [index, mode] of (world ? MODES : []).entries()) {
   t.test(`move instances in stages to a version installed alongside, and undo, ${mode.label}`, async (t) => {
@@ -66,14 +92,25 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
 
-    const shapesOf = async (flowId: string) => (await db.select().from(connectionShapes)
-      .where(eq(connectionShapes.processFlowId, flowId)).orderBy(asc(connectionShapes.position))).map((s) => [s.instanceId, s.endpointKey])
+    const shapesOf = async (flowId: string) =>
+      (
+        await db
+          .select()
+          .from(connectionShapes)
+          .where(eq(connectionShapes.processFlowId, flowId))
+          .orderBy(asc(connectionShapes.position))
+      ).map((s) => [s.instanceId, s.endpointKey])
     const copies = () => db.select().from(instances).where(eq(instances.connectorId, to.id))
-    const snapshot = async () => JSON.stringify([
-      await db.select().from(instances).where(eq(instances.companyId, user.companyId)).orderBy(asc(instances.id)),
-      await db.select().from(connectionShapes).where(eq(connectionShapes.companyId, user.companyId)).orderBy(asc(connectionShapes.id)),
-      await db.select().from(migrationBatches).where(eq(migrationBatches.companyId, user.companyId)),
-    ])
+    const snapshot = async () =>
+      JSON.stringify([
+        await db.select().from(instances).where(eq(instances.companyId, user.companyId)).orderBy(asc(instances.id)),
+        await db
+          .select()
+          .from(connectionShapes)
+          .where(eq(connectionShapes.companyId, user.companyId))
+          .orderBy(asc(connectionShapes.id)),
+        await db.select().from(migrationBatches).where(eq(migrationBatches.companyId, user.companyId)),
+      ])
 
     // Log in; the way in: the installed-alongside page (where installing alongside lands) with
     // JavaScript, the settings of the new connector without.
@@ -82,17 +119,26 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     if (mode.js) {
       await page.goto(`/connectors/${to.id}/installed-alongside/${old.id}`)
       await page.getByRole('heading', { level: 1, name: `${newName} is installed alongside Shopify` }).waitFor()
-      const step = page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name: 'Create new instances' }) })
+      const step = page
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('heading', { level: 3, name: 'Create new instances' }) })
       t.match(await text(step), 'Shopify - UK', 'create new instances lists the instances of Shopify')
       await step.getByRole('link', { name: 'move instances in stages' }).click()
-      await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/migrate` && url.searchParams.get('from') === old.id)
+      await page.waitForURL(
+        (url) => url.pathname === `/connectors/${to.id}/migrate` && url.searchParams.get('from') === old.id,
+      )
     } else {
       await page.getByRole('link', { name: `settings for ${newName}`, exact: true }).click()
       await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/settings`)
-      t.match(await text(page.getByRole('main')), `You have another connector installed from Shopify: Shopify (version ${old.version}, 2 instances) · move instances in stages from Shopify to ${newName}`,
-        'the settings of the new connector say there is another one to move from')
+      t.match(
+        await text(page.getByRole('main')),
+        `You have another connector installed from Shopify: Shopify (version ${old.version}, 2 instances) · move instances in stages from Shopify to ${newName}`,
+        'the settings of the new connector say there is another one to move from',
+      )
       await page.getByRole('link', { name: `move instances in stages from Shopify to ${newName}` }).click()
-      await page.waitForURL((url) => url.pathname === `/connectors/${to.id}/migrate` && url.searchParams.get('from') === old.id)
+      await page.waitForURL(
+        (url) => url.pathname === `/connectors/${to.id}/migrate` && url.searchParams.get('from') === old.id,
+      )
     }
 
     // The picker: the instances of Shopify, unchecked; the flows using each, checked.
@@ -102,13 +148,21 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     const picked = from.getByRole('group', { name: 'Instances of Shopify to move', exact: true })
     const ukBox = picked.getByRole('checkbox', { name: 'Shopify - UK', exact: true })
     const usBox = picked.getByRole('checkbox', { name: 'Shopify - US', exact: true })
-    t.notOk(await ukBox.isChecked() || await usBox.isChecked(), 'no instance is picked for the user')
-    const ukFlows = picked.getByRole('group', { name: 'Process flows using Shopify - UK: repoint their connection shapes to the copy', exact: true })
+    t.notOk((await ukBox.isChecked()) || (await usBox.isChecked()), 'no instance is picked for the user')
+    const ukFlows = picked.getByRole('group', {
+      name: 'Process flows using Shopify - UK: repoint their connection shapes to the copy',
+      exact: true,
+    })
     const ordersBox = ukFlows.getByRole('checkbox', { name: 'Orders sync (enabled, 2 connection shapes)', exact: true })
     const stockBox = ukFlows.getByRole('checkbox', { name: 'Stock (enabled, 1 connection shape)', exact: true })
-    t.ok(await ordersBox.isChecked() && await stockBox.isChecked(), 'the flows using Shopify - UK are checked')
-    t.ok(await picked.getByRole('group', { name: 'Process flows using Shopify - US: repoint their connection shapes to the copy' })
-      .getByRole('checkbox', { name: 'US orders (enabled, 1 connection shape)', exact: true }).isChecked(), 'and the one using Shopify - US')
+    t.ok((await ordersBox.isChecked()) && (await stockBox.isChecked()), 'the flows using Shopify - UK are checked')
+    t.ok(
+      await picked
+        .getByRole('group', { name: 'Process flows using Shopify - US: repoint their connection shapes to the copy' })
+        .getByRole('checkbox', { name: 'US orders (enabled, 1 connection shape)', exact: true })
+        .isChecked(),
+      'and the one using Shopify - US',
+    )
     const suffix = from.getByRole('textbox', { name: 'name suffix' })
     t.equal(await suffix.inputValue(), ` (${version})`, 'the suffix is the new version')
     t.same(await accessibilityProblems(page), [], 'the picker: no serious accessibility problems')
@@ -125,32 +179,59 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     const toCreate = page.getByRole('region', { name: `1 instance to create in ${newName}`, exact: true })
     t.equal(await toCreate.getByRole('heading', { level: 3 }).count(), 1, 'one copy')
     const copy = toCreate.getByRole('region', { name: copyName, exact: true })
-    t.ok(await copy.getByRole('heading', { level: 3, name: copyName, exact: true }).isVisible(), `the copy is named with the suffix: ${copyName}`)
+    t.ok(
+      await copy.getByRole('heading', { level: 3, name: copyName, exact: true }).isVisible(),
+      `the copy is named with the suffix: ${copyName}`,
+    )
     const copyText = await text(copy)
     t.match(copyText, 'a copy of Shopify - UK (Shopify)')
     t.match(copyText, 'Authentication method Admin API access token (custom app) (the same as Shopify - UK)')
-    t.match(copyText, 'Copied Admin API access token: copied, stored encrypted Shop domain (e.g. example.myshopify.com): acme-uk.myshopify.com Order status filter: open')
+    t.match(
+      copyText,
+      'Copied Admin API access token: copied, stored encrypted Shop domain (e.g. example.myshopify.com): acme-uk.myshopify.com Order status filter: open',
+    )
     t.match(copyText, 'Dropped nothing Left empty nothing: every required field has a value')
     t.notMatch(await text(page.getByRole('main')), 'shpat_uk_secret', 'the credential is never shown')
     t.notMatch(await text(page.getByRole('main')), 'Shopify - US', 'the instance left out is not in the preview')
     const shapes = page.getByRole('region', { name: '2 connection shapes to repoint', exact: true })
-    t.same(await shapes.locator('thead th').allTextContents(), ['Process flow', 'Position', 'Now', 'After apply'], 'a table of the shapes')
+    t.same(
+      await shapes.locator('thead th').allTextContents(),
+      ['Process flow', 'Position', 'Now', 'After apply'],
+      'a table of the shapes',
+    )
     const rows = shapes.locator('tbody tr')
     t.equal(await rows.count(), 2, 'the two shapes of Orders sync, not the one of Stock')
     const cells = async (row: Locator) => Promise.all((await row.locator('td').all()).map(text))
-    t.same(await cells(rows.nth(0)), ['Orders sync (enabled)', 'connection shape 1', 'Shopify - UK, Get orders', `${copyName}, Get orders`],
-      'shape 1: Shopify - UK, Get orders → the copy, Get orders')
+    t.same(
+      await cells(rows.nth(0)),
+      ['Orders sync (enabled)', 'connection shape 1', 'Shopify - UK, Get orders', `${copyName}, Get orders`],
+      'shape 1: Shopify - UK, Get orders → the copy, Get orders',
+    )
     const [flow2, position2, now2, after2] = await cells(rows.nth(1))
-    t.same([flow2, position2, now2], ['Orders sync (enabled)', 'connection shape 2', 'Shopify - UK, Get customers'], 'shape 2: Shopify - UK, Get customers now')
-    t.match(after2, `${copyName}, ${newName} has no endpoint Get customers. Choose one:`, 'after apply: the copy, with an endpoint to choose')
+    t.same(
+      [flow2, position2, now2],
+      ['Orders sync (enabled)', 'connection shape 2', 'Shopify - UK, Get customers'],
+      'shape 2: Shopify - UK, Get customers now',
+    )
+    t.match(
+      after2,
+      `${copyName}, ${newName} has no endpoint Get customers. Choose one:`,
+      'after apply: the copy, with an endpoint to choose',
+    )
     t.notMatch(await text(shapes), 'Stock', 'the flow left out is not repointed')
-    const endpoint = shapes.getByRole('combobox', { name: 'Endpoint for connection shape 2 of Orders sync', exact: true })
+    const endpoint = shapes.getByRole('combobox', {
+      name: 'Endpoint for connection shape 2 of Orders sync',
+      exact: true,
+    })
     t.equal(await endpoint.count(), 1, 'one endpoint to choose: for the shape whose endpoint the new version lacks')
     t.ok(await endpoint.evaluate((el: HTMLSelectElement) => el.required), 'the endpoint is required')
     t.equal(await endpoint.inputValue(), '', 'and not chosen for the user')
     t.equal(await text(endpoint.locator('option').first()), 'choose an endpoint')
-    t.ok(await page.getByRole('button', { name: 'apply', exact: true }).isVisible() && await page.getByRole('button', { name: 'back', exact: true }).isVisible(),
-      'apply and back')
+    t.ok(
+      (await page.getByRole('button', { name: 'apply', exact: true }).isVisible()) &&
+        (await page.getByRole('button', { name: 'back', exact: true }).isVisible()),
+      'apply and back',
+    )
     t.same(await accessibilityProblems(page), [], 'the preview: no serious accessibility problems')
     if (mode.js) await screenshot(page, 'migrate-preview')
 
@@ -165,7 +246,7 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     await page.getByText(message).waitFor()
     t.equal(await endpoint.getAttribute('aria-invalid'), 'true', 'the select is marked invalid')
     const describedBy = await endpoint.getAttribute('aria-describedby')
-    t.equal(describedBy && await text(page.locator(`#${describedBy}`)), message, 'and described by the message')
+    t.equal(describedBy && (await text(page.locator(`#${describedBy}`))), message, 'and described by the message')
     t.ok(await endpoint.locator('xpath=..').getByText(message).isVisible(), 'the message is beside the select')
     t.same(await copies(), [], 'nothing created')
     t.equal(await snapshot(), before, 'nothing changed')
@@ -177,22 +258,44 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     await page.waitForURL((url) => new RegExp(`^/connectors/${to.id}/migrations/[0-9a-f-]{36}$`).test(url.pathname))
     const batchUrl = new URL(page.url()).pathname
     await page.getByRole('heading', { level: 1, name: `Move from Shopify to ${newName}` }).waitFor()
-    t.match(await text(page.getByRole('status')), new RegExp(`^Done: migrated 1 instance from Shopify to ${newName}; 2 connection shapes repointed\\.`),
-      'the flash says what was done')
+    t.match(
+      await text(page.getByRole('status')),
+      new RegExp(`^Done: migrated 1 instance from Shopify to ${newName}; 2 connection shapes repointed\\.`),
+      'the flash says what was done',
+    )
     const created = page.getByRole('region', { name: '1 instance created', exact: true })
     t.ok(await created.getByRole('link', { name: copyName, exact: true }).isVisible(), 'the copy is listed')
     t.match(await text(created), `${copyName}, a copy of Shopify - UK`)
     const repointed = page.getByRole('region', { name: '2 connection shapes repointed', exact: true })
-    t.match(await text(repointed), `Orders sync (enabled) connection shape 2 Shopify - UK, Get customers ${copyName}, Get products`, 'the endpoint chosen')
+    t.match(
+      await text(repointed),
+      `Orders sync (enabled) connection shape 2 Shopify - UK, Get customers ${copyName}, Get products`,
+      'the endpoint chosen',
+    )
     const undoSection = page.getByRole('region', { name: 'Undo', exact: true })
     t.ok(await undoSection.getByRole('button', { name: 'undo', exact: true }).isVisible(), 'it can be undone')
     t.same(await accessibilityProblems(page), [], 'the batch page: no serious accessibility problems')
 
     const [made] = await copies()
-    t.match(made, { name: copyName, companyId: user.companyId, authMethodKey: 'admin_api_token', createdBy: user.id }, 'the copy exists on the new connector')
+    t.match(
+      made,
+      { name: copyName, companyId: user.companyId, authMethodKey: 'admin_api_token', createdBy: user.id },
+      'the copy exists on the new connector',
+    )
     t.same(box.open(made!.secrets), { 'auth.access_token': 'shpat_uk_secret' }, 'with the credential')
-    t.same(await shapesOf(orders.flow.id), [[made!.id, 'get_orders'], [made!.id, 'get_products']], 'the flow picked points to the copy')
-    t.same(await shapesOf(stock.flow.id), [[uk.id, 'set_inventory_level']], 'the flow left out still points to Shopify - UK')
+    t.same(
+      await shapesOf(orders.flow.id),
+      [
+        [made!.id, 'get_orders'],
+        [made!.id, 'get_products'],
+      ],
+      'the flow picked points to the copy',
+    )
+    t.same(
+      await shapesOf(stock.flow.id),
+      [[uk.id, 'set_inventory_level']],
+      'the flow left out still points to Shopify - UK',
+    )
     t.same(await shapesOf(usOrders.flow.id), [[us.id, 'get_orders']], 'the instance left out is untouched')
 
     // The process flow shows the copy.
@@ -202,7 +305,11 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     t.equal(await flowShapes.count(), 2)
     for (const [i, endpointName] of ['Get orders', 'Get products'].entries()) {
       const shape = await text(flowShapes.nth(i))
-      t.match(shape, `${copyName} (${newName}) ${endpointName}`, `the process flow: shape ${i + 1} uses ${copyName}, ${endpointName}`)
+      t.match(
+        shape,
+        `${copyName} (${newName}) ${endpointName}`,
+        `the process flow: shape ${i + 1} uses ${copyName}, ${endpointName}`,
+      )
     }
     t.notMatch(await text(page.getByRole('main')), 'Shopify - UK (Shopify)', 'and no longer the old instance')
 
@@ -211,24 +318,45 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     await page.waitForURL((url) => url.pathname === batchUrl)
     await page.getByRole('heading', { level: 1, name: `Move from Shopify to ${newName}` }).waitFor()
     const undo = undoSection.getByRole('button', { name: 'undo', exact: true })
-    for (let i = 0; i < 80 && !(await undo.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab')
+    for (let i = 0; i < 80 && !(await undo.evaluate((el) => el === document.activeElement)); i++)
+      await page.keyboard.press('Tab')
     t.same(await focused(page), { tag: 'button', text: 'undo' }, 'Tab reaches the undo button')
-    t.not(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none', 'its focus is visible')
+    t.not(
+      await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle),
+      'none',
+      'its focus is visible',
+    )
     const [undone] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${batchUrl}/undo`),
       page.keyboard.press('Enter'),
     ])
     // Without JavaScript a 303; with it, the form goes by htmx and the answer is HX-Redirect (public/app.js).
     t.equal(mode.js ? undone.headers()['hx-redirect'] : undone.headers().location, batchUrl, 'Enter submits undo')
-    await page.getByRole('status').getByText(/^Undone: /).waitFor()
-    t.match(await text(page.getByRole('status')),
-      `Undone: undid the migration of 1 instance from Shopify to ${newName}: 2 connection shapes pointed back, 1 created instance removed.`, 'the flash says it is undone')
+    await page
+      .getByRole('status')
+      .getByText(/^Undone: /)
+      .waitFor()
+    t.match(
+      await text(page.getByRole('status')),
+      `Undone: undid the migration of 1 instance from Shopify to ${newName}: 2 connection shapes pointed back, 1 created instance removed.`,
+      'the flash says it is undone',
+    )
     t.match(await text(undoSection), `This move was undone by ${user.name} on`, 'the batch page says who undid it')
     t.equal(await page.getByRole('button', { name: 'undo', exact: true }).count(), 0, 'and it cannot be undone twice')
-    t.same(await shapesOf(orders.flow.id), [[uk.id, 'get_orders'], [uk.id, 'get_customers']], 'the shapes point back, endpoints as before')
+    t.same(
+      await shapesOf(orders.flow.id),
+      [
+        [uk.id, 'get_orders'],
+        [uk.id, 'get_customers'],
+      ],
+      'the shapes point back, endpoints as before',
+    )
     t.same(await shapesOf(stock.flow.id), [[uk.id, 'set_inventory_level']])
     t.same(await copies(), [], 'the copy is gone')
-    const [batch] = await db.select().from(migrationBatches).where(and(eq(migrationBatches.companyId, user.companyId), eq(migrationBatches.toConnectorId, to.id)))
+    const [batch] = await db
+      .select()
+      .from(migrationBatches)
+      .where(and(eq(migrationBatches.companyId, user.companyId), eq(migrationBatches.toConnectorId, to.id)))
     t.equal(batch?.undoneBy, user.id, 'the batch is recorded as undone')
     t.same(await accessibilityProblems(page), [], 'the undone batch page: no serious accessibility problems')
     t.same(problems, [], 'no console errors or CSP violations')

@@ -10,17 +10,25 @@ import { installWithInstance, logIn, openPage, startBrowserWorld } from './harne
 const world = await startBrowserWorld(t)
 
 /** What has focus, described: its tag, id, role and first words. */
-const focused = (page: Page) => page.evaluate(() => {
-  const el = document.activeElement
-  if (!el || el === document.body) return 'body'
-  const words = el.getAttribute('aria-label') ?? (el.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 60)
-  return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('role') ? `[role=${el.getAttribute('role')}]` : ''} ${words}`.trim()
-})
+const focused = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement
+    if (!el || el === document.body) return 'body'
+    const words = el.getAttribute('aria-label') ?? (el.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 60)
+    return `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('role') ? `[role=${el.getAttribute('role')}]` : ''} ${words}`.trim()
+  })
 const path = (page: Page) => new URL(page.url()).pathname
 /** POST forms that a browser would send itself: neither an htmx request of their own, nor boosted without pushing an address. */
-const plainForms = (page: Page) => page.evaluate(() => [...document.querySelectorAll('form[method="post"]')]
-  .filter((f) => !f.hasAttribute('data-hx-post') && !(f.getAttribute('data-hx-boost') === 'true' && f.getAttribute('data-hx-push-url') === 'false'))
-  .map((f) => f.getAttribute('action')))
+const plainForms = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('form[method="post"]')]
+      .filter(
+        (f) =>
+          !f.hasAttribute('data-hx-post') &&
+          !(f.getAttribute('data-hx-boost') === 'true' && f.getAttribute('data-hx-push-url') === 'false'),
+      )
+      .map((f) => f.getAttribute('action')),
+  )
 /** Presses Tab until the focused element's description contains the words (as a keyboard user would). */
 async function tabTo(page: Page, words: string | RegExp) {
   for (let i = 0; i < 80; i++) {
@@ -41,13 +49,21 @@ const listenToLiveRegions = async (page: Page) => {
     ;(window as unknown as { heard: string[] }).heard = heard
     new MutationObserver((records) => {
       for (const record of records) {
-        const region = record.target instanceof Element ? record.target.closest('[role=alert], [role=status], [aria-live]') : null
+        const region =
+          record.target instanceof Element ? record.target.closest('[role=alert], [role=status], [aria-live]') : null
         // Text added to a region that was there already; not a region arriving with its text.
-        if (region && record.addedNodes.length) heard.push([...record.addedNodes].map((n) => n.textContent).join(' ').replace(/\s+/g, ' '))
+        if (region && record.addedNodes.length)
+          heard.push(
+            [...record.addedNodes]
+              .map((n) => n.textContent)
+              .join(' ')
+              .replace(/\s+/g, ' '),
+          )
       }
     }).observe(document.body, { childList: true, subtree: true })
   })
-  return (words: string) => page.waitForFunction((w) => (window as unknown as { heard: string[] }).heard.some((h) => h.includes(w)), words)
+  return (words: string) =>
+    page.waitForFunction((w) => (window as unknown as { heard: string[] }).heard.some((h) => h.includes(w)), words)
 }
 
 if (world) {
@@ -61,8 +77,17 @@ if (world) {
     await logIn(page, user)
 
     // Every POST form on these screens is sent by htmx and never pushes an address.
-    for (const url of ['/connectors', '/marketplace', `/connectors/${connector.id}/settings`, `/connectors/${connector.id}/delete`,
-      `/builder/drafts/${draft.id}/basic-details`, `/builder/drafts/${draft.id}/endpoints`, `/process-flows/${flow.id}`, '/process-flows', '/settings/users']) {
+    for (const url of [
+      '/connectors',
+      '/marketplace',
+      `/connectors/${connector.id}/settings`,
+      `/connectors/${connector.id}/delete`,
+      `/builder/drafts/${draft.id}/basic-details`,
+      `/builder/drafts/${draft.id}/endpoints`,
+      `/process-flows/${flow.id}`,
+      '/process-flows',
+      '/settings/users',
+    ]) {
       await page.goto(url)
       t.same(await plainForms(page), [], `${url}: every POST form is sent by htmx without changing the address`)
     }
@@ -75,7 +100,11 @@ if (world) {
     t.equal(path(page), `/connectors/${connector.id}/settings`, 'the address is still the settings page')
     t.match(await focused(page), /^input#details-name/, 'focus is in the refused field')
     await page.reload()
-    t.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Settings for Xero', 'a reload shows the page, nothing is posted again')
+    t.equal(
+      await page.getByRole('heading', { level: 1 }).textContent(),
+      'Settings for Xero',
+      'a reload shows the page, nothing is posted again',
+    )
 
     // The builder's "next step" with no authentication method yet.
     await page.goto(`/builder/drafts/${draft.id}/auth-methods`)
@@ -93,7 +122,7 @@ if (world) {
     t.equal(path(page), `/process-flows/${flow.id}`)
     await page.goto('/settings/users')
     await page.getByLabel('Name', { exact: true }).press('Enter')
-    await page.getByText('Enter the person\'s name.').waitFor()
+    await page.getByText("Enter the person's name.").waitFor()
     t.equal(path(page), '/settings/users')
     await page.goto(`/connectors/${connector.id}/delete`)
     await page.getByLabel('Type confirm to confirm that you wish to proceed').fill('nope')
@@ -122,8 +151,15 @@ if (world) {
     await page.keyboard.type('confirm')
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'The delete operation is cancelled' }).waitFor()
-    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alert' && document.activeElement.textContent!.trim() !== '')
-    t.match(await focused(page), /^div\[role=alert\] Connector Xero was not removed/, 'focus is on the message, not the page body')
+    await page.waitForFunction(
+      () =>
+        document.activeElement?.getAttribute('role') === 'alert' && document.activeElement.textContent!.trim() !== '',
+    )
+    t.match(
+      await focused(page),
+      /^div\[role=alert\] Connector Xero was not removed/,
+      'focus is on the message, not the page body',
+    )
     await announced('was not removed: it still has instances')
     t.pass('the message is announced by the live region that was there before it')
 
@@ -133,7 +169,10 @@ if (world) {
     await tabTo(page, /^button next step/)
     await page.keyboard.press('Enter')
     await page.getByText('Add at least one authentication method.').waitFor()
-    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alert' && document.activeElement.textContent!.trim() !== '')
+    await page.waitForFunction(
+      () =>
+        document.activeElement?.getAttribute('role') === 'alert' && document.activeElement.textContent!.trim() !== '',
+    )
     t.match(await focused(page), /\[role=alert\] Add at least one authentication method\./, 'focus is on the message')
     await announced('Add at least one authentication method.')
     await tabTo(page, /^input#add-authMethod-name/)
@@ -152,7 +191,11 @@ if (world) {
     const klaviyo = await installWithInstance(world, user, 'klaviyo', 'Klaviyo - EU')
     await page.goto(`/instances/${klaviyo.instance.id}/settings`)
     await tabTo(page, /^select#choose-method/)
-    const swapped = page.waitForResponse((r) => new URL(r.url()).pathname === `/instances/${klaviyo.instance.id}/settings` && r.request().headers()['hx-request'] === 'true')
+    const swapped = page.waitForResponse(
+      (r) =>
+        new URL(r.url()).pathname === `/instances/${klaviyo.instance.id}/settings` &&
+        r.request().headers()['hx-request'] === 'true',
+    )
     await page.keyboard.press('ArrowDown')
     await swapped
     await page.getByText(/Saving switches this instance to/).waitFor()

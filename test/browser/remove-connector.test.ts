@@ -4,7 +4,16 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connectors.js'
-import { accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld } from './harness.js'
+import {
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+} from './harness.js'
 
 const world = await startBrowserWorld(t)
 
@@ -27,8 +36,11 @@ for (const mode of world ? MODES : []) {
     // Step 4: when prompted, type confirm.
     const field = page.getByLabel('Type confirm to confirm that you wish to proceed')
     await field.waitFor()
-    t.equal(mode.js ? new URL(page.url()).pathname.endsWith('/settings') : new URL(page.url()).pathname.endsWith('/delete'), true,
-      mode.js ? 'the prompt is swapped into the settings page' : 'without JavaScript the prompt is a page of its own')
+    t.equal(
+      mode.js ? new URL(page.url()).pathname.endsWith('/settings') : new URL(page.url()).pathname.endsWith('/delete'),
+      true,
+      mode.js ? 'the prompt is swapped into the settings page' : 'without JavaScript the prompt is a page of its own',
+    )
     t.same(await accessibilityProblems(page), [], 'prompt: no serious accessibility problems')
     await field.fill('remove it')
     await page.getByRole('button', { name: 'remove connector' }).click()
@@ -63,17 +75,21 @@ for (const mode of world ? MODES : []) {
 if (world) {
   t.test('the type-confirm removal with the keyboard alone: Tab, Enter, typing, Escape', async (t) => {
     const { user } = await world.company()
-    const [entry] = await world.database.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'stripe'))
+    const [entry] = await world.database.db
+      .select()
+      .from(marketplaceConnectors)
+      .where(eq(marketplaceConnectors.key, 'stripe'))
     const stripe = await installConnector(world.database.db, user, { marketplaceConnectorId: entry!.id })
     const { context, page, problems } = await openPage(world, true)
     t.teardown(() => context.close())
     await logIn(page, user)
     await page.goto(`/connectors/${stripe.id}/settings`)
 
-    const focusName = () => page.evaluate(() => {
-      const el = document.activeElement as HTMLElement | null
-      return el ? (el.getAttribute('aria-label') ?? el.id ?? el.textContent?.trim() ?? '') : ''
-    })
+    const focusName = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null
+        return el ? (el.getAttribute('aria-label') ?? el.id ?? el.textContent?.trim() ?? '') : ''
+      })
     // Tab until the trash icon has focus; it shows a visible focus style.
     for (let i = 0; i < 30 && (await focusName()) !== 'remove connector'; i++) await page.keyboard.press('Tab')
     t.equal(await focusName(), 'remove connector', 'the trash icon is reachable with Tab')

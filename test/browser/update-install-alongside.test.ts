@@ -4,7 +4,14 @@
 import t from 'tap'
 import { addRefundsEndpoint, publishNextVersion } from '../connector-fixtures.js'
 import {
-  accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld,
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
 } from './harness.js'
 
 const world = await startBrowserWorld(t)
@@ -25,12 +32,19 @@ for (const mode of world ? MODES : []) {
     t.same(await accessibilityProblems(page), [], 'manage connectors: no serious accessibility problems')
 
     // Step 2: click update available.
-    await page.getByRole('article', { name: 'Xero', exact: true }).getByRole('link', { name: 'update available' }).click()
+    await page
+      .getByRole('article', { name: 'Xero', exact: true })
+      .getByRole('link', { name: 'update available' })
+      .click()
     const choice = mode.js ? page.getByRole('dialog', { name: 'Update available for Xero' }) : page.getByRole('main')
     await choice.getByRole('heading', { name: 'Update available for Xero' }).waitFor()
     // Step 3: the connector was modified, so the admin chooses; install names the second connector.
     t.ok(await choice.getByText("If in doubt, don't overwrite!").isVisible(), "it warns: If in doubt, don't overwrite!")
-    t.match(await choice.textContent(), `installed as a second connector, ${newName}, with no instances`, 'install says what the new connector is called')
+    t.match(
+      await choice.textContent(),
+      `installed as a second connector, ${newName}, with no instances`,
+      'install says what the new connector is called',
+    )
     t.same(await accessibilityProblems(page), [], 'the choice: no serious accessibility problems')
 
     // Step 4: select install.
@@ -38,19 +52,44 @@ for (const mode of world ? MODES : []) {
 
     // Step 5: the update is completed; the landing page tells what is left to do.
     await page.getByRole('heading', { level: 1, name: `${newName} is installed alongside Xero` }).waitFor()
-    t.ok(await page.getByRole('status').getByText(`${newName} is installed alongside Xero. Here is what is left to do.`).isVisible(),
-      'the flash says it is installed')
+    t.ok(
+      await page
+        .getByRole('status')
+        .getByText(`${newName} is installed alongside Xero. Here is what is left to do.`)
+        .isVisible(),
+      'the flash says it is installed',
+    )
     t.match(await page.getByRole('main').textContent(), /You now have two connectors on your manage connectors page/)
     await page.getByRole('heading', { level: 2, name: 'What is left to do' }).waitFor()
-    const step = (name: string) => page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name }) })
-    t.match(await step('Apply your modifications to the new version').textContent(), 'added endpoint Get refunds',
-      'apply your modifications: the customisations of Xero are listed')
-    t.ok(await step('Apply your modifications to the new version').getByRole('link', { name: `settings of ${newName}` }).isVisible(),
-      'with a link to the settings of the new connector')
-    t.match(await step('Create new instances').textContent(), 'Xero - UK', 'create new instances: those of Xero are listed')
-    t.ok(await step('Create new instances').getByRole('link', { name: `add new instance of ${newName}` }).isVisible(), 'with a link to add one')
-    t.match(await step('Update the connection shapes of the affected process flows').textContent(),
-      'No process flow uses an instance of Xero', 'update connection shapes: none to update')
+    const step = (name: string) =>
+      page.getByRole('listitem').filter({ has: page.getByRole('heading', { level: 3, name }) })
+    t.match(
+      await step('Apply your modifications to the new version').textContent(),
+      'added endpoint Get refunds',
+      'apply your modifications: the customisations of Xero are listed',
+    )
+    t.ok(
+      await step('Apply your modifications to the new version')
+        .getByRole('link', { name: `settings of ${newName}` })
+        .isVisible(),
+      'with a link to the settings of the new connector',
+    )
+    t.match(
+      await step('Create new instances').textContent(),
+      'Xero - UK',
+      'create new instances: those of Xero are listed',
+    )
+    t.ok(
+      await step('Create new instances')
+        .getByRole('link', { name: `add new instance of ${newName}` })
+        .isVisible(),
+      'with a link to add one',
+    )
+    t.match(
+      await step('Update the connection shapes of the affected process flows').textContent(),
+      'No process flow uses an instance of Xero',
+      'update connection shapes: none to update',
+    )
     t.same(await accessibilityProblems(page), [], 'installed alongside: no serious accessibility problems')
     if (mode.js) await screenshot(page, 'installed-alongside')
 

@@ -9,7 +9,15 @@ import type { Actor } from '../../src/domain/actor.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import { addFlow, connectorRow, publishNextVersion } from '../connector-fixtures.js'
 import {
-  accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld, type BrowserWorld,
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+  type BrowserWorld,
 } from './harness.js'
 
 const world = await startBrowserWorld(t)
@@ -21,7 +29,12 @@ const world = await startBrowserWorld(t)
  */
 async function conflictingBigCommerce(world: BrowserWorld, user: Actor) {
   const db = world.database.db
-  const { connector, instance, definition } = await installWithInstance(world, user, 'bigcommerce', 'BigCommerce - UK store')
+  const { connector, instance, definition } = await installWithInstance(
+    world,
+    user,
+    'bigcommerce',
+    'BigCommerce - UK store',
+  )
   const [first, second] = definition.endpoints
   await addFlow(db, user, 'Orders sync', [{ instanceId: instance.id, endpointKey: first!.key }])
   const mine = structuredClone(definition)
@@ -30,23 +43,37 @@ async function conflictingBigCommerce(world: BrowserWorld, user: Actor) {
   mine.endpoints.push({ ...structuredClone(first!), key: 'get_refunds', name: 'Get refunds' })
   const row = await connectorRow(db, connector.id)
   await saveDefinition(db, user, { connectorId: connector.id, revision: row.revision, definition: mine })
-  const version = await publishNextVersion(db, 'bigcommerce', (d) => {
-    d.endpoints.find((e) => e.key === first!.key)!.url = `${first!.url}&theirs=1`
-    d.endpoints.find((e) => e.key === second!.key)!.name = `${second!.name} v2`
-  }, 'Order lines carry tax details.')
+  const version = await publishNextVersion(
+    db,
+    'bigcommerce',
+    (d) => {
+      d.endpoints.find((e) => e.key === first!.key)!.url = `${first!.url}&theirs=1`
+      d.endpoints.find((e) => e.key === second!.key)!.name = `${second!.name} v2`
+    },
+    'Order lines carry tax details.',
+  )
   return {
-    connector, version,
-    first: first!, second: second!, ourUrl: `${first!.url}&ours=1`, theirUrl: `${first!.url}&theirs=1`, theirName: `${second!.name} v2`,
+    connector,
+    version,
+    first: first!,
+    second: second!,
+    ourUrl: `${first!.url}&ours=1`,
+    theirUrl: `${first!.url}&theirs=1`,
+    theirName: `${second!.name} v2`,
   }
 }
 
 const isFocused = (locator: Locator) => locator.evaluate((el) => el === document.activeElement)
-const focusedLabel = (page: Page) => page.evaluate(() => {
-  const el = document.activeElement as HTMLElement | null
-  if (!el) return ''
-  const text = el instanceof HTMLInputElement && el.labels?.[0] ? el.labels[0].textContent : el.getAttribute('aria-label') ?? el.textContent
-  return (text ?? '').replace(/\s+/g, ' ').trim()
-})
+const focusedLabel = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null
+    if (!el) return ''
+    const text =
+      el instanceof HTMLInputElement && el.labels?.[0]
+        ? el.labels[0].textContent
+        : (el.getAttribute('aria-label') ?? el.textContent)
+    return (text ?? '').replace(/\s+/g, ' ').trim()
+  })
 
 for (const mode of world ? MODES : []) {
   t.test(`update a modified connector and keep my changes, resolving its conflicts, ${mode.label}`, async (t) => {
@@ -64,25 +91,44 @@ for (const mode of world ? MODES : []) {
 
     // Step 2: click update available: the choice, in a dialog with JavaScript, a page without.
     await card.getByRole('link', { name: 'update available' }).click()
-    const choice = mode.js ? page.getByRole('dialog', { name: 'Update available for BigCommerce' }) : page.getByRole('main')
+    const choice = mode.js
+      ? page.getByRole('dialog', { name: 'Update available for BigCommerce' })
+      : page.getByRole('main')
     await choice.getByRole('heading', { name: 'Update available for BigCommerce' }).waitFor()
-    t.equal(new URL(page.url()).pathname, mode.js ? '/connectors' : `/connectors/${connector.id}/update`,
-      mode.js ? 'the choice opens in a dialog over manage connectors' : 'without JavaScript the choice is a page of its own')
+    t.equal(
+      new URL(page.url()).pathname,
+      mode.js ? '/connectors' : `/connectors/${connector.id}/update`,
+      mode.js
+        ? 'the choice opens in a dialog over manage connectors'
+        : 'without JavaScript the choice is a page of its own',
+    )
 
     // Step 3: three cards: overwrite, update and keep my changes (with its conflicts), install.
     for (const heading of ['Overwrite', 'Update and keep my changes', 'Install alongside']) {
-      t.ok(await choice.getByRole('heading', { level: 3, name: heading, exact: true }).isVisible(), `a card: ${heading}`)
+      t.ok(
+        await choice.getByRole('heading', { level: 3, name: heading, exact: true }).isVisible(),
+        `a card: ${heading}`,
+      )
     }
     t.ok(await choice.getByRole('button', { name: 'overwrite', exact: true }).isVisible(), 'an overwrite button')
     t.ok(await choice.getByRole('button', { name: 'install', exact: true }).isVisible(), 'an install button')
-    const keepCard = choice.locator('.choice-card').filter({ has: page.getByRole('heading', { name: 'Update and keep my changes' }) })
-    t.match((await keepCard.textContent())!.replace(/\s+/g, ' '),
+    const keepCard = choice
+      .locator('.choice-card')
+      .filter({ has: page.getByRole('heading', { name: 'Update and keep my changes' }) })
+    t.match(
+      (await keepCard.textContent())!.replace(/\s+/g, ' '),
       '2 conflicts: your team and the vendor changed the same thing differently; choose mine or theirs for each',
-      'the middle card says how many conflicts there are')
+      'the middle card says how many conflicts there are',
+    )
     const resolve = keepCard.getByRole('link', { name: 'resolve conflicts and update BigCommerce', exact: true })
     t.ok(await resolve.isVisible(), 'and links to resolve them')
-    t.match(await choice.getByRole('region', { name: 'What overwrite loses: the customisations of BigCommerce' }).textContent(),
-      'added endpoint Get refunds', 'the customisations are listed')
+    t.match(
+      await choice
+        .getByRole('region', { name: 'What overwrite loses: the customisations of BigCommerce' })
+        .textContent(),
+      'added endpoint Get refunds',
+      'the customisations are listed',
+    )
     t.same(await accessibilityProblems(page), [], 'the choice: no serious accessibility problems')
 
     // Step 4: select resolve conflicts: the merge page.
@@ -97,24 +143,42 @@ for (const mode of world ? MODES : []) {
     const urlMine = url.getByRole('radio', { name: `mine: ${fx.ourUrl}`, exact: true })
     const urlTheirs = url.getByRole('radio', { name: `theirs (version ${version}): ${fx.theirUrl}`, exact: true })
     const removedMine = removed.getByRole('radio', { name: 'mine: removed', exact: true })
-    const removedTheirs = removed.getByRole('radio', { name: `theirs (version ${version}): ${fx.theirName}: ${fx.second.method} ${fx.second.url}` })
+    const removedTheirs = removed.getByRole('radio', {
+      name: `theirs (version ${version}): ${fx.theirName}: ${fx.second.method} ${fx.second.url}`,
+    })
 
     // Each conflict side by side: both values visible, mine on the left, theirs on the right.
-    for (const [group, mine, theirs, what] of [[url, urlMine, urlTheirs, 'the URL'], [removed, removedMine, removedTheirs, 'the removed endpoint']] as const) {
-      t.ok(await mine.isVisible() && await theirs.isVisible(), `${what}: a radio for mine and one for theirs`)
-      t.notOk(await mine.isChecked() || await theirs.isChecked(), `${what}: nothing is chosen for the admin`)
+    for (const [group, mine, theirs, what] of [
+      [url, urlMine, urlTheirs, 'the URL'],
+      [removed, removedMine, removedTheirs, 'the removed endpoint'],
+    ] as const) {
+      t.ok((await mine.isVisible()) && (await theirs.isVisible()), `${what}: a radio for mine and one for theirs`)
+      t.notOk((await mine.isChecked()) || (await theirs.isChecked()), `${what}: nothing is chosen for the admin`)
       const [left, right] = await Promise.all(
-        (await group.locator('label').all()).map(async (label) => ({ box: (await label.boundingBox())!, visible: await label.isVisible() })))
+        (await group.locator('label').all()).map(async (label) => ({
+          box: (await label.boundingBox())!,
+          visible: await label.isVisible(),
+        })),
+      )
       t.ok(left!.visible && right!.visible, `${what}: both values are on screen`)
-      t.ok(Math.abs(left!.box.y - right!.box.y) < 2 && left!.box.x + left!.box.width <= right!.box.x, `${what}: mine and theirs side by side`)
+      t.ok(
+        Math.abs(left!.box.y - right!.box.y) < 2 && left!.box.x + left!.box.width <= right!.box.x,
+        `${what}: mine and theirs side by side`,
+      )
     }
     t.ok(await url.getByText(fx.ourUrl, { exact: true }).isVisible(), 'our URL is shown in full')
     t.ok(await url.getByText(fx.theirUrl, { exact: true }).isVisible(), 'their URL is shown in full')
     t.ok(await url.getByText(fx.first.url, { exact: true }).isVisible(), 'and the URL both started from')
-    t.ok(await removed.getByText('Your team removed this; the vendor changed it.').isVisible(), 'the removal is explained')
+    t.ok(
+      await removed.getByText('Your team removed this; the vendor changed it.').isVisible(),
+      'the removal is explained',
+    )
     const impact = page.getByRole('region', { name: 'What this touches' })
-    t.match((await impact.textContent())!.replace(/\s+/g, ' '), `Orders sync (enabled): shape 1 uses ${fx.first.name}`,
-      'the instance and the process flow using it are listed')
+    t.match(
+      (await impact.textContent())!.replace(/\s+/g, ' '),
+      `Orders sync (enabled): shape 1 uses ${fx.first.name}`,
+      'the instance and the process flow using it are listed',
+    )
     t.same(await accessibilityProblems(page), [], 'the merge page: no serious accessibility problems')
     if (mode.js) await screenshot(page, 'update-keep-my-changes')
 
@@ -127,19 +191,29 @@ for (const mode of world ? MODES : []) {
     }
     const submit = page.getByRole('button', { name: 'update and keep my changes', exact: true })
     const [refused] = await Promise.all([
-      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/connectors/${connector.id}/merge`),
+      page.waitForResponse(
+        (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `/connectors/${connector.id}/merge`,
+      ),
       submit.click(),
     ])
     t.equal(refused.status(), 422, 'an unanswered conflict is refused')
     await page.getByText('Choose mine or theirs for this conflict.').waitFor()
-    t.equal(await page.getByText('Choose mine or theirs for this conflict.').count(), 1, 'one error: for the one conflict left unanswered')
+    t.equal(
+      await page.getByText('Choose mine or theirs for this conflict.').count(),
+      1,
+      'one error: for the one conflict left unanswered',
+    )
     const describedBy = await url.getAttribute('aria-describedby')
     t.ok(describedBy, 'the unanswered fieldset is described by its error')
-    t.equal((await page.locator(`#${describedBy}`).textContent())?.trim(), 'Choose mine or theirs for this conflict.', 'the error is beside it')
+    t.equal(
+      (await page.locator(`#${describedBy}`).textContent())?.trim(),
+      'Choose mine or theirs for this conflict.',
+      'the error is beside it',
+    )
     t.equal(await url.locator(`#${describedBy}`).count(), 1, 'inside the fieldset of the unanswered conflict')
     t.equal(await removed.getAttribute('aria-describedby'), null, 'the answered one has no error')
     t.ok(await removedMine.isChecked(), 'the answer given is kept')
-    t.notOk(await urlMine.isChecked() || await urlTheirs.isChecked(), 'the unanswered one is still unanswered')
+    t.notOk((await urlMine.isChecked()) || (await urlTheirs.isChecked()), 'the unanswered one is still unanswered')
     t.equal((await connectorRow(world!.database.db, connector.id)).revision, 2, 'nothing is saved')
     t.same(await accessibilityProblems(page), [], 'the merge page with an error: no serious accessibility problems')
 
@@ -158,9 +232,14 @@ for (const mode of world ? MODES : []) {
       await kept.getByText(`kept your removal of endpoint “${fx.second.name}”`).waitFor({ state: 'detached' })
       t.ok(await isFocused(removedTheirs), 'the live preview does not move focus')
     }
-    for (let i = 0; i < 40 && (await focusedLabel(page)) !== 'update and keep my changes'; i++) await page.keyboard.press('Tab')
+    for (let i = 0; i < 40 && (await focusedLabel(page)) !== 'update and keep my changes'; i++)
+      await page.keyboard.press('Tab')
     t.equal(await focusedLabel(page), 'update and keep my changes', 'the apply button is reachable with Tab')
-    t.not(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none', 'its focus is visible')
+    t.not(
+      await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle),
+      'none',
+      'its focus is visible',
+    )
     await page.keyboard.press('Enter')
 
     // Step 7: the update is completed: on the new version, the choices made and our other change kept.
@@ -168,8 +247,11 @@ for (const mode of world ? MODES : []) {
     const status = page.getByRole('status')
     await status.getByText(`BigCommerce is updated from version ${connector.version} to version ${version}.`).waitFor()
     const flash = (await status.textContent())!.replace(/\s+/g, ' ')
-    t.match(flash, `Your changes are kept: kept your change to endpoint “${fx.first.name}”: URL; kept your endpoint “Get refunds”.`,
-      'the status message says which changes are kept')
+    t.match(
+      flash,
+      `Your changes are kept: kept your change to endpoint “${fx.first.name}”: URL; kept your endpoint “Get refunds”.`,
+      'the status message says which changes are kept',
+    )
     t.match(flash, 'Its instance keeps working with it.', 'and that its instance keeps working')
     t.match(await card.textContent(), `version ${version}`, 'the connector is on the new version')
     t.equal(await card.getByRole('link', { name: 'update available' }).count(), 0, 'update available is gone')
@@ -179,7 +261,11 @@ for (const mode of world ? MODES : []) {
     const endpoint = (key: string) => after.definition.endpoints.find((e) => e.key === key)
     t.equal(after.revision, 3, 'one new revision')
     t.equal(endpoint(fx.first.key)?.url, fx.ourUrl, 'mine for the URL: our URL')
-    t.equal(endpoint(fx.second.key)?.name, fx.theirName, 'theirs for the removed endpoint: it is back, as the vendor changed it')
+    t.equal(
+      endpoint(fx.second.key)?.name,
+      fx.theirName,
+      'theirs for the removed endpoint: it is back, as the vendor changed it',
+    )
     t.equal(endpoint('get_refunds')?.name, 'Get refunds', 'our added endpoint is kept')
     t.same(problems, [], 'no console errors or CSP violations')
   })

@@ -6,7 +6,15 @@ import t from 'tap'
 import type { Actor } from '../../src/domain/actor.js'
 import { addRefundsEndpoint, publishNextVersion } from '../connector-fixtures.js'
 import {
-  accessibilityProblems, installWithInstance, logIn, MODES, openManageConnectors, openPage, screenshot, startBrowserWorld, type BrowserWorld,
+  accessibilityProblems,
+  installWithInstance,
+  logIn,
+  MODES,
+  openManageConnectors,
+  openPage,
+  screenshot,
+  startBrowserWorld,
+  type BrowserWorld,
 } from './harness.js'
 
 const world = await startBrowserWorld(t)
@@ -35,17 +43,37 @@ for (const mode of world ? MODES : []) {
 
     // Step 2: click update available.
     await card.getByRole('link', { name: 'update available' }).click()
-    const choice = mode.js ? page.getByRole('dialog', { name: 'Update available for BigCommerce' }) : page.getByRole('main')
+    const choice = mode.js
+      ? page.getByRole('dialog', { name: 'Update available for BigCommerce' })
+      : page.getByRole('main')
     await choice.getByRole('heading', { name: 'Update available for BigCommerce' }).waitFor()
-    t.equal(new URL(page.url()).pathname, mode.js ? '/connectors' : `/connectors/${connector.id}/update`,
-      mode.js ? 'the choice opens in a dialog over manage connectors' : 'without JavaScript the choice is a page of its own')
-    if (!mode.js) t.ok(await page.getByRole('heading', { level: 1, name: 'Update BigCommerce' }).isVisible(), 'the page is headed for the update')
+    t.equal(
+      new URL(page.url()).pathname,
+      mode.js ? '/connectors' : `/connectors/${connector.id}/update`,
+      mode.js
+        ? 'the choice opens in a dialog over manage connectors'
+        : 'without JavaScript the choice is a page of its own',
+    )
+    if (!mode.js)
+      t.ok(
+        await page.getByRole('heading', { level: 1, name: 'Update BigCommerce' }).isVisible(),
+        'the page is headed for the update',
+      )
 
     // Step 3: the connector was modified: overwrite it or install the new version alongside.
     t.ok(await choice.getByText("If in doubt, don't overwrite!").isVisible(), "it warns: If in doubt, don't overwrite!")
-    t.match(await choice.getByRole('region', { name: 'What overwrite loses: the customisations of BigCommerce' }).textContent(),
-      'added endpoint Get refunds', 'it lists the customisations that overwrite loses')
-    t.match(await choice.getByRole('region', { name: 'Release notes' }).textContent(), `Version ${version}`, 'and the release notes of the new version')
+    t.match(
+      await choice
+        .getByRole('region', { name: 'What overwrite loses: the customisations of BigCommerce' })
+        .textContent(),
+      'added endpoint Get refunds',
+      'it lists the customisations that overwrite loses',
+    )
+    t.match(
+      await choice.getByRole('region', { name: 'Release notes' }).textContent(),
+      `Version ${version}`,
+      'and the release notes of the new version',
+    )
     t.match(await choice.getByRole('region', { name: 'Release notes' }).textContent(), 'Faster catalogue sync.')
     t.ok(await choice.getByRole('button', { name: 'overwrite', exact: true }).isVisible(), 'an overwrite button')
     t.ok(await choice.getByRole('button', { name: 'install', exact: true }).isVisible(), 'an install button')
@@ -58,13 +86,23 @@ for (const mode of world ? MODES : []) {
     // Step 5: the update is completed: the same connector on the new version, no longer modified.
     await page.waitForURL((url) => url.pathname === '/connectors')
     await page.getByRole('status').getByText(`BigCommerce is overwritten with version ${version}.`).waitFor()
-    t.match(await page.getByRole('status').textContent(), 'Its customisations are gone from it but kept in its revision history',
-      'the flash says where the customisations went')
+    t.match(
+      await page.getByRole('status').textContent(),
+      'Its customisations are gone from it but kept in its revision history',
+      'the flash says where the customisations went',
+    )
     t.equal(await page.getByRole('article', { name: /BigCommerce/ }).count(), 1, 'still one BigCommerce connector')
     t.match(await card.textContent(), `version ${version}`, 'on the new version')
     t.notMatch(await card.textContent(), 'modified by', 'no longer modified')
-    t.equal(await card.getByRole('link', { name: 'update available' }).count(), 0, 'the update available button is gone')
-    t.ok(await card.getByRole('link', { name: 'settings for instance BigCommerce - UK store' }).isVisible(), 'its instance stays attached')
+    t.equal(
+      await card.getByRole('link', { name: 'update available' }).count(),
+      0,
+      'the update available button is gone',
+    )
+    t.ok(
+      await card.getByRole('link', { name: 'settings for instance BigCommerce - UK store' }).isVisible(),
+      'its instance stays attached',
+    )
     t.same(await accessibilityProblems(page), [], 'overwritten: no serious accessibility problems')
     t.same(problems, [], 'no console errors or CSP violations')
   })
@@ -79,10 +117,11 @@ if (world) {
     await logIn(page, user)
     await page.getByRole('heading', { level: 1, name: 'Manage connectors' }).waitFor()
 
-    const focusName = () => page.evaluate(() => {
-      const el = document.activeElement as HTMLElement | null
-      return el ? (el.getAttribute('aria-label') ?? el.textContent ?? '').replace(/\s+/g, ' ').trim() : ''
-    })
+    const focusName = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null
+        return el ? (el.getAttribute('aria-label') ?? el.textContent ?? '').replace(/\s+/g, ' ').trim() : ''
+      })
     const focusInDialog = () => page.evaluate(() => !!document.activeElement?.closest('dialog[open]'))
     const focusOutline = () => page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)
     const dialog = page.getByRole('dialog', { name: 'Update available for BigCommerce' })

@@ -23,27 +23,42 @@ if (!serverUrl) {
   url.pathname = `/${name}`
 
   /** Rows of raw SQL on the app's own connection (the `Db` type leaves the driver's result unknown). */
-  const rowsOf = async <Row>(database: Database, query: SQL) => [...(await database.db.execute(query)) as unknown as Row[]]
+  const rowsOf = async <Row>(database: Database, query: SQL) => [
+    ...((await database.db.execute(query)) as unknown as Row[]),
+  ]
 
   t.test('a query sent again on a connection reuses its named statement', async (t) => {
     const database = await openDatabase(url.toString(), '', { max: 1 })
     t.teardown(() => database.close())
     for (const company of ['A', 'B', 'C']) await database.db.select().from(companies).where(eq(companies.name, company))
-    const prepared = await rowsOf<{ statement: string }>(database, sql`select statement from pg_prepared_statements where statement like '%from "companies"%'`)
-    t.same(prepared.map((row) => row.statement), ['select "id", "name", "created_at" from "companies" where "companies"."name" = $1'], 'one named statement, prepared once')
+    const prepared = await rowsOf<{ statement: string }>(
+      database,
+      sql`select statement from pg_prepared_statements where statement like '%from "companies"%'`,
+    )
+    t.same(
+      prepared.map((row) => row.statement),
+      ['select "id", "name", "created_at" from "companies" where "companies"."name" = $1'],
+      'one named statement, prepared once',
+    )
   })
 
   t.test('each connection carries the server-side timeouts; a DATABASE_URL parameter overrides one', async (t) => {
     const database = await openDatabase(url.toString(), '', { max: 1 })
     t.teardown(() => database.close())
-    const [settings] = await rowsOf<{ statement: string; idle: string }>(database, sql`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`)
+    const [settings] = await rowsOf<{ statement: string; idle: string }>(
+      database,
+      sql`select current_setting('statement_timeout') as statement, current_setting('idle_in_transaction_session_timeout') as idle`,
+    )
     t.same(settings, { statement: '2500ms', idle: '10s' })
 
     const overridden = new URL(url)
     overridden.searchParams.set('statement_timeout', '10000')
     const other = await openDatabase(overridden.toString(), '', { max: 1 })
     t.teardown(() => other.close())
-    const [setting] = await rowsOf<{ statement: string }>(other, sql`select current_setting('statement_timeout') as statement`)
+    const [setting] = await rowsOf<{ statement: string }>(
+      other,
+      sql`select current_setting('statement_timeout') as statement`,
+    )
     t.equal(setting!.statement, '10s')
   })
 }

@@ -73,12 +73,26 @@ t.test('duplicate connector names are renamed before names become unique', async
   const elsewhere = id()
   const entry = id()
   const version = id()
-  await db.execute(sql`insert into companies (id, name) values (${company}, 'Old Data Ltd'), (${other}, 'Elsewhere Ltd')`)
+  await db.execute(
+    sql`insert into companies (id, name) values (${company}, 'Old Data Ltd'), (${other}, 'Elsewhere Ltd')`,
+  )
   await db.execute(sql`insert into users (id, company_id, email, name, password_hash, role)
     values (${owner}, ${company}, 'owner@old.test', 'Owner', 'x', 'administrator'), (${elsewhere}, ${other}, 'owner@elsewhere.test', 'Owner', 'x', 'administrator')`)
-  await db.execute(sql`insert into marketplace_connectors (id, key, kind, name, description, system_type) values (${entry}, 'hubspot', 'prebuilt', 'HubSpot', 'CRM', 'CRM')`)
-  const definition = JSON.stringify({ protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimit: { amount: 1, unit: 'second' }, variables: [], authMethods: [], endpoints: [] })
-  await db.execute(sql`insert into marketplace_versions (id, marketplace_connector_id, version, release_notes, definition) values (${version}, ${entry}, '1.0.0', '', ${definition}::jsonb)`)
+  await db.execute(
+    sql`insert into marketplace_connectors (id, key, kind, name, description, system_type) values (${entry}, 'hubspot', 'prebuilt', 'HubSpot', 'CRM', 'CRM')`,
+  )
+  const definition = JSON.stringify({
+    protocol: 'HTTP',
+    baseUrl: '',
+    dateFormat: 'Y-m-d',
+    rateLimit: { amount: 1, unit: 'second' },
+    variables: [],
+    authMethods: [],
+    endpoints: [],
+  })
+  await db.execute(
+    sql`insert into marketplace_versions (id, marketplace_connector_id, version, release_notes, definition) values (${version}, ${entry}, '1.0.0', '', ${definition}::jsonb)`,
+  )
   const installed = async (companyId: string, installedBy: string, name: string, minute: number) => {
     const connector = id()
     await db.execute(sql`insert into connectors (id, company_id, installed_by, name, marketplace_connector_id, marketplace_version_id, definition, created_at)
@@ -93,20 +107,47 @@ t.test('duplicate connector names are renamed before names become unique', async
 
   await migrate(MIGRATIONS)
 
-  const names = Object.fromEntries((await db.select().from(connectors).orderBy(asc(connectors.installedAt))).map((c) => [c.id, c.name]))
-  t.same(names, {
-    [first.id]: 'HubSpot',
-    [lowerCase.id]: 'hubspot (3)',
-    [again.id]: 'HubSpot (4)',
-    [numbered.id]: 'HubSpot (2)',
-    [theirs.id]: 'HubSpot',
-  }, 'the first installed keeps its name; the others get the first free number; other companies are untouched')
-  const events = await db.select().from(auditEvents).where(eq(auditEvents.companyId, company)).orderBy(asc(auditEvents.id))
-  t.same(events.map((e) => [e.subjectId, e.actorId, e.action, e.summary]), [
-    [lowerCase.id, null, 'rename', 'renamed connector hubspot to hubspot (3): names of connectors are unique from this version on'],
-    [again.id, null, 'rename', 'renamed connector HubSpot to HubSpot (4): names of connectors are unique from this version on'],
-  ], 'each rename is in the company\'s audit log')
+  const names = Object.fromEntries(
+    (await db.select().from(connectors).orderBy(asc(connectors.installedAt))).map((c) => [c.id, c.name]),
+  )
+  t.same(
+    names,
+    {
+      [first.id]: 'HubSpot',
+      [lowerCase.id]: 'hubspot (3)',
+      [again.id]: 'HubSpot (4)',
+      [numbered.id]: 'HubSpot (2)',
+      [theirs.id]: 'HubSpot',
+    },
+    'the first installed keeps its name; the others get the first free number; other companies are untouched',
+  )
+  const events = await db
+    .select()
+    .from(auditEvents)
+    .where(eq(auditEvents.companyId, company))
+    .orderBy(asc(auditEvents.id))
+  t.same(
+    events.map((e) => [e.subjectId, e.actorId, e.action, e.summary]),
+    [
+      [
+        lowerCase.id,
+        null,
+        'rename',
+        'renamed connector hubspot to hubspot (3): names of connectors are unique from this version on',
+      ],
+      [
+        again.id,
+        null,
+        'rename',
+        'renamed connector HubSpot to HubSpot (4): names of connectors are unique from this version on',
+      ],
+    ],
+    "each rename is in the company's audit log",
+  )
 
-  const duplicate = await installed(company, owner, 'HUBSPOT', 5).then(() => null, (error: unknown) => error)
+  const duplicate = await installed(company, owner, 'HUBSPOT', 5).then(
+    () => null,
+    (error: unknown) => error,
+  )
   t.ok(violates(duplicate, 'connectors_company_name_unique'), 'from now on the database refuses a duplicate')
 })

@@ -12,28 +12,54 @@ const ctx = await setup(t)
 const admin = ctx.company.users.administrator
 
 const auditCount = async (action: string) =>
-  (await ctx.db.select({ n: count() }).from(auditEvents).where(and(eq(auditEvents.companyId, ctx.company.id), eq(auditEvents.action, action))))[0]!.n
+  (
+    await ctx.db
+      .select({ n: count() })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.companyId, ctx.company.id), eq(auditEvents.action, action)))
+  )[0]!.n
 const keyRow = async (key: string) =>
-  (await ctx.db.select().from(formSubmissions).where(and(eq(formSubmissions.companyId, ctx.company.id), eq(formSubmissions.key, key))))[0]
+  (
+    await ctx.db
+      .select()
+      .from(formSubmissions)
+      .where(and(eq(formSubmissions.companyId, ctx.company.id), eq(formSubmissions.key, key)))
+  )[0]
 
 /** A command that creates a process flow called `name`, counting its runs; `refuse` makes its check fail. */
-function createFlowCommand(name: string, submission: string | undefined, runs: { n: number }, refuse = false): Command<{ id: string; replayed: boolean }> {
+function createFlowCommand(
+  name: string,
+  submission: string | undefined,
+  runs: { n: number },
+  refuse = false,
+): Command<{ id: string; replayed: boolean }> {
   return {
     permission: 'manageInstances',
     submission,
     replay: async (tx, earlier) => {
       if (!earlier.resultId) return null
-      const [flow] = await tx.select({ id: processFlows.id }).from(processFlows).where(eq(processFlows.id, earlier.resultId))
+      const [flow] = await tx
+        .select({ id: processFlows.id })
+        .from(processFlows)
+        .where(eq(processFlows.id, earlier.resultId))
       return flow ? { id: flow.id, replayed: true } : null
     },
     run: async (tx) => {
       runs.n++
-      const [flow] = await tx.insert(processFlows).values({ companyId: admin.companyId, name, updatedBy: admin.id }).returning({ id: processFlows.id })
+      const [flow] = await tx
+        .insert(processFlows)
+        .values({ companyId: admin.companyId, name, updatedBy: admin.id })
+        .returning({ id: processFlows.id })
       if (refuse) throw new Invalid({ name: 'Refused after writing: nothing of it is kept.' })
       return {
         result: { id: flow!.id, replayed: false },
         resultId: flow!.id,
-        audit: { action: `command test ${name}`, subjectType: 'process flow', subjectId: flow!.id, summary: `created ${name}` },
+        audit: {
+          action: `command test ${name}`,
+          subjectType: 'process flow',
+          subjectId: flow!.id,
+          summary: `created ${name}`,
+        },
       }
     },
   }
@@ -80,7 +106,10 @@ t.test('a refused command records nothing and leaves its key free', async (t) =>
 t.test('without the permission nothing runs', async (t) => {
   const runs = { n: 0 }
   const key = randomUUID()
-  await t.rejects(runCommand(ctx.db, ctx.company.users['read-only'], createFlowCommand('Forbidden', key, runs)), Forbidden)
+  await t.rejects(
+    runCommand(ctx.db, ctx.company.users['read-only'], createFlowCommand('Forbidden', key, runs)),
+    Forbidden,
+  )
   t.equal(runs.n, 0)
   t.equal(await keyRow(key), undefined)
 })

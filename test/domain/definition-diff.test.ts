@@ -8,8 +8,13 @@ const shopify = catalogue.find((c) => c.manifest.key === 'shopify')!.manifest
 const base = shopify.versions[0]!.definition
 
 const refunds = {
-  key: 'get_refunds', name: 'Get refunds', entity: 'Refunds', direction: 'receive' as const, method: 'GET' as const,
-  url: '/refunds.json', variables: [],
+  key: 'get_refunds',
+  name: 'Get refunds',
+  entity: 'Refunds',
+  direction: 'receive' as const,
+  method: 'GET' as const,
+  url: '/refunds.json',
+  variables: [],
 }
 
 interface Case {
@@ -17,20 +22,29 @@ interface Case {
   change: (d: ConnectorDefinition) => void
   lines: string[]
   /** Parts of the diff to compare exactly; the rest must be empty. */
-  expect?: Partial<Record<'variables' | 'authMethods' | 'endpoints', { added?: string[]; changed?: [string, string[]][]; removed?: string[] }>>
+  expect?: Partial<
+    Record<
+      'variables' | 'authMethods' | 'endpoints',
+      { added?: string[]; changed?: [string, string[]][]; removed?: string[] }
+    >
+  >
 }
 
 const cases: Case[] = [
   { name: 'an unchanged copy', change: () => {}, lines: [] },
   {
     name: 'an added endpoint',
-    change: (d) => { d.endpoints.push(refunds) },
+    change: (d) => {
+      d.endpoints.push(refunds)
+    },
     lines: ['added endpoint Get refunds'],
     expect: { endpoints: { added: ['get_refunds'] } },
   },
   {
     name: 'a removed endpoint',
-    change: (d) => { d.endpoints = d.endpoints.filter((e) => e.key !== 'get_customers') },
+    change: (d) => {
+      d.endpoints = d.endpoints.filter((e) => e.key !== 'get_customers')
+    },
     lines: ['removed endpoint Get customers'],
     expect: { endpoints: { removed: ['get_customers'] } },
   },
@@ -46,13 +60,17 @@ const cases: Case[] = [
   },
   {
     name: 'an endpoint renamed: matched by key, reported under its new name',
-    change: (d) => { d.endpoints.find((e) => e.key === 'get_products')!.name = 'Get all products' },
+    change: (d) => {
+      d.endpoints.find((e) => e.key === 'get_products')!.name = 'Get all products'
+    },
     lines: ['changed endpoint Get all products (name)'],
     expect: { endpoints: { changed: [['get_products', ['name']]] } },
   },
   {
     name: 'endpoints in another order only',
-    change: (d) => { d.endpoints.reverse() },
+    change: (d) => {
+      d.endpoints.reverse()
+    },
     lines: [],
   },
   {
@@ -66,7 +84,9 @@ const cases: Case[] = [
   },
   {
     name: 'a secret authentication field made optional',
-    change: (d) => { d.authMethods[0]!.fields[0]!.required = false },
+    change: (d) => {
+      d.authMethods[0]!.fields[0]!.required = false
+    },
     lines: ['changed authentication method Admin API access token (custom app) (fields)'],
     expect: { authMethods: { changed: [['admin_api_token', ['fields']]] } },
   },
@@ -83,7 +103,10 @@ const cases: Case[] = [
   },
   {
     name: 'top-level settings',
-    change: (d) => { d.baseUrl = 'https://{{shop_domain}}/admin/api/2025-01'; d.rateLimit = { amount: 4, unit: 'second' } },
+    change: (d) => {
+      d.baseUrl = 'https://{{shop_domain}}/admin/api/2025-01'
+      d.rateLimit = { amount: 4, unit: 'second' }
+    },
     lines: [
       'changed base URL from https://{{shop_domain}}/admin/api/2024-01 to https://{{shop_domain}}/admin/api/2025-01',
       'changed rate limit from 2 requests per second to 4 requests per second',
@@ -100,9 +123,21 @@ for (const c of cases) {
     t.equal(isUnchanged(diff), c.lines.length === 0)
     for (const kind of ['variables', 'authMethods', 'endpoints'] as const) {
       const expected = c.expect?.[kind] ?? {}
-      t.same(diff[kind].added.map((i) => i.key), expected.added ?? [], `${kind} added`)
-      t.same(diff[kind].removed.map((i) => i.key), expected.removed ?? [], `${kind} removed`)
-      t.same(diff[kind].changed.map((i) => [i.key, i.properties]), expected.changed ?? [], `${kind} changed`)
+      t.same(
+        diff[kind].added.map((i) => i.key),
+        expected.added ?? [],
+        `${kind} added`,
+      )
+      t.same(
+        diff[kind].removed.map((i) => i.key),
+        expected.removed ?? [],
+        `${kind} removed`,
+      )
+      t.same(
+        diff[kind].changed.map((i) => [i.key, i.properties]),
+        expected.changed ?? [],
+        `${kind} changed`,
+      )
     }
   })
 }
@@ -123,15 +158,28 @@ t.test('a vendor release is described as a list of changes', async (t) => {
 
 t.test('a summary is one line: the first changes, then how many more', async (t) => {
   const current = structuredClone(base)
-  for (const n of [1, 2, 3, 4, 5]) current.endpoints.push({ ...refunds, key: `get_refunds_${n}`, name: `Get refunds ${n}` })
-  t.equal(summariseDiff(diffDefinitions(base, current)), 'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 2 more changes')
+  for (const n of [1, 2, 3, 4, 5])
+    current.endpoints.push({ ...refunds, key: `get_refunds_${n}`, name: `Get refunds ${n}` })
+  t.equal(
+    summariseDiff(diffDefinitions(base, current)),
+    'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 2 more changes',
+  )
   t.equal(summariseDiff(diffDefinitions(base, base)), '')
   current.endpoints.pop()
-  t.equal(summariseDiff(diffDefinitions(base, current)), 'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 1 more change', 'one more: singular')
+  t.equal(
+    summariseDiff(diffDefinitions(base, current)),
+    'added endpoint Get refunds 1; added endpoint Get refunds 2; added endpoint Get refunds 3; and 1 more change',
+    'one more: singular',
+  )
 })
 
 t.test('key order inside items means nothing (jsonb stores keys in its own order)', async (t) => {
-  const reordered = JSON.parse(JSON.stringify(base, (_key, value) => (value && typeof value === 'object' && !Array.isArray(value)
-    ? Object.fromEntries(Object.entries(value).reverse()) : value))) as ConnectorDefinition
+  const reordered = JSON.parse(
+    JSON.stringify(base, (_key, value) =>
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value).reverse())
+        : value,
+    ),
+  ) as ConnectorDefinition
   t.same(describeDiff(diffDefinitions(base, reordered)), [])
 })

@@ -7,8 +7,12 @@ import { testDatabase } from '../helpers.js'
 
 t.test('the migrated database checks each column against its list, no value more or less', async (t) => {
   const { db } = await testDatabase(t)
-  const rows = await db.select({ name: sql<string>`conname`, definition: sql<string>`pg_get_constraintdef(oid)` }).from(sql`pg_constraint`)
-    .where(sql`conname in ('users_role_check', 'marketplace_connectors_system_type_check', 'instances_rate_limit_check')`)
+  const rows = await db
+    .select({ name: sql<string>`conname`, definition: sql<string>`pg_get_constraintdef(oid)` })
+    .from(sql`pg_constraint`)
+    .where(
+      sql`conname in ('users_role_check', 'marketplace_connectors_system_type_check', 'instances_rate_limit_check')`,
+    )
   const allowed = (name: string) => {
     const definition = rows.find((r) => r.name === name)?.definition ?? ''
     return [...definition.matchAll(/'([^']*)'::text/g)].map((m) => m[1])

@@ -6,7 +6,12 @@ import { connectionShapes, connectors, instances, migrationBatches, processFlows
 import type { Tx } from '../../src/db/client.js'
 import { pgErrorCode } from '../../src/db/errors.js'
 import {
-  lockConnectorNames, lockConnectors, lockFlows, lockInstances, lockMigrationBatch, lockShapes,
+  lockConnectorNames,
+  lockConnectors,
+  lockFlows,
+  lockInstances,
+  lockMigrationBatch,
+  lockShapes,
 } from '../../src/domain/locks.js'
 import { setup } from '../helpers.js'
 import { buildWorld } from '../world.js'
@@ -34,15 +39,29 @@ else {
 
   const cases: [string, string, string, (tx: Tx) => Promise<{ id: string }[]>][] = [
     ['connectors', 'connectors', world.connectorId, (tx) => lockConnectors(tx, eq(connectors.id, world.connectorId))],
-    ['a migration batch', 'migration_batches', world.batchId, (tx) => lockMigrationBatch(tx, admin, eq(migrationBatches.id, world.batchId))],
+    [
+      'a migration batch',
+      'migration_batches',
+      world.batchId,
+      (tx) => lockMigrationBatch(tx, admin, eq(migrationBatches.id, world.batchId)),
+    ],
     ['process flows', 'process_flows', world.flowId, (tx) => lockFlows(tx, admin, eq(processFlows.id, world.flowId))],
     ['instances', 'instances', world.instanceId, (tx) => lockInstances(tx, admin, eq(instances.id, world.instanceId))],
-    ['connection shapes', 'connection_shapes', world.shapeId, (tx) => lockShapes(tx, admin, eq(connectionShapes.id, world.shapeId))],
+    [
+      'connection shapes',
+      'connection_shapes',
+      world.shapeId,
+      (tx) => lockShapes(tx, admin, eq(connectionShapes.id, world.shapeId)),
+    ],
   ]
   for (const [name, table, id, lock] of cases) {
     t.test(`${name}: locked until the transaction ends`, async (t) => {
       await ctx.db.transaction(async (tx) => {
-        t.same((await lock(tx)).map((row) => row.id), [id], 'the row is returned')
+        t.same(
+          (await lock(tx)).map((row) => row.id),
+          [id],
+          'the row is returned',
+        )
         t.equal(await lockedElsewhere(table, id), true, 'another transaction cannot lock it meanwhile')
       })
       t.equal(await lockedElsewhere(table, id), false, 'free again after the transaction')

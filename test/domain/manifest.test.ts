@@ -20,16 +20,32 @@ t.test('the vendor catalogue has at least 25 valid connectors covering every sys
 t.test('a manifest with a bad definition is refused with the file, the path in it and the reason', async (t) => {
   const broken = structuredClone(shopify)
   broken.versions[0]!.definition.endpoints[0]!.url = '/orders?since={{no_such_variable}}'
-  const error = (() => { try { parseManifest('shopify.json', broken) } catch (e) { return e } })()
+  const error = (() => {
+    try {
+      parseManifest('shopify.json', broken)
+    } catch (e) {
+      return e
+    }
+  })()
   t.ok(error instanceof ManifestError)
-  t.match(error, { file: 'shopify.json', at: '/versions/0/definition/endpoints/0/url', reason: /\{\{no_such_variable\}\} is not a variable/ })
+  t.match(error, {
+    file: 'shopify.json',
+    at: '/versions/0/definition/endpoints/0/url',
+    reason: /\{\{no_such_variable\}\} is not a variable/,
+  })
   const noEndpoints = structuredClone(shopify)
   noEndpoints.versions[0]!.definition.endpoints = []
-  t.throws(() => parseManifest('shopify.json', noEndpoints), /shopify\.json: \/versions\/0\/definition\/endpoints: must not have fewer than 1 items/)
+  t.throws(
+    () => parseManifest('shopify.json', noEndpoints),
+    /shopify\.json: \/versions\/0\/definition\/endpoints: must not have fewer than 1 items/,
+  )
   const dir = await mkdtemp(path.join(tmpdir(), 'manifest-'))
   const file = path.join(dir, 'broken.json')
   await writeFile(file, '{ not json')
-  await t.rejects(readManifest(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /: cannot be read as JSON`))
+  await t.rejects(
+    readManifest(file),
+    new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: /: cannot be read as JSON`),
+  )
 })
 
 t.test('a version is written exactly: no white space around it, canonical semver', async (t) => {
@@ -42,7 +58,10 @@ t.test('a version is written exactly: no white space around it, canonical semver
       return error
     }
   }
-  t.match(refusal(' 2.0.0 '), { at: '/versions/0/version', reason: '" 2.0.0 " has white space around it; write "2.0.0"' })
+  t.match(refusal(' 2.0.0 '), {
+    at: '/versions/0/version',
+    reason: '" 2.0.0 " has white space around it; write "2.0.0"',
+  })
   t.match(refusal('2.0.0\t'), { at: '/versions/0/version', reason: 'has white space around it' })
   t.match(refusal('v2.0.0'), { at: '/versions/0/version', reason: '"v2.0.0" must be written as "2.0.0"' })
   t.equal(refusal('2.0.0'), undefined)
@@ -60,7 +79,9 @@ t.test('versions must be semantic and listed oldest first', async (t) => {
 t.test('the definition check names duplicate keys', async (t) => {
   const definition = structuredClone(shopify.versions[0]!.definition)
   definition.endpoints.push({ ...definition.endpoints[0]! })
-  t.match(checkDefinition(definition), [{ path: `/endpoints/${definition.endpoints.length - 1}/key`, message: /is used twice/ }])
+  t.match(checkDefinition(definition), [
+    { path: `/endpoints/${definition.endpoints.length - 1}/key`, message: /is used twice/ },
+  ])
   t.match(checkDefinition({ ...definition, extra: 1 }), [{ path: '/', message: /unknown field\(s\): extra/ }])
 })
 
@@ -68,8 +89,15 @@ t.test('publishing adds only new versions and refuses one that is not newer', as
   const { db } = await testDatabase(t)
   const first = { ...shopify, versions: shopify.versions.slice(0, 1) }
   t.same(await publishManifest(db, 'shopify.json', first), [shopify.versions[0]!.version])
-  t.same(await publishManifest(db, 'shopify.json', shopify), shopify.versions.slice(1).map((v) => v.version), 'only the new ones')
+  t.same(
+    await publishManifest(db, 'shopify.json', shopify),
+    shopify.versions.slice(1).map((v) => v.version),
+    'only the new ones',
+  )
   t.same(await publishManifest(db, 'shopify.json', shopify), [], 'publishing again changes nothing')
   const older = { ...shopify, versions: [{ ...shopify.versions[0]!, version: '0.9.0' }] }
-  await t.rejects(publishManifest(db, 'old.json', older), /old\.json: \/versions\/0\/version: 0\.9\.0 is not newer than/)
+  await t.rejects(
+    publishManifest(db, 'old.json', older),
+    /old\.json: \/versions\/0\/version: 0\.9\.0 is not newer than/,
+  )
 })

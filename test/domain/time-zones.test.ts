@@ -3,9 +3,17 @@ import { TIME_ZONES, canonicalTimeZone, offeredTimeZone } from '../../src/domain
 
 /** Names the IANA time zone database has retired, with the names it uses now. */
 const RETIRED = {
-  'Asia/Calcutta': 'Asia/Kolkata', 'Europe/Kiev': 'Europe/Kyiv', 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Asia/Rangoon': 'Asia/Yangon',
-  'America/Godthab': 'America/Nuuk', 'Pacific/Enderbury': 'Pacific/Kanton', 'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
-  'US/Eastern': 'America/New_York', 'GB': 'Europe/London', 'Etc/UTC': 'UTC', 'Etc/GMT': 'UTC',
+  'Asia/Calcutta': 'Asia/Kolkata',
+  'Europe/Kiev': 'Europe/Kyiv',
+  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+  'Asia/Rangoon': 'Asia/Yangon',
+  'America/Godthab': 'America/Nuuk',
+  'Pacific/Enderbury': 'Pacific/Kanton',
+  'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+  'US/Eastern': 'America/New_York',
+  GB: 'Europe/London',
+  'Etc/UTC': 'UTC',
+  'Etc/GMT': 'UTC',
 }
 
 t.test('the list offers UTC first, then every zone once, by its current IANA name', async (t) => {
@@ -19,7 +27,14 @@ t.test('the list offers UTC first, then every zone once, by its current IANA nam
   }
   const notCurrent = TIME_ZONES.filter((zone) => canonicalTimeZone(zone) !== zone)
   t.same(notCurrent, [], 'every offered name is its own current name')
-  const unusable = TIME_ZONES.filter((zone) => { try { new Intl.DateTimeFormat('en', { timeZone: zone }).format(0); return false } catch { return true } })
+  const unusable = TIME_ZONES.filter((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone }).format(0)
+      return false
+    } catch {
+      return true
+    }
+  })
   t.same(unusable, [], 'Intl formats dates in every offered zone')
 })
 
@@ -27,5 +42,6 @@ t.test('any name of a zone answers its current name; anything else is no zone', 
   for (const [old, current] of Object.entries(RETIRED)) t.equal(offeredTimeZone(old), current, old)
   t.equal(offeredTimeZone('asia/kolkata'), 'Asia/Kolkata', 'whatever the case')
   t.equal(offeredTimeZone('Europe/London'), 'Europe/London')
-  for (const junk of ['Mars/Olympus', '', 'UTC+1', '../../etc/passwd']) t.equal(offeredTimeZone(junk), null, JSON.stringify(junk))
+  for (const junk of ['Mars/Olympus', '', 'UTC+1', '../../etc/passwd'])
+    t.equal(offeredTimeZone(junk), null, JSON.stringify(junk))
 })

@@ -9,23 +9,50 @@ import { Invalid } from '../../src/domain/errors.js'
 import { definitionEdit as readEdit, fieldNamesOf, formFromInput, itemInput } from '../../src/forms/definition.js'
 
 const definition: ConnectorDefinition = {
-  protocol: 'HTTP', baseUrl: 'https://api.example', dateFormat: 'ISO 8601', rateLimit: { amount: 5, unit: 'second' },
+  protocol: 'HTTP',
+  baseUrl: 'https://api.example',
+  dateFormat: 'ISO 8601',
+  rateLimit: { amount: 5, unit: 'second' },
   variables: [],
-  authMethods: [{ key: 'basic', name: 'Basic', type: 'basic', fields: [{ key: 'user', label: 'User', secret: false, required: true }] }],
-  endpoints: [{ key: 'get_orders', name: 'Get orders', entity: 'Orders', direction: 'receive', method: 'GET', url: '/orders', variables: [] }],
+  authMethods: [
+    {
+      key: 'basic',
+      name: 'Basic',
+      type: 'basic',
+      fields: [{ key: 'user', label: 'User', secret: false, required: true }],
+    },
+  ],
+  endpoints: [
+    {
+      key: 'get_orders',
+      name: 'Get orders',
+      entity: 'Orders',
+      direction: 'receive',
+      method: 'GET',
+      url: '/orders',
+      variables: [],
+    },
+  ],
 }
 
 /** An authentication method form whose first and third rows are blank. */
 const body = {
-  key: 'api_key', name: 'API key', type: 'token',
-  field_key: ['', 'token', '', 'Bad Key'], field_label: ['', 'API token', '', ''], field_secret: ['no', 'yes', 'no', 'no'],
-  field_required: ['no', 'yes', 'no', 'no'], field_default: ['', '', '', ''],
+  key: 'api_key',
+  name: 'API key',
+  type: 'token',
+  field_key: ['', 'token', '', 'Bad Key'],
+  field_label: ['', 'API token', '', ''],
+  field_secret: ['no', 'yes', 'no', 'no'],
+  field_required: ['no', 'yes', 'no', 'no'],
+  field_default: ['', '', '', ''],
 }
 
 t.test('a form body becomes typed input: blank rows left out, the form row of each filled one kept', async (t) => {
   const { input, rowIndex } = itemInput('authMethod', body)
   t.same(input, {
-    key: 'api_key', name: 'API key', type: 'token',
+    key: 'api_key',
+    name: 'API key',
+    type: 'token',
     fields: [
       { key: 'token', label: 'API token', secret: true, required: true, default: '' },
       { key: 'Bad Key', label: '', secret: false, required: false, default: '' },
@@ -54,6 +81,12 @@ t.test('the domain keys its messages by input paths; the form shows them beside 
 
 t.test('the domain takes typed input only: no form types or readers in it', async (t) => {
   for (const name of ['formFromInput', 'itemForm', 'detailsForm', 'isItemFilled']) t.notOk(name in definitionEdit, name)
-  const edit: DefinitionEdit = { kind: 'variable', action: 'add', input: { key: 'shop', label: 'Shop', secret: false, required: true, default: '' } }
-  t.same(applyEdit({ name: 'Shop', definition }, edit).definition.variables, [{ key: 'shop', label: 'Shop', secret: false, required: true }])
+  const edit: DefinitionEdit = {
+    kind: 'variable',
+    action: 'add',
+    input: { key: 'shop', label: 'Shop', secret: false, required: true, default: '' },
+  }
+  t.same(applyEdit({ name: 'Shop', definition }, edit).definition.variables, [
+    { key: 'shop', label: 'Shop', secret: false, required: true },
+  ])
 })

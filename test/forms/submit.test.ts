@@ -11,10 +11,14 @@ const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeA
 
 /** The form as a route renders it: each field with its value, and its message tied to it. */
 function form(reply: FastifyReply, values: Record<string, string>, errors: FieldMessages) {
-  const fields = Object.entries(values).map(([name, value]) => errors[name]
-    ? `<input name="${name}" value="${escape(value)}" aria-invalid="true" aria-describedby="${name}-error"><p id="${name}-error">${escape(errors[name]!)}</p>`
-    : `<input name="${name}" value="${escape(value)}">`)
-  return reply.type('text/html').send(`<form>${errors[''] ? `<p role="alert">${escape(errors[''])}</p>` : ''}${fields.join('')}</form>`)
+  const fields = Object.entries(values).map(([name, value]) =>
+    errors[name]
+      ? `<input name="${name}" value="${escape(value)}" aria-invalid="true" aria-describedby="${name}-error"><p id="${name}-error">${escape(errors[name]!)}</p>`
+      : `<input name="${name}" value="${escape(value)}">`,
+  )
+  return reply
+    .type('text/html')
+    .send(`<form>${errors[''] ? `<p role="alert">${escape(errors[''])}</p>` : ''}${fields.join('')}</form>`)
 }
 
 async function app(t: { teardown(fn: () => unknown): void }, command: (name: string) => Promise<string>) {
@@ -30,8 +34,11 @@ async function app(t: { teardown(fn: () => unknown): void }, command: (name: str
     const { name = '' } = request.body as { name?: string }
     return submitForm(reply, () => command(name), {
       done: (id) => reply.redirect(`/things/${id}`, 303),
-      conflict: (error) => error.message.startsWith('Known:') ? error.message : null,
-      fields: (errors) => Object.fromEntries(Object.entries(errors).map(([path, message]) => [path === '/name' ? 'name' : path, message])),
+      conflict: (error) => (error.message.startsWith('Known:') ? error.message : null),
+      fields: (errors) =>
+        Object.fromEntries(
+          Object.entries(errors).map(([path, message]) => [path === '/name' ? 'name' : path, message]),
+        ),
       again: (refusal) => {
         again.push(refusal.status)
         return form(reply, { name }, refusal.errors)
@@ -39,7 +46,13 @@ async function app(t: { teardown(fn: () => unknown): void }, command: (name: str
     })
   })
   t.teardown(() => app.close())
-  const post = (name: string) => app.inject({ method: 'POST', url: '/things', payload: `name=${encodeURIComponent(name)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  const post = (name: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/things',
+      payload: `name=${encodeURIComponent(name)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
   return { post, caught, again }
 }
 
@@ -51,16 +64,24 @@ t.test('a command done answers as the route says', async (t) => {
 })
 
 t.test('a refused command answers 422: the form again, the value kept, the message tied to its field', async (t) => {
-  const { post, again } = await app(t, async (name) => { throw new Invalid({ '/name': `${name} <is> taken.` }) })
+  const { post, again } = await app(t, async (name) => {
+    throw new Invalid({ '/name': `${name} <is> taken.` })
+  })
   const response = await post('Widgets & co')
   t.equal(response.statusCode, 422)
-  t.match(response.body, '<input name="name" value="Widgets &#38; co" aria-invalid="true" aria-describedby="name-error">', 'value kept, escaped; the domain path is the field name')
+  t.match(
+    response.body,
+    '<input name="name" value="Widgets &#38; co" aria-invalid="true" aria-describedby="name-error">',
+    'value kept, escaped; the domain path is the field name',
+  )
   t.match(response.body, '<p id="name-error">Widgets &#38; co &#60;is&#62; taken.</p>', 'the message beside the field')
   t.same(again, [422])
 })
 
 t.test('a conflict the form knows answers 409 with its message for the whole form, values kept', async (t) => {
-  const { post } = await app(t, async () => { throw new Conflict('Known: somebody saved meanwhile.') })
+  const { post } = await app(t, async () => {
+    throw new Conflict('Known: somebody saved meanwhile.')
+  })
   const response = await post('Widgets')
   t.equal(response.statusCode, 409)
   t.match(response.body, '<p role="alert">Known: somebody saved meanwhile.</p>')
@@ -69,7 +90,9 @@ t.test('a conflict the form knows answers 409 with its message for the whole for
 
 t.test('any other error is not swallowed: the error handler gets it and the form is not shown again', async (t) => {
   for (const error of [new Error('database down'), new Conflict('Another conflict.')]) {
-    const { post, caught, again } = await app(t, async () => { throw error })
+    const { post, caught, again } = await app(t, async () => {
+      throw error
+    })
     const response = await post('Widgets')
     t.equal(response.statusCode, 500, error.message)
     t.same(caught, [error], 'the very error reaches the error handler')

@@ -3,7 +3,15 @@
 // rendered escaped, and no redirect off this site.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { connectionShapes, connectorRevisions, connectors, instances, marketplaceConnectors, processFlows, users } from '../../src/db/schema.js'
+import {
+  connectionShapes,
+  connectorRevisions,
+  connectors,
+  instances,
+  marketplaceConnectors,
+  processFlows,
+  users,
+} from '../../src/db/schema.js'
 import { createFlow } from '../../src/domain/flows.js'
 import { installConnector } from '../../src/domain/connectors.js'
 import { LIMITS } from '../../src/domain/limits.js'
@@ -15,16 +23,30 @@ const ctx = await setup(t)
 const world = await buildWorld(ctx, ctx.company)
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // Lists of more than one page: process flows, manage connectors (the marketplace has more than one already).
-await Promise.all(Array.from({ length: 25 }, (_, i) => createFlow(ctx.db, ctx.company.users.administrator!, { name: `Flow ${String(i).padStart(2, '0')}` })))
+await Promise.all(
+  Array.from({ length: 25 }, (_, i) =>
+    createFlow(ctx.db, ctx.company.users.administrator!, { name: `Flow ${String(i).padStart(2, '0')}` }),
+  ),
+)
 const catalogue = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.kind, 'prebuilt'))
-for (const entry of catalogue.slice(0, 19)) await installConnector(ctx.db, ctx.company.users.administrator!, { marketplaceConnectorId: entry.id })
+for (const entry of catalogue.slice(0, 19))
+  await installConnector(ctx.db, ctx.company.users.administrator!, { marketplaceConnectorId: entry.id })
 // A revision history of more than one page (50 a page) for the world's connector.
 const [worldConnector] = await ctx.db.select().from(connectors).where(eq(connectors.id, world.connectorId))
-await ctx.db.insert(connectorRevisions).values(Array.from({ length: 55 }, (_, i) => ({
-  connectorId: world.connectorId, number: worldConnector!.revision + 1 + i, authorId: ctx.company.users.administrator!.id,
-  summary: `change ${i + 1}`, definition: worldConnector!.definition, marketplaceVersionId: worldConnector!.marketplaceVersionId,
-})))
-await ctx.db.update(connectors).set({ revision: worldConnector!.revision + 55 }).where(eq(connectors.id, world.connectorId))
+await ctx.db.insert(connectorRevisions).values(
+  Array.from({ length: 55 }, (_, i) => ({
+    connectorId: world.connectorId,
+    number: worldConnector!.revision + 1 + i,
+    authorId: ctx.company.users.administrator!.id,
+    summary: `change ${i + 1}`,
+    definition: worldConnector!.definition,
+    marketplaceVersionId: worldConnector!.marketplaceVersionId,
+  })),
+)
+await ctx.db
+  .update(connectors)
+  .set({ revision: worldConnector!.revision + 55 })
+  .where(eq(connectors.id, world.connectorId))
 
 const STACK_TRACE = /(\bat [\w.<>]+ \(|\.ts:\d+:\d+|node_modules\/|Error: )/
 /** What Fastify's validator says: never for users' eyes. */
@@ -44,7 +66,9 @@ const HOSTILE = [
 ]
 
 async function counts() {
-  const [c, i, f, s, u] = await Promise.all([connectors, instances, processFlows, connectionShapes, users].map((table) => ctx.db.select().from(table)))
+  const [c, i, f, s, u] = await Promise.all(
+    [connectors, instances, processFlows, connectionShapes, users].map((table) => ctx.db.select().from(table)),
+  )
   return [c!.length, i!.length, f!.length, s!.length, u!.length]
 }
 
@@ -53,17 +77,40 @@ for (const route of writes) {
   t.test(`${route.method} ${route.url} survives hostile input`, async (t) => {
     const url = fillRoute(route, world)
     for (const value of HOSTILE) {
-      const fields = ['name', 'email', 'password', 'confirm', 'role', 'enabled', 'direction', 'instance', 'endpoint', 'step', 'action', 'timeZone', 'rateLimitAmount', 'authMethod', 'submission', 'next', 'unknownField']
+      const fields = [
+        'name',
+        'email',
+        'password',
+        'confirm',
+        'role',
+        'enabled',
+        'direction',
+        'instance',
+        'endpoint',
+        'step',
+        'action',
+        'timeZone',
+        'rateLimitAmount',
+        'authMethod',
+        'submission',
+        'next',
+        'unknownField',
+      ]
       const response = await admin.post(url, Object.fromEntries(fields.map((f) => [f, value])))
       t.ok(response.statusCode < 500, `${JSON.stringify(value.slice(0, 30))}: ${response.statusCode}`)
-      if (response.statusCode >= 400) t.match(response.headers['content-type'], /^text\/html/, 'an error is an HTML page')
+      if (response.statusCode >= 400)
+        t.match(response.headers['content-type'], /^text\/html/, 'an error is an HTML page')
       t.notMatch(response.body, STACK_TRACE, 'no stack trace')
       t.notMatch(response.body, SCHEMA_WORDING, 'no schema wording')
       t.notMatch(response.body, '<script>alert(1)</script>', 'rendered escaped')
       t.notMatch(response.body, '<img src=x onerror', 'rendered escaped')
     }
     // Repeated fields (arrays where one value is expected) and wrong types.
-    const repeated = await admin.post(url, { name: ['a', 'b'], confirm: ['confirm', 'confirm'], enabled: ['true', 'false'] })
+    const repeated = await admin.post(url, {
+      name: ['a', 'b'],
+      confirm: ['confirm', 'confirm'],
+      enabled: ['true', 'false'],
+    })
     t.ok(repeated.statusCode < 500, `repeated fields: ${repeated.statusCode}`)
   })
 }
@@ -71,26 +118,58 @@ for (const route of writes) {
 t.test('a huge body is refused with 413, an unknown content type with 415, invalid UTF-8 with a 4xx', async (t) => {
   const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
   const before = await counts()
-  const huge = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${admin.csrfToken}&name=${'x'.repeat(300_000)}` })
+  const huge = await ctx.app.inject({
+    method: 'POST',
+    url: '/process-flows',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `_csrf=${admin.csrfToken}&name=${'x'.repeat(300_000)}`,
+  })
   t.equal(huge.statusCode, 413)
   t.notMatch(huge.body, STACK_TRACE)
   t.match(huge.headers['content-type'], /^text\/html/)
-  const xml = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/xml' }, payload: '<flow><name>x</name></flow>' })
+  const xml = await ctx.app.inject({
+    method: 'POST',
+    url: '/process-flows',
+    headers: { cookie, 'content-type': 'application/xml' },
+    payload: '<flow><name>x</name></flow>',
+  })
   t.equal(xml.statusCode, 415)
   t.match(xml.headers['content-type'], /^text\/html/)
-  const utf8 = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: Buffer.concat([Buffer.from(`_csrf=${admin.csrfToken}&name=`), Buffer.from([0xc3, 0x28, 0xff])]) })
+  const utf8 = await ctx.app.inject({
+    method: 'POST',
+    url: '/process-flows',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: Buffer.concat([Buffer.from(`_csrf=${admin.csrfToken}&name=`), Buffer.from([0xc3, 0x28, 0xff])]),
+  })
   t.equal(utf8.statusCode, 400, 'invalid UTF-8 is refused')
   t.match(utf8.headers['content-type'], /^text\/html/)
-  const badEncoding = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${admin.csrfToken}&name=%E0%A4%A` })
+  const badEncoding = await ctx.app.inject({
+    method: 'POST',
+    url: '/process-flows',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `_csrf=${admin.csrfToken}&name=%E0%A4%A`,
+  })
   t.ok(badEncoding.statusCode < 500, `broken percent-encoding: ${badEncoding.statusCode}`)
-  const json = await ctx.app.inject({ method: 'POST', url: '/process-flows', headers: { cookie, 'content-type': 'application/json' }, payload: JSON.stringify({ _csrf: admin.csrfToken, name: 'via json' }) })
+  const json = await ctx.app.inject({
+    method: 'POST',
+    url: '/process-flows',
+    headers: { cookie, 'content-type': 'application/json' },
+    payload: JSON.stringify({ _csrf: admin.csrfToken, name: 'via json' }),
+  })
   t.equal(json.statusCode, 415, 'only forms are accepted')
   t.same(await counts(), before, 'nothing stored')
 })
 
 t.test('junk ids and query strings get a page, never a 5xx', async (t) => {
-  for (const url of ['/connectors?page[]=1', '/marketplace?type=<script>', '/connectors?page=1&page=2',
-    '/connectors/not-a-uuid/settings', '/instances/%00/settings', '/process-flows/../../etc/passwd', `/process-flows/${world.flowId}/shapes/new?instance=nope`]) {
+  for (const url of [
+    '/connectors?page[]=1',
+    '/marketplace?type=<script>',
+    '/connectors?page=1&page=2',
+    '/connectors/not-a-uuid/settings',
+    '/instances/%00/settings',
+    '/process-flows/../../etc/passwd',
+    `/process-flows/${world.flowId}/shapes/new?instance=nope`,
+  ]) {
     const response = await admin.get(url)
     t.ok(response.statusCode < 500, `${url}: ${response.statusCode}`)
     t.notMatch(response.body, STACK_TRACE)
@@ -114,12 +193,26 @@ for (const route of lists) {
     t.ok(pages! > 1, `the list has more than one page (${pages})`)
     const last = await admin.get(`${base}?page=${pages}`)
     t.same(pageShown(last.body), [pages, pages], 'the last page is served at its own address')
-    for (const [asked, expected] of [['999999', pages], ['99999999999999999999999', pages], [String(pages! + 1), pages], ['-1', 1], ['0', 1], ['abc', 1], ['1.5', 1], ['%20', 1], ['2abc', 1]] as const) {
+    for (const [asked, expected] of [
+      ['999999', pages],
+      ['99999999999999999999999', pages],
+      [String(pages! + 1), pages],
+      ['-1', 1],
+      ['0', 1],
+      ['abc', 1],
+      ['1.5', 1],
+      ['%20', 1],
+      ['2abc', 1],
+    ] as const) {
       const response = await admin.get(`${base}?page=${asked}`)
       t.equal(response.statusCode, 303, `?page=${asked} moves to a real page`)
       const location = new URL(response.headers.location as string, 'http://app.test')
       t.equal(location.pathname, base)
-      t.equal(location.searchParams.get('page'), expected === 1 ? null : String(expected), `?page=${asked} → page ${expected}`)
+      t.equal(
+        location.searchParams.get('page'),
+        expected === 1 ? null : String(expected),
+        `?page=${asked} → page ${expected}`,
+      )
       const shown = await admin.get(`${location.pathname}${location.search}`)
       t.equal(shown.statusCode, 200)
       t.same(pageShown(shown.body), [expected, pages])
@@ -138,10 +231,16 @@ for (const route of ctx.app.routeTable.filter((r) => r.method === 'GET' && r.que
     const response = await admin.get(`${fillRoute(route, world)}?q=${typed}`)
     t.equal(response.statusCode, 200)
     t.match(textOf(response.body), `Searches are limited to ${LIMITS.search} characters`)
-    const box = formsOf(response.body).flatMap((f) => f.fields).find((f) => f.name === 'q')!
+    const box = formsOf(response.body)
+      .flatMap((f) => f.fields)
+      .find((f) => f.name === 'q')!
     t.equal(box.value, typed.slice(0, LIMITS.search), 'the search box shows what was searched')
     t.equal(box.attrs.maxlength, String(LIMITS.search))
-    t.match(elementById(response.body, box.attrs['aria-describedby'] ?? '')?.text ?? '', 'Searches are limited', 'the note is tied to the search box')
+    t.match(
+      elementById(response.body, box.attrs['aria-describedby'] ?? '')?.text ?? '',
+      'Searches are limited',
+      'the note is tied to the search box',
+    )
   })
 }
 
@@ -162,13 +261,22 @@ t.test('names with HTML are stored as typed and shown escaped', async (t) => {
 const anonymous = new Client(ctx.app)
 const screens = [
   { url: '/login', client: anonymous },
-  ...ctx.app.routeTable.filter((r) => r.method === 'GET' && r.url !== '/login')
+  ...ctx.app.routeTable
+    .filter((r) => r.method === 'GET' && r.url !== '/login')
     .flatMap((r) => fillRouteVariants(r, world).map((url) => ({ url, client: admin }))),
 ]
 /** A form's address as a route: ids and item keys left out, so each template's form is tried once. */
-const routeOf = (action: string) => action.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, ':id')
-  .replace(/\/(variables|auth-methods|endpoints)\/[a-z0-9_]+/, '/$1/:key')
-interface FieldCase { screen: (typeof screens)[number]; action: string; id: string; max: number; secret: boolean }
+const routeOf = (action: string) =>
+  action
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, ':id')
+    .replace(/\/(variables|auth-methods|endpoints)\/[a-z0-9_]+/, '/$1/:key')
+interface FieldCase {
+  screen: (typeof screens)[number]
+  action: string
+  id: string
+  max: number
+  secret: boolean
+}
 const fieldCases = new Map<string, FieldCase>()
 const withoutMaxlength: string[] = []
 for (const screen of screens) {
@@ -179,7 +287,14 @@ for (const screen of screens) {
       if (!field.attrs.maxlength) withoutMaxlength.push(`${screen.url}: ${form.action} ${field.name}`)
       else if (form.method === 'post') {
         const key = `${routeOf(form.action)} ${field.name.replace(/\..*$/, '.*')}`
-        if (!fieldCases.has(key)) fieldCases.set(key, { screen, action: form.action, id: field.id, max: Number(field.attrs.maxlength), secret: field.type === 'password' })
+        if (!fieldCases.has(key))
+          fieldCases.set(key, {
+            screen,
+            action: form.action,
+            id: field.id,
+            max: Number(field.attrs.maxlength),
+            secret: field.type === 'password',
+          })
       }
     }
   }
@@ -194,7 +309,11 @@ t.test('every text field of every screen has a maxlength', async (t) => {
 function messageBeside(html: string, id: string): string {
   const field = elementById(html, id)
   if (field?.attrs['aria-invalid'] !== 'true') return ''
-  return (field.attrs['aria-describedby'] ?? '').split(' ').map((ref) => elementById(html, ref)?.text ?? '').join(' ').trim()
+  return (field.attrs['aria-describedby'] ?? '')
+    .split(' ')
+    .map((ref) => elementById(html, ref)?.text ?? '')
+    .join(' ')
+    .trim()
 }
 
 for (const [key, c] of fieldCases) {
@@ -202,7 +321,9 @@ for (const [key, c] of fieldCases) {
     // The screen is read again before each try: revisions, tokens and one-time keys stay fresh.
     const submit = async (value: string) => {
       const page = await c.screen.client.get(c.screen.url)
-      const form: HtmlForm = formsOf(page.body).find((f) => f.action === c.action && f.fields.some((x) => x.id === c.id))!
+      const form: HtmlForm = formsOf(page.body).find(
+        (f) => f.action === c.action && f.fields.some((x) => x.id === c.id),
+      )!
       return c.screen.client.post(c.action, submission(form, { [c.id]: value }))
     }
     const over = await submit('x'.repeat(c.max + 1))
@@ -211,7 +332,12 @@ for (const [key, c] of fieldCases) {
     t.notMatch(over.body, SCHEMA_WORDING, 'no schema wording')
     t.ok(messageBeside(over.body, c.id), `a message beside the field: "${messageBeside(over.body, c.id)}"`)
     const field = elementById(over.body, c.id)
-    if (!c.secret) t.equal(field?.tag === 'textarea' ? field.text : field?.attrs.value, 'x'.repeat(c.max + 1), 'the typed value is kept')
+    if (!c.secret)
+      t.equal(
+        field?.tag === 'textarea' ? field.text : field?.attrs.value,
+        'x'.repeat(c.max + 1),
+        'the typed value is kept',
+      )
     const atMax = await submit('x'.repeat(c.max))
     t.ok(atMax.statusCode < 500)
     t.notMatch(messageBeside(atMax.body, c.id), /at most/, `${c.max} characters are not too many`)

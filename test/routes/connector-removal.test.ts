@@ -20,8 +20,19 @@ async function installXero() {
 
 function instanceInput(definition: Awaited<ReturnType<typeof installXero>>['definition'], name: string) {
   const method = definition.authMethods[0]!
-  const values = Object.fromEntries([...method.fields.map((f) => [`auth.${f.key}`, 'x']), ...definition.variables.map((v) => [`var.${v.key}`, 'x'])])
-  return { name, timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: method.key, values }
+  const values = Object.fromEntries([
+    ...method.fields.map((f) => [`auth.${f.key}`, 'x']),
+    ...definition.variables.map((v) => [`var.${v.key}`, 'x']),
+  ])
+  return {
+    name,
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '5',
+    rateLimitUnit: 'minute',
+    authMethod: method.key,
+    values,
+  }
 }
 
 const client = await signedIn(ctx.app, manager)
@@ -31,16 +42,27 @@ t.test('cog → settings → trash → type confirm removes a connector without 
   const list = await client.get('/connectors')
   t.match(list.body, `href="/connectors/${xero.id}/settings" aria-label="settings for Xero"`)
   const settings = await client.get(`/connectors/${xero.id}/settings`)
-  t.match(settings.body, `href="/connectors/${xero.id}/delete" aria-label="remove connector"`, 'the trash icon is a link with an accessible name')
+  t.match(
+    settings.body,
+    `href="/connectors/${xero.id}/delete" aria-label="remove connector"`,
+    'the trash icon is a link with an accessible name',
+  )
   t.match(settings.body, '<div id="removal"></div>')
 
   const page = await client.get(`/connectors/${xero.id}/delete`)
   t.match(page.body, /^<!doctype html>/, 'without JavaScript the trash link leads to a full page')
-  const fragment = await client.get(`/connectors/${xero.id}/delete`, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  const fragment = await client.get(`/connectors/${xero.id}/delete`, {
+    'hx-request': 'true',
+    'hx-request-type': 'partial',
+  })
   t.match(fragment.body, /^<section class="removal" id="confirm-removal"/, 'with htmx, the same form as a fragment')
   for (const body of [page.body, fragment.body]) {
     t.match(body, /<label for="confirm-text">Type confirm to confirm that you wish to proceed<\/label>/)
-    t.match(body, /<input id="confirm-text" name="confirm" type="text" value=""[^>]* autofocus>/, 'focus goes to the text field')
+    t.match(
+      body,
+      /<input id="confirm-text" name="confirm" type="text" value=""[^>]* autofocus>/,
+      'focus goes to the text field',
+    )
     t.match(body, `href="/connectors/${xero.id}/settings" data-cancel-removal>cancel</a>`)
   }
 
@@ -50,7 +72,11 @@ t.test('cog → settings → trash → type confirm removes a connector without 
     t.match(refused.body, /aria-describedby="confirm-text-error"/)
     t.match(textOf(refused.body), 'Type the word confirm to remove this connector. Nothing was removed.')
   }
-  const htmxRefused = await client.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'nope' }, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  const htmxRefused = await client.post(
+    `/connectors/${xero.id}/delete`,
+    { lockVersion: '1', confirm: 'nope' },
+    { 'hx-request': 'true', 'hx-request-type': 'partial' },
+  )
   t.equal(htmxRefused.statusCode, 422)
   t.match(htmxRefused.body, /^<section class="removal"/, 'htmx gets the form back in place')
   t.match(htmxRefused.body, 'value="nope"', 'with the typed value kept')
@@ -62,19 +88,34 @@ t.test('cog → settings → trash → type confirm removes a connector without 
   const after = textOf((await client.get('/connectors')).body)
   t.match(after, 'The connector Xero was removed.')
   t.notMatch(after, 'settings for Xero')
-  t.equal((await ctx.db.select().from(connectorRevisions).where(eq(connectorRevisions.connectorId, xero.id))).length, 0, 'its revisions went with it')
-  const [event] = await ctx.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, xero.id), eq(auditEvents.action, 'remove')))
+  t.equal(
+    (await ctx.db.select().from(connectorRevisions).where(eq(connectorRevisions.connectorId, xero.id))).length,
+    0,
+    'its revisions went with it',
+  )
+  const [event] = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.subjectId, xero.id), eq(auditEvents.action, 'remove')))
   t.equal(event!.actorId, manager.id, 'the audit log keeps who removed it')
   t.match(event!.summary, 'removed connector Xero')
   const gone = await client.get(`/connectors/${xero.id}/settings`)
   t.equal(gone.statusCode, 404, 'its settings are gone')
-  t.match(textOf(gone.body), 'There is nothing at this address: it may have been removed, or the link may be wrong.', 'a 404 true of a connector just removed')
+  t.match(
+    textOf(gone.body),
+    'There is nothing at this address: it may have been removed, or the link may be wrong.',
+    'a 404 true of a connector just removed',
+  )
   t.notMatch(textOf(gone.body), 'somebody else', 'and accusing nobody')
 })
 
 t.test('with htmx a successful removal loads manage connectors whole', async (t) => {
   const xero = await installXero()
-  const removed = await client.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' }, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  const removed = await client.post(
+    `/connectors/${xero.id}/delete`,
+    { lockVersion: '1', confirm: 'confirm' },
+    { 'hx-request': 'true', 'hx-request-type': 'partial' },
+  )
   t.equal(removed.statusCode, 200)
   t.equal(removed.headers['hx-redirect'], '/connectors')
 })
@@ -91,7 +132,11 @@ t.test('a connector with instances is not removed: the page lists them, with lin
   t.match(blocked.body, `<a href="/instances/${first.id}/settings">Xero - UK</a>`)
   t.match(text, 'Xero - US')
   t.equal((await ctx.db.select().from(connectors).where(eq(connectors.id, xero.id))).length, 1)
-  const fragment = await client.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' }, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+  const fragment = await client.post(
+    `/connectors/${xero.id}/delete`,
+    { lockVersion: '1', confirm: 'confirm' },
+    { 'hx-request': 'true', 'hx-request-type': 'partial' },
+  )
   t.equal(fragment.statusCode, 409)
   t.match(fragment.body, /^<section class="removal"/)
 })
@@ -114,8 +159,11 @@ t.test('an instance added at the same moment either blocks the removal or is ref
       t.equal(added.status, 'fulfilled', `round ${round}: the removal was cancelled by the instance`)
     }
   }
-  const orphans = await ctx.db.select({ id: instances.id }).from(instances)
-    .leftJoin(connectors, eq(connectors.id, instances.connectorId)).where(isNull(connectors.id))
+  const orphans = await ctx.db
+    .select({ id: instances.id })
+    .from(instances)
+    .leftJoin(connectors, eq(connectors.id, instances.connectorId))
+    .where(isNull(connectors.id))
   t.equal(orphans.length, 0, 'no instance without its connector')
   t.equal(removed + blocked, 25)
 })
@@ -133,45 +181,79 @@ t.test('roles: a user or read-only user sees no trash icon and gets 403', async 
     const other = await signedIn(ctx.app, ctx.company.users[role])
     t.notMatch((await other.get(`/connectors/${xero.id}/settings`)).body, 'remove connector', `${role}: no trash icon`)
     t.equal((await other.get(`/connectors/${xero.id}/delete`)).statusCode, 403)
-    t.equal((await other.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' })).statusCode, 403)
+    t.equal(
+      (await other.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' })).statusCode,
+      403,
+    )
   }
   t.equal((await ctx.db.select().from(connectors).where(eq(connectors.id, xero.id))).length, 1)
 })
 
-t.test('another company\'s connector answers 404, like a missing one', async (t) => {
+t.test("another company's connector answers 404, like a missing one", async (t) => {
   const xero = await installXero()
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   const foreign = await outsider.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' })
-  const missing = await outsider.post('/connectors/00000000-0000-4000-8000-000000000000/delete', { lockVersion: '1', confirm: 'confirm' })
+  const missing = await outsider.post('/connectors/00000000-0000-4000-8000-000000000000/delete', {
+    lockVersion: '1',
+    confirm: 'confirm',
+  })
   t.equal(foreign.statusCode, 404)
   t.equal(textOf(foreign.body), textOf(missing.body))
   t.equal((await outsider.get(`/connectors/${xero.id}/delete`)).statusCode, 404)
   t.equal((await ctx.db.select().from(connectors).where(eq(connectors.id, xero.id))).length, 1)
 })
 
-t.test('a removal prompt shown before a change of the connector is refused: nothing removed, the prompt shows it as it is now', async (t) => {
-  const xero = await installXero()
-  const prompt = await client.get(`/connectors/${xero.id}/delete`)
-  const admins = await signedIn(ctx.app, admin)
-  const settings = await admins.get(`/connectors/${xero.id}/settings`)
-  const submission = /name="submission" value="([^"]+)"/.exec(settings.body)![1]!
-  t.equal((await admins.post(`/connectors/${xero.id}/endpoints/${xero.definition.endpoints[0]!.key}/delete`, { revision: '1', submission })).statusCode, 303)
-  const late = await client.post(`/connectors/${xero.id}/delete`, { ...hiddenFields(prompt.body, `/connectors/${xero.id}/delete`), confirm: 'confirm' })
-  t.equal(late.statusCode, 409)
-  t.match(late.body, new RegExp(`id="confirm-text-error">${admin.name} saved a change to this connector meanwhile \\(revision 2\\)\\. Nothing was removed: check it below, and remove it again if it is still needed\\.<`))
-  t.match(late.body, '<input type="hidden" name="lockVersion" value="2">', 'the prompt is now based on their change')
-  t.equal((await ctx.db.select().from(connectors).where(eq(connectors.id, xero.id))).length, 1, 'not removed')
-  const again = await client.post(`/connectors/${xero.id}/delete`, { ...hiddenFields(late.body, `/connectors/${xero.id}/delete`), confirm: 'confirm' })
-  t.equal(again.statusCode, 303, 'confirmed again from the refreshed prompt: removed')
-})
+t.test(
+  'a removal prompt shown before a change of the connector is refused: nothing removed, the prompt shows it as it is now',
+  async (t) => {
+    const xero = await installXero()
+    const prompt = await client.get(`/connectors/${xero.id}/delete`)
+    const admins = await signedIn(ctx.app, admin)
+    const settings = await admins.get(`/connectors/${xero.id}/settings`)
+    const submission = /name="submission" value="([^"]+)"/.exec(settings.body)![1]!
+    t.equal(
+      (
+        await admins.post(`/connectors/${xero.id}/endpoints/${xero.definition.endpoints[0]!.key}/delete`, {
+          revision: '1',
+          submission,
+        })
+      ).statusCode,
+      303,
+    )
+    const late = await client.post(`/connectors/${xero.id}/delete`, {
+      ...hiddenFields(prompt.body, `/connectors/${xero.id}/delete`),
+      confirm: 'confirm',
+    })
+    t.equal(late.statusCode, 409)
+    t.match(
+      late.body,
+      new RegExp(
+        `id="confirm-text-error">${admin.name} saved a change to this connector meanwhile \\(revision 2\\)\\. Nothing was removed: check it below, and remove it again if it is still needed\\.<`,
+      ),
+    )
+    t.match(late.body, '<input type="hidden" name="lockVersion" value="2">', 'the prompt is now based on their change')
+    t.equal((await ctx.db.select().from(connectors).where(eq(connectors.id, xero.id))).length, 1, 'not removed')
+    const again = await client.post(`/connectors/${xero.id}/delete`, {
+      ...hiddenFields(late.body, `/connectors/${xero.id}/delete`),
+      confirm: 'confirm',
+    })
+    t.equal(again.statusCode, 303, 'confirmed again from the refreshed prompt: removed')
+  },
+)
 
 t.test('a removal sent twice removes once and answers like the first, never "not found"', async (t) => {
   const xero = await installXero()
   const prompt = await client.get(`/connectors/${xero.id}/delete`)
   const form = { ...hiddenFields(prompt.body, `/connectors/${xero.id}/delete`), confirm: 'confirm' }
-  const [a, b] = await Promise.all([client.post(`/connectors/${xero.id}/delete`, form), client.post(`/connectors/${xero.id}/delete`, form)])
+  const [a, b] = await Promise.all([
+    client.post(`/connectors/${xero.id}/delete`, form),
+    client.post(`/connectors/${xero.id}/delete`, form),
+  ])
   t.same([a.statusCode, b.statusCode], [303, 303])
   t.equal(b.headers.location, '/connectors')
-  const events = await ctx.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, xero.id), eq(auditEvents.action, 'remove')))
+  const events = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.subjectId, xero.id), eq(auditEvents.action, 'remove')))
   t.equal(events.length, 1, 'removed once')
 })

@@ -16,25 +16,45 @@ const ctx = await setup(t)
 const world = await buildWorld(ctx, ctx.company)
 const admin = await signedIn(ctx.app, ctx.company.users.administrator)
 // A custom connector too, so "custom" shows on manage connectors.
-const [custom] = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.id, world.customMarketplaceId))
+const [custom] = await ctx.db
+  .select()
+  .from(marketplaceConnectors)
+  .where(eq(marketplaceConnectors.id, world.customMarketplaceId))
 await installConnector(ctx.db, ctx.company.users.administrator, { marketplaceConnectorId: custom!.id })
 // A second shape, so the flow shows move up and move down.
-await addShape(ctx.db, ctx.company.users.administrator, world.flowId, { instanceId: world.instanceId, endpointKey: world.endpointKey, version: 2 })
+await addShape(ctx.db, ctx.company.users.administrator, world.flowId, {
+  instanceId: world.instanceId,
+  endpointKey: world.endpointKey,
+  version: 2,
+})
 
 // Connectors with an update waiting: one as installed, one modified since.
 const updatable = await install(ctx.db, ctx.company.users.administrator, 'shopify')
 const modified = await install(ctx.db, ctx.company.users.administrator, 'bigcommerce')
 const modifiedRow = await connectorRow(ctx.db, modified.id)
 await saveDefinition(ctx.db, ctx.company.users.administrator, {
-  connectorId: modified.id, revision: modifiedRow.revision, summary: 'added endpoint Get refunds',
-  definition: { ...modifiedRow.definition, endpoints: [...modifiedRow.definition.endpoints, { ...modifiedRow.definition.endpoints[0]!, key: 'get_refunds', name: 'Get refunds' }] },
+  connectorId: modified.id,
+  revision: modifiedRow.revision,
+  summary: 'added endpoint Get refunds',
+  definition: {
+    ...modifiedRow.definition,
+    endpoints: [
+      ...modifiedRow.definition.endpoints,
+      { ...modifiedRow.definition.endpoints[0]!, key: 'get_refunds', name: 'Get refunds' },
+    ],
+  },
 })
 await publishNextVersion(ctx.db, 'shopify')
 await publishNextVersion(ctx.db, 'bigcommerce')
 
 const ids: Record<string, string> = {
-  connectorId: world.connectorId, instanceId: world.instanceId, flowId: world.flowId, shapeId: world.shapeId, draftId: world.draftId,
-  updatableConnectorId: updatable.id, modifiedConnectorId: modified.id,
+  connectorId: world.connectorId,
+  instanceId: world.instanceId,
+  flowId: world.flowId,
+  shapeId: world.shapeId,
+  draftId: world.draftId,
+  updatableConnectorId: updatable.id,
+  modifiedConnectorId: modified.id,
 }
 const screens = new Map<string, string>()
 
@@ -73,26 +93,36 @@ for (const page of HELP_PAGES) {
 t.test('every route names a help page that exists, and every page it shows links to it', async (t) => {
   const withHelp = ctx.app.routeTable.filter((r) => r.help)
   t.ok(withHelp.length > 40, `${withHelp.length} routes name a help page`)
-  for (const route of withHelp) t.ok(helpPage(route.help!), `${route.method} ${route.url}: "${route.help}" is a help page`)
+  for (const route of withHelp)
+    t.ok(helpPage(route.help!), `${route.method} ${route.url}: "${route.help}" is a help page`)
   for (const route of withHelp.filter((r) => r.method === 'GET')) {
     for (const url of fillRouteVariants(route, world)) {
       // Whatever it answers (the world fills some addresses with ids of other things, a 404 or 409).
       const response = await admin.get(url)
-      t.match(response.body, `<a class="help-link" href="/help/${route.help}" target="help" rel="help">help`, `GET ${url} links to its help`)
+      t.match(
+        response.body,
+        `<a class="help-link" href="/help/${route.help}" target="help" rel="help">help`,
+        `GET ${url} links to its help`,
+      )
     }
   }
 })
 
 t.test('the screens with no help page of their own are only these', async (t) => {
-  const without = ctx.app.routeTable.filter((r) => r.method === 'GET' && !r.help).map((r) => r.url).sort()
+  const without = ctx.app.routeTable
+    .filter((r) => r.method === 'GET' && !r.help)
+    .map((r) => r.url)
+    .sort()
   t.same(without, ['/', '/healthz', '/help', '/help/:slug', '/login', '/readyz', '/robots.txt', '/settings/users'])
 })
 
 t.test('a route that names a help page which does not exist is refused when the app is built', async (t) => {
   const app = Fastify()
   app.addHook('onRoute', requireKnownHelp)
-  t.throws(() => app.get('/somewhere', { config: { help: 'no-such-page' as HelpSlug } }, async () => ''),
-    /GET \/somewhere names the help page "no-such-page", which does not exist/)
+  t.throws(
+    () => app.get('/somewhere', { config: { help: 'no-such-page' as HelpSlug } }, async () => ''),
+    /GET \/somewhere names the help page "no-such-page", which does not exist/,
+  )
   t.doesNotThrow(() => app.get('/elsewhere', { config: { help: 'removing-a-connector' } }, async () => ''))
   await app.close()
 })

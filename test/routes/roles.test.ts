@@ -8,7 +8,9 @@ import { buildWorld, fillRoute, HARMLESS_BODY } from '../world.js'
 
 const ctx = await setup(t)
 const world = await buildWorld(ctx, ctx.company)
-const clients = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await signedIn(ctx.app, ctx.company.users[role])] as const)))
+const clients = Object.fromEntries(
+  await Promise.all(ROLES.map(async (role) => [role, await signedIn(ctx.app, ctx.company.users[role])] as const)),
+)
 
 /** Routes any signed-in user may post to. */
 const OPEN_TO_EVERY_ROLE = new Set(['POST /logout'])
@@ -23,26 +25,33 @@ t.test('every mutating route declares the permission it needs', async (t) => {
 const guarded = ctx.app.routeTable.filter((r) => r.permission)
 for (const route of guarded) {
   const allowed = PERMISSIONS[route.permission as Permission] as readonly string[]
-  t.test(`${route.method} ${route.url} (${route.permission}): ${ROLES.map((r) => `${r} ${allowed.includes(r) ? 'allowed' : '403'}`).join(', ')}`, async (t) => {
-    for (const role of ROLES) {
-      const client = clients[role]!
-      const url = fillRoute(route, world)
-      // An empty or wrong body: an allowed role is refused for its input (4xx), never for its role.
-      const response = route.method === 'GET' ? await client.get(url) : await client.post(url, HARMLESS_BODY)
-      if (allowed.includes(role)) t.not(response.statusCode, 403, `${role} is allowed`)
-      else {
-        t.equal(response.statusCode, 403, `${role} gets 403`)
-        t.match(textOf(response.body), 'Your role does not allow this.')
+  t.test(
+    `${route.method} ${route.url} (${route.permission}): ${ROLES.map((r) => `${r} ${allowed.includes(r) ? 'allowed' : '403'}`).join(', ')}`,
+    async (t) => {
+      for (const role of ROLES) {
+        const client = clients[role]!
+        const url = fillRoute(route, world)
+        // An empty or wrong body: an allowed role is refused for its input (4xx), never for its role.
+        const response = route.method === 'GET' ? await client.get(url) : await client.post(url, HARMLESS_BODY)
+        if (allowed.includes(role)) t.not(response.statusCode, 403, `${role} is allowed`)
+        else {
+          t.equal(response.statusCode, 403, `${role} gets 403`)
+          t.match(textOf(response.body), 'Your role does not allow this.')
+        }
+        t.ok(response.statusCode < 500, `${role}: no server error (${response.statusCode})`)
       }
-      t.ok(response.statusCode < 500, `${role}: no server error (${response.statusCode})`)
-    }
-  })
+    },
+  )
 }
 
 t.test('the UI hides what a role cannot do', async (t) => {
   const pages = {
-    connectors: '/connectors', marketplace: '/marketplace', settings: `/connectors/${world.connectorId}/settings`,
-    instance: `/instances/${world.instanceId}/settings`, flow: `/process-flows/${world.flowId}`, flows: '/process-flows',
+    connectors: '/connectors',
+    marketplace: '/marketplace',
+    settings: `/connectors/${world.connectorId}/settings`,
+    instance: `/instances/${world.instanceId}/settings`,
+    flow: `/process-flows/${world.flowId}`,
+    flows: '/process-flows',
   }
   const html: Record<string, Record<string, string>> = {}
   for (const role of ROLES) {
@@ -54,12 +63,24 @@ t.test('the UI hides what a role cannot do', async (t) => {
     const instances = role !== 'read-only'
     t.equal(html[role]!.connectors!.includes('add new connector'), connectors, `${role}: add new connector`)
     t.equal(html[role]!.marketplace!.includes('/install"'), connectors, `${role}: install buttons`)
-    t.equal(html[role]!.settings!.includes('aria-label="remove connector"'), connectors, `${role}: trash on connector settings`)
+    t.equal(
+      html[role]!.settings!.includes('aria-label="remove connector"'),
+      connectors,
+      `${role}: trash on connector settings`,
+    )
     t.equal(html[role]!.connectors!.includes('add new instance'), instances, `${role}: add new instance`)
-    t.equal(html[role]!.instance!.includes('aria-label="remove instance"'), instances, `${role}: trash on instance settings`)
+    t.equal(
+      html[role]!.instance!.includes('aria-label="remove instance"'),
+      instances,
+      `${role}: trash on instance settings`,
+    )
     t.equal(html[role]!.flow!.includes('add connection shape'), instances, `${role}: add connection shape`)
     t.equal(html[role]!.flows!.includes('create process flow'), instances, `${role}: create process flow`)
-    t.equal(html[role]!.connectors!.includes('href="/settings/users"'), role === 'administrator', `${role}: users in the navigation`)
+    t.equal(
+      html[role]!.connectors!.includes('href="/settings/users"'),
+      role === 'administrator',
+      `${role}: users in the navigation`,
+    )
   }
 })
 

@@ -21,11 +21,20 @@ for (const route of writes) {
     for (const [label, token, headers] of [
       ['no token', undefined, {}],
       ['a wrong token', 'forged-token', {}],
-      ['another session\'s token', otherSessionToken, {}],
+      ["another session's token", otherSessionToken, {}],
       ['an htmx request without a token', undefined, { 'hx-request': 'true', 'hx-request-type': 'partial' }],
     ] as const) {
-      const form: Record<string, string> = { ...HARMLESS_BODY, confirm: 'confirm', email: ctx.company.users.user.email, password: PASSWORD }
-      const response = await client.post(url, token === undefined ? { ...form, _csrf: '' } : { ...form, _csrf: token }, headers)
+      const form: Record<string, string> = {
+        ...HARMLESS_BODY,
+        confirm: 'confirm',
+        email: ctx.company.users.user.email,
+        password: PASSWORD,
+      }
+      const response = await client.post(
+        url,
+        token === undefined ? { ...form, _csrf: '' } : { ...form, _csrf: token },
+        headers,
+      )
       t.equal(response.statusCode, 403, label)
       t.match(textOf(response.body), 'This form has expired or did not come from this site.', label)
     }
@@ -36,9 +45,18 @@ t.test('cookies are HttpOnly and SameSite; Secure behind HTTPS', async (t) => {
   const client = new Client(ctx.app)
   await client.get('/login')
   const response = await ctx.app.inject({
-    method: 'POST', url: '/login',
-    headers: { cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
-    payload: new URLSearchParams({ _csrf: client.csrfToken, email: ctx.company.users.user.email, password: PASSWORD }).toString(),
+    method: 'POST',
+    url: '/login',
+    headers: {
+      cookie: [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-forwarded-proto': 'https',
+    },
+    payload: new URLSearchParams({
+      _csrf: client.csrfToken,
+      email: ctx.company.users.user.email,
+      password: PASSWORD,
+    }).toString(),
   })
   t.equal(response.statusCode, 303)
   for (const header of [response.headers['set-cookie']].flat()) {
@@ -60,62 +78,87 @@ t.test('security headers: a strict CSP, no framing, no sniffing, same-origin ref
   t.notMatch(response.body, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script')
   t.notMatch(response.body, /\son[a-z]+="/, 'no inline event handlers')
   t.notMatch(response.body, /\sstyle="/, 'no inline styles')
-  t.match(response.body, '<meta name="htmx-config" content=\'{"includeIndicatorCSS": false}\'>', 'htmx adds no inline style')
+  t.match(
+    response.body,
+    '<meta name="htmx-config" content=\'{"includeIndicatorCSS": false}\'>',
+    'htmx adds no inline style',
+  )
 })
 
-t.test('in production every cookie the app sets is Secure, HttpOnly and SameSite, also over plain HTTP behind a proxy', async (t) => {
-  const production = await buildApp({ config: testConfig({ production: true }), database: ctx.database })
-  t.teardown(() => production.close())
-  const client = new Client(production, { address: '192.0.2.77' })
-  const cookies: string[] = []
-  const keep = (response: { headers: Record<string, unknown> }) => cookies.push(...[response.headers['set-cookie'] ?? []].flat().map(String))
-  keep(await client.get('/login'))
-  keep(await client.post('/login', { email: ctx.company.users.user.email, password: PASSWORD }))
-  keep(await client.get('/connectors'))
-  keep(await client.post('/logout'))
-  keep(await client.get('/login'))
-  const names = new Set(cookies.map((c) => c.split('=')[0]))
-  t.same([...names].sort(), ['csrf', 'flash', 'sid'], 'the session, CSRF and flash cookies, set and cleared')
-  for (const cookie of cookies) {
-    const name = cookie.split('=')[0]!
-    t.match(cookie, /;\s*Secure/i, `${name}: Secure`)
-    t.match(cookie, /;\s*HttpOnly/i, `${name}: HttpOnly`)
-    t.match(cookie, /;\s*SameSite=Lax/i, `${name}: SameSite=Lax`)
-    t.match(cookie, /;\s*Path=\//i, `${name}: Path=/`)
-  }
-})
+t.test(
+  'in production every cookie the app sets is Secure, HttpOnly and SameSite, also over plain HTTP behind a proxy',
+  async (t) => {
+    const production = await buildApp({ config: testConfig({ production: true }), database: ctx.database })
+    t.teardown(() => production.close())
+    const client = new Client(production, { address: '192.0.2.77' })
+    const cookies: string[] = []
+    const keep = (response: { headers: Record<string, unknown> }) =>
+      cookies.push(...[response.headers['set-cookie'] ?? []].flat().map(String))
+    keep(await client.get('/login'))
+    keep(await client.post('/login', { email: ctx.company.users.user.email, password: PASSWORD }))
+    keep(await client.get('/connectors'))
+    keep(await client.post('/logout'))
+    keep(await client.get('/login'))
+    const names = new Set(cookies.map((c) => c.split('=')[0]))
+    t.same([...names].sort(), ['csrf', 'flash', 'sid'], 'the session, CSRF and flash cookies, set and cleared')
+    for (const cookie of cookies) {
+      const name = cookie.split('=')[0]!
+      t.match(cookie, /;\s*Secure/i, `${name}: Secure`)
+      t.match(cookie, /;\s*HttpOnly/i, `${name}: HttpOnly`)
+      t.match(cookie, /;\s*SameSite=Lax/i, `${name}: SameSite=Lax`)
+      t.match(cookie, /;\s*Path=\//i, `${name}: Path=/`)
+    }
+  },
+)
 
-t.test('an answer whose headers cannot be sent becomes an HTML error page, and a sign-in it carried is taken back', async (t) => {
-  const app = await buildApp({ config: testConfig(), database: ctx.database })
-  t.teardown(() => app.close())
-  const user = ctx.company.users.user
-  // Routes that make the mistakes this guards against: a header value Node refuses to send.
-  app.get('/test/bad-header', { config: { public: true } }, async (_request, reply) => reply.header('x-test', 'a\r\nb').send('never sent'))
-  app.get('/test/sign-in-then-bad-redirect', { config: { public: true } }, async (_request, reply) => {
-    await reply.signIn(user.id)
-    return reply.redirect('/connectors\u2028\r\nx', 303)
-  })
-  const bad = await app.inject({ method: 'GET', url: '/test/bad-header' })
-  t.equal(bad.statusCode, 500)
-  t.match(bad.headers['content-type'], /^text\/html/, 'HTML, not Fastify\'s JSON')
-  t.match(textOf(bad.body), 'Something went wrong on our side.')
-  t.match(String(bad.headers['content-security-policy']), "default-src 'self'", 'the security headers stay')
+t.test(
+  'an answer whose headers cannot be sent becomes an HTML error page, and a sign-in it carried is taken back',
+  async (t) => {
+    const app = await buildApp({ config: testConfig(), database: ctx.database })
+    t.teardown(() => app.close())
+    const user = ctx.company.users.user
+    // Routes that make the mistakes this guards against: a header value Node refuses to send.
+    app.get('/test/bad-header', { config: { public: true } }, async (_request, reply) =>
+      reply.header('x-test', 'a\r\nb').send('never sent'),
+    )
+    app.get('/test/sign-in-then-bad-redirect', { config: { public: true } }, async (_request, reply) => {
+      await reply.signIn(user.id)
+      return reply.redirect('/connectors\u2028\r\nx', 303)
+    })
+    const bad = await app.inject({ method: 'GET', url: '/test/bad-header' })
+    t.equal(bad.statusCode, 500)
+    t.match(bad.headers['content-type'], /^text\/html/, "HTML, not Fastify's JSON")
+    t.match(textOf(bad.body), 'Something went wrong on our side.')
+    t.match(String(bad.headers['content-security-policy']), "default-src 'self'", 'the security headers stay')
 
-  const sessionsBefore = (await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length
-  const failed = await app.inject({ method: 'GET', url: '/test/sign-in-then-bad-redirect' })
-  t.equal(failed.statusCode, 500)
-  t.match(failed.headers['content-type'], /^text\/html/)
-  t.notOk(failed.headers.location, 'no redirect')
-  const sid = [failed.headers['set-cookie'] ?? []].flat().map(String).find((c) => c.startsWith('sid='))
-  t.ok(!sid || /^sid=;/.test(sid), 'no session cookie is handed out')
-  t.equal((await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length, sessionsBefore, 'and no session row is left behind')
-})
+    const sessionsBefore = (await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length
+    const failed = await app.inject({ method: 'GET', url: '/test/sign-in-then-bad-redirect' })
+    t.equal(failed.statusCode, 500)
+    t.match(failed.headers['content-type'], /^text\/html/)
+    t.notOk(failed.headers.location, 'no redirect')
+    const sid = [failed.headers['set-cookie'] ?? []]
+      .flat()
+      .map(String)
+      .find((c) => c.startsWith('sid='))
+    t.ok(!sid || /^sid=;/.test(sid), 'no session cookie is handed out')
+    t.equal(
+      (await ctx.db.select().from(sessions).where(eq(sessions.userId, user.id))).length,
+      sessionsBefore,
+      'and no session row is left behind',
+    )
+  },
+)
 
 t.test('every GET route sends a signed-out visitor to sign in and back, with hostile additions too', async (t) => {
   const gets = ctx.app.routeTable.filter((r) => r.method === 'GET' && !r.public)
   for (const route of gets) {
     const url = fillRoute(route, world)
-    for (const variant of [url, `${url}?next=//evil.example`, `${url}?q=%0d%0aLocation:%20//evil.example`, `${url}/%2F%2Fevil.example`]) {
+    for (const variant of [
+      url,
+      `${url}?next=//evil.example`,
+      `${url}?q=%0d%0aLocation:%20//evil.example`,
+      `${url}/%2F%2Fevil.example`,
+    ]) {
       const visitor = new Client(ctx.app)
       const response = await visitor.get(variant)
       t.ok(response.statusCode < 500, `${variant}: ${response.statusCode}`)

@@ -11,11 +11,22 @@ import { addFlow } from '../connector-fixtures.js'
 
 const MAX_STATEMENTS = 4
 let statements = 0
-const ctx = await setup(t, { onQuery: () => { statements += 1 } })
+const ctx = await setup(t, {
+  onQuery: () => {
+    statements += 1
+  },
+})
 const admin = ctx.company.users.administrator
 const client = await signedIn(ctx.app, admin)
 
-const PAGES = ['/connectors', '/connectors?q=o', '/connectors?page=2', '/marketplace', '/marketplace?q=o', '/marketplace?type=eCommerce']
+const PAGES = [
+  '/connectors',
+  '/connectors?q=o',
+  '/connectors?page=2',
+  '/marketplace',
+  '/marketplace?q=o',
+  '/marketplace?type=eCommerce',
+]
 
 async function statementsPerPage(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {}
@@ -32,20 +43,37 @@ async function statementsPerPage(): Promise<Record<string, number>> {
 async function installConnectors(context: TestContext, count: number, instancesEach: number) {
   const entries = await context.db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors)
   for (let i = 0; i < count; i++) {
-    const connector = await installConnector(context.db, admin, { marketplaceConnectorId: entries[i % entries.length]!.id })
-    await context.db.insert(instances).values(Array.from({ length: instancesEach }, (_, n) => ({
-      companyId: admin.companyId, connectorId: connector.id, name: `${connector.name} - ${n + 1}`, authMethodKey: 'token',
-      timeZone: 'Europe/London', dateFormat: 'ISO 8601', rateLimitAmount: 10, rateLimitUnit: 'second', createdBy: admin.id,
-    })))
+    const connector = await installConnector(context.db, admin, {
+      marketplaceConnectorId: entries[i % entries.length]!.id,
+    })
+    await context.db.insert(instances).values(
+      Array.from({ length: instancesEach }, (_, n) => ({
+        companyId: admin.companyId,
+        connectorId: connector.id,
+        name: `${connector.name} - ${n + 1}`,
+        authMethodKey: 'token',
+        timeZone: 'Europe/London',
+        dateFormat: 'ISO 8601',
+        rateLimitAmount: 10,
+        rateLimitUnit: 'second',
+        createdBy: admin.id,
+      })),
+    )
   }
 }
 
 /** Custom marketplace entries of the test company, so the marketplace has many pages too. */
 async function addCustomEntries(context: TestContext, count: number) {
-  await context.db.insert(marketplaceConnectors).values(Array.from({ length: count }, (_, i) => ({
-    key: `custom-${i}`, kind: 'custom' as const, companyId: admin.companyId, name: `Our own connector ${i}`,
-    description: 'Built by us for our shops', systemType: 'eCommerce',
-  })))
+  await context.db.insert(marketplaceConnectors).values(
+    Array.from({ length: count }, (_, i) => ({
+      key: `custom-${i}`,
+      kind: 'custom' as const,
+      companyId: admin.companyId,
+      name: `Our own connector ${i}`,
+      description: 'Built by us for our shops',
+      systemType: 'eCommerce',
+    })),
+  )
 }
 
 // Two pages of connectors already: a page past the end is answered with the last page, at its address.
@@ -72,49 +100,93 @@ t.test('the marketplace runs the same few statements whatever its size', async (
   }
 })
 
-t.test('moving instances in stages: the migrate page and a move\'s page run the same few statements however many instances they show', async (t) => {
-  const MAX_MIGRATION_STATEMENTS = 5
-  const box = new SecretBox(testConfig().encryptionKey)
-  const [entry] = await ctx.db.select({ id: marketplaceConnectors.id }).from(marketplaceConnectors).where(eq(marketplaceConnectors.key, 'shopify'))
-  const from = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
-  const to = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
-  let added = 0
-  /** `n` more instances of `connectorId`, each used by two connection shapes of its own process flow. */
-  const addInstances = async (connectorId: string, n: number) => {
-    const rows = await ctx.db.insert(instances).values(Array.from({ length: n }, () => ({
-      companyId: admin.companyId, connectorId, name: `Shop ${++added}`, authMethodKey: 'admin_api_token',
-      timeZone: 'UTC', dateFormat: 'ISO 8601', rateLimitAmount: 2, rateLimitUnit: 'second', createdBy: admin.id,
-    }))).returning()
-    for (const row of rows) await addFlow(ctx.db, admin, `Flow of ${row.name}`, [{ instanceId: row.id, endpointKey: 'get_orders' }, { instanceId: row.id, endpointKey: 'get_products' }])
-    return rows
-  }
-  const move = async (ids: string[]) => {
-    const flows = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, (await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.instanceId, id))).map((s) => s.processFlowId)] as const)))
-    return (await applyMigration(ctx.db, admin, box, { connectorId: to.id, fromConnectorId: from.id, instanceIds: ids, flowIds: flows, suffix: ` (${ids.length})`, authMethods: {}, endpoints: {} })).batchId
-  }
-  const count = async (url: string) => {
-    // postgres.js describes a named statement the first time a connection runs it (a second debug
-    // call): one request first, so only what the page itself runs is counted.
-    await client.get(url)
-    statements = 0
-    const response = await client.get(url)
-    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`)
-    return statements
-  }
+t.test(
+  "moving instances in stages: the migrate page and a move's page run the same few statements however many instances they show",
+  async (t) => {
+    const MAX_MIGRATION_STATEMENTS = 5
+    const box = new SecretBox(testConfig().encryptionKey)
+    const [entry] = await ctx.db
+      .select({ id: marketplaceConnectors.id })
+      .from(marketplaceConnectors)
+      .where(eq(marketplaceConnectors.key, 'shopify'))
+    const from = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
+    const to = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
+    let added = 0
+    /** `n` more instances of `connectorId`, each used by two connection shapes of its own process flow. */
+    const addInstances = async (connectorId: string, n: number) => {
+      const rows = await ctx.db
+        .insert(instances)
+        .values(
+          Array.from({ length: n }, () => ({
+            companyId: admin.companyId,
+            connectorId,
+            name: `Shop ${++added}`,
+            authMethodKey: 'admin_api_token',
+            timeZone: 'UTC',
+            dateFormat: 'ISO 8601',
+            rateLimitAmount: 2,
+            rateLimitUnit: 'second',
+            createdBy: admin.id,
+          })),
+        )
+        .returning()
+      for (const row of rows)
+        await addFlow(ctx.db, admin, `Flow of ${row.name}`, [
+          { instanceId: row.id, endpointKey: 'get_orders' },
+          { instanceId: row.id, endpointKey: 'get_products' },
+        ])
+      return rows
+    }
+    const move = async (ids: string[]) => {
+      const flows = Object.fromEntries(
+        await Promise.all(
+          ids.map(
+            async (id) =>
+              [
+                id,
+                (await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.instanceId, id))).map(
+                  (s) => s.processFlowId,
+                ),
+              ] as const,
+          ),
+        ),
+      )
+      return (
+        await applyMigration(ctx.db, admin, box, {
+          connectorId: to.id,
+          fromConnectorId: from.id,
+          instanceIds: ids,
+          flowIds: flows,
+          suffix: ` (${ids.length})`,
+          authMethods: {},
+          endpoints: {},
+        })
+      ).batchId
+    }
+    const count = async (url: string) => {
+      // postgres.js describes a named statement the first time a connection runs it (a second debug
+      // call): one request first, so only what the page itself runs is counted.
+      await client.get(url)
+      statements = 0
+      const response = await client.get(url)
+      if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`)
+      return statements
+    }
 
-  const one = await addInstances(from.id, 1)
-  const small = await move(one.map((i) => i.id))
-  const fewPicker = await count(`/connectors/${to.id}/migrate`)
-  const fewBatch = await count(`/connectors/${to.id}/migrations/${small}`)
+    const one = await addInstances(from.id, 1)
+    const small = await move(one.map((i) => i.id))
+    const fewPicker = await count(`/connectors/${to.id}/migrate`)
+    const fewBatch = await count(`/connectors/${to.id}/migrations/${small}`)
 
-  const many = await addInstances(from.id, 40)
-  await addInstances((await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })).id, 10)
-  const large = await move(many.map((i) => i.id))
-  const manyPicker = await count(`/connectors/${to.id}/migrate`)
-  const manyBatch = await count(`/connectors/${to.id}/migrations/${large}`)
+    const many = await addInstances(from.id, 40)
+    await addInstances((await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })).id, 10)
+    const large = await move(many.map((i) => i.id))
+    const manyPicker = await count(`/connectors/${to.id}/migrate`)
+    const manyBatch = await count(`/connectors/${to.id}/migrations/${large}`)
 
-  t.ok(fewPicker <= MAX_MIGRATION_STATEMENTS, `migrate page: ${fewPicker} statements with one instance`)
-  t.equal(manyPicker, fewPicker, 'the same with 50 instances of two old connectors and two moves')
-  t.ok(fewBatch <= MAX_MIGRATION_STATEMENTS, `a move's page: ${fewBatch} statements for one instance`)
-  t.equal(manyBatch, fewBatch, 'the same for a move of 40 instances and 80 connection shapes')
-})
+    t.ok(fewPicker <= MAX_MIGRATION_STATEMENTS, `migrate page: ${fewPicker} statements with one instance`)
+    t.equal(manyPicker, fewPicker, 'the same with 50 instances of two old connectors and two moves')
+    t.ok(fewBatch <= MAX_MIGRATION_STATEMENTS, `a move's page: ${fewBatch} statements for one instance`)
+    t.equal(manyBatch, fewBatch, 'the same for a move of 40 instances and 80 connection shapes')
+  },
+)

@@ -71,7 +71,10 @@ t.test('pages and fragments are compressed when the browser accepts it, and deco
   t.match(br.headers.vary, /accept-encoding/i)
   const html = brotliDecompressSync(br.rawPayload).toString()
   t.match(html, /<h1[^>]*>/)
-  t.ok(br.rawPayload.length < Buffer.byteLength(html) / 2, `${br.rawPayload.length} of ${Buffer.byteLength(html)} bytes`)
+  t.ok(
+    br.rawPayload.length < Buffer.byteLength(html) / 2,
+    `${br.rawPayload.length} of ${Buffer.byteLength(html)} bytes`,
+  )
 
   const gzip = await admin.get(url, { 'accept-encoding': 'gzip' })
   t.equal(gzip.headers['content-encoding'], 'gzip')
@@ -85,7 +88,10 @@ t.test('pages and fragments are compressed when the browser accepts it, and deco
   t.equal(textOf(brotliDecompressSync(fragment.rawPayload).toString()), textOf(results.body), 'the same results')
 
   const small = await admin.get(url, { 'accept-encoding': 'br', ...partial })
-  t.ok(small.rawPayload.length < 1024 && small.headers['content-encoding'] === undefined, 'under a kilobyte stays plain')
+  t.ok(
+    small.rawPayload.length < 1024 && small.headers['content-encoding'] === undefined,
+    'under a kilobyte stays plain',
+  )
 
   const identity = await admin.get(url)
   t.equal(identity.headers['content-encoding'], undefined, 'a client that accepts nothing gets plain HTML')

@@ -12,10 +12,17 @@ const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
 
 async function snapshot() {
   const [c, i, f, s, u] = await Promise.all([
-    ctx.db.select().from(connectors), ctx.db.select().from(instances), ctx.db.select().from(processFlows),
-    ctx.db.select().from(connectionShapes), ctx.db.select().from(users),
+    ctx.db.select().from(connectors),
+    ctx.db.select().from(instances),
+    ctx.db.select().from(processFlows),
+    ctx.db.select().from(connectionShapes),
+    ctx.db.select().from(users),
   ])
-  return JSON.stringify([c, i, f, s, u].map((rows) => rows.map((r) => ({ ...r, updatedAt: undefined })).sort((a, b) => String(a.id).localeCompare(String(b.id)))))
+  return JSON.stringify(
+    [c, i, f, s, u].map((rows) =>
+      rows.map((r) => ({ ...r, updatedAt: undefined })).sort((a, b) => String(a.id).localeCompare(String(b.id))),
+    ),
+  )
 }
 
 const before = await snapshot()
@@ -24,7 +31,16 @@ t.ok(routesWithIds.length >= 15, `${routesWithIds.length} routes take an id`)
 
 for (const route of routesWithIds) {
   t.test(`${route.method} ${route.url}: another company's id answers like a missing one`, async (t) => {
-    const send = (url: string) => route.method === 'GET' ? outsider.get(url) : outsider.post(url, { ...HARMLESS_BODY, confirm: 'confirm', role: 'user', instance: victim.instanceId, endpoint: victim.endpointKey })
+    const send = (url: string) =>
+      route.method === 'GET'
+        ? outsider.get(url)
+        : outsider.post(url, {
+            ...HARMLESS_BODY,
+            confirm: 'confirm',
+            role: 'user',
+            instance: victim.instanceId,
+            endpoint: victim.endpointKey,
+          })
     const foreign = await send(fillRoute(route, victim))
     const missing = await send(fillRoute(route, 'missing'))
     t.equal(foreign.statusCode, 404, 'foreign id: 404')

@@ -4,7 +4,15 @@
 // again does the work once and answers like the first.
 import t from 'tap'
 import { and, count, eq } from 'drizzle-orm'
-import { connectionShapes, connectorDrafts, connectors, instances, marketplaceConnectors, processFlows, users } from '../../src/db/schema.js'
+import {
+  connectionShapes,
+  connectorDrafts,
+  connectors,
+  instances,
+  marketplaceConnectors,
+  processFlows,
+  users,
+} from '../../src/db/schema.js'
 import { pageOfForm, SAVE_UNCONFIRMED } from '../../src/plugins/errors.js'
 import { editDraft, saveBasicDetails, startDraft } from '../../src/domain/builder.js'
 import { hiddenFields, setup, signedIn, textOf } from '../helpers.js'
@@ -32,17 +40,76 @@ async function answerLost<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-const rows = async (table: typeof connectors | typeof instances | typeof processFlows | typeof connectionShapes | typeof users | typeof connectorDrafts) =>
-  (await ctx.db.select({ n: count() }).from(table).where(eq(table.companyId, ctx.company.id)))[0]!.n
+const rows = async (
+  table:
+    | typeof connectors
+    | typeof instances
+    | typeof processFlows
+    | typeof connectionShapes
+    | typeof users
+    | typeof connectorDrafts,
+) => (await ctx.db.select({ n: count() }).from(table).where(eq(table.companyId, ctx.company.id)))[0]!.n
 
 const hubspot = await marketplaceEntry(ctx.db, 'hubspot')
 const xero = (await ctx.db.select().from(connectors).where(eq(connectors.id, world.connectorId)))[0]!.definition
 const xeroMethod = xero.authMethods[0]!
 const completeDraft = await (async () => {
   const draft = await startDraft(ctx.db, actor)
-  await saveBasicDetails(ctx.db, actor, draft.id, { name: 'Lost Answer ERP', version: 'v1', description: 'Ours.', systemType: 'ERP', colour: '#123456', protocol: 'HTTP', baseUrl: '', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'second' }, { version: 1 })
-  await editDraft(ctx.db, actor, draft.id, 'auth-methods', { kind: 'authMethod', action: 'add', input: { key: 'api_key', name: 'API key', type: 'token', fields: [{ key: 'token', label: 'API token', secret: true, required: true, default: '' }] } }, { version: 2 })
-  await editDraft(ctx.db, actor, draft.id, 'endpoints', { kind: 'endpoint', action: 'add', input: { key: 'get_bills', name: 'Get bills', entity: 'Bills', direction: 'receive', method: 'GET', url: '/bills', variables: [] } }, { version: 3 })
+  await saveBasicDetails(
+    ctx.db,
+    actor,
+    draft.id,
+    {
+      name: 'Lost Answer ERP',
+      version: 'v1',
+      description: 'Ours.',
+      systemType: 'ERP',
+      colour: '#123456',
+      protocol: 'HTTP',
+      baseUrl: '',
+      dateFormat: 'Y-m-d',
+      rateLimitAmount: '5',
+      rateLimitUnit: 'second',
+    },
+    { version: 1 },
+  )
+  await editDraft(
+    ctx.db,
+    actor,
+    draft.id,
+    'auth-methods',
+    {
+      kind: 'authMethod',
+      action: 'add',
+      input: {
+        key: 'api_key',
+        name: 'API key',
+        type: 'token',
+        fields: [{ key: 'token', label: 'API token', secret: true, required: true, default: '' }],
+      },
+    },
+    { version: 2 },
+  )
+  await editDraft(
+    ctx.db,
+    actor,
+    draft.id,
+    'endpoints',
+    {
+      kind: 'endpoint',
+      action: 'add',
+      input: {
+        key: 'get_bills',
+        name: 'Get bills',
+        entity: 'Bills',
+        direction: 'receive',
+        method: 'GET',
+        url: '/bills',
+        variables: [],
+      },
+    },
+    { version: 3 },
+  )
   return draft.id
 })()
 const alongside = await (async () => {
@@ -63,27 +130,71 @@ interface CreateForm {
 }
 
 const CREATE_FORMS: CreateForm[] = [
-  { what: 'install', page: '/marketplace?q=hubspot', action: `/marketplace/${hubspot.id}/install`, made: () => rows(connectors) },
   {
-    what: 'add new instance (the wizard\'s save)', page: `/connectors/${world.connectorId}/instances/new`, action: `/connectors/${world.connectorId}/instances/new`,
+    what: 'install',
+    page: '/marketplace?q=hubspot',
+    action: `/marketplace/${hubspot.id}/install`,
+    made: () => rows(connectors),
+  },
+  {
+    what: "add new instance (the wizard's save)",
+    page: `/connectors/${world.connectorId}/instances/new`,
+    action: `/connectors/${world.connectorId}/instances/new`,
     fields: {
-      step: 'credentials', action: 'save', name: 'Xero - Lost answer', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute', authMethod: xeroMethod.key,
-      ...Object.fromEntries([...xeroMethod.fields.map((f) => [`auth.${f.key}`, 'x']), ...xero.variables.map((v) => [`var.${v.key}`, 'x'])]),
+      step: 'credentials',
+      action: 'save',
+      name: 'Xero - Lost answer',
+      timeZone: 'UTC',
+      dateFormat: 'Y-m-d',
+      rateLimitAmount: '5',
+      rateLimitUnit: 'minute',
+      authMethod: xeroMethod.key,
+      ...Object.fromEntries([
+        ...xeroMethod.fields.map((f) => [`auth.${f.key}`, 'x']),
+        ...xero.variables.map((v) => [`var.${v.key}`, 'x']),
+      ]),
     },
     made: () => rows(instances),
   },
-  { what: 'create process flow', page: '/process-flows', action: '/process-flows', fields: { name: 'Lost answer flow' }, made: () => rows(processFlows) },
   {
-    what: 'add connection shape', page: `/process-flows/${world.flowId}/shapes/new?instance=${world.instanceId}`, action: `/process-flows/${world.flowId}/shapes`,
-    fields: { endpoint: world.endpointKey }, made: () => rows(connectionShapes),
+    what: 'create process flow',
+    page: '/process-flows',
+    action: '/process-flows',
+    fields: { name: 'Lost answer flow' },
+    made: () => rows(processFlows),
   },
   {
-    what: 'add user', page: '/settings/users', action: '/settings/users',
-    fields: { name: 'Lou Lost', email: 'lou@acme.test', role: 'user', password: 'a long enough password' }, made: () => rows(users),
+    what: 'add connection shape',
+    page: `/process-flows/${world.flowId}/shapes/new?instance=${world.instanceId}`,
+    action: `/process-flows/${world.flowId}/shapes`,
+    fields: { endpoint: world.endpointKey },
+    made: () => rows(connectionShapes),
   },
-  { what: 'build a new connector (start a draft)', page: '/builder', action: '/builder', made: () => rows(connectorDrafts) },
-  { what: 'complete a draft', page: `/builder/drafts/${completeDraft}/complete`, action: `/builder/drafts/${completeDraft}/complete`, made: () => rows(connectors) },
-  { what: 'install alongside', page: `/connectors/${alongside}/update`, action: `/connectors/${alongside}/install-alongside`, made: () => rows(connectors) },
+  {
+    what: 'add user',
+    page: '/settings/users',
+    action: '/settings/users',
+    fields: { name: 'Lou Lost', email: 'lou@acme.test', role: 'user', password: 'a long enough password' },
+    made: () => rows(users),
+  },
+  {
+    what: 'build a new connector (start a draft)',
+    page: '/builder',
+    action: '/builder',
+    made: () => rows(connectorDrafts),
+  },
+  {
+    what: 'complete a draft',
+    page: `/builder/drafts/${completeDraft}/complete`,
+    action: `/builder/drafts/${completeDraft}/complete`,
+    made: () => rows(connectors),
+  },
+  {
+    what: 'install alongside',
+    page: `/connectors/${alongside}/update`,
+    action: `/connectors/${alongside}/install-alongside`,
+    made: () => rows(connectors),
+  },
 ]
 
 for (const form of CREATE_FORMS) {
@@ -97,7 +208,7 @@ for (const form of CREATE_FORMS) {
     t.equal(lost.statusCode, 503)
     t.match(textOf(lost.body), 'it may have been saved — check before you try again')
     const back = form.page.split('?')[0]!
-    t.match(lost.body, `<a href="${back}">Check the page you came from</a>`, 'a link back to the form\'s page')
+    t.match(lost.body, `<a href="${back}">Check the page you came from</a>`, "a link back to the form's page")
     t.equal(await form.made(), before + 1, 'it was saved')
 
     const again = await admin.post(form.action, sent)
@@ -109,7 +220,14 @@ for (const form of CREATE_FORMS) {
 t.test('an edit form answered 503 is saved once too, and htmx gets the message where the form was', async (t) => {
   const url = `/instances/${world.instanceId}/settings`
   const page = await admin.get(url)
-  const sent = { ...hiddenFields(page.body, url), name: 'Xero - UK (renamed)', timeZone: 'UTC', dateFormat: 'Y-m-d', rateLimitAmount: '5', rateLimitUnit: 'minute' }
+  const sent = {
+    ...hiddenFields(page.body, url),
+    name: 'Xero - UK (renamed)',
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '5',
+    rateLimitUnit: 'minute',
+  }
   const lost = await answerLost(() => admin.post(url, sent, HTMX))
   t.equal(lost.statusCode, 503)
   t.match(lost.body, /^<div class="error-message" role="alert">/, 'the fragment alone')
@@ -125,8 +243,12 @@ t.test('an edit form answered 503 is saved once too, and htmx gets the message w
 
 t.test('a page that could not be read keeps the plain message: nothing was being saved', async (t) => {
   const select = ctx.db.select
-  ctx.db.select = (() => { throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }) as typeof select
-  const response = await admin.get('/process-flows').finally(() => { ctx.db.select = select })
+  ctx.db.select = (() => {
+    throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+  }) as typeof select
+  const response = await admin.get('/process-flows').finally(() => {
+    ctx.db.select = select
+  })
   t.equal(response.statusCode, 503)
   t.notMatch(textOf(response.body), 'may have been saved')
 })
@@ -136,11 +258,17 @@ const saves = ctx.app.routeTable.filter((r) => r.method === 'POST' && r.permissi
 for (const route of saves) {
   t.test(`POST ${route.url}: after a 503 the user is sent back to a page that exists`, async (t) => {
     const pattern = route.back ?? (ctx.app.hasRoute({ method: 'GET', url: route.url }) ? route.url : null)
-    t.ok(pattern, 'the form\'s own GET page, or the `back` it names')
+    t.ok(pattern, "the form's own GET page, or the `back` it names")
     if (!pattern) return
     const post = fillRoute(route, world)
     const page = fillRoute({ url: pattern }, world)
-    t.ok(pattern.split('/').filter((s) => s.startsWith(':')).every((p) => route.url.includes(p)), `${pattern} is filled from the save's own parameters`)
+    t.ok(
+      pattern
+        .split('/')
+        .filter((s) => s.startsWith(':'))
+        .every((p) => route.url.includes(p)),
+      `${pattern} is filled from the save's own parameters`,
+    )
     const response = await admin.get(page)
     // The page is there (it may say why it has nothing to do now, e.g. a merge with no update waiting).
     t.ok(response.statusCode < 500 && response.statusCode !== 404, `${post} → ${page}: ${response.statusCode}`)
@@ -151,7 +279,10 @@ t.test('the link back is never built from unchecked input', async (t) => {
   const request = (params: Record<string, unknown>, url = '/instances/:id/settings', back?: string) =>
     ({ routeOptions: { url, config: { back } }, params, server: ctx.app }) as unknown as FastifyRequest
   t.equal(pageOfForm(request({ id: world.instanceId })), `/instances/${world.instanceId}/settings`)
-  t.equal(pageOfForm(request({ id: world.instanceId }, '/instances/:id/authentication', '/instances/:id/settings')), `/instances/${world.instanceId}/settings`)
+  t.equal(
+    pageOfForm(request({ id: world.instanceId }, '/instances/:id/authentication', '/instances/:id/settings')),
+    `/instances/${world.instanceId}/settings`,
+  )
   for (const hostile of ['//evil.example', '..', 'a/b', '%2F%2Fevil', 'x\ty', '<script>', '', 'a'.repeat(101)]) {
     t.equal(pageOfForm(request({ id: hostile })), null, JSON.stringify(hostile))
   }
@@ -159,7 +290,14 @@ t.test('the link back is never built from unchecked input', async (t) => {
 })
 
 t.test('nothing of another company was touched', async (t) => {
-  const theirs = await ctx.db.select({ n: count() }).from(connectors).where(and(eq(connectors.companyId, ctx.other.id)))
+  const theirs = await ctx.db
+    .select({ n: count() })
+    .from(connectors)
+    .where(and(eq(connectors.companyId, ctx.other.id)))
   t.equal(theirs[0]!.n, 0)
-  t.equal((await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.name, 'Lost Answer ERP'))).length, 1, 'the draft was built once')
+  t.equal(
+    (await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.name, 'Lost Answer ERP'))).length,
+    1,
+    'the draft was built once',
+  )
 })

@@ -24,7 +24,13 @@ export interface MigrationChoices {
   endpoints: Record<string, string>
 }
 
-export interface PlanConnector { id: string; name: string; version: string; revision: number; definition: ConnectorDefinition }
+export interface PlanConnector {
+  id: string
+  name: string
+  version: string
+  revision: number
+  definition: ConnectorDefinition
+}
 
 export interface PlanInstance {
   id: string
@@ -76,7 +82,12 @@ export interface PlannedField {
   value: string | null
 }
 
-export interface DroppedValue { name: string; label: string; secret: boolean; why: string }
+export interface DroppedValue {
+  name: string
+  label: string
+  secret: boolean
+  why: string
+}
 
 export interface PlannedInstance {
   fromId: string
@@ -145,8 +156,9 @@ export function planMigration(input: PlanInput): MigrationPlan {
   } else {
     const moved = pickedIds.map((id) => found.get(id)!).filter((i) => i.movedTo)
     if (moved.length) {
-      errors.instance = moved.map((i) => `${i.name} was already moved to ${i.movedTo!.name}.`).join(' ')
-        + ' Undo that move or remove the copy first.'
+      errors.instance =
+        moved.map((i) => `${i.name} was already moved to ${i.movedTo!.name}.`).join(' ') +
+        ' Undo that move or remove the copy first.'
     }
   }
   if (choices.suffix.length > MAX_SUFFIX_LENGTH) errors.suffix = `Use at most ${MAX_SUFFIX_LENGTH} characters.`
@@ -174,28 +186,47 @@ export function planMigration(input: PlanInput): MigrationPlan {
     const using = new Set(uses.map((s) => s.flowId))
     const chosen = new Set(choices.flowIds[instance.id] ?? [])
     if ([...chosen].some((flowId) => !using.has(flowId))) {
-      errors[`flow.${instance.id}`] = `A process flow you picked does not use ${instance.name} (any more). Check the process flows again.`
+      errors[`flow.${instance.id}`] =
+        `A process flow you picked does not use ${instance.name} (any more). Check the process flows again.`
     }
     for (const shape of uses.filter((s) => chosen.has(s.flowId))) {
       shapes.push(planShape(from, to, shape, instance, planned[index]!.name, choices.endpoints[shape.id], errors))
     }
   }
-  shapes.sort((a, b) => a.flowName.toLowerCase().localeCompare(b.flowName.toLowerCase()) || a.flowId.localeCompare(b.flowId) || a.position - b.position)
+  shapes.sort(
+    (a, b) =>
+      a.flowName.toLowerCase().localeCompare(b.flowName.toLowerCase()) ||
+      a.flowId.localeCompare(b.flowId) ||
+      a.position - b.position,
+  )
 
-  const digest = createHash('sha256').update(JSON.stringify({
-    from: [from.id, from.revision], to: [to.id, to.revision],
-    instances: picked.map((i, n) => [i.id, i.updatedAt.toISOString(), planned[n]!.name]),
-    shapes: shapes.map((s) => [s.id, s.fromInstanceId, s.fromEndpoint.key, s.endpointAsked]),
-  })).digest('base64url')
+  const digest = createHash('sha256')
+    .update(
+      JSON.stringify({
+        from: [from.id, from.revision],
+        to: [to.id, to.revision],
+        instances: picked.map((i, n) => [i.id, i.updatedAt.toISOString(), planned[n]!.name]),
+        shapes: shapes.map((s) => [s.id, s.fromInstanceId, s.fromEndpoint.key, s.endpointAsked]),
+      }),
+    )
+    .digest('base64url')
   return { from, to, instances: planned, shapes, errors, digest }
 }
 
-function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInstance, name: string, chosenMethod: string | undefined, errors: Record<string, string>): PlannedInstance {
+function planInstance(
+  from: PlanConnector,
+  to: PlanConnector,
+  instance: PlanInstance,
+  name: string,
+  chosenMethod: string | undefined,
+  errors: Record<string, string>,
+): PlannedInstance {
   const oldMethod = from.definition.authMethods.find((m) => m.key === instance.authMethodKey)
   const sameMethod = to.definition.authMethods.find((m) => m.key === instance.authMethodKey)
   const method = sameMethod ?? to.definition.authMethods.find((m) => m.key === chosenMethod)
   if (!method) {
-    errors[`authMethod.${instance.id}`] = `Choose how ${name} authenticates: ${to.name} has no authentication method ${oldMethod?.name ?? instance.authMethodKey}.`
+    errors[`authMethod.${instance.id}`] =
+      `Choose how ${name} authenticates: ${to.name} has no authentication method ${oldMethod?.name ?? instance.authMethodKey}.`
   }
   // Credentials of one authentication method are never carried over to another.
   const keepsAuth = method?.key === instance.authMethodKey
@@ -204,48 +235,94 @@ function planInstance(from: PlanConnector, to: PlanConnector, instance: PlanInst
     const fromSetting = eligible && (instance.settings[field.name] ?? '') !== ''
     // A credential is copied only into a field that keeps it secret: never into a plain setting.
     const fromCredential = eligible && field.secret && !fromSetting && instance.secretKeys.includes(field.name)
-    const copiedFrom = fromSetting ? 'setting' as const : fromCredential ? 'credential' as const : null
-    const value = field.secret ? null : fromSetting ? instance.settings[field.name]! : fromCredential ? null : (field.default ?? '')
+    const copiedFrom = fromSetting ? ('setting' as const) : fromCredential ? ('credential' as const) : null
+    const value = field.secret
+      ? null
+      : fromSetting
+        ? instance.settings[field.name]!
+        : fromCredential
+          ? null
+          : (field.default ?? '')
     return { name: field.name, label: field.label, secret: field.secret, required: field.required, copiedFrom, value }
   })
   const copied = new Set(fields.filter((f) => f.copiedFrom).map((f) => f.name))
   const oldFields = new Map(fieldsFor(from.definition, oldMethod).map((f) => [f.name, f]))
   const order = [...oldFields.keys()]
   const rank = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length)
-  const oldValues = [...new Set([...Object.entries(instance.settings).filter(([, v]) => v !== '').map(([k]) => k), ...instance.secretKeys])]
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
-  const dropped: DroppedValue[] = oldValues.filter((key) => !copied.has(key)).map((key) => {
-    const old = oldFields.get(key)
-    const unsealed = fields.some((f) => f.name === key && !f.secret) && instance.secretKeys.includes(key)
-    const why = unsealed ? `${to.name} no longer keeps it secret, so it is not copied into a plain setting: enter it again`
-      : key.startsWith('var.') ? `${to.name} has no such variable`
-      : keepsAuth ? `the authentication method ${method!.name} of ${to.name} has no such field`
-        : `it belongs to the authentication method ${oldMethod?.name ?? instance.authMethodKey}, which the copy does not use`
-    return { name: key, label: old?.label ?? key.replace(/^(auth|var)\./, ''), secret: old?.secret ?? instance.secretKeys.includes(key), why }
-  })
+  const oldValues = [
+    ...new Set([
+      ...Object.entries(instance.settings)
+        .filter(([, v]) => v !== '')
+        .map(([k]) => k),
+      ...instance.secretKeys,
+    ]),
+  ].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+  const dropped: DroppedValue[] = oldValues
+    .filter((key) => !copied.has(key))
+    .map((key) => {
+      const old = oldFields.get(key)
+      const unsealed = fields.some((f) => f.name === key && !f.secret) && instance.secretKeys.includes(key)
+      const why = unsealed
+        ? `${to.name} no longer keeps it secret, so it is not copied into a plain setting: enter it again`
+        : key.startsWith('var.')
+          ? `${to.name} has no such variable`
+          : keepsAuth
+            ? `the authentication method ${method!.name} of ${to.name} has no such field`
+            : `it belongs to the authentication method ${oldMethod?.name ?? instance.authMethodKey}, which the copy does not use`
+      return {
+        name: key,
+        label: old?.label ?? key.replace(/^(auth|var)\./, ''),
+        secret: old?.secret ?? instance.secretKeys.includes(key),
+        why,
+      }
+    })
   const requiredEmpty = fields.filter((f) => f.required && !f.copiedFrom && (f.secret || !f.value)).map((f) => f.label)
   return {
-    fromId: instance.id, fromName: instance.name, name,
+    fromId: instance.id,
+    fromName: instance.name,
+    name,
     oldAuthMethod: oldMethod ? methodRef(oldMethod) : { key: instance.authMethodKey, name: instance.authMethodKey },
     authMethod: method ? methodRef(method) : null,
     authMethodAsked: !sameMethod,
     authMethodChoices: to.definition.authMethods.map(methodRef),
-    timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone, dateFormat: instance.dateFormat, rateLimitAmount: instance.rateLimitAmount, rateLimitUnit: instance.rateLimitUnit,
-    fields, dropped, requiredEmpty,
+    timeZone: canonicalTimeZone(instance.timeZone) ?? instance.timeZone,
+    dateFormat: instance.dateFormat,
+    rateLimitAmount: instance.rateLimitAmount,
+    rateLimitUnit: instance.rateLimitUnit,
+    fields,
+    dropped,
+    requiredEmpty,
   }
 }
 
-function planShape(from: PlanConnector, to: PlanConnector, shape: PlanShape, instance: PlanInstance, toName: string, chosenEndpoint: string | undefined, errors: Record<string, string>): PlannedShape {
+function planShape(
+  from: PlanConnector,
+  to: PlanConnector,
+  shape: PlanShape,
+  instance: PlanInstance,
+  toName: string,
+  chosenEndpoint: string | undefined,
+  errors: Record<string, string>,
+): PlannedShape {
   const old = from.definition.endpoints.find((e) => e.key === shape.endpointKey)
   const fromEndpoint = { key: shape.endpointKey, name: old?.name ?? shape.endpointKey }
   const same = to.definition.endpoints.find((e) => e.key === shape.endpointKey)
   const endpoint = same ?? to.definition.endpoints.find((e) => e.key === chosenEndpoint)
   if (!endpoint) {
-    errors[`endpoint.${shape.id}`] = `Choose an endpoint of ${to.name} for this connection shape: it has no endpoint ${fromEndpoint.name}.`
+    errors[`endpoint.${shape.id}`] =
+      `Choose an endpoint of ${to.name} for this connection shape: it has no endpoint ${fromEndpoint.name}.`
   }
   return {
-    id: shape.id, flowId: shape.flowId, flowName: shape.flowName, enabled: shape.enabled, position: shape.position,
-    fromInstanceId: instance.id, fromInstanceName: instance.name, fromEndpoint, toInstanceName: toName,
-    toEndpoint: endpoint ? { key: endpoint.key, name: endpoint.name } : null, endpointAsked: !same,
+    id: shape.id,
+    flowId: shape.flowId,
+    flowName: shape.flowName,
+    enabled: shape.enabled,
+    position: shape.position,
+    fromInstanceId: instance.id,
+    fromInstanceName: instance.name,
+    fromEndpoint,
+    toInstanceName: toName,
+    toEndpoint: endpoint ? { key: endpoint.key, name: endpoint.name } : null,
+    endpointAsked: !same,
   }
 }

@@ -15,13 +15,27 @@ import { lockConnectors } from '../locks.js'
  */
 export async function connectorAndSiblings(db: Queryable, actor: Actor, connectorId: string, lock = false) {
   if (!isId(connectorId)) throw new NotFound('That connector')
-  const sameMarketplaceConnector = and(eq(connectors.companyId, actor.companyId), inArray(connectors.marketplaceConnectorId,
-    db.select({ id: connectors.marketplaceConnectorId }).from(connectors).where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId)))))
+  const sameMarketplaceConnector = and(
+    eq(connectors.companyId, actor.companyId),
+    inArray(
+      connectors.marketplaceConnectorId,
+      db
+        .select({ id: connectors.marketplaceConnectorId })
+        .from(connectors)
+        .where(and(eq(connectors.id, connectorId), eq(connectors.companyId, actor.companyId))),
+    ),
+  )
   if (lock) await lockConnectors(db, sameMarketplaceConnector)
-  const rows = await db.select({
-    id: connectors.id, name: connectors.name, version: marketplaceVersions.version, revision: connectors.revision,
-    definition: connectors.definition, marketplaceName: marketplaceConnectors.name,
-  }).from(connectors)
+  const rows = await db
+    .select({
+      id: connectors.id,
+      name: connectors.name,
+      version: marketplaceVersions.version,
+      revision: connectors.revision,
+      definition: connectors.definition,
+      marketplaceName: marketplaceConnectors.name,
+    })
+    .from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .where(sameMarketplaceConnector)
