@@ -1,5 +1,5 @@
 // The fixed lists of values the product knows, each written once: forms offer them, the domain checks
-// input against them and src/db/schema.ts builds its CHECK constraints from them.
+// input against them and src/db/schema/ builds its CHECK constraints from them.
 
 /** What a user may do (src/domain/actor.ts says which role may do what). */
 export const ROLES = ['administrator', 'manager', 'user', 'read-only'] as const

@@ -1,0 +1,40 @@
+// Form submission keys and the audit log.
+import { pgTable, uuid, text, jsonb, bigserial, index, primaryKey } from 'drizzle-orm/pg-core'
+import { createdAt } from './columns.js'
+import { companies, users } from './companies-users.js'
+
+// A form's one-time key: a double-submitted form does its work once and answers the same result.
+export const formSubmissions = pgTable(
+  'form_submissions',
+  {
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'restrict' }),
+    key: uuid('key').notNull(),
+    resultId: uuid('result_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.companyId, t.key] })],
+)
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'restrict' }),
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    action: text('action').notNull(),
+    subjectType: text('subject_type').notNull(),
+    // No foreign key: the subject may since have been removed, the record of it stays.
+    subjectId: uuid('subject_id'),
+    summary: text('summary').notNull(),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('audit_events_company_created_idx').on(t.companyId, t.createdAt),
+    index('audit_events_subject_idx').on(t.subjectId),
+  ],
+)
