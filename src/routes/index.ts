@@ -10,6 +10,7 @@ import users from './users.js'
 import help from './help.js'
 import builder from './builder.js'
 import connectorSettings from './connector-settings.js'
+import connectorRevisions from './connector-revisions.js'
 import updates from './updates.js'
 import migrations from './migrations.js'
 
@@ -24,6 +25,7 @@ export default async function routes(app: FastifyInstance) {
   await app.register(help)
   await app.register(builder)
   await app.register(connectorSettings)
+  await app.register(connectorRevisions)
   await app.register(updates)
   await app.register(migrations)
 }
