@@ -1,18 +1,14 @@
-// The connector builder: a company's own connectors, built step by step as drafts, then published
-// to its marketplace and installed automatically. Custom connectors never get vendor updates.
-import { randomBytes } from 'node:crypto'
+// The connector builder: a company's own connectors, built step by step as drafts (completing one
+// publishes and installs it: builder-complete.ts). Custom connectors never get vendor updates.
 import { and, desc, eq, sql } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/pg-core'
-import { connectorDrafts, connectors, marketplaceConnectors, marketplaceVersions, users } from '../db/schema.js'
+import { connectorDrafts, connectors, users } from '../db/schema.js'
 import type { Db, Tx, Queryable } from '../db/client.js'
 import { requirePermission, type Actor } from './actor.js'
-import { checkDefinition, isMissingFirst, type ConnectorDefinition } from './definition.js'
+import type { ConnectorDefinition } from './definition.js'
 import { SYSTEM_TYPES } from './enums.js'
 import { applyEdit, type DefinitionEdit, type DetailsInput, type ItemInput, type ItemKind } from './definition-edit.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { installEntry, installMarketplaceVersion } from './connectors.js'
-import { lockConnectorNames } from './locks.js'
-import { versionLabel } from './versions.js'
 import { runCommand } from './command.js'
 import type { EditForm } from './edit-form.js'
 import type { RemovalResult } from './removal.js'
@@ -134,7 +130,7 @@ const updater = alias(users, 'updater')
  * The draft locked for the rest of the transaction, at the version the form was read at: a draft
  * changed since (another tab, another admin) is refused with an EditConflict, nothing changed.
  */
-async function lockDraft(tx: Tx, actor: Actor, id: string, form: EditForm) {
+export async function lockDraft(tx: Tx, actor: Actor, id: string, form: EditForm) {
   const [draft] = await tx
     .select()
     .from(connectorDrafts)
@@ -184,7 +180,7 @@ async function changeDraft(
 }
 
 /** The connector of the company already called `name` (whatever the case), if any: names are unique. */
-async function connectorNamed(q: Queryable, actor: Actor, name: string) {
+export async function connectorNamed(q: Queryable, actor: Actor, name: string) {
   const [taken] = await q
     .select({ name: connectors.name })
     .from(connectors)
@@ -192,7 +188,7 @@ async function connectorNamed(q: Queryable, actor: Actor, name: string) {
   return taken ?? null
 }
 
-const nameTaken = (name: string) =>
+export const nameTaken = (name: string) =>
   `You already have a connector called ${name}. Choose another name: the names of your connectors are unique.`
 
 const COLOUR = /^#[0-9a-fA-F]{6}$/
@@ -306,96 +302,6 @@ export async function markStepDone(
     return current
   })
   return next
-}
-
-function slug(name: string): string {
-  return (
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '')
-      .slice(0, 40) || 'connector'
-  )
-}
-
-/**
- * Step 5: publishes the draft to this company's marketplace and installs it, in one transaction;
- * the draft is gone afterwards. The form shows what is completed: a draft changed since is refused
- * (EditConflict). A double-submitted form does this once.
- */
-export async function completeDraft(db: Db, actor: Actor, id: string, form: EditForm) {
-  return runCommand(db, actor, {
-    permission: 'manageConnectors',
-    submission: form.submission,
-    replay: async (tx, earlier) => {
-      if (!earlier.resultId) return null
-      const [done] = await tx
-        .select({ id: connectors.id, name: connectors.name })
-        .from(connectors)
-        .where(and(eq(connectors.id, earlier.resultId), eq(connectors.companyId, actor.companyId)))
-      return { id: earlier.resultId, name: done?.name ?? '', repeated: true }
-    },
-    run: async (tx) => {
-      const draft = await lockDraft(tx, actor, id, form)
-      const data = draft.data
-      const missing = BUILDER_STEPS.map((step) => stepProblems(data, step)[''] ?? '').filter(Boolean)
-      const problems = checkDefinition(data.definition)
-        .filter((p) => !isMissingFirst(p))
-        .map((p) => `${p.path}: ${p.message}`)
-      if (missing.length || problems.length) throw new Invalid({ '': [...missing, ...problems].join(' ') })
-      // Taken since the basic details were saved: the builder names its connector, it does not number it.
-      await lockConnectorNames(tx, actor)
-      const taken = await connectorNamed(tx, actor, data.details.name)
-      if (taken) throw new Invalid({ '': `${nameTaken(taken.name)} Change it in the basic details, then complete.` })
-      const [entry] = await tx
-        .insert(marketplaceConnectors)
-        .values({
-          key: `${slug(data.details.name)}-${randomBytes(3).toString('hex')}`,
-          kind: 'custom',
-          companyId: actor.companyId,
-          name: data.details.name,
-          description: data.details.description,
-          systemType: data.details.systemType,
-          colour: data.details.colour,
-        })
-        .returning({ id: marketplaceConnectors.id })
-      const [version] = await tx
-        .insert(marketplaceVersions)
-        .values({
-          marketplaceConnectorId: entry!.id,
-          version: data.details.version,
-          definition: data.definition,
-          releaseNotes: `Built with the connector builder by ${actor.name}.`,
-        })
-        .returning({ id: marketplaceVersions.id })
-      await tx
-        .update(marketplaceConnectors)
-        .set({ latestVersionId: version!.id })
-        .where(eq(marketplaceConnectors.id, entry!.id))
-      const connector = await installMarketplaceVersion(tx, actor, {
-        marketplaceConnectorId: entry!.id,
-        versionId: version!.id,
-        definition: data.definition,
-        name: data.details.name,
-        summary: `installed ${versionLabel(data.details.version)} from the marketplace`,
-      })
-      await tx.delete(connectorDrafts).where(eq(connectorDrafts.id, id))
-      return {
-        result: { id: connector.id, name: connector.name, repeated: false },
-        resultId: connector.id,
-        audit: [
-          installEntry(connector, { id: entry!.id, kind: 'custom', version: data.details.version }),
-          {
-            action: 'build',
-            subjectType: 'marketplace connector',
-            subjectId: entry!.id,
-            summary: `built custom connector ${data.details.name} (${data.details.version}) and installed it`,
-            details: { connectorId: connector.id },
-          },
-        ],
-      }
-    },
-  })
 }
 
 /** Discards a draft, unless it changed since the prompt was shown; once per form submission. */

@@ -24,7 +24,6 @@ import {
   BUILDER_STEPS,
   STEP_TITLES,
   cloneEndpoint,
-  completeDraft,
   discardDraft,
   editDraft,
   getDraft,
@@ -35,6 +34,7 @@ import {
   stepProblems,
   type BuilderStep,
 } from '../domain/builder.js'
+import { completeDraft } from '../domain/builder-complete.js'
 import { pageOfConnector } from '../domain/connectors.js'
 import { isPartialRequest } from '../plugins/views.js'
 import { EditFields, IdParams } from './schemas.js'
