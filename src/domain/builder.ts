@@ -10,7 +10,7 @@ import { checkDefinition, isMissingFirst, type ConnectorDefinition } from './def
 import { SYSTEM_TYPES } from './enums.js'
 import { applyEdit, type DefinitionEdit, type DetailsInput, type ItemInput, type ItemKind } from './definition-edit.js'
 import { EditConflict, Invalid, NotFound } from './errors.js'
-import { installEntry, installMarketplaceVersion } from './connectors.js'
+import { installEntry, installMarketplaceVersion } from './connector-install.js'
 import { lockConnectorNames } from './locks.js'
 import { versionLabel } from './versions.js'
 import { runCommand } from './command.js'
