@@ -30,17 +30,11 @@ import {
 import type { AuthMethodSpec, EndpointSpec, FieldSpec } from '../domain/definition.js'
 import { NotFound, RevisionConflict } from '../domain/errors.js'
 import { submitForm } from '../forms/submit.js'
-import {
-  RemovalNotUndone,
-  type RevisionSummary,
-  connectorSettings,
-  getRevision,
-  listRevisions,
-  modifyConnector,
-  rollbackConnector,
-  rollbackPreview,
-  undoRemoval,
-} from '../domain/revisions.js'
+import { RemovalNotUndone, undoRemoval } from '../domain/undo-removal.js'
+import { type RevisionSummary, getRevision, listRevisions } from '../domain/revision-history.js'
+import { connectorSettings } from '../domain/connector-settings.js'
+import { modifyConnector } from '../domain/revisions.js'
+import { rollbackConnector, rollbackPreview } from '../domain/rollback.js'
 import { IdParams, QueryText, UUID } from './schemas.js'
 import { movedTo, nearestPage, pageParam } from './lists.js'
 import { withQuery } from '../views/format.js'
