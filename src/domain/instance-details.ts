@@ -1,5 +1,5 @@
-// An instance's details and values: the defaults, and the check each step of the add new instance
-// wizard (and the instance settings) makes before anything is saved.
+// An instance's details and values: the defaults, the time zones offered, and the check each step of
+// the add new instance wizard (and the instance settings) makes before anything is saved.
 import type { ConnectorDefinition } from './definition.js'
 import { RATE_LIMIT_UNITS } from './enums.js'
 import { Invalid } from './errors.js'
