@@ -13,7 +13,7 @@ import {
   processFlows,
 } from '../src/db/schema.js'
 import type { Actor } from '../src/domain/actor.js'
-import { installConnector } from '../src/domain/connectors.js'
+import { installConnector } from '../src/domain/connector-install.js'
 import type { ConnectorDefinition } from '../src/domain/definition.js'
 import { publishManifest } from '../src/marketplace/publishing.js'
 import { saveDefinition } from '../src/domain/revisions.js'

@@ -1,7 +1,8 @@
 // The instance forms (the add new instance wizard and the instance settings): a form body → the
 // typed input of the instance commands, and each of their messages → the wizard step that asks for it.
 import type { ConnectorDefinition } from '../domain/definition.js'
-import { defaultDetails, type InstanceDetails, type NewInstance } from '../domain/instances.js'
+import { defaultDetails, type InstanceDetails } from '../domain/instance-details.js'
+import type { NewInstance } from '../domain/instances.js'
 
 /** The add new instance wizard's steps, in order. */
 export const WIZARD_STEPS = ['name', 'settings', 'authentication', 'credentials'] as const

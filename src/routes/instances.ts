@@ -10,15 +10,17 @@ import {
   checkName,
   checkSettings,
   checkValues,
+  defaultDetails,
+  type InstanceDetails,
+} from '../domain/instance-details.js'
+import {
   connectorForInstances,
   createInstance,
-  defaultDetails,
   getInstance,
   removeInstance,
   shapesUsingInstance,
   updateInstanceAuthentication,
   updateInstanceDetails,
-  type InstanceDetails,
   type NewInstance,
 } from '../domain/instances.js'
 import { fieldsFor } from '../domain/instance-fields.js'

@@ -7,15 +7,9 @@ import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { pageOfConnector } from '../domain/connectors.js'
-import {
-  choiceField,
-  installVersionAlongside,
-  mergePreview,
-  mergeWithVersion,
-  overwriteWithVersion,
-  updateChoice,
-  updateConnector,
-} from '../domain/updates.js'
+import { choiceField, mergeWithVersion, overwriteWithVersion, updateConnector } from '../domain/updates.js'
+import { installVersionAlongside } from '../domain/install-alongside.js'
+import { mergePreview, updateChoice } from '../domain/update-choice.js'
 import { nextStepsAfterAlongside } from '../domain/alongside-next-steps.js'
 import { mergeChoices } from '../forms/merge.js'
 import { RevisionConflict } from '../domain/errors.js'

@@ -5,7 +5,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import type { Page } from 'playwright-core'
 import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import {
   accessibilityProblems,
   logIn,

@@ -11,7 +11,7 @@ import { connectionShapes, instances, migrationBatches } from '../../src/db/sche
 import type { Actor } from '../../src/domain/actor.js'
 import { createInstance } from '../../src/domain/instances.js'
 import { SecretBox } from '../../src/domain/secrets.js'
-import { installVersionAlongside } from '../../src/domain/updates.js'
+import { installVersionAlongside } from '../../src/domain/install-alongside.js'
 import { addFlow, install, publishNextVersion } from '../connector-fixtures.js'
 import { testConfig } from '../helpers.js'
 import {

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { marketplaceConnectors } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import {
   accessibilityProblems,
   installWithInstance,

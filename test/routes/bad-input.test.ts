@@ -13,7 +13,7 @@ import {
   users,
 } from '../../src/db/schema.js'
 import { createFlow } from '../../src/domain/flows.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import { LIMITS } from '../../src/domain/limits.js'
 import { Client, offSite, setup, signedIn, textOf } from '../helpers.js'
 import { elementById, formsOf, isTextField, submission, type HtmlForm } from '../html.js'

@@ -8,7 +8,7 @@ import {
   marketplaceConnectors,
   processFlows,
 } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import { createFlow } from '../../src/domain/flows.js'
 import { addShape } from '../../src/domain/connection-shapes.js'
 import { createInstance, removeInstance } from '../../src/domain/instances.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { auditEvents, connectionShapes, connectors, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import { createInstance } from '../../src/domain/instances.js'
 import { addShape } from '../../src/domain/connection-shapes.js'
 import { SecretBox } from '../../src/domain/secrets.js'

@@ -11,8 +11,9 @@ import {
   marketplaceVersions,
 } from '../../src/db/schema.js'
 import type { Tx } from '../../src/db/client.js'
-import { installConnector } from '../../src/domain/connectors.js'
-import { installVersionAlongside, overwriteWithVersion, updateConnector } from '../../src/domain/updates.js'
+import { installConnector } from '../../src/domain/connector-install.js'
+import { installVersionAlongside } from '../../src/domain/install-alongside.js'
+import { overwriteWithVersion, updateConnector } from '../../src/domain/updates.js'
 import { PASSWORD, setup, signedIn, textOf } from '../helpers.js'
 import { createCompany, createUser } from '../../src/domain/users.js'
 import { violates } from '../../src/db/errors.js'

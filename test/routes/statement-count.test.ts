@@ -3,7 +3,7 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
-import { installConnector } from '../../src/domain/connectors.js'
+import { installConnector } from '../../src/domain/connector-install.js'
 import { applyMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { setup, signedIn, testConfig, type TestContext } from '../helpers.js'
