@@ -85,7 +85,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   const db = options.database ?? (await openDatabase(config.databaseUrl, config.dataDir))
-  await app.register(compression)
   await app.register(database, {
     database: db,
     owned: !options.database || options.closeDatabase === true,
@@ -98,6 +97,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(views, { production: config.production })
   await app.register(assets)
   await app.register(errors)
+  // Last of the hooks that change a response's body, so it compresses what is really sent.
+  await app.register(compression)
   await app.register(routes)
   return app
 }

@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { preferredEncoding } from './compression.js'
 
 const PUBLIC_DIR = path.join(import.meta.dirname, '..', '..', 'public')
 const HTMX_FILE = path.join(
@@ -71,21 +72,6 @@ export function assetUrl(name: string): string {
   return asset.url
 }
 
-/** Brotli, else gzip, else none, as the browser's Accept-Encoding allows (a q=0 refuses one). */
-export function preferredEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
-  if (!acceptEncoding) return null
-  const accepted = new Set(
-    acceptEncoding
-      .split(',')
-      .map((part) => part.trim().toLowerCase().split(';'))
-      .filter(([, quality]) => !quality || !/^\s*q=0(\.0*)?\s*$/.test(quality))
-      .map(([coding]) => coding),
-  )
-  if (accepted.has('br')) return 'br'
-  if (accepted.has('gzip') || accepted.has('*')) return 'gzip'
-  return null
-}
-
 function send(request: FastifyRequest, reply: FastifyReply, asset: Asset, cacheControl: string) {
   reply.header('Content-Type', asset.type).header('Cache-Control', cacheControl).header('ETag', asset.etag)
   if (asset.br) reply.header('Vary', 'Accept-Encoding')
@@ -106,19 +92,15 @@ export default fp(
     const plain = new Map<string, Asset>(
       [...ASSETS].map(([name, asset]) => [name === 'htmx.min.js' ? 'htmx/htmx.min.js' : name, asset]),
     )
-    app.get<{ Params: { '*': string } }>(
-      '/static/*',
-      { config: { public: true }, compress: false },
-      async (request, reply) => {
-        const hashed = byUrl.get(request.url.split('?')[0]!)
-        if (hashed) return send(request, reply, hashed, IMMUTABLE)
-        const asset = plain.get(request.params['*'])
-        if (!asset) return reply.callNotFound()
-        return send(request, reply, asset, REVALIDATE)
-      },
-    )
+    app.get<{ Params: { '*': string } }>('/static/*', { config: { public: true } }, async (request, reply) => {
+      const hashed = byUrl.get(request.url.split('?')[0]!)
+      if (hashed) return send(request, reply, hashed, IMMUTABLE)
+      const asset = plain.get(request.params['*'])
+      if (!asset) return reply.callNotFound()
+      return send(request, reply, asset, REVALIDATE)
+    })
     // A private administration app: search engines are asked to stay out (public, like the login page).
-    app.get('/robots.txt', { config: { public: true }, compress: false }, async (request, reply) =>
+    app.get('/robots.txt', { config: { public: true } }, async (request, reply) =>
       send(request, reply, ASSETS.get('robots.txt')!, REVALIDATE),
     )
   },
