@@ -40,7 +40,8 @@ export async function buildWorld(
   const [row] = await ctx.db.select().from(connectors).where(eq(connectors.id, connector.id))
   const definition = row!.definition
   const method = definition.authMethods[0]!
-  const instance = await createInstance(ctx.db, admin, box, connector.id, {
+  const instance = await createInstance(ctx.db, admin, box, {
+    connectorId: connector.id,
     name: 'Xero - UK',
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',
@@ -53,7 +54,8 @@ export async function buildWorld(
     ]),
   })
   const flow = await createFlow(ctx.db, admin, { name: 'Invoices' })
-  const shape = await addShape(ctx.db, admin, flow.id, {
+  const shape = await addShape(ctx.db, admin, {
+    flowId: flow.id,
     instanceId: instance.id,
     endpointKey: definition.endpoints[0]!.key,
     version: 1,
@@ -84,7 +86,8 @@ export async function buildWorld(
     .where(eq(marketplaceConnectors.id, custom!.id))
   const draft = await startDraft(ctx.db, admin)
   const second = await installConnector(ctx.db, admin, { marketplaceConnectorId: entry!.id })
-  const moved = await createInstance(ctx.db, admin, box, connector.id, {
+  const moved = await createInstance(ctx.db, admin, box, {
+    connectorId: connector.id,
     name: 'Xero - US',
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',
@@ -97,7 +100,8 @@ export async function buildWorld(
     ]),
   })
   const bills = await createFlow(ctx.db, admin, { name: 'Bills' })
-  await addShape(ctx.db, admin, bills.id, {
+  await addShape(ctx.db, admin, {
+    flowId: bills.id,
     instanceId: moved.id,
     endpointKey: definition.endpoints[0]!.key,
     version: 1,

@@ -28,7 +28,7 @@ function slug(name: string): string {
  * the draft is gone afterwards. The form shows what is completed: a draft changed since is refused
  * (EditConflict). A double-submitted form does this once.
  */
-export async function completeDraft(db: Db, actor: Actor, id: string, form: EditForm) {
+export async function completeDraft(db: Db, actor: Actor, { draftId: id, ...form }: { draftId: string } & EditForm) {
   return runCommand(db, actor, {
     permission: 'manageConnectors',
     submission: form.submission,

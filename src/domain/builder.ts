@@ -197,7 +197,11 @@ const COLOUR = /^#[0-9a-fA-F]{6}$/
 export type BasicDetailsInput = DraftDetails & DetailsInput
 
 /** Step 1: name, version, description, system type, protocol, date format, rate limit, colour. */
-export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: BasicDetailsInput, form: EditForm) {
+export async function saveBasicDetails(
+  db: Db,
+  actor: Actor,
+  { draftId: id, details: input, ...form }: { draftId: string; details: BasicDetailsInput } & EditForm,
+) {
   const details: DraftDetails = {
     name: input.name.trim(),
     version: input.version.trim(),
@@ -236,10 +240,12 @@ export async function saveBasicDetails(db: Db, actor: Actor, id: string, input: 
 export async function editDraft(
   db: Db,
   actor: Actor,
-  id: string,
-  step: BuilderStep,
-  edit: Exclude<DefinitionEdit, { kind: 'details' }>,
-  form: EditForm,
+  {
+    draftId: id,
+    step,
+    edit,
+    ...form
+  }: { draftId: string; step: BuilderStep; edit: Exclude<DefinitionEdit, { kind: 'details' }> } & EditForm,
 ) {
   return changeDraft(db, actor, id, step, form, (data) => {
     const edited = applyEdit({ name: data.details.name, definition: data.definition }, edit, { incomplete: true })
@@ -248,7 +254,11 @@ export async function editDraft(
 }
 
 /** Endpoints can be cloned: the copy gets a free key and "(copy)" in its name. */
-export async function cloneEndpoint(db: Db, actor: Actor, id: string, key: string, form: EditForm) {
+export async function cloneEndpoint(
+  db: Db,
+  actor: Actor,
+  { draftId: id, key, ...form }: { draftId: string; key: string } & EditForm,
+) {
   return changeDraft(db, actor, id, 'endpoints', form, (data) => {
     const endpoint = data.definition.endpoints.find((e) => e.key === key)
     if (!endpoint) throw new NotFound('That endpoint')
@@ -280,10 +290,12 @@ export function stepProblems(data: DraftData, step: BuilderStep): Record<string,
 export async function markStepDone(
   db: Db,
   actor: Actor,
-  id: string,
-  step: BuilderStep,
-  form: EditForm,
-  pending?: { kind: ItemKind; input: ItemInput },
+  {
+    draftId: id,
+    step,
+    pending,
+    ...form
+  }: { draftId: string; step: BuilderStep; pending?: { kind: ItemKind; input: ItemInput } | undefined } & EditForm,
 ): Promise<BuilderStep> {
   const next = BUILDER_STEPS[Math.min(BUILDER_STEPS.indexOf(step) + 1, BUILDER_STEPS.length - 1)]!
   await changeDraft(db, actor, id, next, form, (data) => {

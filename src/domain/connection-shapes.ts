@@ -28,8 +28,7 @@ function instanceGone(error: unknown): never {
 export async function addShape(
   db: Db,
   actor: Actor,
-  flowId: string,
-  input: { instanceId: string; endpointKey: string } & EditForm,
+  { flowId, ...input }: { flowId: string; instanceId: string; endpointKey: string } & EditForm,
 ): Promise<{ id: string | null }> {
   return changeFlow(db, actor, flowId, input, {
     // The shape added first, unless it was removed since.
@@ -88,9 +87,11 @@ async function shapeOf(tx: Tx, flowId: string, shapeId: string) {
 export async function reconfigureShape(
   db: Db,
   actor: Actor,
-  flowId: string,
-  shapeId: string,
-  input: { instanceId: string; endpointKey: string } & EditForm,
+  {
+    flowId,
+    shapeId,
+    ...input
+  }: { flowId: string; shapeId: string; instanceId: string; endpointKey: string } & EditForm,
 ) {
   return changeFlow(db, actor, flowId, input, {
     replay: nothingToAnswer,
@@ -141,7 +142,11 @@ function removedShapeOf(details: Record<string, unknown>): RemovedShape {
  * Removes a connection shape; the audit entry keeps where it was, so restoreShape can put it back.
  * Answers what was removed, or undefined for a form submitted before.
  */
-export async function removeShape(db: Db, actor: Actor, flowId: string, shapeId: string, form: EditForm) {
+export async function removeShape(
+  db: Db,
+  actor: Actor,
+  { flowId, shapeId, ...form }: { flowId: string; shapeId: string } & EditForm,
+) {
   return changeFlow<{ flowName: string; position: number; instanceName: string } | undefined>(db, actor, flowId, form, {
     replay: nothingToAnswer,
     change: async (tx, flow) => {
@@ -184,8 +189,7 @@ export async function removeShape(db: Db, actor: Actor, flowId: string, shapeId:
 export async function restoreShape(
   db: Db,
   actor: Actor,
-  flowId: string,
-  shapeId: string,
+  { flowId, shapeId }: { flowId: string; shapeId: string },
 ): Promise<{ restored: boolean; position: number }> {
   return runCommand(db, actor, { permission: 'manageInstances', run: (tx) => putShapeBack(tx, actor, flowId, shapeId) })
 }
@@ -275,9 +279,7 @@ async function putShapeBack(
 export async function moveShape(
   db: Db,
   actor: Actor,
-  flowId: string,
-  shapeId: string,
-  input: { direction: 'up' | 'down' } & EditForm,
+  { flowId, shapeId, ...input }: { flowId: string; shapeId: string; direction: 'up' | 'down' } & EditForm,
 ) {
   const { direction } = input
   return changeFlow(db, actor, flowId, input, {

@@ -48,8 +48,7 @@ export async function createInstance(
   db: Db,
   actor: Actor,
   box: SecretBox,
-  connectorId: string,
-  input: NewInstance & { submission?: string | undefined },
+  { connectorId, ...input }: { connectorId: string; submission?: string | undefined } & NewInstance,
 ) {
   requirePermission(actor, 'manageInstances')
   const connector = await connectorForInstances(db, actor, connectorId)
@@ -207,7 +206,11 @@ async function earlierEdit(tx: Tx, actor: Actor, id: string) {
   return { id, name: row.name }
 }
 
-export async function updateInstanceDetails(db: Db, actor: Actor, id: string, input: InstanceDetails & EditForm) {
+export async function updateInstanceDetails(
+  db: Db,
+  actor: Actor,
+  { instanceId: id, ...input }: { instanceId: string } & InstanceDetails & EditForm,
+) {
   requirePermission(actor, 'manageInstances')
   assertValid({ ...checkName(input.name), ...checkSettings(input) })
   const name = input.name.trim()
@@ -249,8 +252,10 @@ export async function updateInstanceAuthentication(
   db: Db,
   actor: Actor,
   box: SecretBox,
-  id: string,
-  input: { authMethod: string; values: Record<string, string | undefined> } & EditForm,
+  {
+    instanceId: id,
+    ...input
+  }: { instanceId: string; authMethod: string; values: Record<string, string | undefined> } & EditForm,
 ) {
   return runCommand(db, actor, {
     permission: 'manageInstances',

@@ -175,7 +175,8 @@ export default async function builderRoutes(fastify: FastifyInstance) {
       }
       return submitForm(
         reply,
-        () => saveBasicDetails(app.db, actorOf(request), request.params.id, details, formOf(request.body)),
+        () =>
+          saveBasicDetails(app.db, actorOf(request), { draftId: request.params.id, details, ...formOf(request.body) }),
         {
           done: () => reply.seeOther(`/builder/drafts/${request.params.id}/variables`),
           conflict: draftConflict,
@@ -213,14 +214,12 @@ export default async function builderRoutes(fastify: FastifyInstance) {
       return submitForm(
         reply,
         () =>
-          editDraft(
-            app.db,
-            actorOf(request),
-            request.params.id,
-            STEP_OF[kind],
-            { kind, action: 'add', input: item.input },
-            formOf(request.body),
-          ),
+          editDraft(app.db, actorOf(request), {
+            draftId: request.params.id,
+            step: STEP_OF[kind],
+            edit: { kind, action: 'add', input: item.input },
+            ...formOf(request.body),
+          }),
         {
           done: () => afterChange(request, reply, request.params.id, STEP_OF[kind]),
           conflict: draftConflict,
@@ -246,14 +245,12 @@ export default async function builderRoutes(fastify: FastifyInstance) {
       return submitForm(
         reply,
         () =>
-          editDraft(
-            app.db,
-            actorOf(request),
-            request.params.id,
-            STEP_OF[kind],
-            { kind, action: 'remove', key: request.params.key },
-            formOf(request.body),
-          ),
+          editDraft(app.db, actorOf(request), {
+            draftId: request.params.id,
+            step: STEP_OF[kind],
+            edit: { kind, action: 'remove', key: request.params.key },
+            ...formOf(request.body),
+          }),
         {
           done: () => afterChange(request, reply, request.params.id, STEP_OF[kind]),
           conflict: draftConflict,
@@ -282,7 +279,12 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       return submitForm(
         reply,
-        () => cloneEndpoint(app.db, actorOf(request), request.params.id, request.params.key, formOf(request.body)),
+        () =>
+          cloneEndpoint(app.db, actorOf(request), {
+            draftId: request.params.id,
+            key: request.params.key,
+            ...formOf(request.body),
+          }),
         {
           done: () => afterChange(request, reply, request.params.id, 'endpoints'),
           conflict: draftConflict,
@@ -302,30 +304,34 @@ export default async function builderRoutes(fastify: FastifyInstance) {
       const kind = kindOf(step)
       const input = formInput(request.body)
       const pending = kind && isItemFilled(kind, input) ? { kind, ...itemInput(kind, input) } : undefined
-      return submitForm(reply, () => markStepDone(app.db, actorOf(request), id, step, formOf(request.body), pending), {
-        fields: pending ? fieldNamesOf(pending.kind, pending.rowIndex) : undefined,
-        done: (next) => {
-          if (pending) {
-            const typed = String([input.name ?? input.label ?? input.key].flat()[0] ?? '').trim()
-            reply.flash(`The ${ITEM_KINDS[pending.kind].word} ${typed} you typed was added.`)
-          }
-          return reply.seeOther(`/builder/drafts/${id}/${next}`)
+      return submitForm(
+        reply,
+        () => markStepDone(app.db, actorOf(request), { draftId: id, step, pending, ...formOf(request.body) }),
+        {
+          fields: pending ? fieldNamesOf(pending.kind, pending.rowIndex) : undefined,
+          done: (next) => {
+            if (pending) {
+              const typed = String([input.name ?? input.label ?? input.key].flat()[0] ?? '').trim()
+              reply.flash(`The ${ITEM_KINDS[pending.kind].word} ${typed} you typed was added.`)
+            }
+            return reply.seeOther(`/builder/drafts/${id}/${next}`)
+          },
+          conflict: draftConflict,
+          again: ({ status, errors, conflict }) => {
+            if (!pending || conflict) return showStep(request, reply, id, { step, errors, conflict }, status)
+            const word = ITEM_KINDS[pending.kind].word
+            const notAdded = `The ${word} you typed is not added yet, so this step is not done: correct it below and click next step again, or clear it to go on without it.`
+            const fields = { ...errors, '': [notAdded, errors['']].filter(Boolean).join(' ') }
+            return showStep(
+              request,
+              reply,
+              id,
+              { step, form: formFromInput(pending.kind, input, fields, BUILDER_ROWS), open: true },
+              status,
+            )
+          },
         },
-        conflict: draftConflict,
-        again: ({ status, errors, conflict }) => {
-          if (!pending || conflict) return showStep(request, reply, id, { step, errors, conflict }, status)
-          const word = ITEM_KINDS[pending.kind].word
-          const notAdded = `The ${word} you typed is not added yet, so this step is not done: correct it below and click next step again, or clear it to go on without it.`
-          const fields = { ...errors, '': [notAdded, errors['']].filter(Boolean).join(' ') }
-          return showStep(
-            request,
-            reply,
-            id,
-            { step, form: formFromInput(pending.kind, input, fields, BUILDER_ROWS), open: true },
-            status,
-          )
-        },
-      })
+      )
     },
   )
 
@@ -334,19 +340,23 @@ export default async function builderRoutes(fastify: FastifyInstance) {
     { config: { ...manage, back: '/builder/drafts/:id/complete' }, schema: { params: IdParams, body: FormBody } },
     async (request, reply) => {
       const actor = actorOf(request)
-      return submitForm(reply, () => completeDraft(app.db, actor, request.params.id, formOf(request.body)), {
-        done: async (connector) => {
-          if (!connector.repeated)
-            reply.flash(
-              `${connector.name} is built and installed. It is in your company's marketplace, and ready for instances.`,
-            )
-          const page = connector.name ? await pageOfConnector(app.db, actor, connector) : 1
-          return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
+      return submitForm(
+        reply,
+        () => completeDraft(app.db, actor, { draftId: request.params.id, ...formOf(request.body) }),
+        {
+          done: async (connector) => {
+            if (!connector.repeated)
+              reply.flash(
+                `${connector.name} is built and installed. It is in your company's marketplace, and ready for instances.`,
+              )
+            const page = connector.name ? await pageOfConnector(app.db, actor, connector) : 1
+            return reply.seeOther(`/connectors?page=${page}#connector-${connector.id}`)
+          },
+          conflict: draftConflict,
+          again: ({ status, errors }) =>
+            showStep(request, reply, request.params.id, { step: 'complete', errors }, status),
         },
-        conflict: draftConflict,
-        again: ({ status, errors }) =>
-          showStep(request, reply, request.params.id, { step: 'complete', errors }, status),
-      })
+      )
     },
   )
 

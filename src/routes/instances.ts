@@ -143,7 +143,7 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
         )
       return submitForm(
         reply,
-        () => createInstance(app.db, actor, app.secretBox, connector.id, { ...input, submission }),
+        () => createInstance(app.db, actor, app.secretBox, { connectorId: connector.id, ...input, submission }),
         {
           done: async (instance) => {
             reply.flash(
@@ -230,7 +230,13 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       const details = detailsInput(fields)
       return submitForm(
         reply,
-        () => updateInstanceDetails(app.db, actorOf(request), request.params.id, { ...details, version, submission }),
+        () =>
+          updateInstanceDetails(app.db, actorOf(request), {
+            instanceId: request.params.id,
+            ...details,
+            version,
+            submission,
+          }),
         {
           done: (instance) => {
             reply.flash(`The details of instance ${instance.name} were saved.`)
@@ -262,7 +268,11 @@ export default async function instanceRoutes(fastify: FastifyInstance) {
       const authentication = { authMethod, values: valuesOf(body), version, submission }
       return submitForm(
         reply,
-        () => updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, request.params.id, authentication),
+        () =>
+          updateInstanceAuthentication(app.db, actorOf(request), app.secretBox, {
+            instanceId: request.params.id,
+            ...authentication,
+          }),
         {
           done: (instance) => {
             reply.flash(`The authentication of instance ${instance.name} was saved.`)

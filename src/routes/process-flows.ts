@@ -237,26 +237,30 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
       const actor = actorOf(request)
       const { lockVersion: version, submission } = request.body
       const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-      return submitForm(reply, () => addShape(app.db, actor, request.params.id, { ...input, version, submission }), {
-        done: (shape) => {
-          reply.flash('The connection shape was added.')
-          return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
-        },
-        conflict: flowConflict('The connection shape was not added.'),
-        again: async ({ errors, conflict }) =>
-          reply.page(
-            'process-flows/shape-page',
-            await shapeForm(
-              actor,
-              request.params.id,
-              undefined,
-              input.instanceId || undefined,
-              input.endpointKey,
-              errors,
-              conflict,
+      return submitForm(
+        reply,
+        () => addShape(app.db, actor, { flowId: request.params.id, ...input, version, submission }),
+        {
+          done: (shape) => {
+            reply.flash('The connection shape was added.')
+            return reply.seeOther(`/process-flows/${request.params.id}${shape.id ? `#shape-${shape.id}` : ''}`)
+          },
+          conflict: flowConflict('The connection shape was not added.'),
+          again: async ({ errors, conflict }) =>
+            reply.page(
+              'process-flows/shape-page',
+              await shapeForm(
+                actor,
+                request.params.id,
+                undefined,
+                input.instanceId || undefined,
+                input.endpointKey,
+                errors,
+                conflict,
+              ),
             ),
-          ),
-      })
+        },
+      )
     },
   )
 
@@ -286,18 +290,22 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
       const { id, shapeId } = request.params
       const { lockVersion: version, submission } = request.body
       const input = { instanceId: request.body.instance ?? '', endpointKey: request.body.endpoint ?? '' }
-      return submitForm(reply, () => reconfigureShape(app.db, actor, id, shapeId, { ...input, version, submission }), {
-        done: () => {
-          reply.flash('The connection shape was reconfigured.')
-          return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
+      return submitForm(
+        reply,
+        () => reconfigureShape(app.db, actor, { flowId: id, shapeId, ...input, version, submission }),
+        {
+          done: () => {
+            reply.flash('The connection shape was reconfigured.')
+            return reply.seeOther(`/process-flows/${id}#shape-${shapeId}`)
+          },
+          conflict: flowConflict('The connection shape was not reconfigured.'),
+          again: async ({ errors, conflict }) =>
+            reply.page(
+              'process-flows/shape-page',
+              await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, conflict),
+            ),
         },
-        conflict: flowConflict('The connection shape was not reconfigured.'),
-        again: async ({ errors, conflict }) =>
-          reply.page(
-            'process-flows/shape-page',
-            await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, conflict),
-          ),
-      })
+      )
     },
   )
 
@@ -315,7 +323,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
         reply,
         actor,
         id,
-        () => removeShape(app.db, actor, id, shapeId, form),
+        () => removeShape(app.db, actor, { flowId: id, shapeId, ...form }),
         'No connection shape was removed.',
         (removed) => {
           // A double submit answers without an undo: the first answer offered it.
@@ -343,7 +351,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const { id, shapeId } = request.params
       try {
-        const result = await restoreShape(app.db, actorOf(request), id, shapeId)
+        const result = await restoreShape(app.db, actorOf(request), { flowId: id, shapeId })
         reply.flash(
           result.restored
             ? `Connection shape ${result.position + 1} is back in its place.`
@@ -379,7 +387,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
         reply,
         actor,
         id,
-        () => moveShape(app.db, actor, id, shapeId, move),
+        () => moveShape(app.db, actor, { flowId: id, shapeId, ...move }),
         'No connection shape was moved.',
         () => reply.seeOther(`/process-flows/${id}#shape-${shapeId}`),
       )

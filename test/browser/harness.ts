@@ -91,7 +91,8 @@ export async function installWithInstance(world: BrowserWorld, user: Actor, key:
   const connector = await installConnector(db, admin, { marketplaceConnectorId: entry!.id })
   const [row] = await db.select().from(connectors).where(eq(connectors.id, connector.id))
   const method = row!.definition.authMethods[0]!
-  const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), connector.id, {
+  const instance = await createInstance(db, admin, new SecretBox(testConfig().encryptionKey), {
+    connectorId: connector.id,
     name: instanceName,
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',

@@ -108,7 +108,8 @@ for (const mode of world ? MODES : []) {
       ...definition.variables.map((v) => [`var.${v.key}`, 'x']),
     ])
     for (const name of ['Xero - CA', 'Xero - DE', 'Xero - FR', 'Xero - UK']) {
-      await createInstance(world!.database.db, user, new SecretBox(testConfig().encryptionKey), connector.id, {
+      await createInstance(world!.database.db, user, new SecretBox(testConfig().encryptionKey), {
+        connectorId: connector.id,
         name,
         timeZone: 'UTC',
         dateFormat: 'Y-m-d',

@@ -36,7 +36,8 @@ async function oldShopify(world: BrowserWorld, user: Actor) {
   const db = world.database.db
   const old = await install(db, user, 'shopify')
   const instance = (name: string, token: string, domain: string) =>
-    createInstance(db, user, box, old.id, {
+    createInstance(db, user, box, {
+      connectorId: old.id,
       name,
       timeZone: 'Europe/London',
       dateFormat: 'd/m/Y',

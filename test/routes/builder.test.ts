@@ -181,7 +181,8 @@ t.test('a whole build: basic details → variables → authentication methods �
 
   // A custom connector gets instances and is used in a flow like any other.
   const box = new SecretBox(testConfig().encryptionKey)
-  const instance = await createInstance(ctx.db, ctx.company.users.user, box, installed[0]!.id, {
+  const instance = await createInstance(ctx.db, ctx.company.users.user, box, {
+    connectorId: installed[0]!.id,
     name: 'Acme WMS - Leeds',
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',
@@ -191,7 +192,8 @@ t.test('a whole build: basic details → variables → authentication methods �
     values: { 'auth.token': 's3cret', 'var.warehouse': 'LDS' },
   })
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'WMS orders' })
-  await addShape(ctx.db, ctx.company.users.user, flow.id, {
+  await addShape(ctx.db, ctx.company.users.user, {
+    flowId: flow.id,
     instanceId: instance.id,
     endpointKey: 'get_orders',
     version: 1,

@@ -123,8 +123,11 @@ t.test('with htmx a successful removal loads manage connectors whole', async (t)
 
 t.test('a connector with instances is not removed: the page lists them, with links', async (t) => {
   const xero = await installXero()
-  const first = await createInstance(ctx.db, admin, box, xero.id, instanceInput(xero.definition, 'Xero - UK'))
-  await createInstance(ctx.db, admin, box, xero.id, instanceInput(xero.definition, 'Xero - US'))
+  const first = await createInstance(ctx.db, admin, box, {
+    connectorId: xero.id,
+    ...instanceInput(xero.definition, 'Xero - UK'),
+  })
+  await createInstance(ctx.db, admin, box, { connectorId: xero.id, ...instanceInput(xero.definition, 'Xero - US') })
   const blocked = await client.post(`/connectors/${xero.id}/delete`, { lockVersion: '1', confirm: 'confirm' })
   t.equal(blocked.statusCode, 409)
   const text = textOf(blocked.body)
@@ -149,7 +152,7 @@ t.test('an instance added at the same moment either blocks the removal or is ref
     const xero = await installXero()
     const [removal, added] = await Promise.allSettled([
       removeConnector(ctx.db, manager, xero.id, { version: 1 }),
-      createInstance(ctx.db, admin, box, xero.id, instanceInput(xero.definition, `Racer ${round}`)),
+      createInstance(ctx.db, admin, box, { connectorId: xero.id, ...instanceInput(xero.definition, `Racer ${round}`) }),
     ])
     t.equal(removal.status, 'fulfilled', `round ${round}: removal answers`)
     if (removal.status === 'fulfilled' && removal.value.removed) {

@@ -92,7 +92,8 @@ t.test(
     ])
     const names = ['Xero - AU', 'Xero - CA', 'Xero - DE', 'Xero - FR', 'Xero - UK']
     for (const name of names) {
-      await createInstance(ctx.db, actor, new SecretBox(testConfig().encryptionKey), xero.id, {
+      await createInstance(ctx.db, actor, new SecretBox(testConfig().encryptionKey), {
+        connectorId: xero.id,
         name,
         timeZone: 'UTC',
         dateFormat: 'Y-m-d',

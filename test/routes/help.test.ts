@@ -22,7 +22,8 @@ const [custom] = await ctx.db
   .where(eq(marketplaceConnectors.id, world.customMarketplaceId))
 await installConnector(ctx.db, ctx.company.users.administrator, { marketplaceConnectorId: custom!.id })
 // A second shape, so the flow shows move up and move down.
-await addShape(ctx.db, ctx.company.users.administrator, world.flowId, {
+await addShape(ctx.db, ctx.company.users.administrator, {
+  flowId: world.flowId,
   instanceId: world.instanceId,
   endpointKey: world.endpointKey,
   version: 2,

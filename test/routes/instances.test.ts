@@ -255,7 +255,10 @@ t.test(
     t.ok(zones.includes('Asia/Kolkata') && zones.includes('Europe/Kyiv'), 'current names are offered')
     t.notOk(zones.includes('Asia/Calcutta') || zones.includes('Europe/Kiev'), 'retired names are not')
 
-    const created = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - Mumbai'))
+    const created = await createInstance(ctx.db, admin, box, {
+      connectorId: shopify.id,
+      ...validInput('Shopify - Mumbai'),
+    })
     await ctx.db.update(instances).set({ timeZone: 'Asia/Calcutta' }).where(eq(instances.id, created.id))
     const settings = await client.get(`/instances/${created.id}/settings`)
     t.match(
@@ -327,7 +330,7 @@ t.test('removing an instance: trash → type confirm; blocked while a connection
   )
 
   const flow = await createFlow(ctx.db, ctx.company.users.user, { name: 'Orders to ERP' })
-  await addShape(ctx.db, ctx.company.users.user, flow.id, { instanceId: row!.id, endpointKey, version: 1 })
+  await addShape(ctx.db, ctx.company.users.user, { flowId: flow.id, instanceId: row!.id, endpointKey, version: 1 })
   const usedPrompt = await client.get(`/instances/${row!.id}/delete`)
   const usedText = textOf(usedPrompt.body)
   t.match(
@@ -386,14 +389,17 @@ t.test('a shape added at the same moment either blocks the delete or is refused:
   let blocked = 0
   let removed = 0
   for (let round = 0; round < 20; round++) {
-    const instance = await createInstance(ctx.db, user, box, shopify.id, validInput(`Racer ${round}`))
+    const instance = await createInstance(ctx.db, user, box, {
+      connectorId: shopify.id,
+      ...validInput(`Racer ${round}`),
+    })
     const [{ version }] = (await ctx.db
       .select({ version: processFlows.version })
       .from(processFlows)
       .where(eq(processFlows.id, flow.id))) as [{ version: number }]
     const [removal, shape] = await Promise.allSettled([
       removeInstance(ctx.db, user, instance.id, { version: 1 }),
-      addShape(ctx.db, user, flow.id, { instanceId: instance.id, endpointKey, version }),
+      addShape(ctx.db, user, { flowId: flow.id, instanceId: instance.id, endpointKey, version }),
     ])
     const gone = removal.status === 'fulfilled' && removal.value.removed
     if (gone) {
@@ -414,7 +420,7 @@ t.test('a shape added at the same moment either blocks the delete or is refused:
 })
 
 t.test("another company's instance answers 404 like a missing one, for read and write", async (t) => {
-  const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for tenancy'))
+  const row = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Kept for tenancy') })
   const outsider = await signedIn(ctx.app, ctx.other.users.administrator)
   for (const [method, url] of [
     ['GET', `/instances/${row!.id}/settings`],
@@ -434,7 +440,7 @@ t.test("another company's instance answers 404 like a missing one, for read and 
 
 t.test('a read-only user cannot add, change or remove instances', async (t) => {
   const reader = await signedIn(ctx.app, ctx.company.users['read-only'])
-  const row = await createInstance(ctx.db, admin, box, shopify.id, validInput('Kept for roles'))
+  const row = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Kept for roles') })
   t.notMatch((await reader.get('/connectors')).body, 'add new instance')
   t.equal((await reader.get(`/connectors/${shopify.id}/instances/new`)).statusCode, 403)
   t.equal((await reader.post(`/instances/${row!.id}/delete`, { confirm: 'confirm' })).statusCode, 403)
@@ -454,7 +460,10 @@ const HTMX = { 'hx-request': 'true', 'hx-request-type': 'partial' }
 t.test(
   'two people save the same instance details: the first change stays, the second gets 409 with both shown',
   async (t) => {
-    const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - EU'))
+    const instance = await createInstance(ctx.db, admin, box, {
+      connectorId: shopify.id,
+      ...validInput('Shopify - EU'),
+    })
     const url = `/instances/${instance.id}/settings`
     const colleague = await signedIn(ctx.app, admin)
     const [mine, theirs] = await Promise.all([client.get(url), colleague.get(url)])
@@ -515,7 +524,7 @@ t.test(
 )
 
 t.test('two saves of one instance at once: exactly one is saved, the other gets 409', async (t) => {
-  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - DE'))
+  const instance = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Shopify - DE') })
   const url = `/instances/${instance.id}/settings`
   const colleague = await signedIn(ctx.app, ctx.company.users.manager)
   for (let round = 0; round < 5; round++) {
@@ -533,7 +542,7 @@ t.test('two saves of one instance at once: exactly one is saved, the other gets 
 })
 
 t.test('a stale authentication save is refused too; secrets are still never shown back', async (t) => {
-  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - FR'))
+  const instance = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Shopify - FR') })
   const url = `/instances/${instance.id}/settings`
   const action = `/instances/${instance.id}/authentication`
   const colleague = await signedIn(ctx.app, admin)
@@ -564,7 +573,7 @@ t.test('a stale authentication save is refused too; secrets are still never show
 })
 
 t.test('a double-submitted settings form saves once and answers like the first', async (t) => {
-  const instance = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - IT'))
+  const instance = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Shopify - IT') })
   const url = `/instances/${instance.id}/settings`
   const page = await client.get(url)
   const form = { ...hiddenFields(page.body, url), ...detailsOf('Shopify - Italy', 'Europe/Rome', '2') }
@@ -612,7 +621,7 @@ t.test("the wizard's save sent twice adds one instance and answers the same", as
 })
 
 t.test('an instance in UTC (the default) shows UTC chosen, so saving its details keeps it', async (t) => {
-  const utc = await createInstance(ctx.db, admin, box, shopify.id, validInput('Shopify - UTC'))
+  const utc = await createInstance(ctx.db, admin, box, { connectorId: shopify.id, ...validInput('Shopify - UTC') })
   const page = await client.get(`/instances/${utc.id}/settings`)
   t.match(page.body, '<option value="UTC" selected>UTC</option>', 'UTC is in the list, and chosen')
 })

@@ -28,7 +28,8 @@ const box = new SecretBox(testConfig().encryptionKey)
 // The old connector: Shopify as installed today, with three instances used by process flows.
 const old = await install(ctx.db, admin, 'shopify')
 const newInstance = (name: string, authMethod: string, values: Record<string, string>) =>
-  createInstance(ctx.db, admin, box, old.id, {
+  createInstance(ctx.db, admin, box, {
+    connectorId: old.id,
     name,
     timeZone: 'Europe/London',
     dateFormat: 'd/m/Y',
@@ -572,7 +573,8 @@ t.test('bad input: 4xx, the form again with the choices kept and the message bes
   )
   t.match(none.body, 'value=" (x)"', 'the suffix is kept')
 
-  await createInstance(ctx.db, admin, box, alongside.id, {
+  await createInstance(ctx.db, admin, box, {
+    connectorId: alongside.id,
     name: 'Shopify - FR (clash)',
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',
@@ -599,21 +601,16 @@ t.test('bad input: 4xx, the form again with the choices kept and the message bes
   t.match(textOf(long.body), 'Use at most 100 characters.')
 
   const before = await snapshot()
-  const theirs = await createInstance(
-    ctx.db,
-    ctx.other.users.administrator,
-    box,
-    (await install(ctx.db, ctx.other.users.administrator, 'shopify')).id,
-    {
-      name: 'Theirs',
-      timeZone: 'UTC',
-      dateFormat: 'Y-m-d',
-      rateLimitAmount: '1',
-      rateLimitUnit: 'second',
-      authMethod: 'admin_api_token',
-      values: { 'auth.access_token': 'x', 'var.shop_domain': 'x', 'var.api_version': '1' },
-    },
-  )
+  const theirs = await createInstance(ctx.db, ctx.other.users.administrator, box, {
+    connectorId: (await install(ctx.db, ctx.other.users.administrator, 'shopify')).id,
+    name: 'Theirs',
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: '1',
+    rateLimitUnit: 'second',
+    authMethod: 'admin_api_token',
+    values: { 'auth.access_token': 'x', 'var.shop_domain': 'x', 'var.api_version': '1' },
+  })
   const after = await snapshot()
   for (const [label, form, status] of [
     ["another company's instance", { instance: theirs.id }, 422],
@@ -711,7 +708,12 @@ t.test(
       const { flow: other } = await addFlow(ctx.db, admin, `Race ${round} elsewhere`, [])
       const [undo, shape] = await Promise.allSettled([
         undoMigration(ctx.db, admin, { connectorId: alongside.id, batchId }),
-        addShape(ctx.db, admin, other.id, { instanceId: copyId, endpointKey: 'get_orders', version: other.version }),
+        addShape(ctx.db, admin, {
+          flowId: other.id,
+          instanceId: copyId,
+          endpointKey: 'get_orders',
+          version: other.version,
+        }),
       ])
       t.equal(undo.status, 'fulfilled', `round ${round}: undo answers`)
       const undone = undo.status === 'fulfilled' && undo.value.undone

@@ -23,7 +23,8 @@ async function installWithInstance(actor: Actor, key: string, instanceName: stri
     ...method.fields.map((f) => [`auth.${f.key}`, 'x']),
     ...definition.variables.map((v) => [`var.${v.key}`, 'x']),
   ])
-  const instance = await createInstance(ctx.db, actor, box, connector.id, {
+  const instance = await createInstance(ctx.db, actor, box, {
+    connectorId: connector.id,
     name: instanceName,
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',
@@ -36,7 +37,8 @@ async function installWithInstance(actor: Actor, key: string, instanceName: stri
 }
 
 const shopify = await installWithInstance(admin, 'shopify', 'Shopify - UK')
-const shopifyUs = await createInstance(ctx.db, admin, box, shopify.connector.id, {
+const shopifyUs = await createInstance(ctx.db, admin, box, {
+  connectorId: shopify.connector.id,
   name: 'Shopify - US',
   timeZone: 'UTC',
   dateFormat: 'Y-m-d',
@@ -179,7 +181,8 @@ t.test('reorders and removes shapes', async (t) => {
   t.match(empty, /Connection shape 1 \(.+\) was removed from .+\./)
   t.match(empty, 'This process flow has no connection shapes.', 'right after removing the last one')
   t.notMatch(empty, 'no connection shapes yet', 'not "yet": it had some a moment ago')
-  await addShape(ctx.db, ctx.company.users.user, flowId, {
+  await addShape(ctx.db, ctx.company.users.user, {
+    flowId: flowId,
     instanceId: after[0]!.instanceId,
     endpointKey: after[0]!.endpointKey,
     version: Number(await version()),
@@ -515,7 +518,8 @@ t.test('removing a shape of an enabled flow offers an undo that puts the same sh
 t.test('a shape whose instance or endpoint is gone is not put back; the message says why', async (t) => {
   const flow = await client.post('/process-flows', { name: 'Refunds' })
   const id = /\/process-flows\/([0-9a-f-]+)/.exec(flow.headers.location as string)![1]!
-  const temporary = await createInstance(ctx.db, admin, box, xero.connector.id, {
+  const temporary = await createInstance(ctx.db, admin, box, {
+    connectorId: xero.connector.id,
     name: 'Xero - Temporary',
     timeZone: 'UTC',
     dateFormat: 'Y-m-d',

@@ -55,11 +55,10 @@ const xero = (await ctx.db.select().from(connectors).where(eq(connectors.id, wor
 const xeroMethod = xero.authMethods[0]!
 const completeDraft = await (async () => {
   const draft = await startDraft(ctx.db, actor)
-  await saveBasicDetails(
-    ctx.db,
-    actor,
-    draft.id,
-    {
+  await saveBasicDetails(ctx.db, actor, {
+    draftId: draft.id,
+    version: 1,
+    details: {
       name: 'Lost Answer ERP',
       version: 'v1',
       description: 'Ours.',
@@ -71,14 +70,12 @@ const completeDraft = await (async () => {
       rateLimitAmount: '5',
       rateLimitUnit: 'second',
     },
-    { version: 1 },
-  )
-  await editDraft(
-    ctx.db,
-    actor,
-    draft.id,
-    'auth-methods',
-    {
+  })
+  await editDraft(ctx.db, actor, {
+    draftId: draft.id,
+    step: 'auth-methods',
+    version: 2,
+    edit: {
       kind: 'authMethod',
       action: 'add',
       input: {
@@ -88,14 +85,12 @@ const completeDraft = await (async () => {
         fields: [{ key: 'token', label: 'API token', secret: true, required: true, default: '' }],
       },
     },
-    { version: 2 },
-  )
-  await editDraft(
-    ctx.db,
-    actor,
-    draft.id,
-    'endpoints',
-    {
+  })
+  await editDraft(ctx.db, actor, {
+    draftId: draft.id,
+    step: 'endpoints',
+    version: 3,
+    edit: {
       kind: 'endpoint',
       action: 'add',
       input: {
@@ -108,8 +103,7 @@ const completeDraft = await (async () => {
         variables: [],
       },
     },
-    { version: 3 },
-  )
+  })
   return draft.id
 })()
 const alongside = await (async () => {
