@@ -1,5 +1,5 @@
 // Installed connectors: the manage connectors list, one connector, removal. Installing: connector-install.ts.
-import { and, asc, count, desc, eq, ilike, lt, or, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import { hasUpdate, versionLabel } from './versions.js'
 import {
@@ -84,6 +84,10 @@ export interface ConnectorListQuery {
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
+
+/** How many process flows use an instance (through their connection shapes). */
+const flowsUsing = (instanceId: AnyPgColumn | SQL) =>
+  sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instanceId})`
 const siblingVersion = alias(marketplaceVersions, 'sibling_version')
 
 /**
@@ -121,7 +125,7 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
       // [id, name, authentication method, process flows using it] per instance shown: half the database's work of json_build_object.
       instances: sql<[string, string, string, number][]>`(
       select coalesce(json_agg(json_build_array(shown.id, shown.name, shown.auth_method_key,
-        (select count(distinct ${connectionShapes.processFlowId}) from ${connectionShapes} where ${connectionShapes.instanceId} = shown.id)
+        ${flowsUsing(sql`shown.id`)}
       ) order by lower(shown.name), shown.id), '[]')
       from (select ${instances.id} as id, ${instances.name} as name, ${instances.authMethodKey} as auth_method_key from ${instances}
         where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId}
@@ -190,7 +194,7 @@ export async function listInstancesOfConnector(db: Db, actor: Actor, connectorId
       id: instances.id,
       name: instances.name,
       authMethodKey: instances.authMethodKey,
-      flowCount: sql<number>`(select cast(count(distinct ${connectionShapes.processFlowId}) as integer) from ${connectionShapes} where ${connectionShapes.instanceId} = ${instances.id})`,
+      flowCount: flowsUsing(instances.id),
     })
     .from(instances)
     .where(and(eq(instances.connectorId, connector.id), eq(instances.companyId, actor.companyId)))
