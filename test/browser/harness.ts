@@ -154,6 +154,31 @@ export async function openManageConnectors(page: Page): Promise<void> {
  * same address (loading the address again would show something else after a form's POST).
  */
 export async function accessibilityProblems(page: Page): Promise<string[]> {
+  const html = await page.content()
+  const key = screenKey(html)
+  let problems = checkedScreens.get(key)
+  if (!problems) checkedScreens.set(key, (problems = await axeProblems(page, html)))
+  return problems
+}
+
+/**
+ * Screens this file has checked, by their HTML: axe's verdict depends only on the document (the
+ * viewport and styles are the same), so a screen shown again, most often the same screen without
+ * JavaScript, is not checked twice (each check takes 0.5–1 s).
+ */
+const checkedScreens = new Map<string, string[]>()
+
+/**
+ * The HTML without what differs between renders and is not seen: hidden inputs (CSRF tokens,
+ * one-time keys), ids, and the htmx attributes app.js adds when JavaScript runs.
+ */
+export function screenKey(html: string): string {
+  return html
+    .replace(/<input type="hidden"[^>]*>| data-(?:hx|htmx)-[a-z-]+="[^"]*"/g, '')
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '')
+}
+
+async function axeProblems(page: Page, html: string): Promise<string[]> {
   const context = page.context()
   let target = page
   let twin: BrowserContext | null = null
@@ -162,7 +187,6 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
       .browser()!
       .newContext({ storageState: await context.storageState(), baseURL: new URL(page.url()).origin })
     target = await twin.newPage()
-    const html = await page.content()
     await target.route(page.url(), (route) => route.fulfill({ body: html, contentType: 'text/html; charset=utf-8' }))
     await target.goto(page.url())
   }
