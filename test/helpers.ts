@@ -1,6 +1,8 @@
 // Test fixtures: a real database per test file (the PostgreSQL server when DATABASE_URL is set,
 // in-memory PGlite otherwise), the app built on it, and a cookie-keeping client over app.inject.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { Sql } from 'postgres'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { readConfig, type Config } from '../src/config.js'
@@ -9,6 +11,7 @@ import { publishCatalogue } from '../src/marketplace/publishing.js'
 import { readCatalogue } from '../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../src/domain/users.js'
 import type { Actor } from '../src/domain/actor.js'
+import { users } from '../src/db/schema.js'
 import type { Role } from '../src/domain/enums.js'
 
 export const PASSWORD = 'correct horse battery staple'
@@ -17,18 +20,38 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
+/**
+ * What a test database starts with: migrated only; also the real catalogue published (the browser
+ * tests); or also two companies with one user of each role (setup()).
+ */
+type Contents = 'migrated' | 'catalogue' | 'setup'
+
 /** A fresh, migrated database; dropped (server) or discarded (PGlite) when the test file ends. */
 export async function testDatabase(t: Teardown, options: DatabaseOptions = {}): Promise<Database> {
+  return (await databaseWith(t, 'migrated', options)).database
+}
+
+/** testDatabase, with the real catalogue published. */
+export async function catalogueDatabase(t: Teardown): Promise<Database> {
+  return (await databaseWith(t, 'catalogue', {})).database
+}
+
+async function databaseWith(
+  t: Teardown,
+  contents: Contents,
+  options: DatabaseOptions,
+): Promise<{ database: Database; companies: Companies }> {
   const url = process.env.DATABASE_URL
   if (!url) {
     const database = await openPglite(undefined, options)
     t.teardown(() => database.close())
-    return database
+    return { database, companies: await fill(database.db, contents) }
   }
   const { default: postgres } = await import('postgres')
   const name = `test_${Date.now()}_${randomBytes(4).toString('hex')}`
   const admin = postgres(url, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database "${name}"`)
+  const template = await templateOf(admin, url, contents)
+  await admin.unsafe(`create database "${name}" template "${template}"`)
   const testUrl = new URL(url)
   testUrl.pathname = `/${name}`
   const database = await openDatabase(testUrl.toString(), '', { max: 10, ...options })
@@ -37,7 +60,65 @@ export async function testDatabase(t: Teardown, options: DatabaseOptions = {}): 
     await admin.unsafe(`drop database if exists "${name}" with (force)`)
     await admin.end()
   })
-  return database
+  return { database, companies: contents === 'setup' ? await companiesIn(database.db) : NO_COMPANIES }
+}
+
+/**
+ * On the server, every test file of one run copies its database from the run's template (made by
+ * the first file that needs it, under a lock): a copy takes ~0.2 s, migrating and publishing the
+ * catalogue ~1 s, and hashing the companies' eight passwords more. A run is told apart by the test
+ * runner's process (each file's parent) and when it started; templates of runs over three hours old
+ * are dropped.
+ */
+async function templateOf(admin: Sql, url: string, contents: Contents): Promise<string> {
+  const run = createHash('sha256')
+    .update(`${bootId()} ${process.ppid} ${processStart(process.ppid)}`)
+    .digest('hex')
+  const name = `test_template_${Math.floor(Date.now() / 3_600_000)}_${run.slice(0, 12)}_${contents}`
+  const building = `${name}_building`
+  await admin.unsafe('select pg_advisory_lock(hashtext($1))', [name])
+  try {
+    const [exists] = await admin.unsafe('select 1 from pg_database where datname = $1', [name])
+    if (exists) return name
+    await dropStaleTemplates(admin)
+    await admin.unsafe(`drop database if exists "${building}" with (force)`)
+    await admin.unsafe(`create database "${building}"`)
+    const buildUrl = new URL(url)
+    buildUrl.pathname = `/${building}`
+    const database = await openDatabase(buildUrl.toString(), '', { max: 1 })
+    try {
+      await fill(database.db, contents)
+    } finally {
+      await database.close()
+    }
+    await admin.unsafe(`alter database "${building}" rename to "${name}"`)
+    return name
+  } finally {
+    await admin.unsafe('select pg_advisory_unlock(hashtext($1))', [name])
+  }
+}
+
+async function dropStaleTemplates(admin: Sql): Promise<void> {
+  const hour = Math.floor(Date.now() / 3_600_000)
+  const templates = await admin.unsafe<{ datname: string }[]>(
+    `select datname from pg_database where datname like 'test\\_template\\_%'`,
+  )
+  for (const { datname } of templates) {
+    const madeAt = Number(datname.split('_')[2])
+    if (hour - madeAt > 3) await admin.unsafe(`drop database if exists "${datname}" with (force)`)
+  }
+}
+
+const bootId = () => readFileOr('/proc/sys/kernel/random/boot_id')
+/** When a process started (clock ticks since boot), so a reused process id is another run. */
+const processStart = (pid: number) => readFileOr(`/proc/${pid}/stat`).split(' ')[21] ?? ''
+
+function readFileOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim()
+  } catch {
+    return ''
+  }
 }
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -71,22 +152,54 @@ export interface TestContext {
   other: { id: string; users: Record<Role, Actor> }
 }
 
-async function companyWithUsers(db: Database['db'], name: string): Promise<{ id: string; users: Record<Role, Actor> }> {
+type Company = { id: string; users: Record<Role, Actor> }
+type Companies = { company: Company; other: Company }
+const NO_COMPANIES = {} as Companies
+
+const ROLE_ORDER: Role[] = ['administrator', 'manager', 'user', 'read-only']
+const COMPANY_NAMES = { company: 'Acme Retail', other: 'Other Company' } as const
+const emailOf = (role: Role, companyName: string) =>
+  `${role}@${companyName.toLowerCase().replace(/[^a-z]+/g, '-')}.test`
+
+async function fill(db: Database['db'], contents: Contents): Promise<Companies> {
+  if (contents === 'migrated') return NO_COMPANIES
+  await publishCatalogue(db, await readCatalogue())
+  if (contents === 'catalogue') return NO_COMPANIES
+  return {
+    company: await companyWithUsers(db, COMPANY_NAMES.company),
+    other: await companyWithUsers(db, COMPANY_NAMES.other),
+  }
+}
+
+async function companyWithUsers(db: Database['db'], name: string): Promise<Company> {
   const company = await createCompany(db, name)
-  const slug = name.toLowerCase().replace(/[^a-z]+/g, '-')
-  const roles: Role[] = ['administrator', 'manager', 'user', 'read-only']
   const users = await Promise.all(
-    roles.map((role) =>
+    ROLE_ORDER.map((role) =>
       createUser(db, {
         companyId: company.id,
         role,
         password: PASSWORD,
         name: `${role} of ${name}`,
-        email: `${role}@${slug}.test`,
+        email: emailOf(role, name),
       }),
     ),
   )
-  return { id: company.id, users: Object.fromEntries(roles.map((r, i) => [r, users[i]!])) as Record<Role, Actor> }
+  return { id: company.id, users: Object.fromEntries(ROLE_ORDER.map((r, i) => [r, users[i]!])) as Record<Role, Actor> }
+}
+
+/** The two companies of a database copied from the setup template, read back by their users' addresses. */
+async function companiesIn(db: Database['db']): Promise<Companies> {
+  const rows = await db
+    .select({ id: users.id, companyId: users.companyId, name: users.name, email: users.email, role: users.role })
+    .from(users)
+  const of = (companyName: string): Company => {
+    const found = ROLE_ORDER.map((role) => rows.find((u) => u.email === emailOf(role, companyName))!)
+    return {
+      id: found[0]!.companyId,
+      users: Object.fromEntries(ROLE_ORDER.map((r, i) => [r, found[i]!])) as Record<Role, Actor>,
+    }
+  }
+  return { company: of(COMPANY_NAMES.company), other: of(COMPANY_NAMES.other) }
 }
 
 /** The app on a fresh database with the real catalogue published and two companies. */
@@ -94,10 +207,10 @@ export async function setup(
   t: Teardown,
   options: { logger?: object; onQuery?: DatabaseOptions['onQuery'] } = {},
 ): Promise<TestContext> {
-  const database = await testDatabase(t, options.onQuery ? { onQuery: options.onQuery } : {})
-  await publishCatalogue(database.db, await readCatalogue())
-  const company = await companyWithUsers(database.db, 'Acme Retail')
-  const other = await companyWithUsers(database.db, 'Other Company')
+  const {
+    database,
+    companies: { company, other },
+  } = await databaseWith(t, 'setup', options.onQuery ? { onQuery: options.onQuery } : {})
   const app = await buildApp({ config: testConfig(), database, ...(options.logger ? { logger: options.logger } : {}) })
   t.teardown(() => app.close())
   return { app, redirects: recordRedirects(app), database, db: database.db, company, other }

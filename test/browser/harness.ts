@@ -11,14 +11,12 @@ import { buildApp } from '../../src/app.js'
 import { connectors, marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connector-install.js'
 import { createInstance } from '../../src/domain/instances.js'
-import { publishCatalogue } from '../../src/marketplace/publishing.js'
 import { SecretBox } from '../../src/domain/secrets.js'
-import { readCatalogue } from '../../src/marketplace/manifest.js'
 import { createCompany, createUser } from '../../src/domain/users.js'
 import type { Actor } from '../../src/domain/actor.js'
 import type { Role } from '../../src/domain/enums.js'
 import type { Database } from '../../src/db/client.js'
-import { PASSWORD, testConfig, testDatabase } from '../helpers.js'
+import { catalogueDatabase, PASSWORD, testConfig } from '../helpers.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOTS = path.join(import.meta.dirname, '..', '..', 'test-results', 'screenshots')
@@ -44,8 +42,7 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
     else t.test('browser flows', { skip: `Chromium is missing at ${CHROMIUM} (apt-get install chromium)` }, () => {})
     return null
   }
-  const database = await testDatabase(t)
-  await publishCatalogue(database.db, await readCatalogue())
+  const database = await catalogueDatabase(t)
   const app = await buildApp({ config: testConfig(), database })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
