@@ -1,11 +1,13 @@
 // `npm run build`: compiles src/ to dist/ for `npm run start:prod` (plain `node`, no TypeScript
 // loader). The built code finds views/, public/ and drizzle/ one folder up, as src/ does, so the
-// output folder must sit in the project's root; the marketplace catalogue is copied beside it.
+// output folder must sit in the project's root; the marketplace catalogue is copied beside it, and
+// the static files are written to dist/static/ compressed ahead (src/plugins/assets.ts).
 import { execFileSync } from 'node:child_process'
 import { cpSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { writeAssets } from '../src/plugins/assets.js'
 
 export const ROOT = path.join(import.meta.dirname, '..')
 
@@ -27,6 +29,8 @@ export async function build(outDir = path.join(ROOT, 'dist')): Promise<void> {
   cpSync(path.join(ROOT, 'src', 'marketplace', 'catalogue'), path.join(outDir, 'marketplace', 'catalogue'), {
     recursive: true,
   })
+  // The static files, compressed ahead at the highest levels: the built server reads them as they are.
+  writeAssets(path.join(outDir, 'static'))
 }
 
 if (import.meta.url === `file://${process.argv[1]}`)

@@ -1,11 +1,13 @@
-// Static files: our CSS/JS/icons from public/ and htmx straight from its package (no front-end build).
-// Each file is read and compressed once, when the process starts (brotli and gzip at their highest
-// levels, which would be too slow per request), and served at an address holding a hash of its
-// content, cached by browsers for a year: a changed file gets a new address, so nobody sees a stale one.
+// Static files: our CSS/JS/icons from public/ and htmx straight from its package (no front-end bundler).
+// Each is compressed ahead (brotli and gzip at their highest levels, too slow per request) by
+// `npm run build` into dist/static/, which the built server reads as it is; run from the sources
+// (`npm start`, tests), the files are compressed once when the process starts. Each is served at an
+// address holding a hash of its content, cached by browsers for a year: a changed file gets a new
+// address, so nobody sees a stale one.
 import fp from 'fastify-plugin'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -57,13 +59,57 @@ function assetOf(name: string, file: string): Asset {
   }
 }
 
+/** The static files as `npm run build` wrote them, beside the compiled code (dist/static/). */
+const BUILT_DIR = path.join(import.meta.dirname, '..', 'static')
+const BUILT_INDEX = 'assets.json'
+
+/** What the build's index says of each file; the bytes are files beside it (`name`, `name.br`, `name.gz`). */
+type BuiltAsset = Omit<Asset, 'body' | 'br' | 'gzip'> & { name: string; compressed: boolean }
+
+/** Every static file, read and compressed from public/ and the htmx package. */
+function compressAssets(): Map<string, Asset> {
+  return new Map([
+    ...readdirSync(PUBLIC_DIR)
+      .filter((name) => TYPES[path.extname(name)])
+      .map((name): [string, Asset] => [name, assetOf(name, path.join(PUBLIC_DIR, name))]),
+    ['htmx.min.js', assetOf('htmx.min.js', HTMX_FILE)],
+  ])
+}
+
+/** Writes every static file, compressed ahead, into `dir` (the build's dist/static/). */
+export function writeAssets(dir: string): void {
+  mkdirSync(dir, { recursive: true })
+  const index: BuiltAsset[] = []
+  for (const [name, asset] of compressAssets()) {
+    writeFileSync(path.join(dir, name), asset.body)
+    if (asset.br && asset.gzip) {
+      writeFileSync(path.join(dir, `${name}.br`), asset.br)
+      writeFileSync(path.join(dir, `${name}.gz`), asset.gzip)
+    }
+    index.push({ name, url: asset.url, type: asset.type, etag: asset.etag, compressed: asset.br !== null })
+  }
+  writeFileSync(path.join(dir, BUILT_INDEX), JSON.stringify(index, null, 2))
+}
+
+/** The files a build compressed ahead, or null when running from the sources. */
+function builtAssets(dir: string): Map<string, Asset> | null {
+  if (!existsSync(path.join(dir, BUILT_INDEX))) return null
+  const index = JSON.parse(readFileSync(path.join(dir, BUILT_INDEX), 'utf8')) as BuiltAsset[]
+  return new Map(
+    index.map(({ name, compressed, ...asset }): [string, Asset] => [
+      name,
+      {
+        ...asset,
+        body: readFileSync(path.join(dir, name)),
+        br: compressed ? readFileSync(path.join(dir, `${name}.br`)) : null,
+        gzip: compressed ? readFileSync(path.join(dir, `${name}.gz`)) : null,
+      },
+    ]),
+  )
+}
+
 /** Every static file by its plain name (`app.css`, `htmx.min.js`); read once per process, the same in every process. */
-const ASSETS: ReadonlyMap<string, Asset> = new Map([
-  ...readdirSync(PUBLIC_DIR)
-    .filter((name) => TYPES[path.extname(name)])
-    .map((name): [string, Asset] => [name, assetOf(name, path.join(PUBLIC_DIR, name))]),
-  ['htmx.min.js', assetOf('htmx.min.js', HTMX_FILE)],
-])
+const ASSETS: ReadonlyMap<string, Asset> = builtAssets(BUILT_DIR) ?? compressAssets()
 
 /** The address a page links to for a static file, e.g. `asset('app.css')`; an unknown name is a bug. */
 export function assetUrl(name: string): string {
