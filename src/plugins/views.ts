@@ -117,6 +117,23 @@ export function withoutIndentation(template: string): string {
 /** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
 class Views extends Eta {
   readonly asset = assetUrl
+
+  constructor(config: ConstructorParameters<typeof Eta>[0]) {
+    super(config)
+    // Where each include leads, by the including file and the name: Eta's own cache of it builds a
+    // JSON key at every include (dozens per page).
+    const resolve = this.resolvePath!
+    const resolved = new Map<string, string>()
+    this.resolvePath = function (template, options) {
+      const key = `${options?.filepath ?? ''}\0${template}`
+      let file = resolved.get(key)
+      if (file === undefined) {
+        file = resolve.call(this, template, options)
+        if (this.config.cache) resolved.set(key, file)
+      }
+      return file
+    }
+  }
 }
 
 export default fp<{ production: boolean }>(
