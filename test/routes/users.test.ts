@@ -65,7 +65,7 @@ t.test('roles can be changed, but the last administrator stays one', async (t) =
     lockVersion: '1',
   })
   t.equal(self.statusCode, 422)
-  t.match(textOf(self.body), 'is the only administrator. Make somebody else an administrator first.')
+  t.match(textOf(self.body), 'is the only active administrator. Make somebody else an administrator first.')
 })
 
 t.test('only administrators reach the users page', async (t) => {
