@@ -87,8 +87,9 @@ export default async function accountRoutes(fastify: FastifyInstance) {
     return reply.seeOther('/account')
   })
 
-  // After an administrator reset your password: every page leads here until you choose your own.
-  const choose = { ...config, beforeNewPassword: true }
+  // After an administrator reset your password: every page leads here until you choose your own
+  // (no help link: it would lead here too).
+  const choose = { beforeNewPassword: true }
   app.get(NEW_PASSWORD, { config: choose }, async (request, reply) =>
     actorOf(request).mustChangePassword
       ? reply.page('account/new-password-page', { errors: {}, minLength: PASSWORD_MIN_LENGTH })
