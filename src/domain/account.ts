@@ -80,7 +80,8 @@ function newPasswordErrors(input: { password: string; confirm: string }): Record
   const errors: Record<string, string> = {}
   const weak = passwordProblem(input.password)
   if (weak) errors.password = weak
-  else if (input.confirm !== input.password) errors.confirm = 'Type the same new password twice.'
+  if (input.confirm.length > LIMITS.password) errors.confirm = tooLongMessage(LIMITS.password)
+  else if (!weak && input.confirm !== input.password) errors.confirm = 'Type the same new password twice.'
   return errors
 }
 
