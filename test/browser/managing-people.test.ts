@@ -41,9 +41,12 @@ for (const mode of world ? MODES : []) {
     t.ok(await a.page.getByRole('button', { name: 'reactivate Bo Chen' }).isVisible(), 'reactivate is offered')
     t.same(await accessibilityProblems(a.page), [], 'users page: no serious accessibility problems')
 
-    // Bo, still on the page they had open: the next click leads to sign-in.
-    await b.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'process flows' }).click()
+    // Bo, still on the page they had open: the next click (an htmx request with JavaScript, a plain
+    // GET without) leads to sign-in.
+    await b.page.getByLabel('Filter connectors by name').fill('xero')
+    await b.page.getByRole('button', { name: 'filter' }).click()
     await b.page.waitForURL((url) => url.pathname === '/login')
+    t.equal(new URL(b.page.url()).searchParams.get('next')?.startsWith('/connectors'), true, 'back there after sign-in')
     await b.page.getByRole('button', { name: 'sign in' }).waitFor()
     await logInAs(b.page, bo.email, PASSWORD)
     await b.page.getByText('That email and password do not match an account.').waitFor()
