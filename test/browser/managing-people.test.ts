@@ -94,3 +94,40 @@ for (const mode of world ? MODES : []) {
     t.same(problems, [], 'no console errors')
   })
 }
+
+for (const mode of world ? MODES : []) {
+  t.test(`reset a password: shown once; the person chooses their own at next sign-in, ${mode.label}`, async (t) => {
+    const { id, user: admin } = await world!.company()
+    const cy = await createUser(world!.database.db, {
+      companyId: id,
+      role: 'manager',
+      name: 'Cy Park',
+      email: `cy-${id.slice(0, 8)}@example.test`,
+      password: PASSWORD,
+    })
+    const a = await openPage(world!, mode.js)
+    const c = await openPage(world!, mode.js)
+    t.teardown(() => Promise.all([a.context.close(), c.context.close()]))
+    await logIn(a.page, admin)
+    await a.page.goto('/settings/users')
+    await a.page.getByRole('link', { name: 'reset password of Cy Park' }).click()
+    await a.page.getByRole('heading', { level: 1, name: 'Reset the password of Cy Park?' }).waitFor()
+    await a.page.getByRole('button', { name: 'reset password' }).click()
+    await a.page.getByRole('heading', { level: 1, name: 'New password for Cy Park' }).waitFor()
+    const password = (await a.page.locator('#generated-password').textContent())!.trim()
+    t.match(password, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/, 'a readable generated password')
+    t.same(await accessibilityProblems(a.page), [], 'the password page: no serious accessibility problems')
+
+    await logInAs(c.page, cy.email, password)
+    await c.page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor()
+    await c.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'process flows' }).click()
+    await c.page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor()
+    t.equal(new URL(c.page.url()).pathname, '/account/new-password', 'every page leads here until it is done')
+    await c.page.getByLabel('New password', { exact: true }).fill('cy chose this one')
+    await c.page.getByLabel('New password again').fill('cy chose this one')
+    await c.page.getByRole('button', { name: 'save new password' }).click()
+    await c.page.getByText('Your new password is saved.').waitFor()
+    await c.page.getByRole('heading', { level: 1, name: 'Manage connectors' }).waitFor()
+    t.same([...a.problems, ...c.problems], [], 'no console errors')
+  })
+}
