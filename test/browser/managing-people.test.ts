@@ -2,7 +2,7 @@
 // out at its next click; anybody changes their own password on their account page. With and
 // without JavaScript.
 import t from 'tap'
-import type { Page } from 'playwright'
+import type { Page } from 'playwright-core'
 import { createUser } from '../../src/domain/users.js'
 import { PASSWORD } from '../helpers.js'
 import { accessibilityProblems, logIn, MODES, openPage, startBrowserWorld } from './harness.js'

@@ -4,6 +4,7 @@ import { auditEvents, sessions, users } from '../../src/db/schema.js'
 import { addUser } from '../../src/domain/users.js'
 import { deactivateUser } from '../../src/domain/people.js'
 import { createFlow } from '../../src/domain/flows.js'
+import { Invalid } from '../../src/domain/errors.js'
 import { Client, hiddenFields, PASSWORD, setup, signedIn, textOf } from '../helpers.js'
 
 /** The SQL of every statement sent, without its parameters: what work a request did. */
@@ -322,9 +323,9 @@ t.test('the last active administrator can be neither demoted nor deactivated, ev
     deactivateUser(ctx.db, { ...formerActor, companyId: ctx.other.id, role: 'administrator' }, survivor!.id, {
       version: survivor!.version,
     }),
-    {
-      fields: { '': `${survivor!.name} is the only active administrator. Make somebody else an administrator first.` },
-    },
+    new Invalid({
+      '': `${survivor!.name} is the only active administrator. Make somebody else an administrator first.`,
+    }),
   )
 })
 
