@@ -52,8 +52,9 @@ for (const mode of world ? MODES : []) {
     await b.page.getByText('That email and password do not match an account.').waitFor()
     t.equal(new URL(b.page.url()).pathname, '/login', 'they cannot sign in again')
 
-    // Reactivated, they can.
-    await a.page.getByRole('button', { name: 'reactivate Bo Chen' }).click()
+    // Reactivated (with the keyboard), they can.
+    await a.page.getByRole('button', { name: 'reactivate Bo Chen' }).focus()
+    await a.page.keyboard.press('Enter')
     await a.page.getByText('Bo Chen is active again and can sign in as user.').waitFor()
     await logInAs(b.page, bo.email, PASSWORD)
     await b.page.waitForURL((url) => url.pathname === '/connectors')
