@@ -13,6 +13,7 @@ import { addShape } from '../src/domain/connection-shapes.js'
 import { SecretBox } from '../src/domain/secrets.js'
 import { BUILDER_STEPS, startDraft } from '../src/domain/builder.js'
 import { applyMigration } from '../src/domain/instance-moves/index.js'
+import { createUser } from '../src/domain/users.js'
 import { testConfig, type TestContext } from './helpers.js'
 
 export interface World {
@@ -21,6 +22,7 @@ export interface World {
   flowId: string
   shapeId: string
   customMarketplaceId: string
+  /** A person who never did anything: settings > users' routes deactivate, reset and remove them, not a signed-in client. */
   userId: string
   endpointKey: string
   draftId: string
@@ -115,6 +117,13 @@ export async function buildWorld(
     authMethods: {},
     endpoints: {},
   })
+  const person = await createUser(ctx.db, {
+    companyId: company.id,
+    role: 'user',
+    password: 'a password nobody uses',
+    name: 'Sam Spare',
+    email: `sam.spare@${company.id.slice(0, 8)}.test`,
+  })
   return {
     draftId: draft.id,
     migrationConnectorId: second.id,
@@ -124,7 +133,7 @@ export async function buildWorld(
     flowId: flow.id,
     shapeId: shape.id!,
     customMarketplaceId: custom!.id,
-    userId: company.users.user!.id,
+    userId: person.id,
     endpointKey: definition.endpoints[0]!.key,
   }
 }

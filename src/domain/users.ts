@@ -1,15 +1,14 @@
 // Users and signing in. Sessions are rows keyed by a hash of the cookie's random token.
 import { createHash, randomBytes } from 'node:crypto'
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
 import { companies, sessions, users } from '../db/schema.js'
 import { ROLES, type Role } from './enums.js'
 import { retryOnceIfViolated, violates } from '../db/errors.js'
 import { recordEvent, type AuditEntry } from './audit.js'
 import { requirePermission } from './actor.js'
-import { EditConflict, Invalid, NotFound } from './errors.js'
-import { runCommand, type Done } from './command.js'
-import type { EditForm } from './edit-form.js'
-import type { Db, Queryable, Tx } from '../db/client.js'
+import { Invalid } from './errors.js'
+import { runCommand } from './command.js'
+import type { Db, Queryable } from '../db/client.js'
 import { preparedQuery } from '../db/prepared.js'
 import type { Actor } from './actor.js'
 import { hashPassword, passwordProblem, UNUSABLE_HASH, verifyPassword } from './passwords.js'
@@ -17,7 +16,7 @@ import { LIMITS, tooLongMessage } from './limits.js'
 
 export const SESSION_DAYS = 14
 
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
 const sessionUser = preparedQuery((db) =>
   db
@@ -27,18 +26,42 @@ const sessionUser = preparedQuery((db) =>
       name: users.name,
       email: users.email,
       role: users.role,
+      mustChangePassword: users.mustChangePassword,
       sessionId: sessions.id,
+      lastSeenAt: sessions.lastSeenAt,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sql.placeholder('tokenHash')), gt(sessions.expiresAt, sql`now()`)))
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('tokenHash')),
+        gt(sessions.expiresAt, sql`now()`),
+        isNull(users.deactivatedAt),
+      ),
+    )
     .prepare('user_for_session'),
 )
 
-/** The signed-in user for a session token, or null (unknown or expired): one query. */
-export async function userForSession(db: Db, token: string): Promise<(Actor & { sessionId: string }) | null> {
+/** How stale a session's "last seen" may get before a request writes it again. */
+const LAST_SEEN_EVERY_MS = 60_000
+
+export type SessionUser = Actor & { sessionId: string; mustChangePassword: boolean }
+
+/**
+ * The signed-in user for a session token, or null (unknown, expired, or the person is deactivated):
+ * one query, and a second at most once a minute per session to note when it was last used.
+ */
+export async function userForSession(db: Db, token: string): Promise<SessionUser | null> {
   const [row] = await sessionUser(db).execute({ tokenHash: tokenHash(token) })
-  return row ?? null
+  if (!row) return null
+  const { lastSeenAt, ...user } = row
+  if (Date.now() - lastSeenAt.getTime() > LAST_SEEN_EVERY_MS) {
+    await db
+      .update(sessions)
+      .set({ lastSeenAt: sql`now()` })
+      .where(and(eq(sessions.id, row.sessionId), lt(sessions.lastSeenAt, sql`now() - interval '60 seconds'`)))
+  }
+  return user
 }
 
 /**
@@ -71,19 +94,28 @@ export async function authenticate(db: Db, email: SignInEmail, password: string)
   const [user] = await db
     .select()
     .from(users)
-    .where(and(eq(sql`lower(${users.email})`, email), eq(users.signsIn, true)))
+    // A deactivated person is refused like a wrong password: the same words, the same time spent.
+    .where(and(eq(sql`lower(${users.email})`, email), eq(users.signsIn, true), isNull(users.deactivatedAt)))
   const ok = await verifyPassword(password, user?.passwordHash ?? UNUSABLE_HASH)
   if (!user || !ok) return null
   return { id: user.id, companyId: user.companyId, name: user.name, email: user.email, role: user.role }
 }
 
+/** Where a session was started from, as "your account" lists it. */
+export interface SessionOrigin {
+  userAgent: string | null
+  ipAddress: string | null
+}
+
 /** Starts a session for a user and returns the token for the cookie. */
-export async function startSession(db: Db, userId: string): Promise<string> {
+export async function startSession(db: Db, userId: string, origin?: SessionOrigin): Promise<string> {
   const token = randomBytes(32).toString('base64url')
   await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`))
   await db.insert(sessions).values({
     id: tokenHash(token),
     userId,
+    userAgent: origin?.userAgent?.slice(0, 500) ?? null,
+    ipAddress: origin?.ipAddress ?? null,
     expiresAt: sql`now() + make_interval(days => ${SESSION_DAYS})`,
   })
   return token
@@ -196,15 +228,19 @@ export interface CompanyUser {
   role: Role
   createdAt: Date
   version: number
+  deactivatedAt: Date | null
+  mustChangePassword: boolean
 }
 
-const companyUser = {
+export const companyUser = {
   id: users.id,
   name: users.name,
   email: users.email,
   role: users.role,
   createdAt: users.createdAt,
   version: users.version,
+  deactivatedAt: users.deactivatedAt,
+  mustChangePassword: users.mustChangePassword,
 }
 
 export async function listUsers(db: Db, actor: Actor): Promise<CompanyUser[]> {
@@ -290,77 +326,4 @@ export async function addUser(db: Db, actor: Actor, input: UserInput): Promise<C
       },
     }),
   )
-}
-
-/** The role form was read before somebody changed that user's role: nothing is changed. */
-export class RoleConflict extends EditConflict {
-  constructor(readonly user: CompanyUser) {
-    super('user', null)
-    this.message = `The role of ${user.name} was changed meanwhile: it is now ${user.role}. Yours was not saved; choose again if it is still needed.`
-  }
-}
-
-/**
- * Changes a user's role, from a form read at `form.version` of that user; the company always keeps
- * at least one administrator. Once per form submission.
- */
-export async function changeRole(
-  db: Db,
-  actor: Actor,
-  userId: string,
-  role: string,
-  form: EditForm,
-): Promise<CompanyUser> {
-  requirePermission(actor, 'manageUsers')
-  if (!(ROLES as readonly string[]).includes(role)) throw new Invalid({ role: 'Choose a role.' })
-  return runCommand(db, actor, {
-    permission: 'manageUsers',
-    submission: form.submission,
-    replay: async (tx) => {
-      const [done] = await tx
-        .select(companyUser)
-        .from(users)
-        .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
-      if (!done) throw new NotFound('That user')
-      return done
-    },
-    run: (tx) => changeRoleOf(tx, actor, userId, role, form),
-  })
-}
-
-async function changeRoleOf(
-  tx: Tx,
-  actor: Actor,
-  userId: string,
-  role: string,
-  form: EditForm,
-): Promise<Done<CompanyUser>> {
-  // Locks the company's administrators so two demotions cannot leave none.
-  const admins = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator')))
-    .for('update')
-  const [user] = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
-    .for('update')
-  if (!user) throw new NotFound('That user')
-  if (user.version !== form.version) throw new RoleConflict(user)
-  if (user.role === 'administrator' && role !== 'administrator' && admins.length <= 1) {
-    throw new Invalid({ role: `${user.name} is the only administrator. Make somebody else an administrator first.` })
-  }
-  const [updated] = await tx
-    .update(users)
-    .set({ role: role as Role, version: sql`${users.version} + 1` })
-    .where(eq(users.id, userId))
-    .returning(companyUser)
-  const audit: AuditEntry = {
-    action: 'change role',
-    subjectType: 'user',
-    subjectId: userId,
-    summary: `changed the role of ${user.name} from ${user.role} to ${role}`,
-  }
-  return { result: updated!, resultId: userId, audit }
 }

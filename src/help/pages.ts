@@ -61,6 +61,12 @@ export const HELP_PAGES = [
     title: 'Removing a connector',
     summary: 'The housekeeping first, then cog, trash and type confirm.',
   },
+  {
+    slug: 'managing-people',
+    title: 'Managing people',
+    summary:
+      'Add people and set their roles; deactivate, reactivate or remove them; reset a password; change your own and end your sessions.',
+  },
 ] as const satisfies readonly HelpPage[]
 
 /** The name of a help page, as a route's config names it (`config: { help: ... }`). */

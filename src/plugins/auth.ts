@@ -2,12 +2,12 @@
 // user unless its config says `public: true`; routes name the permission they need.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { can, type Actor, type Permission } from '../domain/actor.js'
+import { can, type Permission } from '../domain/actor.js'
 import { Forbidden } from '../domain/errors.js'
-import { endSession, SESSION_DAYS, startSession, userForSession } from '../domain/users.js'
+import { endSession, SESSION_DAYS, startSession, userForSession, type SessionUser } from '../domain/users.js'
 import { cookieOptions } from './security.js'
 
-export type CurrentUser = Actor & { sessionId: string }
+export type CurrentUser = SessionUser
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +22,8 @@ declare module 'fastify' {
     public?: boolean
     /** What the signed-in user's role must allow. */
     permission?: Permission
+    /** Reachable while the signed-in user must choose a new password (every other page leads there). */
+    beforeNewPassword?: boolean
   }
 }
 
@@ -93,6 +95,8 @@ export default fp<{ production: boolean }>(
       const config = request.routeOptions.config
       if (config?.public) return
       if (!request.user) return redirectToLogin(request, reply)
+      // An administrator reset this person's password: nothing else until they choose their own.
+      if (request.user.mustChangePassword && !config?.beforeNewPassword) return redirectTo(request, reply, NEW_PASSWORD)
     })
 
     // Before the body is validated: a role that may not do this learns nothing about its input.
@@ -105,7 +109,8 @@ export default fp<{ production: boolean }>(
       const old = this.request.cookies[SESSION_COOKIE]
       // A new token on every sign-in: a session id planted before sign-in is worth nothing after it.
       if (old) await endSession(app.db, old)
-      const token = await startSession(app.db, userId)
+      const userAgent = this.request.headers['user-agent'] ?? null
+      const token = await startSession(app.db, userId, { userAgent, ipAddress: this.request.ip })
       started.set(this.request, token)
       this.setCookie(SESSION_COOKIE, token, sessionCookie)
     })
@@ -129,10 +134,16 @@ export default fp<{ production: boolean }>(
   { name: 'auth', dependencies: ['database', 'security'] },
 )
 
+/** Where a person whose password was reset chooses a new one. */
+export const NEW_PASSWORD = '/account/new-password'
+
 function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
   // Back to this page after signing in, when it is a plain page of this site.
   const back = request.method === 'GET' ? sameOriginPath(request.url) : null
-  const login = back ? `/login?next=${encodeURIComponent(back)}` : '/login'
+  return redirectTo(request, reply, back ? `/login?next=${encodeURIComponent(back)}` : '/login')
+}
+
+function redirectTo(request: FastifyRequest, reply: FastifyReply, login: string) {
   if (isHtmx(request)) {
     // htmx follows this with a full page load instead of swapping the login page into a fragment.
     return reply.code(401).header('HX-Redirect', login).send()

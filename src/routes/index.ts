@@ -7,6 +7,7 @@ import marketplace from './marketplace.js'
 import instances from './instances.js'
 import processFlows from './process-flows.js'
 import users from './users.js'
+import account from './account.js'
 import help from './help.js'
 import builder from './builder.js'
 import connectorSettings from './connector-settings.js'
@@ -22,6 +23,7 @@ export default async function routes(app: FastifyInstance) {
   await app.register(instances)
   await app.register(processFlows)
   await app.register(users)
+  await app.register(account)
   await app.register(help)
   await app.register(builder)
   await app.register(connectorSettings)

@@ -75,7 +75,7 @@ export default async function login(fastify: FastifyInstance) {
     return reply.redirect(next, 303)
   })
 
-  app.post('/logout', async (_request, reply) => {
+  app.post('/logout', { config: { beforeNewPassword: true } }, async (_request, reply) => {
     await reply.signOut()
     reply.flash('You have signed out.')
     return reply.redirect('/login', 303)

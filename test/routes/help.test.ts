@@ -54,6 +54,7 @@ const ids: Record<string, string> = {
   flowId: world.flowId,
   shapeId: world.shapeId,
   draftId: world.draftId,
+  userId: world.userId,
   updatableConnectorId: updatable.id,
   modifiedConnectorId: modified.id,
 }
@@ -114,7 +115,16 @@ t.test('the screens with no help page of their own are only these', async (t) =>
     .filter((r) => r.method === 'GET' && !r.help)
     .map((r) => r.url)
     .sort()
-  t.same(without, ['/', '/healthz', '/help', '/help/:slug', '/login', '/readyz', '/robots.txt', '/settings/users'])
+  t.same(without, [
+    '/',
+    '/account/new-password',
+    '/healthz',
+    '/help',
+    '/help/:slug',
+    '/login',
+    '/readyz',
+    '/robots.txt',
+  ])
 })
 
 t.test('a route that names a help page which does not exist is refused when the app is built', async (t) => {

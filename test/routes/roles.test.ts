@@ -13,7 +13,13 @@ const clients = Object.fromEntries(
 )
 
 /** Routes any signed-in user may post to. */
-const OPEN_TO_EVERY_ROLE = new Set(['POST /logout'])
+const OPEN_TO_EVERY_ROLE = new Set([
+  'POST /logout',
+  'POST /account/password',
+  'POST /account/sessions/end',
+  'POST /account/sessions/end-others',
+  'POST /account/new-password',
+])
 
 t.test('every mutating route declares the permission it needs', async (t) => {
   for (const route of ctx.app.routeTable.filter((r) => r.method !== 'GET' && !r.public)) {

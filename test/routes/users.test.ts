@@ -1,7 +1,10 @@
 import t from 'tap'
 import { and, eq } from 'drizzle-orm'
-import { auditEvents, users } from '../../src/db/schema.js'
+import { auditEvents, sessions, users } from '../../src/db/schema.js'
 import { addUser } from '../../src/domain/users.js'
+import { deactivateUser } from '../../src/domain/people.js'
+import { createFlow } from '../../src/domain/flows.js'
+import { Invalid } from '../../src/domain/errors.js'
 import { Client, hiddenFields, PASSWORD, setup, signedIn, textOf } from '../helpers.js'
 
 /** The SQL of every statement sent, without its parameters: what work a request did. */
@@ -65,7 +68,7 @@ t.test('roles can be changed, but the last administrator stays one', async (t) =
     lockVersion: '1',
   })
   t.equal(self.statusCode, 422)
-  t.match(textOf(self.body), 'is the only administrator. Make somebody else an administrator first.')
+  t.match(textOf(self.body), 'is the only active administrator. Make somebody else an administrator first.')
 })
 
 t.test('only administrators reach the users page', async (t) => {
@@ -188,4 +191,227 @@ t.test('add user sent twice adds one user and answers the same', async (t) => {
   const [a, b] = await Promise.all([admin.post('/settings/users', form), admin.post('/settings/users', form)])
   t.same([a.statusCode, b.statusCode], [303, 303], 'no "already signs in" for the second')
   t.equal((await ctx.db.select().from(users).where(eq(users.email, 'finn@acme.test'))).length, 1)
+})
+
+/** A new person of the company, signed in, for a test of its own. */
+async function newPerson(role: 'user' | 'administrator' | 'manager' = 'user', company = ctx.company) {
+  const email = `${role}.${Math.random().toString(36).slice(2, 10)}@people.test`
+  const person = await addUser(ctx.db, company.users.administrator, {
+    name: `Person ${email.split('@')[0]}`,
+    email,
+    role,
+    password: 'a long enough password',
+  })
+  const client = new Client(ctx.app)
+  await client.signIn(email, 'a long enough password')
+  return { person, client, email }
+}
+
+const sessionsOf = async (userId: string) => ctx.db.select().from(sessions).where(eq(sessions.userId, userId))
+const rowForm = async (client: Client, action: string) =>
+  hiddenFields((await client.get('/settings/users')).body, action)
+
+t.test('deactivate: their open session ends at once, they cannot sign in, their name stays; reactivate', async (t) => {
+  const { person, client, email } = await newPerson()
+  // Something they did, so their name is on it.
+  await createFlow(ctx.db, { ...person, companyId: ctx.company.id }, { name: `Flow of ${person.name}` })
+  const action = `/settings/users/${person.id}/deactivate`
+  const done = await admin.post(action, await rowForm(admin, action))
+  t.equal(done.statusCode, 303)
+  const page = textOf((await admin.get('/settings/users')).body)
+  t.match(page, `${person.name} is deactivated: their sessions have ended and they cannot sign in.`)
+  t.match(page, new RegExp(`${person.name} ${email} .*? deactivated reactivate ${person.name}`))
+  t.same(await sessionsOf(person.id), [], 'their sessions are gone')
+  const next = await client.get('/connectors')
+  t.equal(next.statusCode, 303, 'their next click')
+  t.match(next.headers.location, /^\/login/)
+  const htmx = await client.get('/connectors', { 'hx-request': 'true' })
+  t.equal(htmx.headers['hx-redirect'], '/login?next=%2Fconnectors', 'an htmx click leads to sign-in too')
+
+  const again = new Client(ctx.app, { address: '192.0.2.40' })
+  await again.get('/login')
+  const refused = await again.post('/login', { email, password: 'a long enough password' })
+  t.equal(refused.statusCode, 422)
+  t.match(
+    textOf(refused.body),
+    'That email and password do not match an account.',
+    'the same words as a wrong password',
+  )
+  const [row] = await ctx.db.select().from(users).where(eq(users.id, person.id))
+  t.ok(row!.deactivatedAt, 'the person is kept')
+  const [event] = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.actorId, person.id), eq(auditEvents.action, 'create process flow')))
+  t.ok(event, 'what they did still names them')
+  const [deactivated] = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.subjectId, person.id), eq(auditEvents.action, 'deactivate user')))
+  t.equal(deactivated!.actorId, ctx.company.users.administrator.id, 'in the audit log')
+
+  const back = `/settings/users/${person.id}/reactivate`
+  t.equal((await admin.post(back, await rowForm(admin, back))).statusCode, 303)
+  t.match(textOf((await admin.get('/settings/users')).body), `${person.name} is active again and can sign in as user.`)
+  await again.signIn(email, 'a long enough password')
+  t.equal((await again.get('/connectors')).statusCode, 200, 'they sign in again')
+})
+
+t.test('nobody deactivates themselves; a stale form is refused saying what the person is now', async (t) => {
+  const self = `/settings/users/${ctx.company.users.administrator.id}/deactivate`
+  const refused = await admin.post(self, { lockVersion: '1' })
+  t.equal(refused.statusCode, 422)
+  t.match(textOf(refused.body), 'You cannot deactivate yourself')
+  t.notMatch(refused.body, `action="${self}"`, 'no deactivate button for yourself')
+  const { person } = await newPerson()
+  const action = `/settings/users/${person.id}/deactivate`
+  const form = await rowForm(admin, action)
+  t.equal((await admin.post(action, form)).statusCode, 303)
+  const stale = await admin.post(`/settings/users/${person.id}/reactivate`, form)
+  t.equal(stale.statusCode, 409)
+  t.match(textOf(stale.body), `${person.name} was changed meanwhile: they are now deactivated. Nothing was done`)
+})
+
+t.test('the last active administrator can be neither demoted nor deactivated, even by two at once', async (t) => {
+  // The other company: its administrator and one more.
+  const first = ctx.other.users.administrator
+  const { person: second, client: secondClient } = await newPerson('administrator', ctx.other)
+  const firstClient = await signedIn(ctx.app, first)
+  const demoteSecond = `/settings/users/${second.id}/role`
+  const demoteFirst = `/settings/users/${first.id}/role`
+  const [a, b] = await Promise.all([
+    firstClient.post(demoteSecond, { ...(await rowForm(firstClient, demoteSecond)), role: 'user' }),
+    secondClient.post(demoteFirst, { ...(await rowForm(secondClient, demoteFirst)), role: 'user' }),
+  ])
+  t.same([a.statusCode, b.statusCode].sort(), [303, 422], 'one demotion is refused')
+  const activeAdmins = async () =>
+    (await ctx.db.select().from(users).where(eq(users.companyId, ctx.other.id))).filter(
+      (u) => u.role === 'administrator' && !u.deactivatedAt,
+    )
+  t.equal((await activeAdmins()).length, 1, 'one administrator left')
+
+  // Make both administrators again, then both deactivate each other at once.
+  const [left] = await activeAdmins()
+  const demotedId = left!.id === first.id ? second.id : first.id
+  const leftClient = left!.id === first.id ? firstClient : secondClient
+  const promote = `/settings/users/${demotedId}/role`
+  t.equal(
+    (await leftClient.post(promote, { ...(await rowForm(leftClient, promote)), role: 'administrator' })).statusCode,
+    303,
+  )
+  const [firstPage, secondPage] = await Promise.all([
+    firstClient.get('/settings/users'),
+    secondClient.get('/settings/users'),
+  ])
+  const offSecond = `/settings/users/${second.id}/deactivate`
+  const offFirst = `/settings/users/${first.id}/deactivate`
+  const [c, d] = await Promise.all([
+    firstClient.post(offSecond, hiddenFields(firstPage.body, offSecond)),
+    secondClient.post(offFirst, hiddenFields(secondPage.body, offFirst)),
+  ])
+  t.ok([c.statusCode, d.statusCode].includes(303), 'one deactivation is done')
+  t.ok(
+    [c.statusCode, d.statusCode].every((s) => s < 500),
+    'no server error',
+  )
+  t.equal((await activeAdmins()).length, 1, 'still one active administrator')
+
+  // A page read while still an administrator: the domain refuses by the rows as they are now.
+  const [survivor] = await activeAdmins()
+  const formerActor = survivor!.id === first.id ? second : first
+  await t.rejects(
+    deactivateUser(ctx.db, { ...formerActor, companyId: ctx.other.id, role: 'administrator' }, survivor!.id, {
+      version: survivor!.version,
+    }),
+    new Invalid({
+      '': `${survivor!.name} is the only active administrator. Make somebody else an administrator first.`,
+    }),
+  )
+})
+
+t.test('remove: only a person who never did anything; anybody else is refused with the reason', async (t) => {
+  const { person: busy } = await newPerson()
+  await createFlow(ctx.db, { ...busy, companyId: ctx.company.id }, { name: `Flow by ${busy.name}` })
+  const busyAction = `/settings/users/${busy.id}/remove`
+  const prompt = await admin.get(busyAction)
+  t.equal(prompt.statusCode, 200)
+  t.match(textOf(prompt.body), `Remove user ${busy.name}?`)
+  const wrong = await admin.post(busyAction, { ...hiddenFields(prompt.body, busyAction), confirm: 'yes' })
+  t.equal(wrong.statusCode, 422)
+  const refused = await admin.post(busyAction, { ...hiddenFields(prompt.body, busyAction), confirm: 'confirm' })
+  t.equal(refused.statusCode, 409)
+  t.match(textOf(refused.body), `${busy.name} cannot be removed: the audit log names them for 1 change.`)
+  t.match(textOf(refused.body), `To stop ${busy.name} signing in, deactivate them on the users page instead.`)
+  t.equal((await ctx.db.select().from(users).where(eq(users.id, busy.id))).length, 1, 'still there')
+
+  const { person: idle } = await newPerson()
+  const action = `/settings/users/${idle.id}/remove`
+  const page = await admin.get(action)
+  const removed = await admin.post(action, { ...hiddenFields(page.body, action), confirm: 'confirm' })
+  t.equal(removed.statusCode, 303)
+  t.match(textOf((await admin.get('/settings/users')).body), `The user ${idle.name} was removed.`)
+  t.same(await ctx.db.select().from(users).where(eq(users.id, idle.id)), [], 'gone')
+  t.same(await sessionsOf(idle.id), [], 'with their sessions')
+  const [event] = await ctx.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.subjectId, idle.id), eq(auditEvents.action, 'remove user')))
+  t.ok(event, 'in the audit log')
+
+  const self = `/settings/users/${ctx.company.users.administrator.id}/remove`
+  const selfPage = await admin.get(self)
+  const selfRefused = await admin.post(self, { ...hiddenFields(selfPage.body, self), confirm: 'confirm' })
+  t.equal(selfRefused.statusCode, 409)
+  t.match(textOf(selfRefused.body), 'cannot be removed: it is you.')
+})
+
+t.test('reset password: shown once, their sessions end, and they must choose a new one at next sign-in', async (t) => {
+  const { person, client, email } = await newPerson()
+  const action = `/settings/users/${person.id}/password`
+  const prompt = await admin.get(action)
+  t.equal(prompt.statusCode, 200)
+  t.match(textOf(prompt.body), `Reset the password of ${person.name}?`)
+  const reset = await admin.post(action, hiddenFields(prompt.body, action))
+  t.equal(reset.statusCode, 200)
+  t.equal(reset.headers['cache-control'], 'no-store', 'never cached')
+  const password = /<code id="generated-password">([^<]+)<\/code>/.exec(reset.body)![1]!
+  t.match(password, /^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/)
+  const [row] = await ctx.db.select().from(users).where(eq(users.id, person.id))
+  t.notMatch(row!.passwordHash, password, 'only its hash is stored')
+  t.notMatch((await admin.get('/settings/users')).body, password, 'not shown again')
+  t.match(textOf((await admin.get('/settings/users')).body), 'must choose a new password')
+  t.equal((await client.get('/connectors')).statusCode, 303, 'their session has ended')
+
+  const fresh = new Client(ctx.app, { address: '192.0.2.41' })
+  await fresh.get('/login')
+  t.equal((await fresh.post('/login', { email, password: 'a long enough password' })).statusCode, 422, 'old one')
+  await fresh.signIn(email, password)
+  const anywhere = await fresh.get('/process-flows')
+  t.equal(anywhere.statusCode, 303)
+  t.equal(anywhere.headers.location, '/account/new-password', 'every page leads to choosing a new password')
+  const post = await fresh.post('/account/sessions/end-others')
+  t.equal(post.headers.location, '/account/new-password', 'every form too')
+  const form = await fresh.get('/account/new-password')
+  t.equal(form.statusCode, 200)
+  const weak = await fresh.post('/account/new-password', { password: 'short', confirm: 'short' })
+  t.equal(weak.statusCode, 422)
+  t.match(weak.body, /id="field-password-error">Use at least 12 characters/)
+  const mismatch = await fresh.post('/account/new-password', { password: 'my very own password', confirm: 'other' })
+  t.match(mismatch.body, /id="field-confirm-error">Type the same new password twice./)
+  const chosen = await fresh.post('/account/new-password', {
+    password: 'my very own password',
+    confirm: 'my very own password',
+  })
+  t.equal(chosen.statusCode, 303)
+  t.equal((await fresh.get('/process-flows')).statusCode, 200, 'then everything opens')
+  t.equal((await fresh.get('/account/new-password')).statusCode, 303, 'and the form is done with')
+  const later = new Client(ctx.app, { address: '192.0.2.42' })
+  await later.signIn(email, 'my very own password')
+  t.equal((await later.get('/connectors')).statusCode, 200)
+
+  const self = `/settings/users/${ctx.company.users.administrator.id}/password`
+  const selfPrompt = await admin.get(self)
+  const selfRefused = await admin.post(self, hiddenFields(selfPrompt.body, self))
+  t.equal(selfRefused.statusCode, 422)
+  t.match(textOf(selfRefused.body), 'Change your own password on your account page')
 })

@@ -49,6 +49,10 @@ export const users = pgTable(
     signsIn: boolean('signs_in').notNull().default(true),
     // The optimistic lock of the role form: +1 on every change, a form based on an older one is refused.
     version: integer('version').notNull().default(1),
+    // Set while the person is deactivated: they cannot sign in, and their name stays on what they did.
+    deactivatedAt: timestamp('deactivated_at', { withTimezone: true }),
+    // After an administrator reset their password: every page asks for a new one until it is chosen.
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
   },
   (t) => [
     // One account signs in with an address; a company lists an address once.
@@ -72,6 +76,11 @@ export const sessions = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    // What "your account" shows of each session: the browser, the address and when it was last used.
+    userAgent: text('user_agent'),
+    ipAddress: text('ip_address'),
+    // Written at most once a minute per session (src/domain/users.ts), not on every request.
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_at_idx').on(t.expiresAt)],
 )
