@@ -11,7 +11,6 @@ import { EditConflict, Invalid, NotFound } from './errors.js'
 import { runCommand, type Done } from './command.js'
 import type { EditForm } from './edit-form.js'
 import { lockFlows } from './locks.js'
-import { groupBy } from './group-by.js'
 import { pageOf, type Page } from './pagination.js'
 import { isId } from './ids.js'
 import { LIMITS, tooLongMessage } from './limits.js'
@@ -280,30 +279,6 @@ export async function getFlow(db: Db, actor: Actor, id: string) {
     .where(eq(connectionShapes.processFlowId, id))
     .orderBy(asc(connectionShapes.position))
   return { ...flow, shapes: rows as ShapeView[] }
-}
-
-export interface InstanceChoice {
-  id: string
-  name: string
-  connectorId: string
-  connectorName: string
-}
-
-/** Every instance of the company, grouped by connector, for the shape picker. */
-export async function instanceChoices(
-  db: Db,
-  actor: Actor,
-): Promise<{ connectorName: string; instances: InstanceChoice[] }[]> {
-  const rows = await db
-    .select({ id: instances.id, name: instances.name, connectorId: connectors.id, connectorName: connectors.name })
-    .from(instances)
-    .innerJoin(connectors, eq(connectors.id, instances.connectorId))
-    .where(eq(instances.companyId, actor.companyId))
-    .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id), asc(sql`lower(${instances.name})`))
-  return [...groupBy(rows, (r) => r.connectorId).values()].map((group) => ({
-    connectorName: group[0]!.connectorName,
-    instances: group,
-  }))
 }
 
 /** An instance of the company and its connector's endpoints, or NotFound. */

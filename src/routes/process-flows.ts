@@ -1,15 +1,14 @@
 // Process flows: list, create, rename, enable/disable, remove; connection shapes: add,
 // reconfigure, reorder, remove.
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import type { Db } from '../db/client.js'
 import {
   createFlow,
   getFlow,
-  instanceChoices,
   instanceWithEndpoints,
   listFlows,
   removeFlow,
@@ -20,7 +19,8 @@ import { addShape, moveShape, reconfigureShape, removeShape, restoreShape } from
 import { Conflict, NotFound } from '../domain/errors.js'
 import { EditFields, IdParams, QueryText, SubmissionBody } from './schemas.js'
 import { editConflict, submitForm } from '../forms/submit.js'
-import { movedTo, nearestPage, pageParam } from './lists.js'
+import { movedTo, nearestPage, pageParam, searchOf, type Search } from './lists.js'
+import { findInstances } from '../domain/instance-picker.js'
 import { withQuery } from '../views/format.js'
 import { registerRemoval } from './removal.js'
 
@@ -34,7 +34,7 @@ const ShapeParams = Type.Object({ id: UUID, shapeId: UUID })
 const Name = Type.Optional(Type.String())
 const NewFlowBody = Type.Object({ name: Name, submission: EditFields.submission })
 const NameBody = Type.Object({ name: Name, ...EditFields })
-const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String()) })
+const ShapeQuery = Type.Object({ instance: Type.Optional(Type.String()), q: QueryText, page: QueryText })
 const ShapeBody = Type.Object({
   instance: Type.Optional(Type.String()),
   endpoint: Type.Optional(Type.String()),
@@ -179,34 +179,68 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
     afterRemoval: '/process-flows',
   })
 
-  // Adding or reconfiguring a shape: pick an instance, then one of its connector's endpoints.
+  // Adding or reconfiguring a shape: find and pick an instance, then one of its connector's endpoints.
   const shapeForm = async (
     actor: Actor,
     flowId: string,
     shapeId: string | undefined,
-    instanceId: string | undefined,
-    endpointKey: string | undefined,
+    picked: { instanceId?: string | undefined; endpointKey?: string | undefined; search?: Search; page?: number },
     errors: Record<string, string> = {},
     conflict = false,
   ) => {
     const flow = await getFlow(app.db, actor, flowId)
     const shape = shapeId ? flow.shapes.find((s) => s.id === shapeId) : undefined
     if (shapeId && !shape) throw new NotFound('That connection shape')
-    const chosenId = instanceId ?? shape?.instanceId
+    const chosenId = picked.instanceId ?? shape?.instanceId
     const chosen = chosenId ? await instanceWithEndpoints(app.db, actor, chosenId) : null
     // Reconfiguring keeps the endpoint when the new connector has the same endpoint key.
     const endpoint =
-      endpointKey ?? (chosen?.endpoints.some((e) => e.key === shape?.endpointKey) ? shape?.endpointKey : undefined)
+      picked.endpointKey ??
+      (chosen?.endpoints.some((e) => e.key === shape?.endpointKey) ? shape?.endpointKey : undefined)
+    const search = picked.search ?? { q: '', cut: false }
     return {
       flow,
       shape,
-      groups: await instanceChoices(app.db, actor),
+      results: await findInstances(app.db, actor, { q: search.q, page: picked.page ?? 1 }),
+      q: search.q,
+      searchCut: search.cut,
       chosen,
       values: { instance: chosenId ?? '', endpoint: endpoint ?? '' },
       conflict,
       errors: chosenId && !chosen ? { instance: 'Choose one of your instances.', ...errors } : errors,
+      pickerUrl: shape ? `/process-flows/${flow.id}/shapes/${shape.id}` : `/process-flows/${flow.id}/shapes/new`,
       action: shape ? `/process-flows/${flow.id}/shapes/${shape.id}` : `/process-flows/${flow.id}/shapes`,
     }
+  }
+
+  /**
+   * The shape form at its address: `?q=` searches the instances, `?page=` pages them, `?instance=` is the
+   * one chosen. htmx asks for the results alone (as you type or page) or the endpoints alone (on choosing).
+   */
+  const shapeFormPage = async (
+    request: FastifyRequest<{ Querystring: Static<typeof ShapeQuery> }>,
+    reply: FastifyReply,
+    flowId: string,
+    shapeId: string | undefined,
+  ) => {
+    const actor = actorOf(request)
+    const search = searchOf(request.query.q)
+    const instanceId = request.query.instance || undefined
+    let data: Awaited<ReturnType<typeof shapeForm>> | undefined
+    const { list, moved } = await nearestPage(request.query.page, async (page) => {
+      data = await shapeForm(actor, flowId, shapeId, { instanceId, search, page })
+      return data.results
+    })
+    if (moved) {
+      const url = withQuery(data!.pickerUrl, { q: search.q, instance: instanceId, page: pageParam(list.page) })
+      if (movedTo(request, reply, url)) return reply
+    }
+    const status = data!.errors.instance ? 422 : 200
+    const fragment =
+      request.headers['hx-target'] === 'div#instance-results'
+        ? 'process-flows/instance-search'
+        : 'process-flows/shape-endpoints'
+    return reply.code(status).page('process-flows/shape-page', data, fragment)
   }
 
   app.get(
@@ -215,16 +249,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
       config: { permission: 'manageInstances', help: FLOWS_HELP },
       schema: { params: IdParams, querystring: ShapeQuery },
     },
-    async (request, reply) => {
-      const data = await shapeForm(
-        actorOf(request),
-        request.params.id,
-        undefined,
-        request.query.instance || undefined,
-        undefined,
-      )
-      return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
-    },
+    async (request, reply) => shapeFormPage(request, reply, request.params.id, undefined),
   )
 
   app.post(
@@ -253,8 +278,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
                 actor,
                 request.params.id,
                 undefined,
-                input.instanceId || undefined,
-                input.endpointKey,
+                { instanceId: input.instanceId || undefined, endpointKey: input.endpointKey },
                 errors,
                 conflict,
               ),
@@ -270,16 +294,7 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
       config: { permission: 'manageInstances', help: FLOWS_HELP },
       schema: { params: ShapeParams, querystring: ShapeQuery },
     },
-    async (request, reply) => {
-      const data = await shapeForm(
-        actorOf(request),
-        request.params.id,
-        request.params.shapeId,
-        request.query.instance || undefined,
-        undefined,
-      )
-      return reply.page('process-flows/shape-page', data, 'process-flows/shape-endpoints')
-    },
+    async (request, reply) => shapeFormPage(request, reply, request.params.id, request.params.shapeId),
   )
 
   app.post(
@@ -302,7 +317,14 @@ export default async function processFlowRoutes(fastify: FastifyInstance) {
           again: async ({ errors, conflict }) =>
             reply.page(
               'process-flows/shape-page',
-              await shapeForm(actor, id, shapeId, input.instanceId || undefined, input.endpointKey, errors, conflict),
+              await shapeForm(
+                actor,
+                id,
+                shapeId,
+                { instanceId: input.instanceId || undefined, endpointKey: input.endpointKey },
+                errors,
+                conflict,
+              ),
             ),
         },
       )

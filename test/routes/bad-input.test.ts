@@ -47,6 +47,20 @@ await ctx.db
   .update(connectors)
   .set({ revision: worldConnector!.revision + 55 })
   .where(eq(connectors.id, world.connectorId))
+// The instance pickers (a connection shape's instance) of more than one page (20 a page).
+await ctx.db.insert(instances).values(
+  Array.from({ length: 20 }, (_, i) => ({
+    companyId: ctx.company.id,
+    connectorId: world.connectorId,
+    name: `Xero ${String(i).padStart(2, '0')}`,
+    authMethodKey: worldConnector!.definition.authMethods[0]!.key,
+    timeZone: 'UTC',
+    dateFormat: 'Y-m-d',
+    rateLimitAmount: 5,
+    rateLimitUnit: 'minute',
+    createdBy: ctx.company.users.administrator!.id,
+  })),
+)
 
 const STACK_TRACE = /(\bat [\w.<>]+ \(|\.ts:\d+:\d+|node_modules\/|Error: )/
 /** What Fastify's validator says: never for users' eyes. */

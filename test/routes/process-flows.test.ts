@@ -1,6 +1,13 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { auditEvents, connectionShapes, connectors, marketplaceConnectors, processFlows } from '../../src/db/schema.js'
+import {
+  auditEvents,
+  connectionShapes,
+  connectors,
+  instances,
+  marketplaceConnectors,
+  processFlows,
+} from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connector-install.js'
 import { createInstance } from '../../src/domain/instances.js'
 import { addShape } from '../../src/domain/connection-shapes.js'
@@ -8,6 +15,7 @@ import { SecretBox } from '../../src/domain/secrets.js'
 import { saveDefinition } from '../../src/domain/revisions.js'
 import type { Actor } from '../../src/domain/actor.js'
 import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { decode } from '../html.js'
 
 const ctx = await setup(t)
 const admin = ctx.company.users.administrator
@@ -79,8 +87,8 @@ t.test('creates a process flow; an empty or duplicate name is refused beside the
 t.test("adds a connection shape: pick an instance, then one of its connector's endpoints", async (t) => {
   const step1 = await client.get(`/process-flows/${flowId}/shapes/new`)
   t.equal(step1.statusCode, 200)
-  t.match(step1.body, '<optgroup label="Shopify">')
-  t.match(step1.body, '<optgroup label="Xero">')
+  t.match(textOf(step1.body), 'Shopify - UK (Shopify) Shopify - US (Shopify) Xero - Main (Xero)')
+  t.match(step1.body, /<legend>Instance<\/legend>/, 'the instances are radio buttons under one legend')
   t.notMatch(step1.body, 'Their Shopify', "never another company's instances")
   const withoutJs = await client.get(`/process-flows/${flowId}/shapes/new?instance=${shopify.instance.id}`)
   t.match(withoutJs.body, /^<!doctype html>/)
@@ -632,5 +640,85 @@ t.test(
     )
     t.equal((await client.post(action, {})).statusCode, 303)
     t.equal((await ctx.db.select().from(connectionShapes).where(eq(connectionShapes.processFlowId, id))).length, 1)
+  },
+)
+
+t.test(
+  "the instance picker searches by name and pages, keeping the chosen instance, never showing another company's",
+  async (t) => {
+    const { id } = (
+      await ctx.db.select({ id: processFlows.id }).from(processFlows).where(eq(processFlows.companyId, ctx.company.id))
+    )[0]!
+    await ctx.db.insert(instances).values(
+      Array.from({ length: 30 }, (_, i) => ({
+        companyId: ctx.company.id,
+        connectorId: xero.connector.id,
+        name: `Xero - Store ${String(i).padStart(2, '0')}`,
+        authMethodKey: xero.definition.authMethods[0]!.key,
+        timeZone: 'UTC',
+        dateFormat: 'Y-m-d',
+        rateLimitAmount: 5,
+        rateLimitUnit: 'minute',
+        createdBy: admin.id,
+      })),
+    )
+    const base = `/process-flows/${id}/shapes/new`
+    const radios = (html: string) =>
+      [...html.matchAll(/<input type="radio" id="instance-[^"]+" name="instance" value="([^"]+)"/g)].map((m) => m[1])
+    const linkTo = (html: string, rel: string) =>
+      decode(new RegExp(`rel="${rel}" href="([^"]+)"`).exec(html)?.[1] ?? '')
+
+    const all = await client.get(base)
+    t.equal(radios(all.body).length, 20, 'twenty instances a page, not every instance')
+    t.match(textOf(all.body), '33 instances match, page 1 of 2.', 'the count of all of them')
+    t.notMatch(all.body, 'Their Shopify')
+
+    const store = await client.get(`${base}?q=sToRe`)
+    t.match(
+      textOf(store.body),
+      '30 instances match “sToRe”, page 1 of 2.',
+      'the search is on part of the name, any case',
+    )
+    t.notMatch(textOf(store.body), 'Shopify - UK', 'the others are left out')
+    const second = await client.get(linkTo(store.body, 'next'))
+    t.equal(second.statusCode, 200)
+    t.same(
+      textOf(second.body).match(/Xero - Store \d\d/g),
+      Array.from({ length: 10 }, (_, i) => `Xero - Store ${20 + i}`),
+      'the next page link keeps the search: the last ten',
+    )
+
+    // The chosen instance stays listed and checked, whatever the search and page; its endpoints stay below.
+    const chosen = await client.get(`${base}?q=store&page=2&instance=${shopify.instance.id}`)
+    t.match(chosen.body, new RegExp(`value="${shopify.instance.id}"\\s*checked`), 'Shopify - UK is still checked')
+    t.match(textOf(chosen.body), 'Shopify - UK (Shopify) (chosen)')
+    t.match(textOf(chosen.body), 'Endpoint of Shopify for Shopify - UK')
+    t.match(linkTo(chosen.body, 'prev'), `instance=${shopify.instance.id}`, 'the page links keep the chosen instance')
+    t.match(linkTo(chosen.body, 'prev'), 'q=store')
+
+    // htmx asks for the results alone as you type, with the count for the live region out of band.
+    const fragment = await client.get(`${base}?q=store%2007`, {
+      'hx-request': 'true',
+      'hx-request-type': 'partial',
+      'hx-target': 'div#instance-results',
+    })
+    t.match(fragment.body, /^<div id="instance-results"/)
+    t.match(
+      fragment.body,
+      /<p id="instance-count" data-hx-swap-oob="innerHTML">\s*1 instance matches “store 07”\.\s*<\/p>/,
+    )
+    t.same(radios(fragment.body).length, 1)
+
+    // Another company's instances are never found, nor chosen; % and _ are taken literally.
+    const foreign = await client.get(`${base}?q=their`)
+    t.match(textOf(foreign.body), 'No instance matches “their”.')
+    t.equal(radios(foreign.body).length, 0)
+    t.match(textOf((await client.get(`${base}?q=%25`)).body), 'No instance matches “%”.')
+    const theirChoice = await client.get(`${base}?instance=${theirs.instance.id}`)
+    t.equal(theirChoice.statusCode, 422, "another company's instance is refused like a missing one")
+    t.match(theirChoice.body, /<fieldset aria-describedby="field-instance-error">/)
+    t.match(textOf(theirChoice.body), 'Choose one of your instances.')
+    t.notMatch(theirChoice.body, 'Their Shopify')
+    t.match(theirChoice.body, 'id="instance-search"', 'the form again')
   },
 )
