@@ -92,6 +92,11 @@
       if (same && root.contains(same)) same.focus()
       if (document.activeElement !== same) landing = message || root.querySelector('h1, h2, h3')
     }
+    // A page link that is gone (the last page has no next page): the results' checked or first choice.
+    if (lost && !landing && document.activeElement === document.body) {
+      const choice = root.querySelector('input:checked') || root.querySelector('input:not([type=hidden]), a[href]')
+      if (choice) choice.focus()
+    }
     if (landing && landing !== message) focusOn(landing)
     if (message) announce(message, landing === message ? () => focusOn(message) : null)
   })

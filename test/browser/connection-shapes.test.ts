@@ -1,5 +1,6 @@
 // Add a connection shape to a process flow and reconfigure it, with and without JavaScript.
 import t from 'tap'
+import { instances } from '../../src/db/schema.js'
 import {
   accessibilityProblems,
   installWithInstance,
@@ -16,10 +17,43 @@ for (const mode of world ? MODES : []) {
   t.test(`add a connection shape and reconfigure it, ${mode.label}`, async (t) => {
     const { user } = await world!.company('user')
     const { definition: shopify } = await installWithInstance(world!, user, 'shopify', 'Shopify - UK')
-    await installWithInstance(world!, user, 'xero', 'Xero - Main')
+    const xero = await installWithInstance(world!, user, 'xero', 'Xero - Main')
+    await world!.database.db.insert(instances).values(
+      Array.from({ length: 25 }, (_, i) => ({
+        companyId: user.companyId,
+        connectorId: xero.connector.id,
+        name: `Xero - Store ${String(i).padStart(2, '0')}`,
+        authMethodKey: xero.definition.authMethods[0]!.key,
+        timeZone: 'UTC',
+        dateFormat: 'Y-m-d',
+        rateLimitAmount: 5,
+        rateLimitUnit: 'minute',
+        createdBy: user.id,
+      })),
+    )
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, user)
+    const count = page.locator('#instance-count')
+    /** Finds instances: as you type with JavaScript (the results swap, focus stays), else the search button. */
+    const search = async (text: string) => {
+      const box = page.getByRole('searchbox', { name: 'Find an instance' })
+      if (mode.js) {
+        await box.pressSequentially(text)
+        await count
+          .filter({ hasText: `match “${text}”` })
+          .or(count.filter({ hasText: `matches “${text}”` }))
+          .waitFor()
+        t.ok(await box.evaluate((el) => el === document.activeElement), 'focus stays in the search box')
+        t.equal(await count.getAttribute('role'), 'status', 'the count is announced')
+        t.equal(new URL(page.url()).searchParams.get('q'), text, 'the address keeps the search')
+      } else {
+        await box.fill(text)
+        await page.getByRole('button', { name: 'search', exact: true }).click()
+        await page.waitForURL((url) => url.searchParams.get('q') === text)
+      }
+      t.match(await count.textContent(), `“${text}”`, `the count says what was searched: ${await count.textContent()}`)
+    }
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'process flows' }).click()
     await page.getByRole('heading', { level: 1, name: 'Process flows' }).waitFor()
@@ -28,8 +62,20 @@ for (const mode of world ? MODES : []) {
     await page.getByRole('heading', { level: 1, name: 'Orders to Xero' }).waitFor()
 
     await page.getByRole('link', { name: 'add connection shape' }).click()
-    await page.getByLabel('Instance').selectOption({ label: 'Shopify - UK' })
-    if (!mode.js) await page.getByRole('button', { name: 'next step' }).click()
+    // A search, not a list of every instance: 25 more instances make two pages of results.
+    t.match(await count.textContent(), '27 instances match, page 1 of 2.', 'twenty of 27 instances on the first page')
+    await search('shop')
+    const shopifyUk = page.getByRole('radio', { name: 'Shopify - UK (Shopify)' })
+    if (mode.js) {
+      // Tab from the search box, past its button, into the results; Space picks.
+      await page.keyboard.press('Tab')
+      await page.keyboard.press('Tab')
+      t.ok(await shopifyUk.evaluate((el) => el === document.activeElement), 'Tab reaches the first result')
+      await page.keyboard.press('Space')
+    } else {
+      await shopifyUk.check()
+      await page.getByRole('button', { name: 'next step' }).click()
+    }
     const endpoint = page.getByLabel('Endpoint of Shopify for Shopify - UK')
     await endpoint.waitFor()
     if (mode.js)
@@ -47,8 +93,19 @@ for (const mode of world ? MODES : []) {
 
     // Reconfigure the shape to another instance: Xero has no such endpoint, so it is asked again.
     await page.getByRole('link', { name: 'reconfigure connection shape 1' }).click()
-    await page.getByLabel('Instance').selectOption({ label: 'Xero - Main' })
-    if (!mode.js) await page.getByRole('button', { name: 'next step' }).click()
+    await search('xero - m')
+    t.ok(await shopifyUk.isChecked(), 'the instance the shape uses stays listed and checked whatever the search')
+    const xeroMain = page.getByRole('radio', { name: 'Xero - Main (Xero)' })
+    if (mode.js) {
+      await page.keyboard.press('Tab')
+      await page.keyboard.press('Tab')
+      t.ok(await shopifyUk.evaluate((el) => el === document.activeElement), 'Tab reaches the checked instance')
+      await page.keyboard.press('ArrowDown')
+      t.ok(await xeroMain.isChecked(), 'an arrow key picks the next one')
+    } else {
+      await xeroMain.check()
+      await page.getByRole('button', { name: 'next step' }).click()
+    }
     const xeroEndpoint = page.getByLabel('Endpoint of Xero for Xero - Main')
     await xeroEndpoint.waitFor()
     t.equal(await xeroEndpoint.inputValue(), '', 'the endpoint is asked again')
