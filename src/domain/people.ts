@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto'
 import { and, count, eq, sql } from 'drizzle-orm'
 import { auditEvents, sessions, users } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
 import type { AuditEntry } from './audit.js'
@@ -14,7 +14,7 @@ import { EditConflict, Invalid, NotFound } from './errors.js'
 import { hashPassword, passwordProblem } from './passwords.js'
 import type { RemovalResult } from './removal.js'
 import { companyUser, type CompanyUser } from './users.js'
-import { isLastActiveAdministrator, lockActiveAdministrators } from './administrators.js'
+import { activeAdministrators, isLastActiveAdministrator, lockActiveAdministrators } from './administrators.js'
 
 /** The role form was read before somebody changed that user's role: nothing is changed. */
 export class RoleConflict extends EditConflict {
@@ -191,6 +191,37 @@ const DID_SOMETHING: PersonBlocker =
  * change is theirs): somebody added by mistake. Anybody else is deactivated instead, so that their
  * name stays on what they did. Not yourself, and not the last active administrator.
  */
+/**
+ * Why `user` cannot be removed, checked again inside the removal's transaction: yourself, the last
+ * active administrator, or anybody the audit log names. Empty when they can be.
+ */
+async function removalBlockers(
+  db: Queryable,
+  actor: Actor,
+  user: { id: string },
+  activeAdministrators: { id: string }[],
+): Promise<PersonBlocker[]> {
+  if (user.id === actor.id) return ['it is you']
+  if (isLastActiveAdministrator(activeAdministrators, user)) return ['they are the only active administrator']
+  const [done] = await db
+    .select({ n: count() })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.companyId, actor.companyId), eq(auditEvents.actorId, user.id)))
+  if (!done!.n) return []
+  return [`the audit log names them for ${done!.n === 1 ? '1 change' : `${done!.n} changes`}`]
+}
+
+/** The remove prompt, before anything is typed: the person, and why they cannot be removed if so. */
+export async function personToRemove(
+  db: Db,
+  actor: Actor,
+  userId: string,
+): Promise<{ person: CompanyUser; blockers: PersonBlocker[] }> {
+  const person = await getPerson(db, actor, userId)
+  const admins = await activeAdministrators(db, actor)
+  return { person, blockers: await removalBlockers(db, actor, person, admins) }
+}
+
 export async function removeUser(
   db: Db,
   actor: Actor,
@@ -224,17 +255,8 @@ async function removeUserIn(
   const admins = await lockActiveAdministrators(tx, actor)
   const user = await lockPerson(tx, actor, userId)
   if (user.version !== form.version) throw new PersonConflict(user)
-  if (user.id === actor.id) return { result: { removed: false, name: user.name, blockers: ['it is you'] } }
-  if (isLastActiveAdministrator(admins, user))
-    return { result: { removed: false, name: user.name, blockers: ['they are the only active administrator'] } }
-  const [done] = await tx
-    .select({ n: count() })
-    .from(auditEvents)
-    .where(and(eq(auditEvents.companyId, actor.companyId), eq(auditEvents.actorId, userId)))
-  if (done!.n > 0) {
-    const changes = done!.n === 1 ? '1 change' : `${done!.n} changes`
-    return { result: { removed: false, name: user.name, blockers: [`the audit log names them for ${changes}`] } }
-  }
+  const blockers = await removalBlockers(tx, actor, user, admins)
+  if (blockers.length) return { result: { removed: false, name: user.name, blockers } }
   await tx.delete(users).where(eq(users.id, userId))
   const audit: AuditEntry = {
     action: 'remove user',
