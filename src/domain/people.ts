@@ -41,14 +41,7 @@ export async function changeRole(
   return runCommand(db, actor, {
     permission: 'manageUsers',
     submission: form.submission,
-    replay: async (tx) => {
-      const [done] = await tx
-        .select(companyUser)
-        .from(users)
-        .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
-      if (!done) throw new NotFound('That user')
-      return done
-    },
+    replay: (tx) => getPerson(tx, actor, userId),
     run: (tx) => changeRoleOf(tx, actor, userId, role, form),
   })
 }
@@ -170,8 +163,8 @@ export async function reactivateUser(db: Db, actor: Actor, userId: string, form:
   })
 }
 
-/** The person the remove prompt names, as it is now. */
-export async function getPerson(db: Db, actor: Actor, userId: string): Promise<CompanyUser> {
+/** A person of the actor's company as they are now (the remove prompt names them); NotFound for anybody else. */
+export async function getPerson(db: Queryable, actor: Actor, userId: string): Promise<CompanyUser> {
   requirePermission(actor, 'manageUsers')
   const [user] = await db
     .select(companyUser)

@@ -279,9 +279,14 @@ t.test('the last active administrator can be neither demoted nor deactivated, ev
   const firstClient = await signedIn(ctx.app, first)
   const demoteSecond = `/settings/users/${second.id}/role`
   const demoteFirst = `/settings/users/${first.id}/role`
+  // Both forms first, as two administrators with the page open would have them; then both at once.
+  const [formOfFirst, formOfSecond] = [
+    await rowForm(firstClient, demoteSecond),
+    await rowForm(secondClient, demoteFirst),
+  ]
   const [a, b] = await Promise.all([
-    firstClient.post(demoteSecond, { ...(await rowForm(firstClient, demoteSecond)), role: 'user' }),
-    secondClient.post(demoteFirst, { ...(await rowForm(secondClient, demoteFirst)), role: 'user' }),
+    firstClient.post(demoteSecond, { ...formOfFirst, role: 'user' }),
+    secondClient.post(demoteFirst, { ...formOfSecond, role: 'user' }),
   ])
   t.same([a.statusCode, b.statusCode].sort(), [303, 422], 'one demotion is refused')
   const activeAdmins = async () =>
