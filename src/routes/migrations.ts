@@ -1,9 +1,9 @@
 // "Move instances in stages" (after installing a version alongside): the migrate page of the new
 // connector picks instances of the old one and the process flows to repoint; preview shows exactly
 // what will change; apply does it in one go and leads to the batch's page, which can undo it.
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
 import type { Actor } from '../domain/actor.js'
 import { fieldsWhere, migrationChoices, type MigrationForm } from '../forms/instance-moves.js'
@@ -17,10 +17,12 @@ import {
   previewMigration,
   undoMigration,
   type MigrationChoices,
+  type MigrationPicker,
   type MigrationPlan,
   type UndoBlocker,
 } from '../domain/instance-moves/index.js'
-import { IdParams, UUID } from './schemas.js'
+import { IdParams, QueryText, UUID } from './schemas.js'
+import { nearestPage, searchOf } from './lists.js'
 
 const Id = IdParams.properties.id
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
@@ -28,7 +30,12 @@ const FormText = Type.String()
 /** The picker and the preview: known fields plus `flow.<instanceId>`, `authMethod.<instanceId>`, `endpoint.<shapeId>`. */
 const MigrateBody = Type.Object(
   {
-    action: Type.Optional(Type.Union([Type.Literal('preview'), Type.Literal('apply'), Type.Literal('back')])),
+    action: Type.Optional(
+      Type.Union([Type.Literal('preview'), Type.Literal('apply'), Type.Literal('back'), Type.Literal('search')]),
+    ),
+    /** The search box over the old connector's instances, and the page of its results (a page button). */
+    q: QueryText,
+    page: QueryText,
     from: Type.Optional(Type.String()),
     suffix: Type.Optional(FormText),
     plan: Type.Optional(Type.String()),
@@ -45,19 +52,40 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const manage = { permission: 'manageInstances', help: 'updating-a-connector' } as const
 
-  /** The migrate page; `form` keeps what was chosen (back, or refused input) for the old connector it names. */
+  /**
+   * The migrate page; `form` keeps what was chosen (back, a search, or refused input) for the old
+   * connector it names, whose instances are shown searched and paged. htmx asks for those results alone.
+   */
   const picker = async (
+    request: FastifyRequest<{ Body: Static<typeof MigrateBody> }>,
     reply: FastifyReply,
     actor: Actor,
     connectorId: string,
     form: (MigrationChoices & { errors: Record<string, string> }) | null,
     status = 200,
   ) => {
-    const data = await migrationPicker(app.db, actor, connectorId, form?.fromConnectorId)
-    const from = form?.fromConnectorId ?? data.groups[0]?.connector.id
+    const search = searchOf(request.body.q)
+    let data: MigrationPicker | undefined
+    await nearestPage(request.body.page, async (page) => {
+      data = await migrationPicker(app.db, actor, connectorId, {
+        fromId: form?.fromConnectorId,
+        q: search.q,
+        page,
+        picked: form?.instanceIds,
+      })
+      return data.groups[0]?.results ?? { rows: [], total: 0, page: 1, pages: 1, pageSize: 1 }
+    })
+    const from = data!.groups[0]?.connector.id
+    const fragment = String(request.headers['hx-target'] ?? '').startsWith('div#migrate-results-')
+      ? 'migrations/migrate-search'
+      : undefined
     return reply
       .code(status)
-      .page('migrations/page', { stage: 'pick', picker: data, form: form ? { ...form, from } : null })
+      .page(
+        'migrations/page',
+        { stage: 'pick', picker: data, q: search.q, form: form ? { ...form, from } : null },
+        fragment,
+      )
   }
 
   const preview = (
@@ -75,8 +103,8 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
       schema: { params: IdParams, querystring: Type.Object({ from: Type.Optional(Type.String()) }) },
     },
     async (request, reply) => {
-      const data = await migrationPicker(app.db, actorOf(request), request.params.id, request.query.from)
-      return reply.page('migrations/page', { stage: 'pick', picker: data, form: null })
+      const data = await migrationPicker(app.db, actorOf(request), request.params.id, { fromId: request.query.from })
+      return reply.page('migrations/page', { stage: 'pick', picker: data, q: '', form: null })
     },
   )
 
@@ -88,14 +116,17 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
       const connectorId = request.params.id
       const body: MigrationForm = request.body
       const choices = migrationChoices(body)
-      const action = request.body.action ?? 'preview'
-      if (action === 'back') return picker(reply, actor, connectorId, { ...choices, errors: {} })
+      // A page button sends only its page: it is a search too.
+      const action = request.body.action ?? (request.body.page === undefined ? 'preview' : 'search')
+      if (action === 'back' || action === 'search')
+        return picker(request, reply, actor, connectorId, { ...choices, errors: {} })
 
       if (action === 'preview') {
         const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
         const pickErrors = fieldsWhere(plan.errors, isPickerField)
         if (Object.keys(pickErrors).length)
           return picker(
+            request,
             reply,
             actor,
             connectorId,
@@ -128,7 +159,7 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
             const pickErrors = fieldsWhere(errors, (field) => isPickerField(field) && field !== '')
             const fixed = { ...choices, fromConnectorId: plan.from.id }
             if (Object.keys(pickErrors).length)
-              return picker(reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
+              return picker(request, reply, actor, connectorId, { ...fixed, errors: pickErrors }, 422)
             return preview(reply, plan, fixed, errors, refused.status)
           },
         },
