@@ -45,7 +45,11 @@ function matching(table: InstanceColumns, actor: Actor, search: InstanceSearch):
  * in all. One query: the page's ids from the (company or connector, lower(name), id) index, then
  * only those rows joined to their connector; the count from the same index.
  */
-export async function findInstances(db: Queryable, actor: Actor, search: InstanceSearch): Promise<Page<InstanceOption>> {
+export async function findInstances(
+  db: Queryable,
+  actor: Actor,
+  search: InstanceSearch,
+): Promise<Page<InstanceOption>> {
   const onPage = db
     .select({ id: instances.id })
     .from(instances)

@@ -730,3 +730,80 @@ t.test(
     }
   },
 )
+
+t.test(
+  'the picker searches the old connector’s instances by name, 20 a page; what is ticked survives a search or a page change',
+  async (t) => {
+    await ctx.db.insert(instances).values(
+      Array.from({ length: 25 }, (_, i) => ({
+        companyId: ctx.company.id,
+        connectorId: old.id,
+        name: `Store ${String(i).padStart(2, '0')}`,
+        authMethodKey: 'admin_api_token',
+        timeZone: 'UTC',
+        dateFormat: 'Y-m-d',
+        rateLimitAmount: 5,
+        rateLimitUnit: 'minute',
+        createdBy: admin.id,
+      })),
+    )
+    const boxes = (html: string) =>
+      [...html.matchAll(/name="instance"\s+value="([^"]+)"( checked)?/g)].map((m) => [m[1]!, Boolean(m[2])] as const)
+    const names = (html: string) => [...html.matchAll(/<label for="instance-[^"]+">(Store \d\d)/g)].map((m) => m[1])
+
+    const first = await client.get(`${migrate}?from=${old.id}`)
+    t.ok(boxes(first.body).length <= 20, 'at most twenty instances a page')
+    t.match(textOf(first.body), /\d+ instances match, page 1 of 2\./)
+
+    const store = await client.post(migrate, { from: old.id, q: 'sTORE', action: 'search' })
+    t.equal(store.statusCode, 200)
+    t.match(textOf(store.body), '25 instances match “sTORE”, page 1 of 2.', 'part of the name, any case')
+    t.equal(boxes(store.body).length, 20)
+    t.notMatch(textOf(store.body), 'Shopify - US', 'the others are left out')
+    t.notMatch(textOf(store.body), 'Theirs', "never another company's")
+
+    // Tick Store 00 on page 1, then page and search: it stays ticked, listed first.
+    const store00 = boxes(store.body).find(([id]) => store.body.includes(`for="instance-${id}">Store 00`))![0]
+    const kept = { from: old.id, instance: [store00], q: 'store' }
+    const page2 = await client.post(migrate, { ...kept, page: '2' })
+    t.equal(page2.statusCode, 200, 'a page button alone is a search')
+    t.same(names(page2.body), ['Store 00', 'Store 20', 'Store 21', 'Store 22', 'Store 23', 'Store 24'])
+    t.match(textOf(page2.body), '25 instances match “store”, page 2 of 2; 1 more instance picked.')
+    t.same(boxes(page2.body)[0], [store00, true], 'Store 00 is still ticked, listed first')
+    const store21 = boxes(page2.body)[2]![0]
+    const narrowed = await client.post(migrate, {
+      ...kept,
+      instance: [store00, store21],
+      q: 'store 2',
+      action: 'search',
+    })
+    t.same(
+      boxes(narrowed.body)
+        .filter(([, checked]) => checked)
+        .map(([id]) => id)
+        .sort(),
+      [store00, store21].sort(),
+      'both ticks survive another search',
+    )
+
+    // htmx asks for the results alone, the count out of band for the live region.
+    const fragment = await client.post(
+      migrate,
+      { from: old.id, q: 'store 07', action: 'search' },
+      { 'hx-request': 'true', 'hx-request-type': 'partial', 'hx-target': `div#migrate-results-${old.id}` },
+    )
+    t.match(fragment.body, new RegExp(`^<div id="migrate-results-${old.id}"`))
+    t.match(
+      fragment.body,
+      new RegExp(`<p id="migrate-count-${old.id}" data-hx-swap-oob="innerHTML">\\s*1 instance matches “store 07”\\.`),
+    )
+    t.same(names(fragment.body), ['Store 07'])
+
+    // A page past the end shows the last page; % is taken literally.
+    t.same(names((await client.post(migrate, { from: old.id, q: 'store', page: '99' })).body).length, 5)
+    t.match(
+      textOf((await client.post(migrate, { from: old.id, q: '%', action: 'search' })).body),
+      'No instance matches “%”.',
+    )
+  },
+)
