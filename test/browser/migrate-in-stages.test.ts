@@ -168,9 +168,35 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
     t.equal(await suffix.inputValue(), ` (${version})`, 'the suffix is the new version')
     t.same(await accessibilityProblems(page), [], 'the picker: no serious accessibility problems')
 
-    // Pick Shopify - UK and only Orders sync, then preview.
+    // Find instances by name: with JavaScript as you type (the results swap, focus stays in the box), without
+    // it with the search button (the form is posted and shown again). Ticks survive another search.
+    const searchBox = from.getByRole('searchbox', { name: 'Find instances of Shopify' })
+    const count = page.locator(`#migrate-count-${old.id}`)
+    const search = async (text: string) => {
+      if (mode.js) {
+        await searchBox.fill('')
+        await searchBox.pressSequentially(text)
+      } else {
+        await searchBox.fill(text)
+        await from.getByRole('button', { name: 'search', exact: true }).click()
+      }
+      await count.filter({ hasText: `1 instance matches “${text}”` }).waitFor()
+      if (mode.js)
+        t.ok(await searchBox.evaluate((el) => el === document.activeElement), 'focus stays in the search box')
+    }
+    await search('uk')
+    t.equal(await usBox.count(), 0, 'a search narrows the list: Shopify - US is not listed')
+    t.equal(await count.getAttribute('role'), 'status', 'the count is announced')
+
+    // Pick Shopify - UK and only Orders sync; a search for another name keeps them; then preview.
     await ukBox.check()
     await stockBox.uncheck()
+    await search('us')
+    t.ok(await usBox.isVisible(), 'the other search shows Shopify - US')
+    t.ok(await ukBox.isChecked(), 'Shopify - UK stays ticked, listed above the results')
+    t.notOk(await stockBox.isChecked(), 'and Stock stays unticked')
+    t.ok(await ordersBox.isChecked(), 'and Orders sync ticked')
+    t.match(await count.textContent(), '1 instance matches “us”; 1 more instance picked.')
     const before = await snapshot()
     await from.getByRole('button', { name: 'preview', exact: true }).click()
 
