@@ -40,8 +40,11 @@ export interface BatchSummary {
 
 export interface PickerGroup {
   connector: { id: string; name: string; version: string }
-  /** One page of the connector's instances matching the search (moved ones too, marked). */
-  results: Page<PickableInstance>
+  /**
+   * One page of the connector's instances matching the search (moved ones too, marked); null for
+   * the old connectors other than the one moved from (a link makes one of them that one).
+   */
+  results: Page<PickableInstance> | null
   /** Picked on another page or before another search: listed (and checked) above the results. */
   picked: PickableInstance[]
   /** Of all the connector's instances: how many there are, and how many can still be moved. */
@@ -94,18 +97,11 @@ export async function migrationPicker(
       ),
     )
   const fromId = siblings.some((s) => s.id === view.fromId) ? view.fromId : siblings[0]?.id
-  const pages = await Promise.all(
-    siblings.map((s) =>
-      findInstances(
-        db,
-        actor,
-        s.id === fromId
-          ? { q: view.q ?? '', page: view.page ?? 1, connectorId: s.id }
-          : { q: '', page: 1, connectorId: s.id },
-      ),
-    ),
-  )
-  const shownIds = [...new Set([...pages.flatMap((p) => p.rows.map((r) => r.id)), ...(view.picked ?? []).filter(isId)])]
+  // Only the old connector moved from is searched and paged (one query); the others are counted.
+  const fromPage = fromId
+    ? await findInstances(db, actor, { q: view.q ?? '', page: view.page ?? 1, connectorId: fromId })
+    : null
+  const shownIds = [...new Set([...(fromPage?.rows ?? []).map((r) => r.id), ...(view.picked ?? []).filter(isId)])]
   const [rows, uses, counts, batches] =
     siblingIds.length === 0
       ? [[], [], [], await batchesOf(db, actor, connectorId)]
@@ -200,12 +196,12 @@ export async function migrationPicker(
       marketplaceName: connector.marketplaceName,
     },
     groups: ordered.map((s) => {
-      const results = pages[siblings.indexOf(s)]!
-      const onPage = new Set(results.rows.map((r) => r.id))
+      const results = s.id === fromId ? fromPage : null
+      const onPage = new Set(results?.rows.map((r) => r.id))
       const count = counts.find((c) => c.connectorId === s.id)
       return {
         connector: { id: s.id, name: s.name, version: s.version },
-        results: { ...results, rows: results.rows.flatMap((r) => pickable(r.id) ?? []) },
+        results: results && { ...results, rows: results.rows.flatMap((r) => pickable(r.id) ?? []) },
         picked:
           s.id === fromId
             ? (view.picked ?? []).flatMap((id) => {
