@@ -119,9 +119,10 @@ export const instances = pgTable(
     unique('instances_connector_name_unique').on(t.connectorId, t.name),
     index('instances_company_idx').on(t.companyId),
     // The instance pickers: the company's (a connection shape) or one connector's (moving in stages)
-    // instances by name, a page at a time; a search for part of a name by trigram.
-    index('instances_company_name_idx').on(t.companyId, sql`lower(${t.name})`, t.id),
-    index('instances_connector_name_idx').on(t.connectorId, sql`lower(${t.name})`, t.id),
+    // instances by name, a page at a time; a search for part of a name by trigram. The name last: a
+    // search (lower(name) like …) and its count are answered from the index alone.
+    index('instances_company_name_idx').on(t.companyId, sql`lower(${t.name})`, t.id, t.name),
+    index('instances_connector_name_idx').on(t.connectorId, sql`lower(${t.name})`, t.id, t.name),
     index('instances_name_search_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`),
     check('instances_rate_limit_check', sql`${t.rateLimitAmount} >= 1 and ${oneOf(t.rateLimitUnit, RATE_LIMIT_UNITS)}`),
     check('instances_version_check', sql`${t.version} >= 1`),
