@@ -799,6 +799,16 @@ t.test(
     )
     t.same(names(fragment.body), ['Store 07'])
 
+    // Another company's instances are never found (it has a Shopify instance called Theirs); junk pages show page 1.
+    const foreign = await client.post(migrate, { from: old.id, q: 'theirs', action: 'search' })
+    t.equal(foreign.statusCode, 200)
+    t.match(textOf(foreign.body), `No instance of ${old.name} matches “theirs”.`)
+    for (const page of ['abc', '-1', ['2', '3']]) {
+      const junk = await client.post(migrate, { from: old.id, q: 'store', page })
+      t.equal(junk.statusCode, 200, `page ${JSON.stringify(page)}: the picker, never a 4xx or 500`)
+      t.match(textOf(junk.body), /25 instances match “store”, page [12] of 2\./)
+    }
+
     // A page past the end shows the last page; % is taken literally.
     t.same(names((await client.post(migrate, { from: old.id, q: 'store', page: '99' })).body).length, 5)
     t.match(
