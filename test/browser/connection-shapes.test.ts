@@ -64,6 +64,21 @@ for (const mode of world ? MODES : []) {
     await page.getByRole('link', { name: 'add connection shape' }).click()
     // A search, not a list of every instance: 25 more instances make two pages of results.
     t.match(await count.textContent(), '27 instances match, page 1 of 2.', 'twenty of 27 instances on the first page')
+    // The next page: with JavaScript only the results swap and focus lands on them, never lost to the page.
+    const next = page.getByRole('link', { name: 'next page of instances' })
+    if (mode.js) {
+      await next.focus()
+      await page.keyboard.press('Enter')
+    } else await next.click()
+    await count.filter({ hasText: '27 instances match, page 2 of 2.' }).waitFor()
+    t.equal(await page.getByRole('radio').count(), 7, 'the last seven on page 2')
+    if (mode.js)
+      t.equal(
+        await page.evaluate(() => (document.activeElement as HTMLInputElement).type),
+        'radio',
+        'focus is on the first result of the page',
+      )
+    t.equal(new URL(page.url()).searchParams.get('page'), '2', 'the address says which page')
     await search('shop')
     const shopifyUk = page.getByRole('radio', { name: 'Shopify - UK (Shopify)' })
     if (mode.js) {
