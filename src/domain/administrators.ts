@@ -1,7 +1,7 @@
 // The company always keeps an active administrator: nobody can demote, deactivate or remove the last one.
 import { and, asc, eq, isNull } from 'drizzle-orm'
 import { users } from '../db/schema.js'
-import type { Tx } from '../db/client.js'
+import type { Queryable, Tx } from '../db/client.js'
 import type { Actor } from './actor.js'
 
 /**
@@ -11,12 +11,16 @@ import type { Actor } from './actor.js'
  * or deactivating each other at once leave one, never none.
  */
 export async function lockActiveAdministrators(tx: Tx, actor: Actor): Promise<{ id: string }[]> {
-  return tx
+  return activeAdministrators(tx, actor).for('update')
+}
+
+/** The company's active administrators, in id order (unlocked: for what a page shows beforehand). */
+export function activeAdministrators(db: Queryable, actor: Actor) {
+  return db
     .select({ id: users.id })
     .from(users)
     .where(and(eq(users.companyId, actor.companyId), eq(users.role, 'administrator'), isNull(users.deactivatedAt)))
     .orderBy(asc(users.id))
-    .for('update')
 }
 
 /** Whether taking `user` out of the active administrators would leave none. */

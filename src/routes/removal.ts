@@ -32,12 +32,21 @@ export interface RemovalRoute<Blocker> {
    * The thing's name, where "cancel" goes and the version (or revision) the prompt shows; throws
    * NotFound for a missing or foreign id. What it touches is shown before anything is typed:
    * `impact` (a connector's), or `uses` (what would block the removal, listed with blockersPartial).
+   * `blocked`, when known beforehand (a person with a history), says why it cannot be removed at all:
+   * the prompt shows the reasons instead of the form. The removal checks again either way.
    */
   describe(
     db: Db,
     actor: Actor,
     id: string,
-  ): Promise<{ name: string; backHref: string; version: number; impact?: Impact; uses?: Blocker[] }>
+  ): Promise<{
+    name: string
+    backHref: string
+    version: number
+    impact?: Impact
+    uses?: Blocker[]
+    blocked?: Blocker[]
+  }>
   /** Removes it unless it changed since the prompt was shown (a conflict); once per form submission. */
   remove(db: Db, actor: Actor, id: string, form: EditForm): Promise<RemovalResult<Blocker>>
   /** Where to go once removed. */
@@ -61,9 +70,10 @@ function changedMeanwhile(error: unknown): string | null {
 export function registerRemoval<Blocker>(fastify: FastifyInstance, route: RemovalRoute<Blocker>) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const render = async (id: string, actor: Actor, extra: Record<string, unknown>) => {
-    const thing = await route.describe(app.db, actor, id)
+    const { blocked, ...thing } = await route.describe(app.db, actor, id)
     return {
       ...thing,
+      ...(blocked?.length ? { blocked, beforehand: true } : {}),
       what: route.what,
       action: route.path.replace(':id', id),
       blockersPartial: route.blockersPartial,

@@ -11,6 +11,7 @@ import {
   deactivateUser,
   getPerson,
   reactivateUser,
+  personToRemove,
   removeUser,
   resetPassword,
   RoleConflict,
@@ -155,8 +156,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
     help: 'managing-people',
     what: 'user',
     describe: async (db, actor, id) => {
-      const person = await getPerson(db, actor, id)
-      return { name: person.name, backHref: '/settings/users', version: person.version }
+      const { person, blockers } = await personToRemove(db, actor, id)
+      return { name: person.name, backHref: '/settings/users', version: person.version, blocked: blockers }
     },
     remove: removeUser,
     afterRemoval: '/settings/users',

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { and, eq } from 'drizzle-orm'
 import { auditEvents, sessions, users } from '../../src/db/schema.js'
-import { addUser } from '../../src/domain/users.js'
+import { addUser, authenticate, normaliseEmail, startSession, type SignInEmail } from '../../src/domain/users.js'
 import { deactivateUser } from '../../src/domain/people.js'
 import { createFlow } from '../../src/domain/flows.js'
 import { Invalid } from '../../src/domain/errors.js'
@@ -279,9 +279,14 @@ t.test('the last active administrator can be neither demoted nor deactivated, ev
   const firstClient = await signedIn(ctx.app, first)
   const demoteSecond = `/settings/users/${second.id}/role`
   const demoteFirst = `/settings/users/${first.id}/role`
+  // Both forms first, as two administrators with the page open would have them; then both at once.
+  const [formOfFirst, formOfSecond] = [
+    await rowForm(firstClient, demoteSecond),
+    await rowForm(secondClient, demoteFirst),
+  ]
   const [a, b] = await Promise.all([
-    firstClient.post(demoteSecond, { ...(await rowForm(firstClient, demoteSecond)), role: 'user' }),
-    secondClient.post(demoteFirst, { ...(await rowForm(secondClient, demoteFirst)), role: 'user' }),
+    firstClient.post(demoteSecond, { ...formOfFirst, role: 'user' }),
+    secondClient.post(demoteFirst, { ...formOfSecond, role: 'user' }),
   ])
   t.same([a.statusCode, b.statusCode].sort(), [303, 422], 'one demotion is refused')
   const activeAdmins = async () =>
@@ -335,18 +340,28 @@ t.test('remove: only a person who never did anything; anybody else is refused wi
   const busyAction = `/settings/users/${busy.id}/remove`
   const prompt = await admin.get(busyAction)
   t.equal(prompt.statusCode, 200)
-  t.match(textOf(prompt.body), `Remove user ${busy.name}?`)
-  const wrong = await admin.post(busyAction, { ...hiddenFields(prompt.body, busyAction), confirm: 'yes' })
+  t.match(textOf(prompt.body), `User ${busy.name} cannot be removed`, 'said before anything is typed')
+  t.match(textOf(prompt.body), `${busy.name} cannot be removed: the audit log names them for 1 change.`)
+  t.notMatch(prompt.body, 'name="confirm"', 'no box to type confirm in: it would be refused')
+
+  // Somebody who does something between the prompt and the removal is refused all the same.
+  const { person: late } = await newPerson()
+  const lateAction = `/settings/users/${late.id}/remove`
+  const latePrompt = await admin.get(lateAction)
+  t.match(textOf(latePrompt.body), `Remove user ${late.name}?`)
+  const wrong = await admin.post(lateAction, { ...hiddenFields(latePrompt.body, lateAction), confirm: 'yes' })
   t.equal(wrong.statusCode, 422)
-  const refused = await admin.post(busyAction, { ...hiddenFields(prompt.body, busyAction), confirm: 'confirm' })
+  await createFlow(ctx.db, { ...late, companyId: ctx.company.id }, { name: `Flow by ${late.name}` })
+  const refused = await admin.post(lateAction, { ...hiddenFields(latePrompt.body, lateAction), confirm: 'confirm' })
   t.equal(refused.statusCode, 409)
-  t.match(textOf(refused.body), `${busy.name} cannot be removed: the audit log names them for 1 change.`)
-  t.match(textOf(refused.body), `To stop ${busy.name} signing in, deactivate them on the users page instead.`)
-  t.equal((await ctx.db.select().from(users).where(eq(users.id, busy.id))).length, 1, 'still there')
+  t.match(textOf(refused.body), `${late.name} cannot be removed: the audit log names them for 1 change.`)
+  t.match(textOf(refused.body), `To stop ${late.name} signing in, deactivate them on the users page instead.`)
+  t.equal((await ctx.db.select().from(users).where(eq(users.id, late.id))).length, 1, 'still there')
 
   const { person: idle } = await newPerson()
   const action = `/settings/users/${idle.id}/remove`
   const page = await admin.get(action)
+  t.match(textOf(page.body), `Remove user ${idle.name}?`)
   const removed = await admin.post(action, { ...hiddenFields(page.body, action), confirm: 'confirm' })
   t.equal(removed.statusCode, 303)
   t.match(textOf((await admin.get('/settings/users')).body), `The user ${idle.name} was removed.`)
@@ -360,9 +375,8 @@ t.test('remove: only a person who never did anything; anybody else is refused wi
 
   const self = `/settings/users/${ctx.company.users.administrator.id}/remove`
   const selfPage = await admin.get(self)
-  const selfRefused = await admin.post(self, { ...hiddenFields(selfPage.body, self), confirm: 'confirm' })
-  t.equal(selfRefused.statusCode, 409)
-  t.match(textOf(selfRefused.body), 'cannot be removed: it is you.')
+  t.match(textOf(selfPage.body), 'cannot be removed: it is you.', 'said beforehand')
+  t.notMatch(selfPage.body, 'name="confirm"')
 })
 
 t.test('reset password: shown once, their sessions end, and they must choose a new one at next sign-in', async (t) => {
@@ -415,3 +429,29 @@ t.test('reset password: shown once, their sessions end, and they must choose a n
   t.equal(selfRefused.statusCode, 422)
   t.match(textOf(selfRefused.body), 'Change your own password on your account page')
 })
+
+t.test(
+  'a sign-in whose password was reset, or whose person was deactivated, after the check gets no session',
+  async (t) => {
+    // The sign-in route checks the password, then starts the session: a reset in between must win.
+    const signInEmail = (email: string) => (normaliseEmail(email) as { email: SignInEmail }).email
+    for (const [what, act] of [
+      ['reset', (id: string) => `/settings/users/${id}/password`],
+      ['deactivate', (id: string) => `/settings/users/${id}/deactivate`],
+    ] as const) {
+      const { person, email } = await newPerson()
+      const checked = await authenticate(ctx.db, signInEmail(email), 'a long enough password')
+      t.ok(checked, `${what}: the password is right when checked`)
+      const action = act(person.id)
+      const fields =
+        what === 'reset' ? hiddenFields((await admin.get(action)).body, action) : await rowForm(admin, action)
+      t.equal((await admin.post(action, fields)).statusCode, what === 'reset' ? 200 : 303, `${what} done`)
+      const before = (await sessionsOf(person.id)).length
+      t.equal(await startSession(ctx.db, checked!), null, `${what}: then no session starts`)
+      t.equal((await sessionsOf(person.id)).length, before, `${what}: and none is stored`)
+    }
+    const { email } = await newPerson()
+    const checked = await authenticate(ctx.db, signInEmail(email), 'a long enough password')
+    t.type(await startSession(ctx.db, checked!), 'string', 'untouched, the session starts')
+  },
+)
