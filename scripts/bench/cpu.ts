@@ -15,6 +15,8 @@ import postgres from 'postgres'
 import autocannon from 'autocannon'
 import { openDatabase, SERVER_SETTINGS } from '../../src/db/client.js'
 import { startSession } from '../../src/domain/users.js'
+import { users } from '../../src/db/schema.js'
+import { eq } from 'drizzle-orm'
 import { scaleOf, seed, type Seeded } from './seed.js'
 import { processCpuMs } from './cpu-time.js'
 
@@ -44,7 +46,11 @@ try {
     seeded = (await seed(sql, scaleOf(1))).large
     if (kept) await admin.unsafe(`comment on database "${name}" is '${JSON.stringify(seeded)}'`)
   }
-  const session = `sid=${await startSession(database.db, seeded.users.administrator)}`
+  const [administrator] = await database.db
+    .select({ id: users.id, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(users.id, seeded.users.administrator))
+  const session = `sid=${await startSession(database.db, administrator!)}`
   await database.close()
   server = fork(path.join(import.meta.dirname, 'serve.ts'), ['app', databaseUrl], {
     execArgv: [
