@@ -20,6 +20,7 @@ import { eq } from 'drizzle-orm'
 import { scaleOf, seed, type Seeded } from './bench/seed.js'
 import type { CapturedStatement, Request } from './bench/serve.js'
 import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './bench/keys.js'
+import { machineCpuMs, processCpuMs } from './bench/cpu-time.js'
 
 const ROOT = path.join(import.meta.dirname, '..')
 const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -265,18 +266,6 @@ interface CpuSample {
   machine: number
 }
 
-const CLOCK_TICK_MS = 10
-
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS
-  } catch {
-    return 0 // gone, or not Linux
-  }
-}
-
 /** A process and its children (a cluster's workers). */
 function treeCpuMs(pid: number): number {
   let children: number[] = []
@@ -286,16 +275,6 @@ function treeCpuMs(pid: number): number {
     // not Linux
   }
   return processCpuMs(pid) + children.reduce((sum, child) => sum + processCpuMs(child), 0)
-}
-
-function machineCpuMs(): number {
-  try {
-    const [, ...times] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number)
-    const idle = times[3]! + times[4]!
-    return (times.slice(0, 8).reduce((a, b) => a + b, 0) - idle) * CLOCK_TICK_MS
-  } catch {
-    return 0
-  }
 }
 
 function cpuSampler(server: ServerProcess, db?: postgres.Sql): () => Promise<CpuSample> {

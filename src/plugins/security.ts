@@ -43,6 +43,20 @@ export default fp<{ config: Config }>(
       },
       referrerPolicy: { policy: 'same-origin' },
       hsts: config.production ? { maxAge: 31536000, includeSubDomains: true } : false,
+      global: false,
+    })
+    // Registered globally, helmet builds its middleware again at every request; its headers never
+    // change, so they are computed at the first request and set from a cached object afterwards.
+    let securityHeaders: Record<string, string> | undefined
+    app.addHook('onRequest', async (_request, reply) => {
+      if (securityHeaders) {
+        reply.headers(securityHeaders)
+        return
+      }
+      await reply.helmet()
+      securityHeaders = Object.fromEntries(
+        Object.entries(reply.raw.getHeaders()).map(([name, value]) => [name, String(value)]),
+      )
     })
     await app.register(cookie, { secret: config.sessionSecret })
     await app.register(csrf, {

@@ -83,6 +83,11 @@ t.test('security headers: a strict CSP, no framing, no sniffing, same-origin ref
     '<meta name="htmx-config" content=\'{"includeIndicatorCSS": false}\'>',
     'htmx adds no inline style',
   )
+  // Computed once and reused: every later response, a page or an unknown path, carries the same headers.
+  for (const later of [await admin.get('/connectors'), await admin.get('/no-such-page')]) {
+    for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options'])
+      t.equal(later.headers[name], response.headers[name], `${name} on a later response`)
+  }
 })
 
 t.test(
