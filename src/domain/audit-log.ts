@@ -148,9 +148,8 @@ function whereOf(companyId: string, filter: AuditFilter): SQL {
 
 /** (occurred at, id) compared with those of entry `id` of the same company: the keyset of the log's order. */
 function beyond(companyId: string, id: number, direction: '<' | '>'): SQL {
-  const cursor = alias(auditEvents, 'cursor')
-  return sql`(${auditEvents.createdAt}, ${auditEvents.id}) ${sql.raw(direction)} (select ${cursor.createdAt}, ${cursor.id}
-    from ${cursor} where ${cursor.id} = ${id} and ${cursor.companyId} = ${companyId})`
+  return sql`(${auditEvents.createdAt}, ${auditEvents.id}) ${sql.raw(direction)} (select cursor.created_at, cursor.id
+    from audit_events cursor where cursor.id = ${id} and cursor.company_id = ${companyId})`
 }
 
 /** One statement: the entries with who did them and whether (and where) their subject and revision still are. */
