@@ -13,6 +13,8 @@ export interface Scale {
   processFlows: number
   shapesPerFlow: number
   sessions: number
+  /** Entries of the large company's audit log (settings > audit log). */
+  auditEntries: number
 }
 
 /** The issue's numbers; `fraction` 0.1 gives the same shape at a tenth of the size. */
@@ -26,11 +28,13 @@ export function scaleOf(fraction: number): Scale {
     processFlows: n(500),
     shapesPerFlow: 10,
     sessions: n(2000),
+    auditEntries: n(100_000),
   }
 }
 
 /** The small tenant is the same at every scale. */
 const SMALL_TENANT = { connectors: 20, instancesPerConnector: 3, processFlows: 5, shapesPerFlow: 4 }
+const SMALL_TENANT_AUDIT_ENTRIES = 1000
 
 export const BENCH_PASSWORD = 'bench-password-not-secret'
 const VERSIONS_PER_CONNECTOR = 3
@@ -110,6 +114,8 @@ export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
     shapesPerFlow: scale.shapesPerFlow,
   })
   const smallTenant = await seedTenant(sql, small!.id, smallUsers, SMALL_TENANT)
+  await seedAuditLog(sql, large!.id, scale.auditEntries)
+  await seedAuditLog(sql, small!.id, SMALL_TENANT_AUDIT_ENTRIES)
   // Other people signed in (hashes of no real token), so the session lookup meets a real table.
   await sql`
     insert into sessions (id, user_id, expires_at)
@@ -130,6 +136,7 @@ export async function seed(sql: Sql, scale: Scale): Promise<Seeded> {
     'connection_shapes',
     'users',
     'sessions',
+    'audit_events',
   ]) {
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(table)}`
     counts[table] = row!.n
@@ -231,4 +238,34 @@ async function seedTenant(
   const [updatable] = await sql<{ id: string }[]>`select id from bench_connectors where n = 15`
   const [flow] = await sql<{ id: string }[]>`select id from bench_flows order by n limit 1`
   return { companyId, users, connectorId: connector!.id, updatableConnectorId: updatable!.id, processFlowId: flow!.id }
+}
+
+/**
+ * A company's audit log: `count` entries, one every 30 s going back from now, by each of its people in
+ * turn, about its connectors (modify, with the revision), instances and process flows (each of them
+ * in turn, so every connector has about 40 entries at full scale); one in fifty
+ * about a connector removed since. Inserted before the inserts-only trigger matters (it refuses only
+ * updates and deletes).
+ */
+async function seedAuditLog(sql: Sql, companyId: string, count: number): Promise<void> {
+  await sql`
+    insert into audit_events (company_id, actor_id, action, subject_type, subject_id, summary, details, created_at)
+    select ${companyId}, u.ids[1 + g % cardinality(u.ids)], e.action, e.subject_type, e.subject_id, e.summary, e.details,
+      now() - make_interval(secs => g * 30)
+    from generate_series(1, ${count}) g,
+      (select array_agg(id order by id) as ids from users where company_id = ${companyId}) u,
+      (select array_agg(id order by id) as ids from connectors where company_id = ${companyId}) c,
+      (select array_agg(id order by id) as ids from instances where company_id = ${companyId}) i,
+      (select array_agg(id order by id) as ids from process_flows where company_id = ${companyId}) f,
+      lateral (select
+        case when g % 50 = 0 then 'remove' when g % 10 < 4 then 'modify'
+             when g % 10 < 8 then 'change instance' else 'rename process flow' end as action,
+        case when g % 10 < 4 or g % 50 = 0 then 'connector' when g % 10 < 8 then 'instance' else 'process flow' end
+          as subject_type,
+        case when g % 50 = 0 then gen_random_uuid()
+             when g % 10 < 4 then c.ids[1 + (g / 10) % cardinality(c.ids)]
+             when g % 10 < 8 then i.ids[1 + (g / 10) % cardinality(i.ids)]
+             else f.ids[1 + (g / 10) % cardinality(f.ids)] end as subject_id,
+        'bench entry ' || g as summary,
+        case when g % 10 < 4 and g % 50 <> 0 then '{"revision": 2}'::jsonb else '{}'::jsonb end as details) e`
 }

@@ -86,7 +86,12 @@ function newPasswordErrors(input: { password: string; confirm: string }): Record
 }
 
 /** Sets the password of the signed-in person, ends their other sessions and notes it in the audit log. */
-async function setOwnPassword(db: Db, actor: AccountActor, password: string, action: string): Promise<number> {
+async function setOwnPassword(
+  db: Db,
+  actor: AccountActor,
+  password: string,
+  action: 'change password' | 'choose password',
+): Promise<number> {
   const passwordHash = await hashPassword(password)
   return db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, mustChangePassword: false }).where(eq(users.id, actor.id))

@@ -3,8 +3,58 @@ import { auditEvents } from '../db/schema.js'
 import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 
+/**
+ * Every action the app records, in the order the audit log's filter lists them. An entry's action
+ * must be one of these (the type says so), so the filter can never miss one.
+ */
+export const AUDIT_ACTIONS = [
+  // connectors
+  'install',
+  'install alongside',
+  'modify',
+  'roll back',
+  'undo removal',
+  'update',
+  'overwrite',
+  'merge update',
+  'remove',
+  'build',
+  'start draft',
+  'discard draft',
+  // instances
+  'add instance',
+  'change instance',
+  'remove instance',
+  'migrate instances',
+  'undo migration',
+  // process flows
+  'create process flow',
+  'rename process flow',
+  'enable process flow',
+  'disable process flow',
+  'remove process flow',
+  'add connection shape',
+  'reconfigure connection shape',
+  'move connection shape',
+  'remove connection shape',
+  'restore connection shape',
+  // people
+  'add user',
+  'change role',
+  'deactivate user',
+  'reactivate user',
+  'remove user',
+  'reset password',
+  'change password',
+  'choose password',
+  'end session',
+  'end other sessions',
+] as const
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
 export interface AuditEntry {
-  action: string
+  action: AuditAction
   subjectType:
     | 'connector'
     | 'instance'

@@ -238,6 +238,10 @@ export async function getConnector(db: Db, actor: Actor, id: string) {
     installedByName: installer.name,
     modifiedAt: connectors.modifiedAt,
     modifiedByName: modifier.name,
+    // The revision that made it modified: saved in the same transaction, so at the same now().
+    modifiedRevision: sql<
+      number | null
+    >`(select max(${connectorRevisions.number}) from ${connectorRevisions} where ${connectorRevisions.connectorId} = ${connectors.id} and ${connectorRevisions.createdAt} = ${connectors.modifiedAt})`,
     instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
     /** Other connectors of the company installed from the same marketplace connector (instances can move between them): [id, name, version, instances]. */
     siblingRows: sql<

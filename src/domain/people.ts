@@ -7,7 +7,7 @@ import { auditEvents, sessions, users } from '../db/schema.js'
 import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode } from '../db/errors.js'
 import { requirePermission, type Actor } from './actor.js'
-import type { AuditEntry } from './audit.js'
+import type { AuditAction, AuditEntry } from './audit.js'
 import { runCommand, type Done } from './command.js'
 import type { EditForm } from './edit-form.js'
 import { ROLES, type Role } from './enums.js'
@@ -99,7 +99,7 @@ async function changePerson(
   tx: Tx,
   userId: string,
   change: PgUpdateSetSource<typeof users>,
-  record: { action: string; summary: string; endSessions?: boolean },
+  record: { action: AuditAction; summary: string; endSessions?: boolean },
 ): Promise<{ result: CompanyUser; resultId: string; audit: AuditEntry }> {
   const [updated] = await tx
     .update(users)

@@ -4,6 +4,7 @@ import { and, eq, ne, sql } from 'drizzle-orm'
 import { connectionShapes, connectorRevisions, connectors, instances, processFlows } from '../db/schema.js'
 import type { Db, Tx } from '../db/client.js'
 import type { Actor } from './actor.js'
+import type { AuditAction } from './audit.js'
 import { revisionConflict } from './connectors.js'
 import { lockConnectorNames } from './locks.js'
 import { runCommand } from './command.js'
@@ -40,7 +41,7 @@ interface Next {
   /** A roll back: the marketplace version the definition is based on again. */
   base?: { id: string; definition: ConnectorDefinition } | undefined
   /** The audit log's action; "modify" by default. */
-  action?: string
+  action?: AuditAction
 }
 
 type Change = (current: LockedConnector, tx: Tx) => Promise<Next>

@@ -67,6 +67,12 @@ export const HELP_PAGES = [
     summary:
       'Add people and set their roles; deactivate, reactivate or remove them; reset a password; change your own and end your sessions.',
   },
+  {
+    slug: 'reading-the-audit-log',
+    title: 'Reading the audit log',
+    summary:
+      'See who changed what and when: filter by person, action, dates or one connector, instance or process flow, and download it as CSV.',
+  },
 ] as const satisfies readonly HelpPage[]
 
 /** The name of a help page, as a route's config names it (`config: { help: ... }`). */

@@ -8,6 +8,7 @@ import instances from './instances.js'
 import processFlows from './process-flows.js'
 import users from './users.js'
 import account from './account.js'
+import auditLog from './audit-log.js'
 import help from './help.js'
 import builder from './builder.js'
 import connectorSettings from './connector-settings.js'
@@ -24,6 +25,7 @@ export default async function routes(app: FastifyInstance) {
   await app.register(processFlows)
   await app.register(users)
   await app.register(account)
+  await app.register(auditLog)
   await app.register(help)
   await app.register(builder)
   await app.register(connectorSettings)

@@ -124,6 +124,7 @@ t.test('the screens with no help page of their own are only these', async (t) =>
     '/login',
     '/readyz',
     '/robots.txt',
+    '/settings/audit-log.csv',
   ])
 })
 

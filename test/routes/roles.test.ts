@@ -87,7 +87,17 @@ t.test('the UI hides what a role cannot do', async (t) => {
       role === 'administrator',
       `${role}: users in the navigation`,
     )
+    t.ok(html[role]!.connectors!.includes('href="/settings/audit-log"'), `${role}: audit log in the navigation`)
   }
+})
+
+t.test('every role reads the audit log and downloads it; nobody can write to it', async (t) => {
+  for (const role of ROLES) {
+    t.equal((await clients[role]!.get('/settings/audit-log')).statusCode, 200, `${role} reads the log`)
+    t.equal((await clients[role]!.get('/settings/audit-log.csv')).statusCode, 200, `${role} downloads it`)
+  }
+  const writes = ctx.app.routeTable.filter((r) => r.url.startsWith('/settings/audit-log') && r.method !== 'GET')
+  t.same(writes, [], 'no route changes or removes an entry')
 })
 
 t.test('every redirect of this file stays on this site', async (t) => {

@@ -2,7 +2,7 @@
 // pagination, aggregation in SQL and no query per row. Counted at the database driver.
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
+import { auditEvents, connectionShapes, connectors, instances, marketplaceConnectors } from '../../src/db/schema.js'
 import { installConnector } from '../../src/domain/connector-install.js'
 import { applyMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
@@ -192,3 +192,45 @@ t.test(
     t.equal(manyBatch, fewBatch, 'the same for a move of 40 instances and 80 connection shapes')
   },
 )
+
+t.test('the audit log runs the same few statements with few and with many entries, filtered or not', async (t) => {
+  const [connector] = await ctx.db.select({ id: connectors.id }).from(connectors).limit(1)
+  const pages = [
+    '/settings/audit-log',
+    `/settings/audit-log?connector=${connector!.id}`,
+    `/settings/audit-log?person=${admin.id}`,
+    '/settings/audit-log?action=install',
+    '/settings/audit-log?from=2020-01-01&to=2099-12-31',
+  ]
+  const counts = async () => {
+    const found: Record<string, number> = {}
+    for (const page of [...pages, await olderPage()]) {
+      await client.get(page)
+      statements = 0
+      const response = await client.get(page)
+      if (response.statusCode !== 200) throw new Error(`${page} answered ${response.statusCode}`)
+      found[page.replace(/before=\d+/, 'before=…')] = statements
+    }
+    return found
+  }
+  const olderPage = async () => {
+    const first = await client.get('/settings/audit-log')
+    return /<a href="([^"]+)" rel="next">older/.exec(first.body)![1]!.replaceAll('&amp;', '&')
+  }
+  const few = await counts()
+  await ctx.db.insert(auditEvents).values(
+    Array.from({ length: 2000 }, (_, i) => ({
+      companyId: admin.companyId,
+      actorId: admin.id,
+      action: i % 2 ? 'install' : 'modify',
+      subjectType: 'connector',
+      subjectId: connector!.id,
+      summary: `entry ${i}`,
+    })),
+  )
+  const many = await counts()
+  for (const [page, n] of Object.entries(few)) {
+    t.ok(n <= MAX_STATEMENTS, `${page}: ${n} statements with few entries`)
+    t.equal(many[page], n, `${page}: the same with 2,000 more`)
+  }
+})

@@ -49,6 +49,32 @@ for (const route of routesWithIds) {
   })
 }
 
+t.test(
+  "the audit log's filters: another company's connector, instance, flow or person answers like a missing one",
+  async (t) => {
+    const missing = '00000000-0000-4000-8000-000000000000'
+    const filters = {
+      connector: victim.connectorId,
+      instance: victim.instanceId,
+      flow: victim.flowId,
+      person: ctx.company.users.administrator.id,
+    }
+    for (const [param, id] of Object.entries(filters)) {
+      const foreign = await outsider.get(`/settings/audit-log?${param}=${id}`)
+      const absent = await outsider.get(`/settings/audit-log?${param}=${missing}`)
+      t.equal(foreign.statusCode, 200, `${param}: answered`)
+      t.equal(
+        textOf(foreign.body).replaceAll(id, 'ID'),
+        textOf(absent.body).replaceAll(missing, 'ID'),
+        `${param}: the same page`,
+      )
+      t.notMatch(textOf(foreign.body), /Xero - UK|Invoices/, `${param}: nothing of the other company`)
+      const csv = await outsider.get(`/settings/audit-log.csv?${param}=${id}`)
+      t.equal(csv.body.trimEnd().split('\r\n').length, 1, `${param}: the CSV has its header only`)
+    }
+  },
+)
+
 t.test('nothing of the first company changed', async (t) => {
   t.equal(await snapshot(), before)
 })
