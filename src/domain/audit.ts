@@ -3,6 +3,9 @@ import { auditEvents } from '../db/schema.js'
 import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 
+/** The audit log's actions of bulk updates (src/domain/update-batches.ts), whose subject is the update batch. */
+export const BULK_UPDATE_ACTIONS = ['bulk update', 'bulk keep my changes', 'finish bulk update', 'undo bulk update'] as const
+
 export interface AuditEntry {
   action: string
   subjectType:
@@ -14,6 +17,7 @@ export interface AuditEntry {
     | 'draft'
     | 'marketplace connector'
     | 'migration batch'
+    | 'update batch'
   subjectId: string | null
   summary: string
   details?: Record<string, unknown>
