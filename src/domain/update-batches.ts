@@ -78,6 +78,8 @@ export interface UpdateImpact {
   /** Connection shapes whose endpoint the update removes or changes, and the flows they are in. */
   breakingShapes: number
   breakingFlows: number
+  /** "1 connection shape in 1 process flow and 2 instances": what uses what breaks ('' for nothing). */
+  breakingUse: string
 }
 
 export type PendingUpdateRow = PendingUpdate & { releaseSummary: string; impact: UpdateImpact }
@@ -245,6 +247,15 @@ async function impactsOf(db: Queryable, actor: Actor, rows: PendingUpdate[]): Pr
       }
     }
     const auth = detail?.authMethods ?? []
+    const breakingInstances = auth.reduce((sum, [key, n]) => sum + (breakingAuth.has(key) ? n : 0), 0)
+    const breakingUse = [
+      breakingShapes
+        ? `${plural(breakingShapes, 'connection shape')} in ${plural(breakingFlows.size, 'process flow')}`
+        : '',
+      breakingInstances ? plural(breakingInstances, 'instance') : '',
+    ]
+      .filter(Boolean)
+      .join(' and ')
     return {
       ...row,
       releaseSummary: oneLine(detail?.releaseNotes ?? ''),
@@ -252,9 +263,10 @@ async function impactsOf(db: Queryable, actor: Actor, rows: PendingUpdate[]): Pr
         instances: auth.reduce((sum, [, n]) => sum + n, 0),
         flows: flows.size,
         shapes,
-        breakingInstances: auth.reduce((sum, [key, n]) => sum + (breakingAuth.has(key) ? n : 0), 0),
+        breakingInstances,
         breakingShapes,
         breakingFlows: breakingFlows.size,
+        breakingUse,
       },
     }
   })
@@ -772,6 +784,7 @@ export async function undoBulkUpdate(
       if (now?.state === 'running')
         throw new Conflict('This bulk update is still running: let it finish, then undo it.')
       if (now?.state === 'undone') throw new Conflict('This bulk update is already undone.')
+      if (!items.length) throw new Conflict('This bulk update updated no connector, so there is nothing to undo.')
       const current = ids.length
         ? await tx
             .select({ id: connectors.id, revision: connectors.revision })

@@ -11,7 +11,7 @@ const admin = ctx.company.users.administrator
 const client = await signedIn(ctx.app, admin)
 
 // 28 copies of Xero (more than a chunk and a page), three of Shopify; one Shopify modified by the company.
-const xeros = []
+const xeros: Awaited<ReturnType<typeof install>>[] = []
 for (let i = 0; i < UPDATE_CHUNK + 3; i++) xeros.push(await install(ctx.db, admin, 'xero'))
 const shopifys = [
   await install(ctx.db, admin, 'shopify'),
