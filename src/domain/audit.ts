@@ -4,7 +4,12 @@ import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 
 /** The audit log's actions of bulk updates (src/domain/update-batches.ts), whose subject is the update batch. */
-export const BULK_UPDATE_ACTIONS = ['bulk update', 'bulk keep my changes', 'finish bulk update', 'undo bulk update'] as const
+export const BULK_UPDATE_ACTIONS = [
+  'bulk update',
+  'bulk keep my changes',
+  'finish bulk update',
+  'undo bulk update',
+] as const
 
 export interface AuditEntry {
   action: string

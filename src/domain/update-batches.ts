@@ -22,7 +22,13 @@ import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { runCommand } from './command.js'
 import { revisionConflict } from './connectors.js'
-import { latestVersion, lockConnector, modifier, selectConnectorDetails, type LockedConnector } from './connector-queries.js'
+import {
+  latestVersion,
+  lockConnector,
+  modifier,
+  selectConnectorDetails,
+  type LockedConnector,
+} from './connector-queries.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions } from './definition-merge.js'
 import { breakingKeys } from './impact.js'
@@ -173,19 +179,17 @@ async function pendingUpdates(
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
   const pending = rows
     .filter((r) => r.toId !== null && hasUpdate(r.kind, r.fromVersion, r.toVersion))
-    .map(
-      (r): PendingUpdate => ({
-        id: r.id,
-        name: r.name,
-        revision: r.revision,
-        systemType: r.systemType,
-        modifiedAt: r.modifiedAt,
-        modifiedByName: r.modifiedByName,
-        from: { id: r.fromId, version: r.fromVersion },
-        to: { id: r.toId!, version: r.toVersion! },
-        breaking: [],
-      }),
-    )
+    .map((r): PendingUpdate => ({
+      id: r.id,
+      name: r.name,
+      revision: r.revision,
+      systemType: r.systemType,
+      modifiedAt: r.modifiedAt,
+      modifiedByName: r.modifiedByName,
+      from: { id: r.fromId, version: r.fromVersion },
+      to: { id: r.toId!, version: r.toVersion! },
+      breaking: [],
+    }))
   return pending
 }
 
@@ -210,7 +214,9 @@ async function impactsOf(db: Queryable, actor: Actor, rows: PendingUpdate[]): Pr
         where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId}
         group by 1) a)`,
       // [endpoint key, connection shapes using it, the process flows they are in]
-      endpoints: sql<[string, number, string[]][]>`(select coalesce(json_agg(json_build_array(e.k, e.n, e.f)), '[]') from (
+      endpoints: sql<
+        [string, number, string[]][]
+      >`(select coalesce(json_agg(json_build_array(e.k, e.n, e.f)), '[]') from (
         select ${shape.endpointKey} as k, cast(count(*) as integer) as n, array_agg(distinct ${shape.processFlowId}) as f
         from ${connectionShapes} ${shape} inner join ${instances} ${used}
           on ${used.id} = ${shape.instanceId} and ${used.companyId} = ${shape.companyId}
@@ -579,7 +585,9 @@ async function applyItem(tx: Tx, actor: Actor, batch: { id: string; kind: Update
   const connector = await lockConnector(tx, actor, locked.id)
   if (connector.revision !== item.seenRevision) {
     const conflict = await revisionConflict(tx, connector.id)
-    return skip(`changed since the preview: ${conflict.authorName} saved revision ${conflict.revision}. Look at it again.`)
+    return skip(
+      `changed since the preview: ${conflict.authorName} saved revision ${conflict.revision}. Look at it again.`,
+    )
   }
   const [target] = await tx
     .select({

@@ -3,7 +3,7 @@
 // in chunks from POST .../continue: htmx sends it as soon as the page shows (and again after each
 // chunk) so the progress moves by itself; without JavaScript the page has the same form's continue
 // button. The batch's page itself (GET) only shows where it stands: it never changes anything.
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { actorOf } from '../plugins/auth.js'
@@ -28,7 +28,13 @@ import { nearestPage, pageParam, searchOf, movedTo } from './lists.js'
 import { QueryText, UUID } from './schemas.js'
 import { plural } from '../domain/words.js'
 
-const FilterQuery = Type.Object({ q: QueryText, type: QueryText, modified: QueryText, breaking: QueryText, page: QueryText })
+const FilterQuery = Type.Object({
+  q: QueryText,
+  type: QueryText,
+  modified: QueryText,
+  breaking: QueryText,
+  page: QueryText,
+})
 const FormText = Type.Optional(Type.String({ maxLength: 200 }))
 const Kind = Type.Union(UPDATE_BATCH_KINDS.map((k) => Type.Literal(k)))
 
@@ -102,7 +108,11 @@ export default async function fleetUpdates(fastify: FastifyInstance) {
       data = await listPendingUpdates(app.db, actor, filter, p)
       return data.list
     })
-    return { list, moved, view: { ...data!, list, filter, params: filterParams(filter), form, systemTypes: SYSTEM_TYPES } }
+    return {
+      list,
+      moved,
+      view: { ...data!, list, filter, params: filterParams(filter), form, systemTypes: SYSTEM_TYPES },
+    }
   }
 
   app.get('/connectors/updates', { config: manage, schema: { querystring: FilterQuery } }, async (request, reply) => {
@@ -192,11 +202,16 @@ export default async function fleetUpdates(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const id = request.params.updateBatchId
-      const result = await undoBulkUpdate(app.db, actorOf(request), { batchId: id, submission: request.body.submission })
+      const result = await undoBulkUpdate(app.db, actorOf(request), {
+        batchId: id,
+        submission: request.body.submission,
+      })
       const refused = result.refused.length
         ? ` ${plural(result.refused.length, 'connector was', 'connectors were')} changed since and ${result.refused.length === 1 ? 'is' : 'are'} left as ${result.refused.length === 1 ? 'it is' : 'they are'}: the reasons are listed below.`
         : ''
-      reply.flash(`Undone: ${plural(result.undone, 'connector')} back to the revision before the bulk update.${refused}`)
+      reply.flash(
+        `Undone: ${plural(result.undone, 'connector')} back to the revision before the bulk update.${refused}`,
+      )
       return reply.seeOther(batchPath(id))
     },
   )
