@@ -135,10 +135,11 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
       instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
       total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
       // Of the whole company, whatever the filter: the "N updates available" link to the updates screen.
+      // A lookup per connector by primary key, not a join: the planner would read every marketplace connector.
       updatesPending: sql<number>`(select cast(count(*) as integer) from ${connectors} ${pending}
-        inner join ${marketplaceConnectors} ${pendingFrom} on ${pendingFrom.id} = ${pending.marketplaceConnectorId}
-        where ${pending.companyId} = ${sql.placeholder('companyId')} and ${pendingFrom.kind} = 'prebuilt'
-          and ${pending.marketplaceVersionId} <> ${pendingFrom.latestVersionId})`,
+        where ${pending.companyId} = ${sql.placeholder('companyId')}
+          and ${pending.marketplaceVersionId} <> (select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
+            where ${pendingFrom.id} = ${pending.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt'))`,
     })
       .innerJoin(onPage, eq(onPage.id, connectors.id))
       .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))

@@ -40,6 +40,8 @@ import { moveToVersion } from './updates.js'
 import { hasUpdate } from './versions.js'
 import { plural } from './words.js'
 
+const pendingFrom = alias(marketplaceConnectors, 'pending_from')
+
 export const UPDATES_PAGE_SIZE = 25
 /** Connectors updated per request of a running batch (each poll, or each press of continue). */
 export const UPDATE_CHUNK = 25
@@ -169,6 +171,10 @@ async function pendingUpdates(
         eq(connectors.companyId, actor.companyId),
         eq(marketplaceConnectors.kind, 'prebuilt'),
         ne(connectors.marketplaceVersionId, marketplaceConnectors.latestVersionId),
+        // The same, on the connector alone (a lookup by primary key): the planner then joins only the
+        // pending ones instead of reading every marketplace connector.
+        sql`${connectors.marketplaceVersionId} <> (select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
+          where ${pendingFrom.id} = ${connectors.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt')`,
         q ? ilike(connectors.name, containsPattern(q)) : undefined,
         filter.systemType ? eq(marketplaceConnectors.systemType, filter.systemType) : undefined,
         filter.modified === 'yes' ? isNotNull(connectors.modifiedAt) : undefined,
