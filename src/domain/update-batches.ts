@@ -5,7 +5,7 @@
 // connector in its own transaction: a process that stops mid-batch leaves every connector either
 // updated or untouched, and the next chunk carries on from the first one still pending.
 import { and, asc, count, eq, ilike, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/pg-core'
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import {
   connectionShapes,
   connectorRevisions,
@@ -22,13 +22,7 @@ import { requirePermission, type Actor } from './actor.js'
 import { recordEvent } from './audit.js'
 import { runCommand } from './command.js'
 import { revisionConflict } from './connectors.js'
-import {
-  latestVersion,
-  lockConnector,
-  modifier,
-  selectConnectorDetails,
-  type LockedConnector,
-} from './connector-queries.js'
+import { latestVersion, lockConnector, modifier, type LockedConnector } from './connector-queries.js'
 import { checkDefinition, type ConnectorDefinition } from './definition.js'
 import { mergeDefinitions } from './definition-merge.js'
 import { breakingKeys } from './impact.js'
@@ -153,30 +147,38 @@ async function pendingUpdates(
   ids?: string[],
 ): Promise<PendingUpdate[]> {
   const q = filter.q.trim()
-  const rows = await selectConnectorDetails(db, {
-    id: connectors.id,
-    name: connectors.name,
-    revision: connectors.revision,
-    systemType: marketplaceConnectors.systemType,
-    modifiedAt: connectors.modifiedAt,
-    modifiedByName: modifier.name,
-    fromId: marketplaceVersions.id,
-    fromVersion: marketplaceVersions.version,
-    toId: latestVersion.id,
-    toVersion: latestVersion.version,
-    kind: marketplaceConnectors.kind,
-  })
+  // What comes from the marketplace connector is looked up per connector by primary key: joined, the
+  // planner would read every marketplace connector (a sequential scan) to find a third of a company's.
+  const fromMarketplace = <T>(column: AnyPgColumn) =>
+    sql<T>`(select ${column} from ${marketplaceConnectors} ${pendingFrom} where ${pendingFrom.id} = ${connectors.marketplaceConnectorId})`
+  const latestId = sql<
+    string | null
+  >`(select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
+    where ${pendingFrom.id} = ${connectors.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt')`
+  const systemType = fromMarketplace<string>(pendingFrom.systemType)
+  const rows = await db
+    .select({
+      id: connectors.id,
+      name: connectors.name,
+      revision: connectors.revision,
+      systemType,
+      modifiedAt: connectors.modifiedAt,
+      modifiedByName: modifier.name,
+      fromId: marketplaceVersions.id,
+      fromVersion: marketplaceVersions.version,
+      toId: latestVersion.id,
+      toVersion: latestVersion.version,
+    })
+    .from(connectors)
+    .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
+    .innerJoin(latestVersion, eq(latestVersion.id, latestId))
+    .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(
       and(
         eq(connectors.companyId, actor.companyId),
-        eq(marketplaceConnectors.kind, 'prebuilt'),
-        ne(connectors.marketplaceVersionId, marketplaceConnectors.latestVersionId),
-        // The same, on the connector alone (a lookup by primary key): the planner then joins only the
-        // pending ones instead of reading every marketplace connector.
-        sql`${connectors.marketplaceVersionId} <> (select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
-          where ${pendingFrom.id} = ${connectors.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt')`,
+        ne(connectors.marketplaceVersionId, latestId),
         q ? ilike(connectors.name, containsPattern(q)) : undefined,
-        filter.systemType ? eq(marketplaceConnectors.systemType, filter.systemType) : undefined,
+        filter.systemType ? eq(systemType, filter.systemType) : undefined,
         filter.modified === 'yes' ? isNotNull(connectors.modifiedAt) : undefined,
         filter.modified === 'no' ? isNull(connectors.modifiedAt) : undefined,
         ids ? inArray(connectors.id, ids.length ? ids : ['00000000-0000-0000-0000-000000000000']) : undefined,
@@ -184,7 +186,7 @@ async function pendingUpdates(
     )
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
   const pending = rows
-    .filter((r) => r.toId !== null && hasUpdate(r.kind, r.fromVersion, r.toVersion))
+    .filter((r) => hasUpdate('prebuilt', r.fromVersion, r.toVersion))
     .map((r): PendingUpdate => ({
       id: r.id,
       name: r.name,
