@@ -23,6 +23,8 @@ import {
   runNextChunk,
   startBulkUpdate,
 } from '../src/domain/update-batches.js'
+import { users } from '../src/db/schema.js'
+import { eq } from 'drizzle-orm'
 import { scaleOf, seed, type Seeded } from './bench/seed.js'
 import type { CapturedStatement, Request } from './bench/serve.js'
 import { BENCH_ENCRYPTION_KEY, BENCH_SESSION_SECRET } from './bench/keys.js'
@@ -474,7 +476,11 @@ async function seedDatabase(url: string, fraction: number): Promise<{ seeded: Se
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   try {
     const seeded = await seed(sql, scaleOf(fraction))
-    const token = await startSession(database.db, seeded.large.users.administrator)
+    const [administrator] = await database.db
+      .select({ id: users.id, passwordHash: users.passwordHash })
+      .from(users)
+      .where(eq(users.id, seeded.large.users.administrator))
+    const token = await startSession(database.db, administrator!)
     process.stdout.write(
       `  seeded ${fraction === 1 ? 'full scale' : `1/${Math.round(1 / fraction)} scale`} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.entries(
         seeded.counts,

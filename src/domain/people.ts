@@ -2,6 +2,7 @@
 // somebody who never did anything, and resetting a password. Every change is in the audit log.
 import { randomInt } from 'node:crypto'
 import { and, count, eq, sql } from 'drizzle-orm'
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core'
 import { auditEvents, sessions, users } from '../db/schema.js'
 import type { Db, Queryable, Tx } from '../db/client.js'
 import { FOREIGN_KEY_VIOLATION, pgErrorCode } from '../db/errors.js'
@@ -40,14 +41,7 @@ export async function changeRole(
   return runCommand(db, actor, {
     permission: 'manageUsers',
     submission: form.submission,
-    replay: async (tx) => {
-      const [done] = await tx
-        .select(companyUser)
-        .from(users)
-        .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
-      if (!done) throw new NotFound('That user')
-      return done
-    },
+    replay: (tx) => getPerson(tx, actor, userId),
     run: (tx) => changeRoleOf(tx, actor, userId, role, form),
   })
 }
@@ -60,30 +54,19 @@ async function changeRoleOf(
   form: EditForm,
 ): Promise<Done<CompanyUser>> {
   const admins = await lockActiveAdministrators(tx, actor)
-  const [user] = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.companyId, actor.companyId)))
-    .for('update')
-  if (!user) throw new NotFound('That user')
+  const user = await lockPerson(tx, actor, userId)
   if (user.version !== form.version) throw new RoleConflict(user)
   if (role !== 'administrator' && isLastActiveAdministrator(admins, user)) {
     throw new Invalid({
       role: `${user.name} is the only active administrator. Make somebody else an administrator first.`,
     })
   }
-  const [updated] = await tx
-    .update(users)
-    .set({ role: role as Role, version: sql`${users.version} + 1` })
-    .where(eq(users.id, userId))
-    .returning(companyUser)
-  const audit: AuditEntry = {
-    action: 'change role',
-    subjectType: 'user',
-    subjectId: userId,
-    summary: `changed the role of ${user.name} from ${user.role} to ${role}`,
-  }
-  return { result: updated!, resultId: userId, audit }
+  return changePerson(
+    tx,
+    userId,
+    { role: role as Role },
+    { action: 'change role', summary: `changed the role of ${user.name} from ${user.role} to ${role}` },
+  )
 }
 
 /** The person was changed (role, deactivated, reactivated) since the page was shown: nothing is done. */
@@ -109,6 +92,26 @@ async function lockPerson(tx: Tx, actor: Actor, userId: string) {
 const bump = { version: sql`${users.version} + 1` }
 
 /**
+ * Writes a change to a person's row (a new version), ends their sessions when it says so, and
+ * returns the person as changed with the audit entry that records it.
+ */
+async function changePerson(
+  tx: Tx,
+  userId: string,
+  change: PgUpdateSetSource<typeof users>,
+  record: { action: string; summary: string; endSessions?: boolean },
+): Promise<{ result: CompanyUser; resultId: string; audit: AuditEntry }> {
+  const [updated] = await tx
+    .update(users)
+    .set({ ...change, ...bump })
+    .where(eq(users.id, userId))
+    .returning(companyUser)
+  if (record.endSessions) await tx.delete(sessions).where(eq(sessions.userId, userId))
+  const audit: AuditEntry = { action: record.action, subjectType: 'user', subjectId: userId, summary: record.summary }
+  return { result: updated!, resultId: userId, audit }
+}
+
+/**
  * Deactivates a person: their sessions end at once, they cannot sign in, and their name stays on
  * everything they did. Not yourself, and not the last active administrator.
  */
@@ -127,19 +130,16 @@ export async function deactivateUser(db: Db, actor: Actor, userId: string, form:
           '': `${user.name} is the only active administrator. Make somebody else an administrator first.`,
         })
       if (user.deactivatedAt) return { result: user }
-      const [updated] = await tx
-        .update(users)
-        .set({ deactivatedAt: sql`now()`, ...bump })
-        .where(eq(users.id, userId))
-        .returning(companyUser)
-      await tx.delete(sessions).where(eq(sessions.userId, userId))
-      const audit: AuditEntry = {
-        action: 'deactivate user',
-        subjectType: 'user',
-        subjectId: userId,
-        summary: `deactivated ${user.name} (${user.email}): their sessions ended and they cannot sign in`,
-      }
-      return { result: updated!, audit }
+      return changePerson(
+        tx,
+        userId,
+        { deactivatedAt: sql`now()` },
+        {
+          action: 'deactivate user',
+          summary: `deactivated ${user.name} (${user.email}): their sessions ended and they cannot sign in`,
+          endSessions: true,
+        },
+      )
     },
   })
 }
@@ -153,24 +153,18 @@ export async function reactivateUser(db: Db, actor: Actor, userId: string, form:
       const user = await lockPerson(tx, actor, userId)
       if (user.version !== form.version) throw new PersonConflict(user)
       if (!user.deactivatedAt) return { result: user }
-      const [updated] = await tx
-        .update(users)
-        .set({ deactivatedAt: null, ...bump })
-        .where(eq(users.id, userId))
-        .returning(companyUser)
-      const audit: AuditEntry = {
-        action: 'reactivate user',
-        subjectType: 'user',
-        subjectId: userId,
-        summary: `reactivated ${user.name} (${user.email}) as ${user.role}`,
-      }
-      return { result: updated!, audit }
+      return changePerson(
+        tx,
+        userId,
+        { deactivatedAt: null },
+        { action: 'reactivate user', summary: `reactivated ${user.name} (${user.email}) as ${user.role}` },
+      )
     },
   })
 }
 
-/** The person the remove prompt names, as it is now. */
-export async function getPerson(db: Db, actor: Actor, userId: string): Promise<CompanyUser> {
+/** A person of the actor's company as they are now (the remove prompt names them); NotFound for anybody else. */
+export async function getPerson(db: Queryable, actor: Actor, userId: string): Promise<CompanyUser> {
   requirePermission(actor, 'manageUsers')
   const [user] = await db
     .select(companyUser)
@@ -302,19 +296,17 @@ export async function resetPassword(
       if (user.version !== form.version) throw new PersonConflict(user)
       if (user.id === actor.id)
         throw new Invalid({ '': 'Change your own password on your account page, with your current one.' })
-      const [updated] = await tx
-        .update(users)
-        .set({ passwordHash, mustChangePassword: true, ...bump })
-        .where(eq(users.id, userId))
-        .returning(companyUser)
-      await tx.delete(sessions).where(eq(sessions.userId, userId))
-      const audit: AuditEntry = {
-        action: 'reset password',
-        subjectType: 'user',
-        subjectId: userId,
-        summary: `reset the password of ${user.name} (${user.email}): their sessions ended, a new password is due`,
-      }
-      return { result: { user: updated!, password }, audit }
+      const { result: updated, audit } = await changePerson(
+        tx,
+        userId,
+        { passwordHash, mustChangePassword: true },
+        {
+          action: 'reset password',
+          summary: `reset the password of ${user.name} (${user.email}): their sessions ended, a new password is due`,
+          endSessions: true,
+        },
+      )
+      return { result: { user: updated, password }, audit }
     },
   })
 }

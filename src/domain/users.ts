@@ -89,8 +89,14 @@ export function normaliseEmail(input: string): { email: SignInEmail } | { error:
   return { email: email as SignInEmail }
 }
 
+/**
+ * Who an email and password belong to, and the password hash they matched: a session starts only
+ * while that hash is still theirs (see startSession).
+ */
+export type Authenticated = Actor & { passwordHash: string }
+
 /** Checks an email and password; the same time is spent whether or not the email exists. */
-export async function authenticate(db: Db, email: SignInEmail, password: string): Promise<Actor | null> {
+export async function authenticate(db: Db, email: SignInEmail, password: string): Promise<Authenticated | null> {
   const [user] = await db
     .select()
     .from(users)
@@ -98,7 +104,8 @@ export async function authenticate(db: Db, email: SignInEmail, password: string)
     .where(and(eq(sql`lower(${users.email})`, email), eq(users.signsIn, true), isNull(users.deactivatedAt)))
   const ok = await verifyPassword(password, user?.passwordHash ?? UNUSABLE_HASH)
   if (!user || !ok) return null
-  return { id: user.id, companyId: user.companyId, name: user.name, email: user.email, role: user.role }
+  const { id, companyId, name, role, passwordHash } = user
+  return { id, companyId, name, email: user.email, role, passwordHash }
 }
 
 /** Where a session was started from, as "your account" lists it. */
@@ -107,18 +114,40 @@ export interface SessionOrigin {
   ipAddress: string | null
 }
 
-/** Starts a session for a user and returns the token for the cookie. */
-export async function startSession(db: Db, userId: string, origin?: SessionOrigin): Promise<string> {
+/**
+ * Starts a session for a person signing in with the password that matched `passwordHash`, and returns
+ * the token for the cookie; null when, meanwhile, that password was reset or changed or the person
+ * deactivated. The row is read `FOR SHARE`: a reset or deactivation (which lock the person's row
+ * for update and end their sessions) either finishes first, and then the hash no longer matches, or
+ * waits for this session to exist, and then ends it too. No session outlives the password it began with.
+ */
+export async function startSession(
+  db: Db,
+  user: { id: string; passwordHash: string },
+  origin?: SessionOrigin,
+): Promise<string | null> {
   const token = randomBytes(32).toString('base64url')
   await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`))
-  await db.insert(sessions).values({
-    id: tokenHash(token),
-    userId,
-    userAgent: origin?.userAgent?.slice(0, 500) ?? null,
-    ipAddress: origin?.ipAddress ?? null,
-    expiresAt: sql`now() + make_interval(days => ${SESSION_DAYS})`,
-  })
-  return token
+  const started = await db
+    .insert(sessions)
+    .select((qb) =>
+      qb
+        .select({
+          // In the table's column order: drizzle lists every column of sessions, in that order.
+          id: sql<string>`${tokenHash(token)}`.as('id'),
+          userId: users.id,
+          createdAt: sql<Date>`now()`.as('created_at'),
+          expiresAt: sql<Date>`now() + make_interval(days => ${SESSION_DAYS})`.as('expires_at'),
+          userAgent: sql<string | null>`${origin?.userAgent?.slice(0, 500) ?? null}::text`.as('user_agent'),
+          ipAddress: sql<string | null>`${origin?.ipAddress ?? null}::text`.as('ip_address'),
+          lastSeenAt: sql<Date>`now()`.as('last_seen_at'),
+        })
+        .from(users)
+        .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), isNull(users.deactivatedAt)))
+        .for('share'),
+    )
+    .returning({ id: sessions.id })
+  return started.length ? token : null
 }
 
 export async function endSession(db: Db, token: string): Promise<void> {

@@ -14,7 +14,8 @@ declare module 'fastify' {
     user: CurrentUser | null
   }
   interface FastifyReply {
-    signIn(userId: string): Promise<void>
+    /** Starts a session for who signed in; false when their password changed meanwhile (see startSession). */
+    signIn(user: { id: string; passwordHash: string }): Promise<boolean>
     signOut(): Promise<void>
   }
   interface FastifyContextConfig {
@@ -105,14 +106,16 @@ export default fp<{ production: boolean }>(
       if (permission && request.user && !can(request.user, permission)) throw new Forbidden()
     })
 
-    app.decorateReply('signIn', async function (this: FastifyReply, userId: string) {
+    app.decorateReply('signIn', async function (this: FastifyReply, user: { id: string; passwordHash: string }) {
       const old = this.request.cookies[SESSION_COOKIE]
       // A new token on every sign-in: a session id planted before sign-in is worth nothing after it.
       if (old) await endSession(app.db, old)
       const userAgent = this.request.headers['user-agent'] ?? null
-      const token = await startSession(app.db, userId, { userAgent, ipAddress: this.request.ip })
+      const token = await startSession(app.db, user, { userAgent, ipAddress: this.request.ip })
+      if (!token) return false
       started.set(this.request, token)
       this.setCookie(SESSION_COOKIE, token, sessionCookie)
+      return true
     })
 
     // An answer that fails after sign-in started a session (its cookie may never reach the browser)

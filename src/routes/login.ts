@@ -65,12 +65,12 @@ export default async function login(fastify: FastifyInstance) {
       return form(429, { '': `${TOO_MANY[attempt.limit]} Try again in ${minutesInWords(attempt.retryAfterSeconds)}.` })
     }
     const user = await authenticate(app.db, email, password)
-    if (!user) {
+    // A password reset (or the person deactivated) between the check and the session: the same refusal.
+    if (!user || !(await reply.signIn(user))) {
       request.log.info({ email }, 'sign-in failed')
       return form(422, { '': 'That email and password do not match an account.' })
     }
     await recordSuccessfulSignIn(app.db, attempt.reservation)
-    await reply.signIn(user.id)
     request.log.info({ userId: user.id, email }, 'signed in')
     return reply.redirect(next, 303)
   })

@@ -1,7 +1,7 @@
 // Help text: "managing people": an administrator deactivates a person, whose open session is signed
 // out at its next click; anybody changes their own password on their account page. With and
 // without JavaScript.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { createUser } from '../../src/domain/users.js'
 import { PASSWORD } from '../helpers.js'
@@ -16,20 +16,29 @@ async function logInAs(page: Page, email: string, password: string) {
   await page.getByRole('button', { name: 'sign in' }).click()
 }
 
+/**
+ * A new company's administrator signed in on one page, a second person (`role`, `name`) of the same
+ * company, and a second page for them, both with or without JavaScript.
+ */
+async function adminAndPerson(t: Test, js: boolean, role: 'user' | 'manager', name: string) {
+  const { id, user: admin } = await world!.company()
+  const person = await createUser(world!.database.db, {
+    companyId: id,
+    role,
+    name,
+    email: `${name.split(' ')[0]!.toLowerCase()}-${id.slice(0, 8)}@example.test`,
+    password: PASSWORD,
+  })
+  const a = await openPage(world!, js)
+  const b = await openPage(world!, js)
+  t.teardown(() => Promise.all([a.context.close(), b.context.close()]))
+  await logIn(a.page, admin)
+  return { a, b, person }
+}
+
 for (const mode of world ? MODES : []) {
   t.test(`deactivate a person: their open session is signed out at its next click, ${mode.label}`, async (t) => {
-    const { id, user: admin } = await world!.company()
-    const bo = await createUser(world!.database.db, {
-      companyId: id,
-      role: 'user',
-      name: 'Bo Chen',
-      email: `bo-${id.slice(0, 8)}@example.test`,
-      password: PASSWORD,
-    })
-    const a = await openPage(world!, mode.js)
-    const b = await openPage(world!, mode.js)
-    t.teardown(() => Promise.all([a.context.close(), b.context.close()]))
-    await logIn(a.page, admin)
+    const { a, b, person: bo } = await adminAndPerson(t, mode.js, 'user', 'Bo Chen')
     await logInAs(b.page, bo.email, PASSWORD)
     await b.page.waitForURL((url) => url.pathname === '/connectors')
 
@@ -98,18 +107,7 @@ for (const mode of world ? MODES : []) {
 
 for (const mode of world ? MODES : []) {
   t.test(`reset a password: shown once; the person chooses their own at next sign-in, ${mode.label}`, async (t) => {
-    const { id, user: admin } = await world!.company()
-    const cy = await createUser(world!.database.db, {
-      companyId: id,
-      role: 'manager',
-      name: 'Cy Park',
-      email: `cy-${id.slice(0, 8)}@example.test`,
-      password: PASSWORD,
-    })
-    const a = await openPage(world!, mode.js)
-    const c = await openPage(world!, mode.js)
-    t.teardown(() => Promise.all([a.context.close(), c.context.close()]))
-    await logIn(a.page, admin)
+    const { a, b: c, person: cy } = await adminAndPerson(t, mode.js, 'manager', 'Cy Park')
     await a.page.goto('/settings/users')
     await a.page.getByRole('link', { name: 'reset password of Cy Park' }).click()
     await a.page.getByRole('heading', { level: 1, name: 'Reset the password of Cy Park?' }).waitFor()

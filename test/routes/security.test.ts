@@ -3,7 +3,7 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { buildApp } from '../../src/app.js'
-import { sessions } from '../../src/db/schema.js'
+import { sessions, users } from '../../src/db/schema.js'
 import { offSite, setup, signedIn, Client, PASSWORD, testConfig, textOf } from '../helpers.js'
 import { buildWorld, fillRoute, HARMLESS_BODY } from '../world.js'
 
@@ -122,7 +122,11 @@ t.test(
       reply.header('x-test', 'a\r\nb').send('never sent'),
     )
     app.get('/test/sign-in-then-bad-redirect', { config: { public: true } }, async (_request, reply) => {
-      await reply.signIn(user.id)
+      const [signingIn] = await ctx.db
+        .select({ id: users.id, passwordHash: users.passwordHash })
+        .from(users)
+        .where(eq(users.id, user.id))
+      await reply.signIn(signingIn!)
       return reply.redirect('/connectors\u2028\r\nx', 303)
     })
     const bad = await app.inject({ method: 'GET', url: '/test/bad-header' })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { and, eq } from 'drizzle-orm'
 import { auditEvents, sessions, users } from '../../src/db/schema.js'
-import { addUser } from '../../src/domain/users.js'
+import { addUser, authenticate, normaliseEmail, startSession, type SignInEmail } from '../../src/domain/users.js'
 import { deactivateUser } from '../../src/domain/people.js'
 import { createFlow } from '../../src/domain/flows.js'
 import { Invalid } from '../../src/domain/errors.js'
@@ -279,9 +279,14 @@ t.test('the last active administrator can be neither demoted nor deactivated, ev
   const firstClient = await signedIn(ctx.app, first)
   const demoteSecond = `/settings/users/${second.id}/role`
   const demoteFirst = `/settings/users/${first.id}/role`
+  // Both forms first, as two administrators with the page open would have them; then both at once.
+  const [formOfFirst, formOfSecond] = [
+    await rowForm(firstClient, demoteSecond),
+    await rowForm(secondClient, demoteFirst),
+  ]
   const [a, b] = await Promise.all([
-    firstClient.post(demoteSecond, { ...(await rowForm(firstClient, demoteSecond)), role: 'user' }),
-    secondClient.post(demoteFirst, { ...(await rowForm(secondClient, demoteFirst)), role: 'user' }),
+    firstClient.post(demoteSecond, { ...formOfFirst, role: 'user' }),
+    secondClient.post(demoteFirst, { ...formOfSecond, role: 'user' }),
   ])
   t.same([a.statusCode, b.statusCode].sort(), [303, 422], 'one demotion is refused')
   const activeAdmins = async () =>
@@ -424,3 +429,29 @@ t.test('reset password: shown once, their sessions end, and they must choose a n
   t.equal(selfRefused.statusCode, 422)
   t.match(textOf(selfRefused.body), 'Change your own password on your account page')
 })
+
+t.test(
+  'a sign-in whose password was reset, or whose person was deactivated, after the check gets no session',
+  async (t) => {
+    // The sign-in route checks the password, then starts the session: a reset in between must win.
+    const signInEmail = (email: string) => (normaliseEmail(email) as { email: SignInEmail }).email
+    for (const [what, act] of [
+      ['reset', (id: string) => `/settings/users/${id}/password`],
+      ['deactivate', (id: string) => `/settings/users/${id}/deactivate`],
+    ] as const) {
+      const { person, email } = await newPerson()
+      const checked = await authenticate(ctx.db, signInEmail(email), 'a long enough password')
+      t.ok(checked, `${what}: the password is right when checked`)
+      const action = act(person.id)
+      const fields =
+        what === 'reset' ? hiddenFields((await admin.get(action)).body, action) : await rowForm(admin, action)
+      t.equal((await admin.post(action, fields)).statusCode, what === 'reset' ? 200 : 303, `${what} done`)
+      const before = (await sessionsOf(person.id)).length
+      t.equal(await startSession(ctx.db, checked!), null, `${what}: then no session starts`)
+      t.equal((await sessionsOf(person.id)).length, before, `${what}: and none is stored`)
+    }
+    const { email } = await newPerson()
+    const checked = await authenticate(ctx.db, signInEmail(email), 'a long enough password')
+    t.type(await startSession(ctx.db, checked!), 'string', 'untouched, the session starts')
+  },
+)
