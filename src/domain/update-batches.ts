@@ -166,12 +166,11 @@ async function pendingUpdates(
       modifiedByName: modifier.name,
       fromId: marketplaceVersions.id,
       fromVersion: marketplaceVersions.version,
-      toId: latestVersion.id,
-      toVersion: latestVersion.version,
+      toId: sql<string>`${latestId}`,
+      toVersion: sql<string>`(select ${latestVersion.version} from ${marketplaceVersions} ${latestVersion} where ${latestVersion.id} = ${latestId})`,
     })
     .from(connectors)
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
-    .innerJoin(latestVersion, eq(latestVersion.id, latestId))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
     .where(
       and(
