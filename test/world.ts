@@ -14,6 +14,7 @@ import { SecretBox } from '../src/domain/secrets.js'
 import { BUILDER_STEPS, startDraft } from '../src/domain/builder.js'
 import { applyMigration } from '../src/domain/instance-moves/index.js'
 import { createUser } from '../src/domain/users.js'
+import { runNextChunk, startBulkUpdate } from '../src/domain/update-batches.js'
 import { testConfig, type TestContext } from './helpers.js'
 
 export interface World {
@@ -29,6 +30,8 @@ export interface World {
   /** A second install of the same marketplace connector, with one instance moved to it in `batchId`. */
   migrationConnectorId: string
   batchId: string
+  /** A bulk update of the company (done: its one connector was already up to date, so skipped). */
+  updateBatchId: string
 }
 
 export async function buildWorld(
@@ -117,6 +120,11 @@ export async function buildWorld(
     authMethods: {},
     endpoints: {},
   })
+  const bulk = await startBulkUpdate(ctx.db, admin, {
+    kind: 'update',
+    items: [{ connectorId: second.id, revision: 1, toVersionId: entry!.latestVersionId! }],
+  })
+  await runNextChunk(ctx.db, admin, bulk.batchId)
   const person = await createUser(ctx.db, {
     companyId: company.id,
     role: 'user',
@@ -128,6 +136,7 @@ export async function buildWorld(
     draftId: draft.id,
     migrationConnectorId: second.id,
     batchId: batch.batchId,
+    updateBatchId: bulk.batchId,
     connectorId: connector.id,
     instanceId: instance.id,
     flowId: flow.id,
@@ -142,6 +151,7 @@ export async function buildWorld(
 function idFor(world: World, url: string, param: string): string | undefined {
   if (param === 'shapeId') return world.shapeId
   if (param === 'batchId') return world.batchId
+  if (param === 'updateBatchId') return world.updateBatchId
   if (param === 'previousId') return world.connectorId
   if (param === 'key') return world.endpointKey
   if (param === 'number') return '1'

@@ -7,3 +7,4 @@ export { connectors, connectorRevisions, instances, connectorDrafts } from './sc
 export { processFlows, connectionShapes } from './schema/flows-shapes.js'
 export { formSubmissions, auditEvents } from './schema/audit-submissions.js'
 export { migrationBatches, migrationInstances, migrationShapes } from './schema/instance-moves.js'
+export { updateBatches, updateBatchItems } from './schema/update-batches.js'

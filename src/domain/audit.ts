@@ -49,6 +49,11 @@ export const AUDIT_ACTIONS = [
   'choose password',
   'end session',
   'end other sessions',
+  // update batches (src/domain/update-batches.ts), whose subject is the batch
+  'bulk update',
+  'bulk keep my changes',
+  'finish bulk update',
+  'undo bulk update',
 ] as const
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
@@ -64,6 +69,7 @@ export interface AuditEntry {
     | 'draft'
     | 'marketplace connector'
     | 'migration batch'
+    | 'update batch'
   subjectId: string | null
   summary: string
   details?: Record<string, unknown>

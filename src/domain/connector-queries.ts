@@ -82,6 +82,7 @@ export async function lockConnector(tx: Tx, actor: Actor, id: string) {
     definition: connectors.definition,
     revision: connectors.revision,
     modifiedAt: connectors.modifiedAt,
+    modifiedBy: connectors.modifiedBy,
     marketplaceConnectorId: connectors.marketplaceConnectorId,
     marketplaceVersionId: connectors.marketplaceVersionId,
     kind: marketplaceConnectors.kind,

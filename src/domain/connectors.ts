@@ -84,6 +84,8 @@ export interface ConnectorListQuery {
 
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
+const pending = alias(connectors, 'pending')
+const pendingFrom = alias(marketplaceConnectors, 'pending_from')
 
 /** How many process flows use an instance (through their connection shapes). */
 const flowsUsing = (instanceId: AnyPgColumn | SQL) =>
@@ -132,6 +134,12 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
         order by lower(${instances.name}), ${instances.id} limit ${sql.raw(String(INSTANCES_SHOWN))}) shown)`,
       instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
       total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
+      // Of the whole company, whatever the filter: the "N updates available" link to the updates screen.
+      // A lookup per connector by primary key, not a join: the planner would read every marketplace connector.
+      updatesPending: sql<number>`(select cast(count(*) as integer) from ${connectors} ${pending}
+        where ${pending.companyId} = ${sql.placeholder('companyId')}
+          and ${pending.marketplaceVersionId} <> (select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
+            where ${pendingFrom.id} = ${pending.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt'))`,
     })
       .innerJoin(onPage, eq(onPage.id, connectors.id))
       .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
@@ -149,7 +157,7 @@ export async function listConnectors(
   db: Db,
   actor: Actor,
   query: ConnectorListQuery,
-): Promise<Page<ConnectorListItem>> {
+): Promise<Page<ConnectorListItem> & { updatesPending: number }> {
   const q = query.q?.trim()
   const from = query.installedFrom
   const pageQuery = q
@@ -168,6 +176,7 @@ export async function listConnectors(
   const page = pageOf(rows, query.page, CONNECTORS_PAGE_SIZE)
   return {
     ...page,
+    updatesPending: rows[0]?.updatesPending ?? 0,
     rows: page.rows.map((c) => ({
       ...c,
       updateAvailable: hasUpdate(c.kind, c.version, c.latestVersion),

@@ -58,8 +58,10 @@ export const NO_IMPACT: Impact = Object.freeze({
 /** At most this many instance × shape rows are listed: enough for any screen a person reads. */
 export const IMPACT_ROWS = 2000
 
+export type BreakingKeys = ReturnType<typeof breakingKeys>
+
 /** What becomes of each endpoint and authentication method key when `current` becomes `next`. */
-function breakingKeys(current: ConnectorDefinition, next: ConnectorDefinition) {
+export function breakingKeys(current: ConnectorDefinition, next: ConnectorDefinition) {
   const diff = diffDefinitions(current, next)
   // A new name is not breaking: shapes and instances refer to keys.
   const changed = <T extends { key: string }>(items: { key: string; properties: string[] }[], removed: T[]) =>

@@ -1,10 +1,19 @@
 // The one lock order. A write that locks rows of several kinds locks them in this order, each kind
 // in id order, so that two writes never wait for each other in a circle:
-// connectors → the company's connector names → a migration batch → process flows → instances → connection shapes.
+// connectors → the company's connector names → a migration batch → an update batch (then its items)
+// → process flows → instances → connection shapes.
 // Each function locks the rows alone (then the caller reads them): a lock taken through a join makes
 // PostgreSQL re-check the join after waiting against the joined rows as they were.
 import { and, asc, eq, type SQL } from 'drizzle-orm'
-import { companies, connectionShapes, connectors, instances, migrationBatches, processFlows } from '../db/schema.js'
+import {
+  companies,
+  connectionShapes,
+  connectors,
+  instances,
+  migrationBatches,
+  processFlows,
+  updateBatches,
+} from '../db/schema.js'
 import type { Queryable } from '../db/client.js'
 import type { Actor } from './actor.js'
 
@@ -34,6 +43,15 @@ export async function lockMigrationBatch(
     .select({ id: migrationBatches.id })
     .from(migrationBatches)
     .where(and(eq(migrationBatches.companyId, actor.companyId), where))
+    .for('update')
+}
+
+/** 3b. An update batch of the company (its undo), for update; its items after it. */
+export async function lockUpdateBatch(tx: Queryable, actor: Actor, batchId: string): Promise<{ id: string }[]> {
+  return tx
+    .select({ id: updateBatches.id })
+    .from(updateBatches)
+    .where(and(eq(updateBatches.companyId, actor.companyId), eq(updateBatches.id, batchId)))
     .for('update')
 }
 

@@ -82,7 +82,7 @@ async function earlierUpdate(tx: Tx, actor: Actor, connectorId: string): Promise
  * definition becomes the version's, or `merged` (the version's with the company's changes kept on
  * top), in which case it stays modified by the actor.
  */
-async function moveToVersion(
+export async function moveToVersion(
   tx: Tx,
   actor: Actor,
   connector: LockedConnector,

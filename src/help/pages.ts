@@ -52,6 +52,12 @@ export const HELP_PAGES = [
       'Take a vendor update: update in place, or for a connector you modified, overwrite it or install the new version alongside.',
   },
   {
+    slug: 'updating-many-connectors',
+    title: 'Updating many connectors at once',
+    summary:
+      'Every pending update in one place: see what each touches, preview, update many in one batch, and undo it.',
+  },
+  {
     slug: 'building-a-custom-connector',
     title: 'Building a custom connector',
     summary: 'Build your own connector with the connector builder; it is installed automatically when complete.',

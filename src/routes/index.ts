@@ -15,6 +15,7 @@ import connectorSettings from './connector-settings.js'
 import connectorRevisions from './connector-revisions.js'
 import updates from './updates.js'
 import migrations from './migrations.js'
+import fleetUpdates from './fleet-updates.js'
 
 export default async function routes(app: FastifyInstance) {
   await app.register(home)
@@ -32,4 +33,5 @@ export default async function routes(app: FastifyInstance) {
   await app.register(connectorRevisions)
   await app.register(updates)
   await app.register(migrations)
+  await app.register(fleetUpdates)
 }

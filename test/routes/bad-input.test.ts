@@ -18,6 +18,7 @@ import { LIMITS } from '../../src/domain/limits.js'
 import { Client, offSite, setup, signedIn, textOf } from '../helpers.js'
 import { elementById, formsOf, isTextField, submission, type HtmlForm } from '../html.js'
 import { buildWorld, fillRoute, fillRouteVariants } from '../world.js'
+import { install, publishNextVersion } from '../connector-fixtures.js'
 
 const ctx = await setup(t)
 const world = await buildWorld(ctx, ctx.company)
@@ -31,6 +32,9 @@ await Promise.all(
 const catalogue = await ctx.db.select().from(marketplaceConnectors).where(eq(marketplaceConnectors.kind, 'prebuilt'))
 for (const entry of catalogue.slice(0, 19))
   await installConnector(ctx.db, ctx.company.users.administrator!, { marketplaceConnectorId: entry.id })
+// More than one page of updates available (25 a page): copies of one connector, then its next version.
+for (let i = 0; i < 26; i++) await install(ctx.db, ctx.company.users.administrator!, 'sftp')
+await publishNextVersion(ctx.db, 'sftp')
 // A revision history of more than one page (50 a page) for the world's connector.
 const [worldConnector] = await ctx.db.select().from(connectors).where(eq(connectors.id, world.connectorId))
 await ctx.db.insert(connectorRevisions).values(

@@ -7,7 +7,7 @@ import { installConnector } from '../../src/domain/connector-install.js'
 import { applyMigration } from '../../src/domain/instance-moves/index.js'
 import { SecretBox } from '../../src/domain/secrets.js'
 import { setup, signedIn, testConfig, type TestContext } from '../helpers.js'
-import { addFlow } from '../connector-fixtures.js'
+import { addFlow, publishNextVersion } from '../connector-fixtures.js'
 
 const MAX_STATEMENTS = 4
 let statements = 0
@@ -232,5 +232,41 @@ t.test('the audit log runs the same few statements with few and with many entrie
   for (const [page, n] of Object.entries(few)) {
     t.ok(n <= MAX_STATEMENTS, `${page}: ${n} statements with few entries`)
     t.equal(many[page], n, `${page}: the same with 2,000 more`)
+  }
+})
+
+t.test('the updates screen runs at most four statements, however many updates are pending', async (t) => {
+  const UPDATE_PAGES = [
+    '/connectors/updates',
+    '/connectors/updates?breaking=yes',
+    '/connectors/updates?modified=no&q=o',
+  ]
+  await publishNextVersion(ctx.db, 'xero', (d) => {
+    d.endpoints.shift()
+  })
+  await publishNextVersion(ctx.db, 'shopify')
+  const count = async () => {
+    const counts: Record<string, number> = {}
+    for (const page of UPDATE_PAGES) {
+      statements = 0
+      const response = await client.get(page)
+      t.equal(response.statusCode, 200, page)
+      counts[page] = statements
+    }
+    return counts
+  }
+  const first = await count()
+  const entries = await ctx.db
+    .select({ id: marketplaceConnectors.id })
+    .from(marketplaceConnectors)
+    .where(eq(marketplaceConnectors.key, 'xero'))
+  for (let i = 0; i < 30; i++) await installConnector(ctx.db, admin, { marketplaceConnectorId: entries[0]!.id })
+  await publishNextVersion(ctx.db, 'xero')
+  const fewer = await count()
+  const again = await count()
+  for (const page of UPDATE_PAGES) {
+    t.ok(first[page]! <= MAX_STATEMENTS, `${page}: ${first[page]} statements the first time`)
+    t.ok(fewer[page]! <= MAX_STATEMENTS, `${page}: ${fewer[page]} statements with 30 more updates pending`)
+    t.ok(again[page]! <= fewer[page]!, `${page}: ${again[page]} once what breaks between those versions is known`)
   }
 })
