@@ -23,6 +23,8 @@ import {
 } from '../domain/instance-moves/index.js'
 import { IdParams, QueryText, UUID } from './schemas.js'
 import { nearestPage, searchOf } from './lists.js'
+import { LIMITS, tooLongMessage } from '../domain/limits.js'
+import { MAX_SUFFIX_LENGTH } from '../domain/instance-moves/plan.js'
 
 const Id = IdParams.properties.id
 // Lengths are checked by the domain, beside each field (src/domain/limits.ts).
@@ -79,13 +81,11 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
     const fragment = String(request.headers['hx-target'] ?? '').startsWith('div#migrate-results-')
       ? 'migrations/migrate-search'
       : undefined
+    // A refused search shows what was typed; any other shows what was searched for.
+    const q = form?.errors.q ? (request.body.q ?? '') : search.q
     return reply
       .code(status)
-      .page(
-        'migrations/page',
-        { stage: 'pick', picker: data, q: search.q, form: form ? { ...form, from } : null },
-        fragment,
-      )
+      .page('migrations/page', { stage: 'pick', picker: data, q, form: form ? { ...form, from } : null }, fragment)
   }
 
   const preview = (
@@ -118,8 +118,14 @@ export default async function migrationRoutes(fastify: FastifyInstance) {
       const choices = migrationChoices(body)
       // A page button sends only its page: it is a search too.
       const action = request.body.action ?? (request.body.page === undefined ? 'preview' : 'search')
-      if (action === 'back' || action === 'search')
-        return picker(request, reply, actor, connectorId, { ...choices, errors: {} })
+      if (action === 'back' || action === 'search') {
+        // Too long a search or suffix is refused beside its field, what was typed kept (as a preview would).
+        const errors: Record<string, string> = {}
+        if (searchOf(request.body.q).cut) errors.q = tooLongMessage(LIMITS.search)
+        if (choices.suffix.length > MAX_SUFFIX_LENGTH) errors.suffix = `Use at most ${MAX_SUFFIX_LENGTH} characters.`
+        const refused = Object.keys(errors).length > 0
+        return picker(request, reply, actor, connectorId, { ...choices, errors }, refused ? 422 : 200)
+      }
 
       if (action === 'preview') {
         const plan = await previewMigration(app.db, actor, app.secretBox, connectorId, choices)
