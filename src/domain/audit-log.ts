@@ -2,7 +2,7 @@
 // action, date range and subject (a connector, instance or process flow), paged by keyset so that
 // any page costs the same at 100,000 entries. Read-only for everybody: nothing here writes.
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/pg-core'
+import { alias, type PgColumn } from 'drizzle-orm/pg-core'
 import {
   auditEvents,
   connectionShapes,
@@ -135,6 +135,10 @@ const shape = alias(connectionShapes, 'subject_shape')
 
 const subjectIs = (type: string) => sql`${auditEvents.subjectType} = ${type}`
 
+/** An entry's subject: a `type` row of the company with the entry's subject id (joined only while it is there). */
+const isSubject = (table: { id: PgColumn; companyId: PgColumn }, type: string, companyId: string) =>
+  and(subjectIs(type), eq(table.id, auditEvents.subjectId), eq(table.companyId, companyId))
+
 /** The where clause of a filter: always the actor's company. */
 function whereOf(companyId: string, filter: AuditFilter): SQL {
   const conditions: (SQL | undefined)[] = [eq(auditEvents.companyId, companyId)]
@@ -178,38 +182,13 @@ async function selectEntries(db: Queryable, companyId: string, where: SQL, order
     })
     .from(auditEvents)
     .leftJoin(actor, eq(actor.id, auditEvents.actorId))
-    .leftJoin(
-      connectors,
-      and(subjectIs('connector'), eq(connectors.id, auditEvents.subjectId), eq(connectors.companyId, companyId)),
-    )
-    .leftJoin(
-      instances,
-      and(subjectIs('instance'), eq(instances.id, auditEvents.subjectId), eq(instances.companyId, companyId)),
-    )
-    .leftJoin(
-      processFlows,
-      and(subjectIs('process flow'), eq(processFlows.id, auditEvents.subjectId), eq(processFlows.companyId, companyId)),
-    )
-    .leftJoin(
-      shape,
-      and(subjectIs('connection shape'), eq(shape.id, auditEvents.subjectId), eq(shape.companyId, companyId)),
-    )
-    .leftJoin(
-      subjectUser,
-      and(subjectIs('user'), eq(subjectUser.id, auditEvents.subjectId), eq(subjectUser.companyId, companyId)),
-    )
-    .leftJoin(
-      connectorDrafts,
-      and(subjectIs('draft'), eq(connectorDrafts.id, auditEvents.subjectId), eq(connectorDrafts.companyId, companyId)),
-    )
-    .leftJoin(
-      migrationBatches,
-      and(
-        subjectIs('migration batch'),
-        eq(migrationBatches.id, auditEvents.subjectId),
-        eq(migrationBatches.companyId, companyId),
-      ),
-    )
+    .leftJoin(connectors, isSubject(connectors, 'connector', companyId))
+    .leftJoin(instances, isSubject(instances, 'instance', companyId))
+    .leftJoin(processFlows, isSubject(processFlows, 'process flow', companyId))
+    .leftJoin(shape, isSubject(shape, 'connection shape', companyId))
+    .leftJoin(subjectUser, isSubject(subjectUser, 'user', companyId))
+    .leftJoin(connectorDrafts, isSubject(connectorDrafts, 'draft', companyId))
+    .leftJoin(migrationBatches, isSubject(migrationBatches, 'migration batch', companyId))
     .where(where)
     .orderBy(sort(auditEvents.createdAt), sort(auditEvents.id))
     .limit(constantLimit(limit))

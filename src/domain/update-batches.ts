@@ -30,7 +30,7 @@ import type { SystemType, UpdateBatchKind, UpdateBatchState, UpdateItemState } f
 import { Conflict, Invalid, NotFound } from './errors.js'
 import { lockConnectors, lockUpdateBatch } from './locks.js'
 import { containsPattern, pageOf, type Page } from './pagination.js'
-import { moveToVersion } from './updates.js'
+import { marketplaceVersion, moveToVersion } from './updates.js'
 import { hasUpdate } from './versions.js'
 import { plural } from './words.js'
 
@@ -135,6 +135,16 @@ function vendorBreaks(from: ConnectorDefinition, to: ConnectorDefinition): Vendo
 const breaksOf = (row: { from: { id: string }; to: { id: string } }) =>
   breaksBetween.get(pairKey(row.from.id, row.to.id)) ?? []
 
+/** The company's connectors among these (ids, or rows that have one). */
+const theCompanys = (actor: Actor, these: (string | { id: string })[]) =>
+  and(
+    eq(connectors.companyId, actor.companyId),
+    inArray(
+      connectors.id,
+      these.map((c) => (typeof c === 'string' ? c : c.id)),
+    ),
+  )
+
 /**
  * Every connector of the company with an update pending that matches the filter, by name: small rows,
  * one query (a company has at most a few thousand connectors). The breaking filter is applied after
@@ -233,15 +243,7 @@ async function impactsOf(db: Queryable, actor: Actor, rows: PendingUpdate[]): Pr
     .from(connectors)
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(latestVersion, eq(latestVersion.id, marketplaceConnectors.latestVersionId))
-    .where(
-      and(
-        eq(connectors.companyId, actor.companyId),
-        inArray(
-          connectors.id,
-          rows.map((r) => r.id),
-        ),
-      ),
-    )
+    .where(theCompanys(actor, rows))
   const byId = new Map(details.map((d) => [d.id, d]))
   return rows.map((row) => {
     const detail = byId.get(row.id)
@@ -428,15 +430,7 @@ async function mergesOf(db: Queryable, actor: Actor, rows: PendingUpdate[]): Pro
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .innerJoin(marketplaceConnectors, eq(marketplaceConnectors.id, connectors.marketplaceConnectorId))
     .innerJoin(latestVersion, eq(latestVersion.id, marketplaceConnectors.latestVersionId))
-    .where(
-      and(
-        eq(connectors.companyId, actor.companyId),
-        inArray(
-          connectors.id,
-          rows.map((r) => r.id),
-        ),
-      ),
-    )
+    .where(theCompanys(actor, rows))
   return new Map(found.map((r) => [r.id, mergeWithoutChoices(r.base, r.mine, r.theirs)]))
 }
 
@@ -478,7 +472,7 @@ export async function startBulkUpdate(
               marketplaceConnectorId: connectors.marketplaceConnectorId,
             })
             .from(connectors)
-            .where(and(eq(connectors.companyId, actor.companyId), inArray(connectors.id, ids)))
+            .where(theCompanys(actor, ids))
         : []
       const targets = input.items.length
         ? await tx
@@ -599,14 +593,7 @@ async function applyItem(tx: Tx, actor: Actor, batch: { id: string; kind: Update
       `changed since the preview: ${conflict.authorName} saved revision ${conflict.revision}. Look at it again.`,
     )
   }
-  const [target] = await tx
-    .select({
-      id: marketplaceVersions.id,
-      version: marketplaceVersions.version,
-      definition: marketplaceVersions.definition,
-    })
-    .from(marketplaceVersions)
-    .where(eq(marketplaceVersions.id, item.toVersionId))
+  const target = await marketplaceVersion(tx, eq(marketplaceVersions.id, item.toVersionId))
   if (!target || !hasUpdate(connector.kind, connector.version, target.version))
     return skip(`already at version ${connector.version}`)
   const applied = applyTo(batch, connector, target)
@@ -792,8 +779,7 @@ export async function undoBulkUpdate(
         .where(and(eq(updateBatchItems.batchId, batch.id), eq(updateBatchItems.state, 'updated')))
         .orderBy(asc(updateBatchItems.position))
       const ids = items.flatMap((i) => (i.connectorId ? [i.connectorId] : []))
-      if (ids.length)
-        await lockConnectors(tx, and(eq(connectors.companyId, actor.companyId), inArray(connectors.id, ids)))
+      if (ids.length) await lockConnectors(tx, theCompanys(actor, ids))
       await lockUpdateBatch(tx, actor, batch.id)
       const [now] = await tx
         .select({ state: updateBatches.state })

@@ -1,8 +1,8 @@
 // Vendor updates (help text, "updating a connector"): update in place, overwrite, update and keep my
 // changes; each one transaction, once per form submission, audited. The screen's read: update-choice.ts.
-import { and, count, eq, sql } from 'drizzle-orm'
+import { and, count, eq, sql, type SQL } from 'drizzle-orm'
 import { connectorRevisions, connectors, instances, marketplaceVersions } from '../db/schema.js'
-import type { Db, Tx } from '../db/client.js'
+import type { Db, Queryable, Tx } from '../db/client.js'
 import type { Actor } from './actor.js'
 import { runCommand, type Done } from './command.js'
 import { revisionConflict } from './connectors.js'
@@ -32,23 +32,30 @@ export interface UpdatedConnector {
   instanceCount: number
 }
 
-/** The marketplace version to move to: the one chosen, which must be newer than the connector's. */
-export async function targetVersion(tx: Tx, connector: LockedConnector, version: string) {
-  if (connector.kind !== 'prebuilt')
-    throw new Conflict('Custom connectors never get vendor updates: whoever built them manages them.')
-  const [target] = await tx
+/** The marketplace version where `where` holds, with what moving a connector to it needs. */
+export async function marketplaceVersion(q: Queryable, where: SQL) {
+  const [found] = await q
     .select({
       id: marketplaceVersions.id,
       version: marketplaceVersions.version,
       definition: marketplaceVersions.definition,
     })
     .from(marketplaceVersions)
-    .where(
-      and(
-        eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId),
-        eq(marketplaceVersions.version, version),
-      ),
-    )
+    .where(where)
+  return found
+}
+
+/** The marketplace version to move to: the one chosen, which must be newer than the connector's. */
+export async function targetVersion(tx: Tx, connector: LockedConnector, version: string) {
+  if (connector.kind !== 'prebuilt')
+    throw new Conflict('Custom connectors never get vendor updates: whoever built them manages them.')
+  const target = await marketplaceVersion(
+    tx,
+    and(
+      eq(marketplaceVersions.marketplaceConnectorId, connector.marketplaceConnectorId),
+      eq(marketplaceVersions.version, version),
+    )!,
+  )
   if (!target) throw new NotFound(`Version ${version} of ${connector.marketplaceName}`)
   if (!hasUpdate(connector.kind, connector.version, target.version)) {
     throw new Conflict(

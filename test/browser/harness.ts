@@ -33,6 +33,8 @@ export interface BrowserWorld {
   database: Database
   /** A new company with one user of the given role; its own data, so runs do not meet. */
   company(role?: Role): Promise<{ id: string; user: Actor }>
+  /** Another person of the company (password PASSWORD, address from their first name). */
+  person(companyId: string, role: Role, name: string): Promise<Actor>
 }
 
 /** Starts the app and Chromium for one test file, or returns null when Chromium is missing outside CI. */
@@ -77,6 +79,14 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
       })
       return { id: company.id, user }
     },
+    person: (companyId, role, name) =>
+      createUser(database.db, {
+        companyId,
+        role,
+        name,
+        email: `${name.split(' ')[0]!.toLowerCase()}-${companyId.slice(0, 8)}@example.test`,
+        password: PASSWORD,
+      }),
   }
 }
 

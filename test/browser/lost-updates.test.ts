@@ -4,8 +4,6 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { instances } from '../../src/db/schema.js'
-import { createUser } from '../../src/domain/users.js'
-import { PASSWORD } from '../helpers.js'
 import {
   accessibilityProblems,
   installWithInstance,
@@ -21,13 +19,7 @@ const world = await startBrowserWorld(t)
 for (const mode of world ? MODES : []) {
   t.test(`a stale save of instance settings is refused with both versions shown, ${mode.label}`, async (t) => {
     const { id: companyId, user } = await world!.company('user')
-    const colleague = await createUser(world!.database.db, {
-      companyId,
-      role: 'manager',
-      name: 'Ben Okafor',
-      email: `ben-${companyId}@example.test`,
-      password: PASSWORD,
-    })
+    const colleague = await world!.person(companyId, 'manager', 'Ben Okafor')
     const { instance } = await installWithInstance(world!, user, 'shopify', 'Shopify - UK')
     const mine = await openPage(world!, mode.js)
     const theirs = await openPage(world!, mode.js)

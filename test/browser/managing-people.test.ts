@@ -3,7 +3,6 @@
 // without JavaScript.
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
-import { createUser } from '../../src/domain/users.js'
 import { PASSWORD } from '../helpers.js'
 import { accessibilityProblems, logIn, MODES, openPage, startBrowserWorld } from './harness.js'
 
@@ -22,13 +21,7 @@ async function logInAs(page: Page, email: string, password: string) {
  */
 async function adminAndPerson(t: Test, js: boolean, role: 'user' | 'manager', name: string) {
   const { id, user: admin } = await world!.company()
-  const person = await createUser(world!.database.db, {
-    companyId: id,
-    role,
-    name,
-    email: `${name.split(' ')[0]!.toLowerCase()}-${id.slice(0, 8)}@example.test`,
-    password: PASSWORD,
-  })
+  const person = await world!.person(id, role, name)
   const a = await openPage(world!, js)
   const b = await openPage(world!, js)
   t.teardown(() => Promise.all([a.context.close(), b.context.close()]))

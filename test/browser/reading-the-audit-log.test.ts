@@ -2,9 +2,7 @@
 // action and by dates (a wrong range is refused beside the field), reaches one connector's own log
 // from its settings, and the revision behind "modified by". With and without JavaScript.
 import t from 'tap'
-import { createUser } from '../../src/domain/users.js'
 import { addRefundsEndpoint } from '../connector-fixtures.js'
-import { PASSWORD } from '../helpers.js'
 import {
   accessibilityProblems,
   installWithInstance,
@@ -22,13 +20,7 @@ for (const mode of world ? MODES : []) {
     const { id, user: admin } = await world!.company()
     const { connector } = await installWithInstance(world!, admin, 'shopify', 'Shopify - UK')
     await addRefundsEndpoint(world!.database.db, admin, connector.id)
-    const reader = await createUser(world!.database.db, {
-      companyId: id,
-      role: 'read-only',
-      name: 'Rae Reader',
-      email: `rae-${id.slice(0, 8)}@example.test`,
-      password: PASSWORD,
-    })
+    const reader = await world!.person(id, 'read-only', 'Rae Reader')
     const { context, page, problems } = await openPage(world!, mode.js)
     t.teardown(() => context.close())
     await logIn(page, reader)
