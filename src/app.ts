@@ -12,6 +12,7 @@ import views from './plugins/views.js'
 import assets from './plugins/assets.js'
 import compression from './plugins/compression.js'
 import errors from './plugins/errors.js'
+import batchRunner from './plugins/batch-runner.js'
 import routes from './routes/index.js'
 
 export interface AppOptions {
@@ -21,6 +22,10 @@ export interface AppOptions {
   /** Close `database` when the app closes (the server hands its database over). */
   closeDatabase?: boolean
   logger?: FastifyServerOptions['logger']
+  /** Carry out bulk updates in the background (plugins/batch-runner.ts): the server does; tests choose. */
+  runBatches?: boolean
+  /** How long the runner rests between two chunks (default 0: at once; browser tests slow it to watch it). */
+  batchPauseMs?: number
 }
 
 /** Log fields that may carry secrets; pino writes "[Redacted]" instead. */
@@ -91,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     encryptionKey: config.encryptionKey,
   })
   await app.register(health)
+  await app.register(batchRunner, { enabled: options.runBatches === true, pauseMs: options.batchPauseMs ?? 0 })
   await app.register(input)
   await app.register(security, { config })
   await app.register(auth, { production: config.production })

@@ -52,7 +52,13 @@ export async function serve(
         }
       : {}),
   })
-  const app = await buildApp({ config, database, closeDatabase: true, logger: loggerOptions(config, env) })
+  const app = await buildApp({
+    config,
+    database,
+    closeDatabase: true,
+    logger: loggerOptions(config, env),
+    runBatches: true,
+  })
   const where = `${database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL server'}${options.worker ? `, ${options.worker}` : ''}`
   const readable = (address: string) => address.replace('[::1]', 'localhost')
   // Fastify logs one line per address it listens on: ours says it, instead of a second "listening" line.

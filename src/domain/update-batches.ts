@@ -18,7 +18,7 @@ import {
   users,
 } from '../db/schema.js'
 import type { Db, Queryable, Tx } from '../db/client.js'
-import { requirePermission, type Actor } from './actor.js'
+import { can, requirePermission, type Actor } from './actor.js'
 import { recordEvent, type AuditAction } from './audit.js'
 import { runCommand } from './command.js'
 import { revisionConflict } from './connectors.js'
@@ -559,6 +559,35 @@ export async function runNextChunk(db: Db, actor: Actor, batchId: string, size =
   return next.length
 }
 
+/**
+ * The background runner's work (plugins/batch-runner.ts): the next chunk of every running batch, done
+ * as the person who started it, while they may still update connectors (a batch whose starter was
+ * deactivated or lost the role since waits for someone who may: its page offers them "continue").
+ * Returns how many connectors it handled.
+ */
+export async function carryOnBatches(db: Db, size = UPDATE_CHUNK): Promise<number> {
+  const running = await db
+    .select({
+      id: updateBatches.id,
+      actor: {
+        id: starter.id,
+        companyId: starter.companyId,
+        name: starter.name,
+        email: starter.email,
+        role: starter.role,
+      },
+    })
+    .from(updateBatches)
+    .innerJoin(starter, eq(starter.id, updateBatches.startedBy))
+    .where(and(eq(updateBatches.state, 'running'), isNull(starter.deactivatedAt)))
+    .orderBy(asc(updateBatches.createdAt))
+  let handled = 0
+  for (const { id, actor } of running) {
+    if (can(actor, 'manageConnectors')) handled += await runNextChunk(db, actor, id, size)
+  }
+  return handled
+}
+
 async function applyItem(tx: Tx, actor: Actor, batch: { id: string; kind: UpdateBatchKind }, itemId: string) {
   const [item] = await tx
     .select({
@@ -689,6 +718,8 @@ export interface UpdateBatch {
   kind: UpdateBatchKind
   state: UpdateBatchState
   startedByName: string
+  /** Whether the background runner carries it on (as who started it), or it waits for "continue". */
+  carriedOn: boolean
   createdAt: Date
   finishedAt: Date | null
   undoneAt: Date | null
@@ -706,6 +737,8 @@ export async function getUpdateBatch(db: Db, actor: Actor, batchId: string): Pro
       kind: updateBatches.kind,
       state: updateBatches.state,
       startedByName: starter.name,
+      starterRole: starter.role,
+      starterDeactivatedAt: starter.deactivatedAt,
       createdAt: updateBatches.createdAt,
       finishedAt: updateBatches.finishedAt,
       undoneAt: updateBatches.undoneAt,
@@ -735,8 +768,10 @@ export async function getUpdateBatch(db: Db, actor: Actor, batchId: string): Pro
     .orderBy(asc(updateBatchItems.position))
   const counts: BatchCounts = { pending: 0, updated: 0, skipped: 0, undone: 0, refused: 0, total: items.length }
   for (const item of items) counts[item.state as UpdateItemState]++
+  const { starterRole, starterDeactivatedAt, ...shown } = batch
   return {
-    ...(batch as typeof batch & { kind: UpdateBatchKind; state: UpdateBatchState }),
+    ...(shown as typeof shown & { kind: UpdateBatchKind; state: UpdateBatchState }),
+    carriedOn: starterDeactivatedAt === null && can({ role: starterRole }, 'manageConnectors'),
     name: shortName(batch.id),
     counts,
     items: items as BatchItem[],

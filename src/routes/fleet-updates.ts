@@ -1,8 +1,9 @@
 // Updates at fleet scale: every pending update on one screen (/connectors/updates), a preview of a
 // bulk update of those chosen (or of all matching the filter), then the batch's page. The batch runs
-// in chunks from POST .../continue: htmx sends it as soon as the page shows (and again after each
-// chunk) so the progress moves by itself; without JavaScript the page has the same form's continue
-// button. The batch's page itself (GET) only shows where it stands: it never changes anything.
+// in the background, a chunk at a time (plugins/batch-runner.ts); its page (GET) only shows where it
+// stands, asked for again every second by htmx, or by its refresh link without JavaScript. A batch
+// whose starter may no longer update connectors waits: POST .../continue runs its next chunk as the
+// person who presses it.
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -160,6 +161,7 @@ export default async function fleetUpdates(fastify: FastifyInstance) {
         items,
         submission: request.body.submission,
       })
+      app.batchRunner.wake()
       if (started.count)
         reply.flash(
           `The bulk update of ${plural(started.count, 'connector')} has started. Below is how far it has got; a connector changed since the preview is skipped and listed.`,
@@ -177,7 +179,7 @@ export default async function fleetUpdates(fastify: FastifyInstance) {
     },
   )
 
-  // The next chunk: htmx posts it by itself while the batch runs; without JavaScript, "continue".
+  // The next chunk of a batch that waits (its starter may no longer update connectors), as whoever continues it.
   app.post(
     '/connectors/updates/batches/:updateBatchId/continue',
     {

@@ -45,7 +45,9 @@ export async function startBrowserWorld(t: Tap): Promise<BrowserWorld | null> {
     return null
   }
   const database = await catalogueDatabase(t)
-  const app = await buildApp({ config: testConfig(), database })
+  // Bulk updates run in the background as on a server, resting a second between chunks so that a
+  // page can be seen to follow one.
+  const app = await buildApp({ config: testConfig(), database, runBatches: true, batchPauseMs: 1000 })
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const browser = await chromium.launch({

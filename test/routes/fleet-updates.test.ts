@@ -1,8 +1,8 @@
 import t from 'tap'
 import { and, eq } from 'drizzle-orm'
-import { auditEvents, connectorRevisions, connectors, marketplaceVersions } from '../../src/db/schema.js'
+import { auditEvents, connectorRevisions, connectors, marketplaceVersions, users } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
-import { UPDATE_CHUNK } from '../../src/domain/update-batches.js'
+import { carryOnBatches, UPDATE_CHUNK } from '../../src/domain/update-batches.js'
 import { setup, signedIn, testConfig, textOf, type Client } from '../helpers.js'
 import {
   addFlow,
@@ -182,6 +182,33 @@ t.test(
 )
 
 t.test(
+  'a batch whose starter may no longer update connectors waits, and continues as whoever continues it',
+  async (t) => {
+    const manager = ctx.company.users.manager
+    const theirs = await signedIn(ctx.app, manager)
+    const { items, submission } = await startBatch(theirs, { kind: 'update', connector: [shopifys[1]!.id] })
+    const batch = await confirm(theirs, 'update', items, submission)
+    await ctx.db.update(users).set({ role: 'user' }).where(eq(users.id, manager.id))
+    t.teardown(() => ctx.db.update(users).set({ role: 'manager' }).where(eq(users.id, manager.id)))
+    t.equal(await carryOnBatches(ctx.db), 0, 'the runner leaves it')
+    const page = await client.get(batch)
+    t.match(
+      textOf(page.body),
+      `${manager.name}, who started it, can no longer update connectors, so the batch waits. continue updates the next connectors as you.`,
+    )
+    t.notMatch(page.body, 'data-hx-trigger', 'nothing to follow while it waits')
+    const continued = await client.post(`${batch}/continue`)
+    t.equal(continued.statusCode, 303)
+    t.match(textOf((await client.get(batch)).body), 'Done: 1 updated, 0 skipped.')
+    const [revision] = await ctx.db
+      .select({ authorId: connectorRevisions.authorId })
+      .from(connectorRevisions)
+      .where(and(eq(connectorRevisions.connectorId, shopifys[1]!.id), eq(connectorRevisions.number, 2)))
+    t.equal(revision?.authorId, admin.id, 'made by who continued it')
+  },
+)
+
+t.test(
   '"all matching this filter" takes every page; a connector changed since the preview is skipped and reported',
   async (t) => {
     const { items, submission } = await startBatch(client, { kind: 'update', all: 'yes', q: 'xero' })
@@ -195,30 +222,33 @@ t.test(
     // The page only shows progress: nothing is updated by looking at it.
     const page = await client.get(batch)
     t.match(textOf(page.body), `0 of ${xeros.length} done`)
-    t.match(page.body, `data-hx-post="${batch}/continue" data-hx-trigger="load"`)
+    t.match(page.body, `data-hx-get="${batch}" data-hx-trigger="every 1s"`, 'htmx asks for it again every second')
+    t.match(page.body, `<a href="${batch}">refresh</a>`, 'without JavaScript, a refresh link')
+    t.notMatch(page.body, `${batch}/continue`, 'nothing to press: it runs by itself')
 
-    // A chunk, then the process stops; a new app on the same database carries on.
+    // A chunk (this app runs no background runner: as if the process stopped after one), then a new
+    // app on the same database carries the batch on by itself.
     const chunk = await client.post(`${batch}/continue`)
     t.equal(chunk.statusCode, 303)
     t.match(textOf((await client.get(batch)).body), `${UPDATE_CHUNK} of ${xeros.length} done`)
     await ctx.app.close()
-    const restarted = await buildApp({ config: testConfig(), database: ctx.database })
+    const restarted = await buildApp({ config: testConfig(), database: ctx.database, runBatches: true })
     t.teardown(() => restarted.close())
     const after = await signedIn(restarted, admin)
-    t.match(
-      textOf((await after.get(batch)).body),
-      `${UPDATE_CHUNK} of ${xeros.length} done`,
-      'nothing lost, nothing half done',
-    )
-    const last = await after.post(`${batch}/continue`, {}, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+    let last = await after.get(batch, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+    for (let i = 0; i < 100 && !textOf(last.body).includes('Done'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      last = await after.get(batch, { 'hx-request': 'true', 'hx-request-type': 'partial' })
+    }
     t.match(last.body, /^<div id="batch-progress">/, 'htmx gets the progress alone')
     const done = textOf(last.body)
-    t.match(done, `Done: ${xeros.length - 1} updated, 1 skipped.`)
+    t.match(done, `Done: ${xeros.length - 1} updated, 1 skipped.`, 'the new process finished it by itself')
     t.match(
       done,
       `${changed.name} 1.1.0 → ${xeroVersion} skipped: changed since the preview: ${ctx.company.users.manager.name} saved revision 2.`,
     )
-    t.notMatch(last.body, 'data-hx-trigger="load"', 'polling stops once done')
+    t.notMatch(last.body, 'data-hx-trigger', 'polling stops once done')
+    t.notMatch(last.body, '>refresh</a>', 'and so does the refresh link')
 
     const skipped = await connectorRow(ctx.db, changed.id)
     t.equal(skipped.revision, 2, 'the changed connector is not updated')

@@ -28,6 +28,10 @@ export const updateBatches = pgTable(
   },
   (t) => [
     index('update_batches_company_idx').on(t.companyId, t.createdAt),
+    // What the background runner looks for (every process, every half minute): the few batches running.
+    index('update_batches_running_idx')
+      .on(t.createdAt)
+      .where(sql`${t.state} = 'running'`),
     check('update_batches_kind_check', oneOf(t.kind, UPDATE_BATCH_KINDS)),
     check('update_batches_state_check', oneOf(t.state, UPDATE_BATCH_STATES)),
     check('update_batches_undone_check', sql`(${t.undoneAt} is null) = (${t.undoneBy} is null)`),

@@ -1,0 +1,1 @@
+CREATE INDEX "update_batches_running_idx" ON "update_batches" USING btree ("created_at") WHERE "update_batches"."state" = 'running';
