@@ -85,7 +85,6 @@ export interface ConnectorListQuery {
 const counted = alias(connectors, 'counted')
 const sibling = alias(connectors, 'sibling')
 const pending = alias(connectors, 'pending')
-const pendingFrom = alias(marketplaceConnectors, 'pending_from')
 
 /** How many process flows use an instance (through their connection shapes). */
 const flowsUsing = (instanceId: AnyPgColumn | SQL) =>
@@ -135,11 +134,9 @@ const connectorPageQuery = (filters: { name: boolean; installedFrom: boolean }) 
       instanceCount: sql<number>`(select cast(count(*) as integer) from ${instances} where ${instances.connectorId} = ${connectors.id} and ${instances.companyId} = ${connectors.companyId})`,
       total: sql<number>`(select cast(count(*) as integer) from ${connectors} ${counted} where ${matching(counted)})`,
       // Of the whole company, whatever the filter: the "N updates available" link to the updates screen.
-      // A lookup per connector by primary key, not a join: the planner would read every marketplace connector.
+      // Counted on the partial index of connectors whose update is pending (kept by the database).
       updatesPending: sql<number>`(select cast(count(*) as integer) from ${connectors} ${pending}
-        where ${pending.companyId} = ${sql.placeholder('companyId')}
-          and ${pending.marketplaceVersionId} <> (select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
-            where ${pendingFrom.id} = ${pending.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt'))`,
+        where ${pending.companyId} = ${sql.placeholder('companyId')} and ${pending.updatePending})`,
     })
       .innerJoin(onPage, eq(onPage.id, connectors.id))
       .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))

@@ -4,7 +4,7 @@
 // revision it made (undo rolls back only those nobody changed since). It runs in chunks, each
 // connector in its own transaction: a process that stops mid-batch leaves every connector either
 // updated or untouched, and the next chunk carries on from the first one still pending.
-import { and, asc, count, eq, ilike, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm'
+import { and, asc, count, eq, ilike, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
 import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core'
 import {
   connectionShapes,
@@ -185,7 +185,7 @@ async function pendingUpdates(
     .where(
       and(
         eq(connectors.companyId, actor.companyId),
-        ne(connectors.marketplaceVersionId, latestId),
+        eq(connectors.updatePending, true),
         q ? ilike(connectors.name, containsPattern(q)) : undefined,
         filter.systemType ? eq(systemType, filter.systemType) : undefined,
         filter.modified === 'yes' ? isNotNull(connectors.modifiedAt) : undefined,

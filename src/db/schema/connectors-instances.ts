@@ -7,6 +7,7 @@ import {
   timestamp,
   integer,
   jsonb,
+  boolean,
   index,
   uniqueIndex,
   unique,
@@ -44,9 +45,17 @@ export const connectors = pgTable(
       .references(() => users.id, { onDelete: 'restrict' }),
     modifiedAt: timestamp('modified_at', { withTimezone: true }),
     modifiedBy: uuid('modified_by').references(() => users.id, { onDelete: 'restrict' }),
+    // Whether the vendor has a newer version: this connector's version is not its marketplace
+    // connector's latest. Kept by triggers (migration 0014) when either changes, never by the app,
+    // so "N updates available" and the updates screen count a few hundred index entries, not every
+    // connector of the company joined to the marketplace.
+    updatePending: boolean('update_pending').notNull().default(false),
   },
   (t) => [
     unique('connectors_id_company_unique').on(t.id, t.companyId),
+    index('connectors_update_pending_idx')
+      .on(t.companyId, sql`lower(${t.name})`, t.id)
+      .where(sql`${t.updatePending}`),
     // A company's connectors are told apart by name on every screen: unique, whatever the case.
     uniqueIndex('connectors_company_name_unique').on(t.companyId, sql`lower(${t.name})`),
     index('connectors_marketplace_connector_idx').on(t.marketplaceConnectorId),

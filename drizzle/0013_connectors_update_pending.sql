@@ -1,0 +1,2 @@
+ALTER TABLE "connectors" ADD COLUMN "update_pending" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+CREATE INDEX "connectors_update_pending_idx" ON "connectors" USING btree ("company_id",lower("name"),"id") WHERE "connectors"."update_pending";
