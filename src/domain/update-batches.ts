@@ -145,18 +145,43 @@ const theCompanys = (actor: Actor, these: (string | { id: string })[]) =>
     ),
   )
 
+/** The company's connectors with an update pending that match the filter (name, system type, modified), in `table`. */
+/** The columns of `connectors` (or an alias of it) the filter reads. */
+type ConnectorColumns = Record<
+  'id' | 'companyId' | 'name' | 'updatePending' | 'marketplaceConnectorId' | 'modifiedAt',
+  AnyPgColumn
+>
+
+function pendingWhere(table: ConnectorColumns, actor: Actor, filter: UpdatesFilter, ids?: string[]) {
+  const q = filter.q.trim()
+  return and(
+    eq(table.companyId, actor.companyId),
+    eq(table.updatePending, true),
+    q ? ilike(table.name, containsPattern(q)) : undefined,
+    filter.systemType
+      ? sql`(select ${pendingFrom.systemType} from ${marketplaceConnectors} ${pendingFrom} where ${pendingFrom.id} = ${table.marketplaceConnectorId}) = ${filter.systemType}`
+      : undefined,
+    filter.modified === 'yes' ? isNotNull(table.modifiedAt) : undefined,
+    filter.modified === 'no' ? isNull(table.modifiedAt) : undefined,
+    ids ? inArray(table.id, ids.length ? ids : ['00000000-0000-0000-0000-000000000000']) : undefined,
+  )
+}
+
+const counted = alias(connectors, 'counted')
+
 /**
- * Every connector of the company with an update pending that matches the filter, by name: small rows,
- * one query (a company has at most a few thousand connectors). The breaking filter is applied after
- * (what breaks is worked out per pair of versions, see loadBreaks).
+ * The connectors of the company with an update pending that match the filter, by name: all of them
+ * (small rows, one query: a company has at most a few thousand connectors), or one page of them with
+ * how many match (of which modified) from the partial index of pending updates. The breaking filter
+ * is applied after (what breaks is worked out per pair of versions, see loadBreaks).
  */
 async function pendingUpdates(
   db: Queryable,
   actor: Actor,
   filter: UpdatesFilter,
   ids?: string[],
-): Promise<PendingUpdate[]> {
-  const q = filter.q.trim()
+  page?: { offset: number },
+): Promise<{ rows: PendingUpdate[]; total: number; modified: number }> {
   // What comes from the marketplace connector is looked up per connector by primary key: joined, the
   // planner would read every marketplace connector (a sequential scan) to find a third of a company's.
   const fromMarketplace = <T>(column: AnyPgColumn) =>
@@ -165,36 +190,30 @@ async function pendingUpdates(
     string | null
   >`(select ${pendingFrom.latestVersionId} from ${marketplaceConnectors} ${pendingFrom}
     where ${pendingFrom.id} = ${connectors.marketplaceConnectorId} and ${pendingFrom.kind} = 'prebuilt')`
-  const systemType = fromMarketplace<string>(pendingFrom.systemType)
-  const rows = await db
+  const query = db
     .select({
       id: connectors.id,
       name: connectors.name,
       revision: connectors.revision,
-      systemType,
+      systemType: fromMarketplace<string>(pendingFrom.systemType),
       modifiedAt: connectors.modifiedAt,
       modifiedByName: modifier.name,
       fromId: marketplaceVersions.id,
       fromVersion: marketplaceVersions.version,
       toId: sql<string>`${latestId}`,
       toVersion: sql<string>`(select ${latestVersion.version} from ${marketplaceVersions} ${latestVersion} where ${latestVersion.id} = ${latestId})`,
+      counts: page
+        ? sql<[number, number]>`(select json_build_array(count(*), count(${counted.modifiedAt}))
+            from ${connectors} ${counted} where ${pendingWhere(counted, actor, filter, ids)})`
+        : sql<null>`null`,
     })
     .from(connectors)
     .innerJoin(marketplaceVersions, eq(marketplaceVersions.id, connectors.marketplaceVersionId))
     .leftJoin(modifier, eq(modifier.id, connectors.modifiedBy))
-    .where(
-      and(
-        eq(connectors.companyId, actor.companyId),
-        eq(connectors.updatePending, true),
-        q ? ilike(connectors.name, containsPattern(q)) : undefined,
-        filter.systemType ? eq(systemType, filter.systemType) : undefined,
-        filter.modified === 'yes' ? isNotNull(connectors.modifiedAt) : undefined,
-        filter.modified === 'no' ? isNull(connectors.modifiedAt) : undefined,
-        ids ? inArray(connectors.id, ids.length ? ids : ['00000000-0000-0000-0000-000000000000']) : undefined,
-      ),
-    )
+    .where(pendingWhere(connectors, actor, filter, ids))
     .orderBy(asc(sql`lower(${connectors.name})`), asc(connectors.id))
-  const pending = rows
+  const found = page ? await query.limit(UPDATES_PAGE_SIZE).offset(page.offset) : await query
+  const rows = found
     .filter((r) => hasUpdate('prebuilt', r.fromVersion, r.toVersion))
     .map((r): PendingUpdate => ({
       id: r.id,
@@ -207,7 +226,16 @@ async function pendingUpdates(
       to: { id: r.toId!, version: r.toVersion! },
       breaking: [],
     }))
-  return pending
+  if (page && !found.length && page.offset > 0) {
+    // Past the last page: how many there are still decides where the list moves to.
+    const [again] = await db
+      .select({ counts: sql<[number, number]>`json_build_array(count(*), count(${counted.modifiedAt}))` })
+      .from(counted)
+      .where(pendingWhere(counted, actor, filter, ids))
+    return { rows, total: again!.counts[0], modified: again!.counts[1] }
+  }
+  const [total, modified] = found[0]?.counts ?? [rows.length, rows.filter((r) => r.modifiedAt).length]
+  return { rows, total, modified }
 }
 
 /** The rows with what breaks filled in; `pairsOf` are the rows whose breaks are needed. */
@@ -308,26 +336,40 @@ export async function listPendingUpdates(
   page: number,
 ): Promise<UpdatesScreen> {
   requirePermission(actor, 'manageConnectors')
-  const matching = await matchingFilter(db, actor, filter)
   const start = (page - 1) * UPDATES_PAGE_SIZE
-  const onPage = await withBreaks(db, matching.slice(start, start + UPDATES_PAGE_SIZE))
+  // Without the breaking filter the page comes from SQL with its counts; with it, every match is
+  // needed first (what breaks is known per pair of versions, not in the database).
+  const {
+    rows: pageRows,
+    total,
+    modified,
+  } = filter.breaking
+    ? await (async () => {
+        const matching = await matchingFilter(db, actor, filter)
+        return {
+          rows: matching.slice(start, start + UPDATES_PAGE_SIZE),
+          total: matching.length,
+          modified: matching.filter((r) => r.modifiedAt).length,
+        }
+      })()
+    : await pendingUpdates(db, actor, filter, undefined, { offset: start })
+  const onPage = await withBreaks(db, pageRows)
   const rows = await impactsOf(db, actor, onPage)
-  const modified = matching.filter((r) => r.modifiedAt).length
   return {
     list: pageOf(
-      rows.map((r) => ({ ...r, total: matching.length })),
+      rows.map((r) => ({ ...r, total })),
       page,
       UPDATES_PAGE_SIZE,
-      matching.length,
+      total,
     ),
-    unmodified: matching.length - modified,
+    unmodified: total - modified,
     modified,
   }
 }
 
 /** Every pending update matching the filter (with what breaks worked out when the filter needs it). */
 async function matchingFilter(db: Queryable, actor: Actor, filter: UpdatesFilter, ids?: string[]) {
-  const rows = await pendingUpdates(db, actor, filter, ids)
+  const { rows } = await pendingUpdates(db, actor, filter, ids)
   if (!filter.breaking) return rows
   const broken = await withBreaks(db, rows)
   return broken.filter((r) => (filter.breaking === 'yes') === r.breaking.length > 0)
@@ -335,8 +377,8 @@ async function matchingFilter(db: Queryable, actor: Actor, filter: UpdatesFilter
 
 /** How many connectors of the company have an update pending (the "N updates available" link). */
 export async function pendingUpdateCount(db: Queryable, actor: Actor): Promise<number> {
-  const rows = await pendingUpdates(db, actor, NO_FILTER)
-  return rows.length
+  const { total } = await pendingUpdates(db, actor, NO_FILTER, undefined, { offset: 0 })
+  return total
 }
 
 export interface PreviewItem extends PendingUpdateRow {

@@ -80,6 +80,9 @@ t.test('the updates screen: versions, release notes, who modified, impact with b
   t.match(page.body, 'rel="next"')
   const second = await client.get('/connectors/updates?page=2')
   t.equal(rowsOf(second.body).length, TOTAL - 25)
+  const beyond = await client.get('/connectors/updates?page=9')
+  t.equal(beyond.statusCode, 303, 'past the last page')
+  t.equal(beyond.headers.location, '/connectors/updates?page=2', 'moves to the last one')
 
   const shopifyOnly = await client.get('/connectors/updates?type=eCommerce')
   const shopText = textOf(shopifyOnly.body)
