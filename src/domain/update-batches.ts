@@ -37,7 +37,7 @@ import { plural } from './words.js'
 const pendingFrom = alias(marketplaceConnectors, 'pending_from')
 
 export const UPDATES_PAGE_SIZE = 25
-/** Connectors updated per request of a running batch (each poll, or each press of continue). */
+/** Connectors updated per chunk of a running batch: per turn of the background runner, or per press of continue. */
 export const UPDATE_CHUNK = 25
 /** At most this many connectors in one batch: far more than a company has updates pending. */
 export const MAX_BATCH = 5000
