@@ -3,7 +3,9 @@
 // two process flows using it) → the preview, which shows exactly what apply will do and changes
 // nothing → apply without answering the missing endpoint is refused beside its select → answered,
 // applied → the batch page, the process flow now on the copy → undo with the keyboard alone puts
-// everything back. With and without JavaScript.
+// everything back. Then the picker with more instances than a page holds: next and previous page with
+// the keyboard, a tick kept across pages (with JavaScript only the results are swapped). With and
+// without JavaScript.
 import t from 'tap'
 import { and, asc, eq } from 'drizzle-orm'
 import type { Locator, Page } from 'playwright-core'
@@ -57,6 +59,25 @@ async function oldShopify(world: BrowserWorld, user: Actor) {
   return { user, old, uk, us, orders, stock, usOrders }
 }
 
+/** A company whose Shopify has 23 instances, "Store 01" to "Store 23": more than a page of the picker (20). */
+async function manyStores(world: BrowserWorld) {
+  const { user } = await world.company()
+  const old = await install(world.database.db, user, 'shopify')
+  for (let n = 1; n <= 23; n++)
+    await createInstance(world.database.db, user, box, {
+      connectorId: old.id,
+      name: `Store ${String(n).padStart(2, '0')}`,
+      timeZone: 'UTC',
+      dateFormat: 'Y-m-d',
+      rateLimitAmount: '3',
+      rateLimitUnit: 'second',
+      authMethod: 'admin_api_token',
+      values: { 'auth.access_token': 'shpat_x', 'var.shop_domain': 'x.myshopify.com', 'var.order_status': 'open' },
+    })
+  return { user, old }
+}
+const stores = world ? await manyStores(world) : null
+
 // Every run installs Shopify before the vendor's next version is published (it drops "Get
 // customers"); then each run's Shopify gets that version installed alongside.
 const runs = world ? await Promise.all(MODES.map(async () => oldShopify(world, (await world.company()).user))) : []
@@ -73,6 +94,10 @@ const version = world
 const alongside = await Promise.all(
   runs.map((run) => installVersionAlongside(world!.database.db, run.user, { connectorId: run.old.id, version })),
 )
+
+const storesAlongside = stores
+  ? await installVersionAlongside(world!.database.db, stores.user, { connectorId: stores.old.id, version })
+  : null
 
 const text = async (locator: Locator) => ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim()
 
@@ -386,6 +411,52 @@ for (const [index, mode] of (world ? MODES : []).entries()) {
       .where(and(eq(migrationBatches.companyId, user.companyId), eq(migrationBatches.toConnectorId, to.id)))
     t.equal(batch?.undoneBy, user.id, 'the batch is recorded as undone')
     t.same(await accessibilityProblems(page), [], 'the undone batch page: no serious accessibility problems')
+    t.same(problems, [], 'no console errors or CSP violations')
+  })
+}
+
+for (const mode of world ? MODES : []) {
+  t.test(`the picker pages through 23 instances, a tick kept across pages, keyboard only, ${mode.label}`, async (t) => {
+    const { context, page, problems } = await openPage(world!, mode.js)
+    t.teardown(() => context.close())
+    await logIn(page, stores!.user)
+    await page.goto(`/connectors/${storesAlongside!.id}/migrate?from=${stores!.old.id}`)
+    const from = page.getByRole('region', { name: `From Shopify (version ${stores!.old.version})`, exact: true })
+    const boxes = from.getByRole('group', { name: 'Instances of Shopify to move' }).getByRole('checkbox')
+    t.equal(await boxes.count(), 20, 'page 1: 20 instances')
+    t.match(await text(from), 'page 1 of 2')
+    const store02 = from.getByRole('checkbox', { name: 'Store 02', exact: true })
+    await store02.focus()
+    await page.keyboard.press('Space')
+    t.ok(await store02.isChecked(), 'Space ticks Store 02')
+
+    // With JavaScript only the results are swapped: the window (and this mark in it) stays.
+    if (mode.js) await page.evaluate(() => ((window as unknown as { mark: number }).mark = 1))
+    const next = from.getByRole('button', { name: 'next page of instances of Shopify', exact: true })
+    await next.focus()
+    await page.keyboard.press('Enter')
+    await from.getByText('page 2 of 2', { exact: true }).waitFor()
+    t.match(
+      await text(page.locator('.count[role="status"]')),
+      '23 instances match, page 2 of 2; 1 more instance picked',
+    )
+    t.ok(await from.getByRole('checkbox', { name: 'Store 23', exact: true }).isVisible(), 'page 2: Store 23')
+    t.notOk(await from.getByRole('checkbox', { name: 'Store 03', exact: true }).count(), 'and not page 1')
+    t.ok(await store02.isChecked(), 'Store 02 stays ticked, listed above the results')
+    if (mode.js)
+      t.equal(
+        await page.evaluate(() => (window as unknown as { mark?: number }).mark),
+        1,
+        'the results were swapped in place, the page not loaded again',
+      )
+
+    const previous = from.getByRole('button', { name: 'previous page of instances of Shopify', exact: true })
+    await previous.focus()
+    await page.keyboard.press('Enter')
+    await from.getByText('page 1 of 2', { exact: true }).waitFor()
+    t.ok(await store02.isChecked(), 'back on page 1, Store 02 is still ticked')
+    t.equal(await from.getByRole('checkbox', { name: 'Store 02', exact: true }).count(), 1, 'and listed once')
+    t.same(await accessibilityProblems(page), [], 'the paged picker: no serious accessibility problems')
     t.same(problems, [], 'no console errors or CSP violations')
   })
 }
