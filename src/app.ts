@@ -13,6 +13,7 @@ import assets from './plugins/assets.js'
 import compression from './plugins/compression.js'
 import errors from './plugins/errors.js'
 import batchRunner from './plugins/batch-runner.js'
+import pageCache from './plugins/page-cache.js'
 import routes from './routes/index.js'
 
 export interface AppOptions {
@@ -26,6 +27,8 @@ export interface AppOptions {
   runBatches?: boolean
   /** How long the runner rests between two chunks (default 0: at once; browser tests slow it to watch it). */
   batchPauseMs?: number
+  /** Keep list pages made until the company's data changes (plugins/page-cache.ts); default true. */
+  pageCache?: boolean
 }
 
 /** Log fields that may carry secrets; pino writes "[Redacted]" instead. */
@@ -100,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(input)
   await app.register(security, { config })
   await app.register(auth, { production: config.production })
+  await app.register(pageCache, { enabled: options.pageCache ?? true, production: config.production })
   await app.register(views, { production: config.production })
   await app.register(assets)
   await app.register(errors)

@@ -1,7 +1,8 @@
 // Users and signing in. Sessions are rows keyed by a hash of the cookie's random token.
 import { createHash, randomBytes } from 'node:crypto'
 import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm'
-import { companies, sessions, users } from '../db/schema.js'
+import { companies, dataVersions, MARKETPLACE_SCOPE, sessions, users } from '../db/schema.js'
+import { alias } from 'drizzle-orm/pg-core'
 import { ROLES, type Role } from './enums.js'
 import { retryOnceIfViolated, violates } from '../db/errors.js'
 import { recordEvent, type AuditEntry } from './audit.js'
@@ -18,6 +19,9 @@ export const SESSION_DAYS = 14
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
+const companyVersion = alias(dataVersions, 'company_version')
+const marketplaceVersion = alias(dataVersions, 'marketplace_version')
+
 const sessionUser = preparedQuery((db) =>
   db
     .select({
@@ -29,9 +33,13 @@ const sessionUser = preparedQuery((db) =>
       mustChangePassword: users.mustChangePassword,
       sessionId: sessions.id,
       lastSeenAt: sessions.lastSeenAt,
+      companyVersion: companyVersion.version,
+      marketplaceVersion: marketplaceVersion.version,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(companyVersion, eq(companyVersion.scope, users.companyId))
+    .leftJoin(marketplaceVersion, eq(marketplaceVersion.scope, MARKETPLACE_SCOPE))
     .where(
       and(
         eq(sessions.id, sql.placeholder('tokenHash')),
@@ -45,7 +53,12 @@ const sessionUser = preparedQuery((db) =>
 /** How stale a session's "last seen" may get before a request writes it again. */
 const LAST_SEEN_EVERY_MS = 60_000
 
-export type SessionUser = Actor & { sessionId: string; mustChangePassword: boolean }
+export type SessionUser = Actor & {
+  sessionId: string
+  mustChangePassword: boolean
+  /** What the company's pages are made of, as of this request: its counter and the marketplace's (see data_versions). */
+  dataVersion: string
+}
 
 /**
  * The signed-in user for a session token, or null (unknown, expired, or the person is deactivated):
@@ -54,7 +67,8 @@ export type SessionUser = Actor & { sessionId: string; mustChangePassword: boole
 export async function userForSession(db: Db, token: string): Promise<SessionUser | null> {
   const [row] = await sessionUser(db).execute({ tokenHash: tokenHash(token) })
   if (!row) return null
-  const { lastSeenAt, ...user } = row
+  const { lastSeenAt, companyVersion, marketplaceVersion, ...fields } = row
+  const user = { ...fields, dataVersion: `${companyVersion ?? 0}.${marketplaceVersion ?? 0}` }
   if (Date.now() - lastSeenAt.getTime() > LAST_SEEN_EVERY_MS) {
     await db
       .update(sessions)

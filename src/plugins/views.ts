@@ -11,6 +11,7 @@ import * as format from '../views/format.js'
 import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
 import { assetUrl } from './assets.js'
+import type { CachedPage } from './page-cache.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -23,7 +24,13 @@ declare module 'fastify' {
      * is an htmx partial and `fragment` is given, renders only that fragment (e.g.
      * `connectors/connector-list`) with the same data.
      */
-    page(template: string, data?: Record<string, unknown>, fragment?: string): Promise<FastifyReply>
+    page(
+      template: string,
+      data?: Record<string, unknown>,
+      fragment?: string,
+      /** From reply.cached(): the fragment is rendered once for it and reused (data is then its value). */
+      cached?: CachedPage,
+    ): Promise<FastifyReply>
     /**
      * A one-time message shown on the next page (after a 303 redirect), optionally with an undo:
      * a small form posting to `undo.action` (its route checks permission and tenancy like any other),
@@ -114,12 +121,35 @@ export function withoutIndentation(template: string): string {
   return template.replace(/[ \t]+\n/g, '\n').replace(/\n[ \t]+/g, '\n ')
 }
 
+/** Data key of fragments already rendered (by name, e.g. `connectors/connector-list`): an include of one returns it. */
+const PRERENDERED = Symbol('prerendered')
+
+/**
+ * What a kept fragment is rendered with instead of what is per request: a fragment that shows any of
+ * it is refused (it would show one person's token or message to another).
+ */
+const PER_REQUEST = '\u0000per-request\u0000'
+
 /** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
 class Views extends Eta {
   readonly asset = assetUrl
 
   constructor(config: ConstructorParameters<typeof Eta>[0]) {
     super(config)
+    // An include of a fragment the page cache already holds is that fragment (see reply.page).
+    const prerendered = (template: unknown, data: object | undefined) =>
+      typeof template === 'string'
+        ? (data as { [PRERENDERED]?: Record<string, string> } | undefined)?.[PRERENDERED]?.[template.replace(/^\//, '')]
+        : undefined
+    const render = this.render
+    this.render = function (template, data, options) {
+      return prerendered(template, data) ?? render.call(this, template, data, options)
+    }
+    const renderAsync = this.renderAsync
+    this.renderAsync = function (template, data, options) {
+      const html = prerendered(template, data)
+      return html === undefined ? renderAsync.call(this, template, data, options) : Promise.resolve(html)
+    }
     // Where each include leads, by the including file and the name: Eta's own cache of it builds a
     // JSON key at every include (dozens per page).
     const resolve = this.resolvePath!
@@ -191,7 +221,13 @@ export default fp<{ production: boolean }>(
 
     app.decorateReply(
       'page',
-      async function (this: FastifyReply, template: string, data: Record<string, unknown> = {}, fragment?: string) {
+      async function (
+        this: FastifyReply,
+        template: string,
+        data: Record<string, unknown> = {},
+        fragment?: string,
+        cached?: CachedPage,
+      ) {
         const request = this.request
         this.header('Vary', 'HX-Request-Type')
         this.header('Cache-Control', 'no-store')
@@ -218,10 +254,28 @@ export default fp<{ production: boolean }>(
           submissionKey: randomUUID,
         }
         const name = fragment && isPartialRequest(request.headers) ? fragment : template
-        const html = await this.viewAsync(name, { ...locals, ...data })
-        return this.type('text/html; charset=utf-8').send(html)
+        this.type('text/html; charset=utf-8')
+        if (cached?.kept && fragment) {
+          let html = cached.fragments.get(fragment)
+          if (html === undefined) {
+            const shared = {
+              ...locals,
+              user: user && { ...user, name: PER_REQUEST, email: PER_REQUEST, sessionId: PER_REQUEST },
+              csrfToken: PER_REQUEST,
+              flash: PER_REQUEST,
+              flashUndo: null,
+              submissionKey: () => PER_REQUEST,
+            }
+            html = await this.viewAsync(fragment, { ...shared, ...data })
+            if (html.includes(PER_REQUEST)) throw new Error(`${fragment} shows what is per request: it cannot be kept`)
+            app.pageCache.keepFragment(cached, fragment, html)
+          }
+          if (name === fragment) return this.send(html)
+          return this.send(await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: html } }))
+        }
+        return this.send(await this.viewAsync(name, { ...locals, ...data }))
       },
     )
   },
-  { name: 'views', dependencies: ['security'] },
+  { name: 'views', dependencies: ['security', 'page-cache'] },
 )

@@ -32,19 +32,20 @@ export default async function connectors(fastify: FastifyInstance) {
       // Anything but one id (an address typed by hand) shows every connector, as no filter does.
       const asked = [request.query.marketplace].flat()[0]
       const marketplace = asked && isId(asked) ? asked : ''
-      const { list, moved } = await nearestPage(request.query.page, (page) =>
-        listConnectors(app.db, actor, { q: search.q, installedFrom: marketplace || undefined, page }),
-      )
+      // Made once per version of the company's data (and address and role): see plugins/page-cache.ts.
+      const cached = await reply.cached(async () => {
+        const { list, moved } = await nearestPage(request.query.page, (page) =>
+          listConnectors(app.db, actor, { q: search.q, installedFrom: marketplace || undefined, page }),
+        )
+        return { list, moved, q: search.q, searchCut: search.cut, marketplace }
+      })
+      const { list, moved } = cached.value
       if (
         moved &&
         movedTo(request, reply, withQuery('/connectors', { q: search.q, marketplace, page: pageParam(list.page) }))
       )
         return reply
-      return reply.page(
-        'connectors/page',
-        { list, q: search.q, searchCut: search.cut, marketplace },
-        'connectors/connector-list',
-      )
+      return reply.page('connectors/page', cached.value, 'connectors/connector-list', cached)
     },
   )
 

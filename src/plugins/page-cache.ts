@@ -1,0 +1,157 @@
+// Pages made once and served again while nothing they show has changed. A list page's data and its
+// rendered fragment are kept per process, keyed by the company's data version (read with the session,
+// in the same statement: see src/db/schema/data-versions.ts), the role, and the address. Any change to
+// the company's data, committed by any process or by hand in SQL, moves the version on, and the next
+// request makes the page again: nothing is invalidated by the app, so nothing can be forgotten.
+//
+// What is per request (the CSRF token, the flash message, who is signed in, one-time submission keys)
+// is never kept: the layout around the fragment is rendered at every request, and a fragment that uses
+// any of it is refused (see perRequest below).
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { CurrentUser } from './auth.js'
+
+/** What a route loaded, and the fragments rendered from it (filled by reply.page). */
+export interface CachedPage<T = unknown> {
+  readonly value: T
+  readonly fragments: Map<string, string>
+  /** False when this entry is the request's own (caching off, or a request behind a newer one). */
+  readonly kept: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * The value `load` gives for this page, made once per company data version, role and address
+     * (then shared by every request that asks the same), or made now when it cannot be kept. Pass
+     * the entry to reply.page(), which keeps the rendered fragment in it too.
+     */
+    cached<T>(load: () => Promise<T>): Promise<CachedPage<T>>
+  }
+  interface FastifyInstance {
+    pageCache: PageCache
+  }
+}
+
+/** Bytes of fragments kept at most (a string's length × 2, as V8 may store it); the oldest used go first. */
+const DEFAULT_BUDGET = 64 * 1024 * 1024
+
+/** "company.marketplace" → both counters; a version is newer only when neither counter went back. */
+function counters(version: string): [number, number] {
+  const [company, marketplace] = version.split('.')
+  return [Number(company), Number(marketplace)]
+}
+
+function newer(a: string, b: string): boolean {
+  const [ac, am] = counters(a)
+  const [bc, bm] = counters(b)
+  return ac >= bc && am >= bm && (ac > bc || am > bm)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
+}
+
+interface Entry {
+  page: CachedPage
+  company: string
+  bytes: number
+}
+
+export class PageCache {
+  /** Least recently used first (a Map iterates in insertion order; a hit moves its entry to the end). */
+  private readonly entries = new Map<string, Entry>()
+  /** Per company, the newest data version seen and the keys kept at it. */
+  private readonly companies = new Map<string, { version: string; keys: Set<string> }>()
+  private readonly keys = new WeakMap<CachedPage, string>()
+  private bytes = 0
+  hits = 0
+  misses = 0
+
+  constructor(
+    readonly enabled: boolean,
+    private readonly budget = DEFAULT_BUDGET,
+    /** Freeze what is kept, so that a route or template changing a shared value fails at once (tests). */
+    private readonly freeze = false,
+  ) {}
+
+  async get<T>(user: CurrentUser | null, address: string, load: () => Promise<T>): Promise<CachedPage<T>> {
+    if (!this.enabled || !user) return { value: await load(), fragments: new Map(), kept: false }
+    const company = this.companyAt(user.companyId, user.dataVersion)
+    if (!company) return { value: await load(), fragments: new Map(), kept: false }
+    const key = `${user.companyId}\0${user.role}\0${address}`
+    const found = this.entries.get(key)
+    if (found) {
+      this.hits++
+      this.entries.delete(key)
+      this.entries.set(key, found)
+      return found.page as CachedPage<T>
+    }
+    this.misses++
+    const value = await load()
+    // Another request may have moved the company on meanwhile: keep this one only if still current.
+    if (this.companies.get(user.companyId) !== company || company.version !== user.dataVersion)
+      return { value, fragments: new Map(), kept: false }
+    const page: CachedPage<T> = { value: this.freeze ? deepFreeze(value) : value, fragments: new Map(), kept: true }
+    this.entries.set(key, { page, company: user.companyId, bytes: 0 })
+    this.keys.set(page, key)
+    company.keys.add(key)
+    return page
+  }
+
+  /** Keeps a fragment rendered from a page's value, counted against the budget (the least recently used go first). */
+  keepFragment(page: CachedPage, name: string, html: string): void {
+    page.fragments.set(name, html)
+    const key = this.keys.get(page)
+    const entry = key === undefined ? undefined : this.entries.get(key)
+    if (!entry) return
+    entry.bytes += html.length * 2
+    this.bytes += html.length * 2
+    for (const [oldest] of this.entries) {
+      if (this.bytes <= this.budget) break
+      this.drop(oldest)
+    }
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** The company's state when `version` is its newest (older entries dropped), or null for a request behind it. */
+  private companyAt(companyId: string, version: string) {
+    let company = this.companies.get(companyId)
+    if (!company) {
+      company = { version, keys: new Set() }
+      this.companies.set(companyId, company)
+    } else if (company.version !== version) {
+      if (!newer(version, company.version)) return null
+      for (const key of company.keys) this.drop(key)
+      company.version = version
+    }
+    return company
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key)
+    if (!entry) return
+    this.entries.delete(key)
+    this.bytes -= entry.bytes
+    this.companies.get(entry.company)?.keys.delete(key)
+  }
+}
+
+export default fp<{ enabled: boolean; production: boolean; budget?: number }>(
+  async (app, { enabled, production, budget }) => {
+    const cache = new PageCache(enabled, budget, !production)
+    app.decorate('pageCache', cache)
+    app.decorateReply('cached', function <T>(this: FastifyReply, load: () => Promise<T>) {
+      const request: FastifyRequest = this.request
+      return cache.get(request.user, request.url, load)
+    })
+  },
+  { name: 'page-cache', dependencies: ['auth'] },
+)

@@ -1,0 +1,135 @@
+// Manage connectors is made once per version of the company's data and served again (one statement:
+// the session's, which reads the version too), and never after a change: whoever made it, from
+// another process (a second app on the same database, with its own memory), or by hand in SQL. What
+// is per request (the CSRF token, the signed-in person) is never shared; roles and companies never mix.
+import t from 'tap'
+import { eq, sql } from 'drizzle-orm'
+import { connectors, instances } from '../../src/db/schema.js'
+import { buildApp } from '../../src/app.js'
+import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { install } from '../connector-fixtures.js'
+import { PageCache } from '../../src/plugins/page-cache.js'
+
+let statements = 0
+const ctx = await setup(t, { onQuery: () => void (statements += 1) })
+const admin = ctx.company.users.administrator
+const readOnly = ctx.company.users['read-only']
+const xero = await install(ctx.db, admin, 'xero')
+await install(ctx.db, ctx.other.users.administrator, 'shopify')
+
+// Another server process: its own memory, the same database.
+const sibling = await buildApp({ config: testConfig(), database: ctx.database })
+t.teardown(() => sibling.close())
+
+const counted = async <T>(work: () => Promise<T>) => {
+  statements = 0
+  const result = await work()
+  return { result, statements }
+}
+
+t.test('made once, served again with one statement, the same list', async (t) => {
+  const client = await signedIn(ctx.app, admin)
+  // Not asked for yet (signing in shows /connectors).
+  const first = await counted(() => client.get('/connectors?q=xe'))
+  const again = await counted(() => client.get('/connectors?q=xe'))
+  t.equal(again.result.statusCode, 200)
+  t.ok(first.statements > 1, `made from the database the first time (${first.statements} statements)`)
+  t.equal(again.statements, 1, 'served again: only the session (and the data version with it) is read')
+  const list = (html: string) => /<section id="connector-list"[\s\S]*<\/section>/.exec(html)![0]
+  t.equal(list(again.result.body), list(first.result.body), 'the same list')
+  t.match(textOf(again.result.body), /Xero/)
+
+  const partial = await counted(() =>
+    client.get('/connectors?q=xe', { 'hx-request': 'true', 'hx-request-type': 'partial' }),
+  )
+  t.equal(partial.statements, 1, 'the fragment htmx asks for comes from the same page')
+  t.equal(partial.result.body.trim(), list(first.result.body).trim(), 'the fragment alone')
+})
+
+t.test('a change shows at the next request, whoever made it', async (t) => {
+  const client = await signedIn(ctx.app, admin)
+  await client.get('/connectors')
+
+  await ctx.db.execute(sql`update connectors set name = 'Xero (books)' where id = ${xero.id}`)
+  t.match(textOf((await client.get('/connectors')).body), /Xero \(books\)/, 'a change made in SQL by hand')
+
+  // The sibling process adds an instance through its own screens.
+  const elsewhere = await signedIn(sibling, admin)
+  await elsewhere.get(`/connectors/${xero.id}/instances/new`)
+  await elsewhere.get('/connectors')
+  await ctx.db.insert(instances).values({
+    companyId: admin.companyId,
+    connectorId: xero.id,
+    name: 'Books - UK',
+    authMethodKey: 'oauth2',
+    timeZone: 'Europe/London',
+    dateFormat: 'ISO 8601',
+    rateLimitAmount: 10,
+    rateLimitUnit: 'second',
+    createdBy: admin.id,
+  })
+  t.match(textOf((await elsewhere.get('/connectors')).body), /Books - UK/, 'the sibling sees it')
+  t.match(textOf((await client.get('/connectors')).body), /Books - UK/, 'and so does this process')
+
+  await ctx.db.delete(instances).where(eq(instances.name, 'Books - UK'))
+  t.notMatch(textOf((await client.get('/connectors')).body), /Books - UK/, 'removed: gone at once')
+
+  // A change that is rolled back changes nothing: the page is still the one kept.
+  await client.get('/connectors')
+  await ctx.db
+    .transaction(async (tx) => {
+      await tx.update(connectors).set({ name: 'Never' }).where(eq(connectors.id, xero.id))
+      throw new Error('rolled back')
+    })
+    .catch(() => {})
+  const after = await counted(() => client.get('/connectors'))
+  t.equal(after.statements, 1, 'still served again after a rolled back change')
+  t.notMatch(textOf(after.result.body), /Never/)
+})
+
+t.test('what is per request is never shared; roles and companies never mix', async (t) => {
+  const one = await signedIn(ctx.app, admin)
+  const two = await signedIn(ctx.app, admin)
+  await one.get('/connectors')
+  const shared = await counted(() => two.get('/connectors'))
+  t.equal(shared.statements, 1, 'a second session of the company, same role: the kept page')
+  t.not(one.csrfToken, two.csrfToken, 'each session has its own CSRF token in the page')
+
+  const reader = await signedIn(ctx.app, readOnly)
+  const read = await reader.get('/connectors')
+  t.match(textOf(read.body), /Xero/)
+  t.notMatch(read.body, /add new instance/, 'a read-only user is not shown what only an administrator may do')
+  t.match((await one.get('/connectors')).body, /add new instance/, 'the administrator still is')
+  t.match(read.body, new RegExp(`read-only of Acme Retail`), 'the header names who is signed in')
+
+  const other = await signedIn(ctx.app, ctx.other.users.administrator)
+  const theirs = textOf((await other.get('/connectors')).body)
+  t.match(theirs, /Shopify/)
+  t.notMatch(theirs, /Xero/, "another company's list, never this one's")
+})
+
+t.test('the cache itself', async (t) => {
+  const user = { ...admin, sessionId: 's', mustChangePassword: false, dataVersion: '3.1' }
+  const cache = new PageCache(true, 1000)
+  let loads = 0
+  const load = async () => ({ n: ++loads })
+  t.same((await cache.get(user, '/a', load)).value, { n: 1 })
+  t.same((await cache.get(user, '/a', load)).value, { n: 1 }, 'kept')
+  t.same(
+    (await cache.get({ ...user, dataVersion: '2.1' }, '/a', load)).value,
+    { n: 2 },
+    'a request behind: made, not kept',
+  )
+  t.same((await cache.get(user, '/a', load)).value, { n: 1 }, 'the newest is still kept')
+  t.same((await cache.get({ ...user, dataVersion: '3.2' }, '/a', load)).value, { n: 3 }, 'the marketplace moved on')
+  t.equal(cache.size, 1, 'the older version was dropped')
+  const now = { ...user, dataVersion: '3.2' }
+  cache.keepFragment(await cache.get(now, '/a', load), 'list', 'x'.repeat(300))
+  cache.keepFragment(await cache.get(now, '/b', load), 'list', 'x'.repeat(300))
+  t.equal(cache.size, 1, 'over the budget (2 × 600 bytes of 1,000): the least recently used went')
+  t.same((await cache.get(now, '/b', load)).value, { n: 4 }, 'the one used last is kept')
+  t.same((await cache.get(now, '/a', load)).value, { n: 5 }, 'the other is made again')
+  const frozen = new PageCache(true, 1000, true)
+  const value = (await frozen.get(user, '/a', async () => ({ list: [1] }))).value
+  t.throws(() => value.list.push(2), 'a kept value cannot be changed by a route or a template')
+})
