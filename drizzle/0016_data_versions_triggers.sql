@@ -1,7 +1,7 @@
 -- data_versions (0015): a counter per company, and one for the marketplace's own connectors (the nil
--- UUID), moved on once by every transaction that changed what a company's pages show. A cached page
--- (src/plugins/page-cache.ts) is keyed by them, so it is never served after such a change, whoever
--- made it, from whichever process, by whatever code: the database keeps them.
+-- UUID), moved on once by every transaction that changed what a company's pages show (its audit log
+-- too). A cached page (src/plugins/page-cache.ts) is keyed by them, so it is never served after such
+-- a change, whoever made it, from whichever process, by whatever code: the database keeps them.
 --
 -- The triggers are deferred: a transaction's counter is moved at its commit, the last lock it takes
 -- (the lock order of src/domain/locks.ts is not touched: nothing waits for another lock while holding
@@ -54,25 +54,22 @@ BEGIN
   RETURN NULL;
 END
 $$;--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON users
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON marketplace_connectors
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON marketplace_versions
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_marketplace_version_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON connectors
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
+-- Every table of a company's data, but the revisions and marketplace versions (their own functions)
+-- and the audit log (inserts only).
+DO $$
+DECLARE
+  company_table text;
+BEGIN
+  FOREACH company_table IN ARRAY ARRAY['users', 'marketplace_connectors', 'connectors', 'connector_drafts',
+    'instances', 'process_flows', 'connection_shapes', 'migration_batches', 'update_batches'] LOOP
+    EXECUTE format('CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON %I '
+      'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row()', company_table);
+  END LOOP;
+END
+$$;--> statement-breakpoint
 CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON connector_revisions
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_revision_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON connector_drafts
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON instances
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON process_flows
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON connection_shapes
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON migration_batches
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();--> statement-breakpoint
-CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON update_batches
+CREATE CONSTRAINT TRIGGER data_version AFTER INSERT OR UPDATE OR DELETE ON marketplace_versions
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_marketplace_version_row();--> statement-breakpoint
+CREATE CONSTRAINT TRIGGER data_version AFTER INSERT ON audit_events
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION data_version_company_row();

@@ -187,6 +187,18 @@ async function companyWithUsers(db: Database['db'], name: string): Promise<Compa
   return { id: company.id, users: Object.fromEntries(ROLE_ORDER.map((r, i) => [r, users[i]!])) as Record<Role, Actor> }
 }
 
+/** A new company with its administrator, Ana Diaz (ana@<company>.test). */
+export async function companyAdministrator(db: Database['db'], companyName: string) {
+  const company = await createCompany(db, companyName)
+  return createUser(db, {
+    companyId: company.id,
+    role: 'administrator',
+    name: 'Ana Diaz',
+    email: `ana@${companyName.toLowerCase()}.test`,
+    password: PASSWORD,
+  })
+}
+
 /** The two companies of a database copied from the setup template, read back by their users' addresses. */
 async function companiesIn(db: Database['db']): Promise<Companies> {
   const rows = await db

@@ -1,5 +1,6 @@
 // A server process of the benchmark, started by scripts/bench.ts and driven over IPC:
 //   serve.ts app DATABASE_URL   the app as in production, counting the SQL statements it sends
+//     … no-page-cache            the same, making every page at every request (no plugins/page-cache.ts)
 //   serve.ts reference          a bare Fastify route sending, from memory, bytes it is given
 // Each runs in its own process so that neither shares an event loop with the load generator.
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -38,7 +39,7 @@ function benchConfig(databaseUrl: string): Config {
   }
 }
 
-async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
+async function serveApp(databaseUrl: string, pageCache: boolean): Promise<FastifyInstance> {
   const config = benchConfig(databaseUrl)
   let statements = 0
   let captured: CapturedStatement[] | null = null
@@ -52,6 +53,7 @@ async function serveApp(databaseUrl: string): Promise<FastifyInstance> {
     config,
     database,
     closeDatabase: true,
+    pageCache,
     logger: { level: config.logLevel, redact: REDACTED_PATHS },
   })
   await app.listen({ port: config.port, host: config.host })
@@ -99,8 +101,8 @@ function answer(handle: (request: Request) => unknown, app: FastifyInstance) {
   process.send!({ id: 0, result: typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null })
 }
 
-const [role, argument] = process.argv.slice(2)
-if (role === 'app') await serveApp(argument!)
+const [role, argument, option] = process.argv.slice(2)
+if (role === 'app') await serveApp(argument!, option !== 'no-page-cache')
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
   const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) =>
@@ -108,6 +110,6 @@ else if (role === 'reference') {
   )
   await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'))
 } else {
-  process.stderr.write('usage: serve.ts app DATABASE_URL | serve.ts reference\n')
+  process.stderr.write('usage: serve.ts app DATABASE_URL [no-page-cache] | serve.ts reference\n')
   process.exit(64)
 }

@@ -150,7 +150,10 @@ export default fp<{ enabled: boolean; production: boolean; budget?: number }>(
     app.decorate('pageCache', cache)
     app.decorateReply('cached', function <T>(this: FastifyReply, load: () => Promise<T>) {
       const request: FastifyRequest = this.request
-      return cache.get(request.user, request.url, load)
+      // Only what a GET shows: a POST answered with a page (a form refused) reads what it just saw,
+      // and its session's version may be older than a change it raced with.
+      const user = request.method === 'GET' ? request.user : null
+      return cache.get(user, request.url, load)
     })
   },
   { name: 'page-cache', dependencies: ['auth'] },

@@ -90,11 +90,9 @@ export default async function auditLogRoutes(fastify: FastifyInstance) {
           'audit-log/audit-log-results',
         )
     }
-    return reply.page(
-      'audit-log/page',
-      await pageData(actor, values, filter, cursorOf(request.query)),
-      'audit-log/audit-log-results',
-    )
+    // Made once per version of the company's data (every entry recorded moves it on): plugins/page-cache.ts.
+    const cached = await reply.cached(() => pageData(actor, values, filter, cursorOf(request.query)))
+    return reply.page('audit-log/page', cached.value, 'audit-log/audit-log-results', cached)
   })
 
   // No help link of its own: it is a download, not a screen.

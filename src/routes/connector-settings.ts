@@ -151,7 +151,9 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     status = 200,
     revisions: Page<RevisionSummary> | null = null,
   ) {
-    const settings = await connectorSettings(app.db, actor, id)
+    // Loaded once per version of the company's data (a GET's; see plugins/page-cache.ts). The page
+    // is rendered at every request: its forms carry the CSRF token and one-time submission keys.
+    const { value: settings } = await reply.cached(() => connectorSettings(app.db, actor, id))
     return reply
       .code(status)
       .page(

@@ -21,10 +21,12 @@ import {
 
 const world = await startBrowserWorld(t)
 
-/** Presses Tab until `target` has focus; false if it never does. */
+/** Presses Tab until `target` has focus; false if it never does (a target not on the page fails at once, with its name). */
 async function tabTo(page: Page, target: Locator): Promise<boolean> {
+  await target.waitFor()
   for (let i = 0; i < 200; i++) {
-    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return true
+    if (await target.evaluate((el) => el === document.activeElement, undefined, { timeout: 1000 }).catch(() => false))
+      return true
     await page.keyboard.press('Tab')
   }
   return false

@@ -5,27 +5,18 @@
 import t from 'tap'
 import { eq, sql } from 'drizzle-orm'
 import { connectionShapes, connectors, dataVersions, instances, MARKETPLACE_SCOPE, users } from '../../src/db/schema.js'
-import { createCompany, createUser, userForSession, startSession } from '../../src/domain/users.js'
-import { catalogueDatabase, PASSWORD } from '../helpers.js'
+import { userForSession, startSession } from '../../src/domain/users.js'
+import { recordEvent } from '../../src/domain/audit.js'
+import { catalogueDatabase, companyAdministrator } from '../helpers.js'
 import { addFlow, addInstance, install, installCustom, publishNextVersion } from '../connector-fixtures.js'
 
 const { db } = await catalogueDatabase(t)
 
-async function administrator(name: string) {
-  const company = await createCompany(db, name)
-  return createUser(db, {
-    companyId: company.id,
-    role: 'administrator',
-    name: 'Ana Diaz',
-    email: `ana@${name.toLowerCase()}.test`,
-    password: PASSWORD,
-  })
-}
 const versionOf = async (scope: string) =>
   (await db.select({ v: dataVersions.version }).from(dataVersions).where(eq(dataVersions.scope, scope)))[0]?.v ?? 0
 
-const acme = await administrator('Acme')
-const globex = await administrator('Globex')
+const acme = await companyAdministrator(db, 'Acme')
+const globex = await companyAdministrator(db, 'Globex')
 
 /** How far `change` moved Acme's, Globex's and the marketplace's counters. */
 async function moves(change: () => Promise<unknown>) {
@@ -96,6 +87,13 @@ t.test("every change of a company's data moves its counter once, and only its", 
     await moves(() => publishNextVersion(db, 'xero')),
     [1, 0, 1],
     "a marketplace version published: the marketplace's, and the company whose connector it updates",
+  )
+  t.same(
+    await moves(() =>
+      recordEvent(db, acme, { action: 'install', subjectType: 'connector', subjectId: xero.id, summary: 'Xero' }),
+    ),
+    [1, 0, 0],
+    'an audit log entry alone (the audit log page shows it)',
   )
   t.same(await moves(() => db.execute(sql`select 1`)), [0, 0, 0], 'reading moves nothing')
 })

@@ -4,30 +4,19 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { connectors } from '../../src/db/schema.js'
-import { createCompany, createUser } from '../../src/domain/users.js'
 import { rollbackConnector } from '../../src/domain/rollback.js'
 import { updateConnector } from '../../src/domain/updates.js'
-import { catalogueDatabase, PASSWORD } from '../helpers.js'
+import { catalogueDatabase, companyAdministrator } from '../helpers.js'
 import { connectorRow, install, installCustom, publishNextVersion } from '../connector-fixtures.js'
 
 const { db } = await catalogueDatabase(t)
 
-async function administrator(name: string) {
-  const company = await createCompany(db, name)
-  return createUser(db, {
-    companyId: company.id,
-    role: 'administrator',
-    name: 'Ana Diaz',
-    email: `ana@${name.toLowerCase()}.test`,
-    password: PASSWORD,
-  })
-}
 const pending = async (id: string) =>
   (await db.select({ p: connectors.updatePending }).from(connectors).where(eq(connectors.id, id)))[0]!.p
 
 t.test('follows publishing, updating and rolling back; never on a custom connector', async (t) => {
-  const admin = await administrator('Acme')
-  const other = await administrator('Globex')
+  const admin = await companyAdministrator(db, 'Acme')
+  const other = await companyAdministrator(db, 'Globex')
   const ours = await install(db, admin, 'xero')
   const theirs = await install(db, other, 'xero')
   const custom = await installCustom(db, admin, 'Our ERP')

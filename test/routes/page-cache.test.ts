@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm'
 import { connectors, instances } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
 import { setup, signedIn, testConfig, textOf } from '../helpers.js'
-import { install } from '../connector-fixtures.js'
+import { install, publishNextVersion } from '../connector-fixtures.js'
 import { PageCache } from '../../src/plugins/page-cache.js'
 
 let statements = 0
@@ -132,4 +132,25 @@ t.test('the cache itself', async (t) => {
   const frozen = new PageCache(true, 1000, true)
   const value = (await frozen.get(user, '/a', async () => ({ list: [1] }))).value
   t.throws(() => value.list.push(2), 'a kept value cannot be changed by a route or a template')
+})
+
+t.test('connector settings and the marketplace: their data kept, their forms made at every request', async (t) => {
+  const client = await signedIn(ctx.app, admin)
+  const settings = `/connectors/${xero.id}/settings`
+  const first = await counted(() => client.get(settings))
+  const again = await counted(() => client.get(settings))
+  t.ok(again.statements < first.statements, `settings: ${first.statements} statements, then ${again.statements}`)
+  await ctx.db.execute(sql`update connectors set name = 'Xero (ledger)' where id = ${xero.id}`)
+  t.match(textOf((await client.get(settings)).body), /Xero \(ledger\)/, 'a change shows at the next request')
+
+  const search = '/marketplace?q=xero'
+  const keys = (html: string) => [...html.matchAll(/name="submission" value="([^"]+)"/g)].map((m) => m[1])
+  const before = await counted(() => client.get(search))
+  const kept = await counted(() => client.get(search))
+  t.equal(kept.statements, 1, 'the marketplace search: served again from what was loaded')
+  t.ok(keys(before.result.body).length > 0, 'install forms')
+  t.notSame(keys(kept.result.body), keys(before.result.body), 'each page its own one-time submission keys')
+  const version = await publishNextVersion(ctx.db, 'xero')
+  t.match(textOf((await client.get(search)).body), version, 'a new version published shows')
+  t.match(textOf((await client.get(search)).body), /Xero/)
 })

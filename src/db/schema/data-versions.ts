@@ -1,6 +1,6 @@
 // What a cached page was made from: a counter per company (and one for the marketplace every company
 // sees) that the database itself moves on at the commit of any transaction that changed that
-// company's connectors, instances, flows, people or the marketplace (triggers, migration 0016).
+// company's connectors, instances, flows, people, audit log or the marketplace (triggers, migration 0016).
 // Every request reads its company's counters with its session (one statement); a page rendered
 // at those counters is served again, by any process, until they move (src/plugins/page-cache.ts).
 import { pgTable, uuid, bigint } from 'drizzle-orm/pg-core'
