@@ -3,9 +3,10 @@
 // (59 KB; `npm run bench`, docs/benchmark.md), @fastify/compress's streams cost 1.8 ms of CPU per
 // request where brotliCompressSync costs 0.25 ms for the same bytes. Levels by measurement on that
 // page: brotli 4 gives 5.9 KB in 0.24 ms (3: 6.5 KB, 0.25 ms; 5: 5.4 KB, 0.36 ms), gzip 6 6.3 KB in
-// 0.25 ms. Static files come precompressed (assets.ts) and say so with their own Content-Encoding.
+// 0.25 ms. Static files come precompressed (assets.ts) and say so with their own Content-Encoding;
+// so do pages around a list the page cache keeps gzipped (gzipAround, used by views.ts).
 import fp from 'fastify-plugin'
-import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
+import { brotliCompressSync, crc32, deflateRawSync, gzipSync, constants as zlib } from 'node:zlib'
 
 export const BROTLI_QUALITY = 4
 export const GZIP_LEVEL = 6
@@ -13,19 +14,65 @@ export const GZIP_LEVEL = 6
 export const COMPRESS_FROM_BYTES = 1024
 const COMPRESSIBLE = /^(text\/|application\/(json|javascript)|image\/svg\+xml)/
 
-/** Brotli, else gzip, else none, as the browser's Accept-Encoding allows (a q=0 refuses one). */
-export function preferredEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
-  if (!acceptEncoding) return null
-  const accepted = new Set(
+/** The content codings the browser's Accept-Encoding allows (a q=0 refuses one). */
+function acceptedEncodings(acceptEncoding: string | undefined): Set<string> {
+  if (!acceptEncoding) return new Set()
+  return new Set(
     acceptEncoding
       .split(',')
       .map((part) => part.trim().toLowerCase().split(';'))
       .filter(([, quality]) => !quality || !/^\s*q=0(\.0*)?\s*$/.test(quality))
-      .map(([coding]) => coding),
+      .map(([coding]) => coding!),
   )
+}
+
+/** Brotli, else gzip, else none, as the browser's Accept-Encoding allows. */
+export function preferredEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | null {
+  const accepted = acceptedEncodings(acceptEncoding)
   if (accepted.has('br')) return 'br'
   if (accepted.has('gzip') || accepted.has('*')) return 'gzip'
   return null
+}
+
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  const accepted = acceptedEncodings(acceptEncoding)
+  return accepted.has('gzip') || accepted.has('*')
+}
+
+/** A part of a page compressed once, to be sent again inside other pages (see gzipAround). */
+export interface DeflatedPart {
+  bytes: Buffer
+  /** Raw deflate of `bytes` alone, ended by a sync flush: no reference outside it, not the last block. */
+  deflated: Buffer
+}
+
+export function deflatedPart(text: string): DeflatedPart {
+  const bytes = Buffer.from(text)
+  return { bytes, deflated: deflateRawSync(bytes, { level: 9, finishFlush: zlib.Z_SYNC_FLUSH }) }
+}
+
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
+
+/**
+ * A gzip member made of `head`, a part compressed before and `tail`: deflate blocks that refer to
+ * nothing before them can follow one another, so only what is around the kept part is compressed
+ * now (e.g. a page's layout with this request's CSRF token, around a list kept by the page cache).
+ * The kept part was compressed apart from anything of this request, so no secret of it shares a
+ * compression context with the list (what BREACH would need).
+ */
+export function gzipAround(head: string, middle: DeflatedPart, tail: string): Buffer {
+  const headBytes = Buffer.from(head)
+  const tailBytes = Buffer.from(tail)
+  const trailer = Buffer.alloc(8)
+  trailer.writeUInt32LE(crc32(tailBytes, crc32(middle.bytes, crc32(headBytes))), 0)
+  trailer.writeUInt32LE((headBytes.length + middle.bytes.length + tailBytes.length) % 2 ** 32, 4)
+  return Buffer.concat([
+    GZIP_HEADER,
+    deflateRawSync(headBytes, { level: GZIP_LEVEL, finishFlush: zlib.Z_SYNC_FLUSH }),
+    middle.deflated,
+    deflateRawSync(tailBytes, { level: GZIP_LEVEL }),
+    trailer,
+  ])
 }
 
 export default fp(

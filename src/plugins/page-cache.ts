@@ -1,6 +1,6 @@
-// Pages made once and served again while nothing they show has changed. A list page's data and its
+// Pages made once and served again while nothing they show has changed. A page's data and its
 // rendered fragment are kept per process, keyed by the company's data version (read with the session,
-// in the same statement: see src/db/schema/data-versions.ts), the role, and the address. Any change to
+// in the same statement: see src/db/schema/data-versions.ts), the person, and the address. Any change to
 // the company's data, committed by any process or by hand in SQL, moves the version on, and the next
 // request makes the page again: nothing is invalidated by the app, so nothing can be forgotten.
 //
@@ -10,11 +10,14 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CurrentUser } from './auth.js'
+import type { DeflatedPart } from './compression.js'
 
-/** What a route loaded, and the fragments rendered from it (filled by reply.page). */
+/** What a route loaded, and the fragments rendered from it (kept by reply.page: text, hole, text, …). */
 export interface CachedPage<T = unknown> {
   readonly value: T
-  readonly fragments: Map<string, string>
+  readonly fragments: Map<string, string[]>
+  /** Fragments without holes, compressed once (see compression.ts, gzipAround). */
+  readonly deflated: Map<string, DeflatedPart>
   /** False when this entry is the request's own (caching off, or a request behind a newer one). */
   readonly kept: boolean
 }
@@ -22,8 +25,8 @@ export interface CachedPage<T = unknown> {
 declare module 'fastify' {
   interface FastifyReply {
     /**
-     * The value `load` gives for this page, made once per company data version, role and address
-     * (then shared by every request that asks the same), or made now when it cannot be kept. Pass
+     * The value `load` gives for this page, made once per company data version, person and address
+     * (then served to every request of theirs that asks the same), or made now when it cannot be kept. Pass
      * the entry to reply.page(), which keeps the rendered fragment in it too.
      */
     cached<T>(load: () => Promise<T>): Promise<CachedPage<T>>
@@ -80,10 +83,11 @@ export class PageCache {
   ) {}
 
   async get<T>(user: CurrentUser | null, address: string, load: () => Promise<T>): Promise<CachedPage<T>> {
-    if (!this.enabled || !user) return { value: await load(), fragments: new Map(), kept: false }
+    if (!this.enabled || !user) return { value: await load(), fragments: new Map(), deflated: new Map(), kept: false }
     const company = this.companyAt(user.companyId, user.dataVersion)
-    if (!company) return { value: await load(), fragments: new Map(), kept: false }
-    const key = `${user.companyId}\0${user.role}\0${address}`
+    if (!company) return { value: await load(), fragments: new Map(), deflated: new Map(), kept: false }
+    // Per person (not per role): a page is never shared between two people, whatever its loader reads.
+    const key = `${user.id}\0${address}`
     const found = this.entries.get(key)
     if (found) {
       this.hits++
@@ -95,8 +99,13 @@ export class PageCache {
     const value = await load()
     // Another request may have moved the company on meanwhile: keep this one only if still current.
     if (this.companies.get(user.companyId) !== company || company.version !== user.dataVersion)
-      return { value, fragments: new Map(), kept: false }
-    const page: CachedPage<T> = { value: this.freeze ? deepFreeze(value) : value, fragments: new Map(), kept: true }
+      return { value, fragments: new Map(), deflated: new Map(), kept: false }
+    const page: CachedPage<T> = {
+      value: this.freeze ? deepFreeze(value) : value,
+      fragments: new Map(),
+      deflated: new Map(),
+      kept: true,
+    }
     this.entries.set(key, { page, company: user.companyId, bytes: 0 })
     this.keys.set(page, key)
     company.keys.add(key)
@@ -104,13 +113,26 @@ export class PageCache {
   }
 
   /** Keeps a fragment rendered from a page's value, counted against the budget (the least recently used go first). */
-  keepFragment(page: CachedPage, name: string, html: string): void {
-    page.fragments.set(name, html)
+  keepFragment(page: CachedPage, name: string, parts: string[]): void {
+    page.fragments.set(name, parts)
+    this.grew(
+      page,
+      parts.reduce((sum, part) => sum + part.length * 2, 0),
+    )
+  }
+
+  /** Keeps a fragment compressed once, counted against the budget like the fragment. */
+  keepDeflated(page: CachedPage, name: string, part: DeflatedPart): void {
+    page.deflated.set(name, part)
+    this.grew(page, part.bytes.length + part.deflated.length)
+  }
+
+  private grew(page: CachedPage, bytes: number): void {
     const key = this.keys.get(page)
     const entry = key === undefined ? undefined : this.entries.get(key)
     if (!entry) return
-    entry.bytes += html.length * 2
-    this.bytes += html.length * 2
+    entry.bytes += bytes
+    this.bytes += bytes
     for (const [oldest] of this.entries) {
       if (this.bytes <= this.budget) break
       this.drop(oldest)

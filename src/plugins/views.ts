@@ -12,6 +12,7 @@ import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
 import { assetUrl } from './assets.js'
 import type { CachedPage } from './page-cache.js'
+import { acceptsGzip, COMPRESS_FROM_BYTES, deflatedPart, gzipAround } from './compression.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -129,6 +130,29 @@ const PRERENDERED = Symbol('prerendered')
  * it is refused (it would show one person's token or message to another).
  */
 const PER_REQUEST = '\u0000per-request\u0000'
+
+/**
+ * Where a kept fragment's forms take this request's CSRF token and a new one-time submission key
+ * (see claimSubmission): the fragment is kept split at them, and filled at every request.
+ */
+const CSRF_HOLE = '\u0000csrf\u0000'
+const KEY_HOLE = '\u0000key\u0000'
+/** Splits a kept fragment at its holes (NUL is never in text shown: input.ts refuses it, PostgreSQL cannot store it). */
+const HOLE_EDGE = '\u0000'
+/** Where a page's kept fragment stands while the page around it is rendered (to compress only that). */
+const KEPT_PART = '\u0000kept\u0000'
+const HTML_SPECIAL = /[&<>"']/g
+const HTML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+const escaped = (text: string) => text.replace(HTML_SPECIAL, (c) => HTML_ENTITY[c]!)
+
+/** A kept fragment (text, hole, text, …) with this request's token and new submission keys in its holes. */
+function filled(parts: string[], csrfToken: string): string {
+  if (parts.length === 1) return parts[0]!
+  let html = parts[0]!
+  for (let i = 1; i < parts.length; i += 2)
+    html += (parts[i] === 'csrf' ? escaped(csrfToken) : randomUUID()) + parts[i + 1]!
+  return html
+}
 
 /** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
 class Views extends Eta {
@@ -256,20 +280,38 @@ export default fp<{ production: boolean }>(
         const name = fragment && isPartialRequest(request.headers) ? fragment : template
         this.type('text/html; charset=utf-8')
         if (cached?.kept && fragment) {
-          let html = cached.fragments.get(fragment)
-          if (html === undefined) {
+          let parts = cached.fragments.get(fragment)
+          if (parts === undefined) {
             const shared = {
               ...locals,
               user: user && { ...user, name: PER_REQUEST, email: PER_REQUEST, sessionId: PER_REQUEST },
-              csrfToken: PER_REQUEST,
+              csrfToken: CSRF_HOLE,
               flash: PER_REQUEST,
               flashUndo: null,
-              submissionKey: () => PER_REQUEST,
+              submissionKey: () => KEY_HOLE,
             }
-            html = await this.viewAsync(fragment, { ...shared, ...data })
-            if (html.includes(PER_REQUEST)) throw new Error(`${fragment} shows what is per request: it cannot be kept`)
-            app.pageCache.keepFragment(cached, fragment, html)
+            const kept = await this.viewAsync(fragment, { ...shared, ...data })
+            if (kept.includes(PER_REQUEST)) throw new Error(`${fragment} shows what is per request: it cannot be kept`)
+            parts = kept.split(HOLE_EDGE)
+            app.pageCache.keepFragment(cached, fragment, parts)
           }
+          // Compressed once too, when it has no hole: only the layout around it is compressed now.
+          if (
+            parts.length === 1 &&
+            parts[0]!.length >= COMPRESS_FROM_BYTES &&
+            acceptsGzip(request.headers['accept-encoding'])
+          ) {
+            let middle = cached.deflated.get(fragment)
+            if (!middle) app.pageCache.keepDeflated(cached, fragment, (middle = deflatedPart(parts[0]!)))
+            let around = ['', '']
+            if (name !== fragment) {
+              const page = await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: KEPT_PART } })
+              around = page.split(KEPT_PART)
+            }
+            this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
+            return this.send(gzipAround(around[0]!, middle, around[1]!))
+          }
+          const html = filled(parts, locals.csrfToken)
           if (name === fragment) return this.send(html)
           return this.send(await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: html } }))
         }

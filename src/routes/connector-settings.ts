@@ -151,15 +151,16 @@ export default async function connectorSettingsRoutes(fastify: FastifyInstance) 
     status = 200,
     revisions: Page<RevisionSummary> | null = null,
   ) {
-    // Loaded once per version of the company's data (a GET's; see plugins/page-cache.ts). The page
-    // is rendered at every request: its forms carry the CSRF token and one-time submission keys.
-    const { value: settings } = await reply.cached(() => connectorSettings(app.db, actor, id))
+    // Made once per version of the company's data (a GET's; see plugins/page-cache.ts): the step's
+    // fragment is kept with holes for the CSRF token and one-time submission keys of its forms.
+    const cached = await reply.cached(() => connectorSettings(app.db, actor, id))
     return reply
       .code(status)
       .page(
         'connector-settings/page',
-        { ...stepView(settings, actor, shown), revisions },
+        { ...stepView(cached.value, actor, shown), revisions },
         'connector-settings/connector-wizard',
+        cached,
       )
   }
 

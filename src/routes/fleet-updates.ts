@@ -118,13 +118,13 @@ export default async function fleetUpdates(fastify: FastifyInstance) {
 
   app.get('/connectors/updates', { config: manage, schema: { querystring: FilterQuery } }, async (request, reply) => {
     const filter = filterOf(request.query)
-    // Loaded once per version of the company's data and the marketplace's (see plugins/page-cache.ts);
-    // rendered at every request, as its form carries the CSRF token.
-    const { value } = await reply.cached(() => screen(actorOf(request), filter, request.query.page))
-    const { list, moved, view } = value
+    // Made once per version of the company's data and the marketplace's (see plugins/page-cache.ts);
+    // the list is kept with a hole for its form's CSRF token.
+    const cached = await reply.cached(() => screen(actorOf(request), filter, request.query.page))
+    const { list, moved, view } = cached.value
     const url = withQuery('/connectors/updates', { ...filterParams(filter), page: pageParam(list.page) })
     if (moved && movedTo(request, reply, url)) return reply
-    return reply.page('fleet-updates/page', view, 'fleet-updates/update-list')
+    return reply.page('fleet-updates/page', view, 'fleet-updates/update-list', cached)
   })
 
   app.post(

@@ -22,18 +22,19 @@ export default async function marketplace(fastify: FastifyInstance) {
       const search = searchOf(request.query.q)
       const asked = [request.query.type].flat()[0] || undefined
       const type = SYSTEM_TYPES.find((t) => t === asked)
-      // Loaded once per version of the company's data and the marketplace's (see plugins/page-cache.ts);
-      // rendered at every request, as its install forms carry the CSRF token and one-time submission keys.
-      const { value } = await reply.cached(() =>
+      // Made once per version of the company's data and the marketplace's (see plugins/page-cache.ts); the
+      // results are kept with holes for their install forms' CSRF token and one-time submission keys.
+      const cached = await reply.cached(() =>
         nearestPage(request.query.page, (page) => browseMarketplace(app.db, actor, { q: search.q, type, page })),
       )
-      const { list: results, moved } = value
+      const { list: results, moved } = cached.value
       const url = withQuery('/marketplace', { q: search.q, type, page: pageParam(results.page) })
       if ((moved || type !== asked) && movedTo(request, reply, url)) return reply
       return reply.page(
         'marketplace/page',
         { results, q: search.q, searchCut: search.cut, type: type ?? '', systemTypes: SYSTEM_TYPES },
         'marketplace/marketplace-results',
+        cached,
       )
     },
   )

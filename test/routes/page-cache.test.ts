@@ -3,6 +3,7 @@
 // another process (a second app on the same database, with its own memory), or by hand in SQL. What
 // is per request (the CSRF token, the signed-in person) is never shared; roles and companies never mix.
 import t from 'tap'
+import { gunzipSync } from 'node:zlib'
 import { eq, sql } from 'drizzle-orm'
 import { connectors, instances } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
@@ -87,12 +88,12 @@ t.test('a change shows at the next request, whoever made it', async (t) => {
   t.notMatch(textOf(after.result.body), /Never/)
 })
 
-t.test('what is per request is never shared; roles and companies never mix', async (t) => {
+t.test('what is per request is never shared; people and companies never mix', async (t) => {
   const one = await signedIn(ctx.app, admin)
   const two = await signedIn(ctx.app, admin)
   await one.get('/connectors')
   const shared = await counted(() => two.get('/connectors'))
-  t.equal(shared.statements, 1, 'a second session of the company, same role: the kept page')
+  t.equal(shared.statements, 1, 'a second session of the same person: the page kept for them')
   t.not(one.csrfToken, two.csrfToken, 'each session has its own CSRF token in the page')
 
   const reader = await signedIn(ctx.app, readOnly)
@@ -124,8 +125,8 @@ t.test('the cache itself', async (t) => {
   t.same((await cache.get({ ...user, dataVersion: '3.2' }, '/a', load)).value, { n: 3 }, 'the marketplace moved on')
   t.equal(cache.size, 1, 'the older version was dropped')
   const now = { ...user, dataVersion: '3.2' }
-  cache.keepFragment(await cache.get(now, '/a', load), 'list', 'x'.repeat(300))
-  cache.keepFragment(await cache.get(now, '/b', load), 'list', 'x'.repeat(300))
+  cache.keepFragment(await cache.get(now, '/a', load), 'list', ['x'.repeat(300)])
+  cache.keepFragment(await cache.get(now, '/b', load), 'list', ['x'.repeat(300)])
   t.equal(cache.size, 1, 'over the budget (2 × 600 bytes of 1,000): the least recently used went')
   t.same((await cache.get(now, '/b', load)).value, { n: 4 }, 'the one used last is kept')
   t.same((await cache.get(now, '/a', load)).value, { n: 5 }, 'the other is made again')
@@ -150,7 +151,35 @@ t.test('connector settings and the marketplace: their data kept, their forms mad
   t.equal(kept.statements, 1, 'the marketplace search: served again from what was loaded')
   t.ok(keys(before.result.body).length > 0, 'install forms')
   t.notSame(keys(kept.result.body), keys(before.result.body), 'each page its own one-time submission keys')
+  t.equal(new Set(keys(kept.result.body)).size, keys(kept.result.body).length, 'each form its own')
+  const tokens = new Set([...kept.result.body.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]))
+  t.same([...tokens], [client.csrfToken], "every form of the kept results carries this page's CSRF token")
+  const install = /action="(\/marketplace\/[^"]+\/install)"[\s\S]*?name="submission" value="([^"]+)"/.exec(
+    kept.result.body,
+  )!
+  const installed = await client.post(install[1]!, { submission: install[2]! })
+  t.equal(installed.statusCode, 303, 'an install form of the kept results works')
   const version = await publishNextVersion(ctx.db, 'xero')
   t.match(textOf((await client.get(search)).body), version, 'a new version published shows')
   t.match(textOf((await client.get(search)).body), /Xero/)
+})
+
+t.test('a kept list is compressed once: only the layout around it is compressed at each request', async (t) => {
+  const client = await signedIn(ctx.app, admin)
+  const withoutTokens = (html: string) => html.replace(/(name="_csrf" value=")[^"]+/g, '$1')
+  const gzip = { 'accept-encoding': 'br, gzip' }
+  const plainPage = (await client.get('/connectors')).body
+  const page = await client.get('/connectors', gzip)
+  t.equal(page.headers['content-encoding'], 'gzip', 'the page: gzip, made around the kept list')
+  t.match(String(page.headers.vary), /Accept-Encoding/, 'caches are told it depends on Accept-Encoding')
+  // gunzip checks the member's length and CRC.
+  t.equal(withoutTokens(gunzipSync(page.rawPayload).toString()), withoutTokens(plainPage), 'the page as sent plain')
+
+  const partial = { 'hx-request': 'true', 'hx-request-type': 'partial' }
+  const plainList = (await client.get('/connectors', partial)).body
+  const list = await client.get('/connectors', { ...partial, ...gzip })
+  t.equal(list.headers['content-encoding'], 'gzip')
+  t.equal(gunzipSync(list.rawPayload).toString(), plainList, 'the fragment htmx asks for, the same')
+  const brOnly = await client.get('/connectors', { 'accept-encoding': 'br' })
+  t.equal(brOnly.headers['content-encoding'], 'br', 'a browser without gzip: brotli, as before')
 })
