@@ -213,6 +213,7 @@ interface Row {
   gzippedBytes: number
   /** Bytes on the wire when the page is asked for compressed (its own encoding, as the server chose). */
   sentBytes?: number
+  sentEncoding?: string
   errors?: number
   non2xx?: number
   /** CPU time per request during the measured run: the server process, and its database backends. */
@@ -353,9 +354,10 @@ async function measure(
   const headers = { cookie, ...(page.compressed ? ACCEPT_COMPRESSED : {}) }
   if (page.compressed) {
     const sent = await rawGet(url, headers)
-    if (page.server !== 'reference' && sent.encoding !== 'br')
-      throw new Error(`${page.name}: sent ${sent.encoding}, not br`)
+    if (sent.encoding !== 'br' && sent.encoding !== 'gzip')
+      throw new Error(`${page.name}: sent ${sent.encoding}, not compressed`)
     row.sentBytes = sent.body.length
+    row.sentEncoding = sent.encoding
   }
   const { result, cpu } = await load(url, headers, cpuSampler(server, db))
   const requests = Math.max(1, result.requests.total)
@@ -503,7 +505,7 @@ function table(rows: Row[]): string {
     'SQL/req',
     'bytes',
     'gzipped',
-    'sent (br)',
+    'sent compressed',
     'CPU ms/req server+db',
     "others' load",
   ]
@@ -519,7 +521,7 @@ function table(rows: Row[]): string {
           number(r.statementsPerRequest, r.statementsPerRequest! % 1 ? 1 : 0),
           kb(r.bytes),
           kb(r.gzippedBytes),
-          r.sentBytes === undefined ? '' : kb(r.sentBytes),
+          r.sentBytes === undefined ? '' : `${kb(r.sentBytes)} ${r.sentEncoding}`,
           `${number(r.serverCpuMs, 2)} + ${number(r.databaseCpuMs, 2)}`,
           `${((r.otherLoad ?? 0) * 100).toFixed(0)} %`,
         ],
@@ -576,10 +578,11 @@ async function main() {
     const uncachedCookie = await browserCookie(uncached, full.cookie)
     const tenthUncachedCookie = await browserCookie(tenthUncached, tenth.cookie)
     const pageBytes = (await get(`${app.url}/connectors`, cookie)).body
-    const compressedBytes = (await rawGet(`${app.url}/connectors`, { cookie, ...ACCEPT_COMPRESSED })).body
+    const compressed = await rawGet(`${app.url}/connectors`, { cookie, ...ACCEPT_COMPRESSED })
     const reference = await ServerProcess.start(['reference'], {
       body: pageBytes.toString('base64'),
-      compressed: compressedBytes.toString('base64'),
+      compressed: compressed.body.toString('base64'),
+      encoding: compressed.encoding,
     })
     const fullSql = postgres(fullUrl, { max: 1, onnotice: () => {}, connection: SERVER_SETTINGS })
     const tenthSql = postgres(tenthUrl, { max: 1, onnotice: () => {}, connection: SERVER_SETTINGS })
@@ -601,13 +604,18 @@ async function main() {
       { name: 'manage connectors, page 1 (1/10 data)', path: '/connectors', server: 'tenth' },
       { name: 'manage connectors, filtered (q=shop)', path: '/connectors?q=shop', server: 'app' },
       // As browsers ask: compressed, against a reference sending the same compressed bytes.
-      { name: 'reference server (manage connectors, br)', path: '/br', server: 'reference', compressed: true },
-      { name: 'manage connectors, page 1, br', path: '/connectors', server: 'app', compressed: true },
+      {
+        name: 'reference server (manage connectors, compressed)',
+        path: '/compressed',
+        server: 'reference',
+        compressed: true,
+      },
+      { name: 'manage connectors, page 1, compressed', path: '/connectors', server: 'app', compressed: true },
       { name: 'marketplace, browse', path: '/marketplace', server: 'app' },
       { name: 'marketplace, search (q=warehouse)', path: '/marketplace?q=warehouse', server: 'app' },
       { name: 'connector settings', path: `/connectors/${full.seeded.large.connectorId}/settings`, server: 'app' },
       {
-        name: 'connector settings, br',
+        name: 'connector settings, compressed',
         path: `/connectors/${full.seeded.large.connectorId}/settings`,
         server: 'app',
         compressed: true,
@@ -726,8 +734,8 @@ async function main() {
     const connectorsRow = rowOf('manage connectors, page 1')
     const filteredRow = rowOf('manage connectors, filtered (q=shop)')
     const settingsRow = rowOf('connector settings')
-    const connectorsBrRow = rowOf('manage connectors, page 1, br')
-    const settingsBrRow = rowOf('connector settings, br')
+    const connectorsBrRow = rowOf('manage connectors, page 1, compressed')
+    const settingsBrRow = rowOf('connector settings, compressed')
     const appRows = rows.filter((r, i) => pages[i]!.server === 'app' && !pages[i]!.compressed && !r.notBuiltYet)
     const share = (r: Row) => `${(r.shareOfReference! * 100).toFixed(1)} %`
     const firstLoad = connectorsRow.gzippedBytes + assets.reduce((sum, a) => sum + a.gzippedBytes, 0)
@@ -774,8 +782,8 @@ async function main() {
         met: appRows.every((r) => r.bytes <= TARGETS.pageBytes),
       },
       {
-        target: `compressed (br): manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms, connector settings p99 ≤ ${TARGETS.settingsP99Ms} ms`,
-        measured: `${connectorsBrRow.p99Ms} ms (${kb(connectorsBrRow.sentBytes!)} sent, ${share(connectorsBrRow)} of the reference), ${settingsBrRow.p99Ms} ms (${kb(settingsBrRow.sentBytes!)} sent)`,
+        target: `compressed (Accept-Encoding: br, gzip): manage connectors p99 ≤ ${TARGETS.connectorsP99Ms} ms, connector settings p99 ≤ ${TARGETS.settingsP99Ms} ms`,
+        measured: `${connectorsBrRow.p99Ms} ms (${kb(connectorsBrRow.sentBytes!)} sent as ${connectorsBrRow.sentEncoding}, ${share(connectorsBrRow)} of the reference), ${settingsBrRow.p99Ms} ms (${kb(settingsBrRow.sentBytes!)} sent as ${settingsBrRow.sentEncoding})`,
         met: connectorsBrRow.p99Ms! <= TARGETS.connectorsP99Ms && settingsBrRow.p99Ms! <= TARGETS.settingsP99Ms,
       },
       {

@@ -69,14 +69,14 @@ async function serveApp(databaseUrl: string, pageCache: boolean): Promise<Fastif
   return app
 }
 
-/** `/` sends the page's bytes as they are; `/br` sends them compressed as the app would, already compressed. */
-async function serveReference(body: Buffer, compressed: Buffer): Promise<FastifyInstance> {
+/** `/` sends the page's bytes as they are; `/compressed` sends them as the app compressed them (`encoding`), already compressed. */
+async function serveReference(body: Buffer, compressed: Buffer, encoding: string): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'warn' } })
   app.get('/', (_request, reply) => {
     reply.type('text/html; charset=utf-8').send(body)
   })
-  app.get('/br', (_request, reply) => {
-    reply.type('text/html; charset=utf-8').header('content-encoding', 'br').send(compressed)
+  app.get('/compressed', (_request, reply) => {
+    reply.type('text/html; charset=utf-8').header('content-encoding', encoding).send(compressed)
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   answer(() => undefined, app)
@@ -105,10 +105,10 @@ const [role, argument, option] = process.argv.slice(2)
 if (role === 'app') await serveApp(argument!, option !== 'no-page-cache')
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
-  const { body, compressed } = await new Promise<{ body: string; compressed: string }>((resolve) =>
-    process.once('message', resolve),
+  const { body, compressed, encoding } = await new Promise<{ body: string; compressed: string; encoding: string }>(
+    (resolve) => process.once('message', resolve),
   )
-  await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'))
+  await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'), encoding)
 } else {
   process.stderr.write('usage: serve.ts app DATABASE_URL [no-page-cache] | serve.ts reference\n')
   process.exit(64)
