@@ -39,6 +39,9 @@ declare module 'fastify' {
 /** Bytes of fragments kept at most (a string's length × 2, as V8 may store it); the oldest used go first. */
 const DEFAULT_BUDGET = 64 * 1024 * 1024
 
+/** Pages kept at most, whatever their size (their data is not counted in the budget). */
+const MAX_ENTRIES = 10_000
+
 /** "company.marketplace" → both counters; a version is newer only when neither counter went back. */
 function counters(version: string): [number, number] {
   const [company, marketplace] = version.split('.')
@@ -109,6 +112,7 @@ export class PageCache {
     this.entries.set(key, { page, company: user.companyId, bytes: 0 })
     this.keys.set(page, key)
     company.keys.add(key)
+    if (this.entries.size > MAX_ENTRIES) this.drop(this.entries.keys().next().value!)
     return page
   }
 
