@@ -39,7 +39,7 @@ const DURATION_SECONDS = QUICK ? 1 : 10
 const WARMUP_SECONDS = QUICK ? 1 : 3
 /** Sequential requests over which statements per request are counted. */
 const COUNTED_REQUESTS = 5
-const GIVE_UP_AFTER_MS = 8 * 60_000
+const GIVE_UP_AFTER_MS = 12 * 60_000
 /** The bulk update timed after the pages: 300 connectors, as the issue asks. */
 const BULK_CONNECTORS = 300
 /** Share of the machine used by other processes above which a run's numbers are flagged. */

@@ -198,24 +198,21 @@ async function selectEntries(db: Queryable, companyId: string, where: SQL, order
 /** Installing makes revision 1; every other change to a connector names its revision in the entry. */
 const INSTALLS: readonly string[] = ['install', 'install alongside'] satisfies AuditAction[]
 
-function entryOf(row: {
-  id: number
-  occurredAt: Date
-  actorName: string | null
-  actorEmail: string | null
-  action: string
-  subjectType: string
-  subjectId: string | null
-  summary: string
-  detailsRevision: number | null
-  connectorId: string | null
-  instanceId: string | null
-  flowId: string | null
-  shapeFlowId: string | null
-  userId: string | null
-  draftId: string | null
-  batchConnectorId: string | null
-}): AuditLogEntry {
+function entryOf(
+  row: Pick<
+    AuditLogEntry,
+    'id' | 'occurredAt' | 'actorName' | 'actorEmail' | 'action' | 'subjectType' | 'subjectId' | 'summary'
+  > & {
+    detailsRevision: number | null
+    connectorId: string | null
+    instanceId: string | null
+    flowId: string | null
+    shapeFlowId: string | null
+    userId: string | null
+    draftId: string | null
+    batchConnectorId: string | null
+  },
+): AuditLogEntry {
   const id = row.subjectId
   const subjectHref =
     row.connectorId !== null

@@ -303,11 +303,14 @@ export default fp<{ production: boolean }>(
           ) {
             let middle = cached.deflated.get(fragment)
             if (!middle) app.pageCache.keepDeflated(cached, fragment, (middle = deflatedPart(parts[0]!)))
-            let around = ['', '']
-            if (name !== fragment) {
-              const page = await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: KEPT_PART } })
-              around = page.split(KEPT_PART)
-            }
+            const around =
+              name === fragment
+                ? ['', '']
+                : (await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: KEPT_PART } })).split(
+                    KEPT_PART,
+                  )
+            // A page that does not show its fragment exactly once is sent as it is (compressed as any other).
+            if (around.length !== 2) return this.send(around.join(parts[0]!))
             this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
             return this.send(gzipAround(around[0]!, middle, around[1]!))
           }
