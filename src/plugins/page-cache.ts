@@ -5,8 +5,9 @@
 // request makes the page again: nothing is invalidated by the app, so nothing can be forgotten.
 //
 // What is per request (the CSRF token, the flash message, who is signed in, one-time submission keys)
-// is never kept: the layout around the fragment is rendered at every request, and a fragment that uses
-// any of it is refused (see perRequest below).
+// is never kept: the layout around the fragment is rendered at every request, a fragment's forms keep
+// holes for the token and keys, and a fragment that shows anything else of the request is refused
+// (views.ts, PER_REQUEST).
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CurrentUser } from './auth.js'
@@ -75,8 +76,6 @@ export class PageCache {
   private readonly companies = new Map<string, { version: string; keys: Set<string> }>()
   private readonly keys = new WeakMap<CachedPage, string>()
   private bytes = 0
-  hits = 0
-  misses = 0
 
   constructor(
     readonly enabled: boolean,
@@ -93,12 +92,10 @@ export class PageCache {
     const key = `${user.id}\0${address}`
     const found = this.entries.get(key)
     if (found) {
-      this.hits++
       this.entries.delete(key)
       this.entries.set(key, found)
       return found.page as CachedPage<T>
     }
-    this.misses++
     const value = await load()
     // Another request may have moved the company on meanwhile: keep this one only if still current.
     if (this.companies.get(user.companyId) !== company || company.version !== user.dataVersion)

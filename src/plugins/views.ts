@@ -127,7 +127,7 @@ const PRERENDERED = Symbol('prerendered')
 
 /**
  * What a kept fragment is rendered with instead of what is per request: a fragment that shows any of
- * it is refused (it would show one person's token or message to another).
+ * it is refused (it would show one request's message or session in another).
  */
 const PER_REQUEST = '\u0000per-request\u0000'
 
@@ -141,16 +141,15 @@ const KEY_HOLE = '\u0000key\u0000'
 const HOLE_EDGE = '\u0000'
 /** Where a page's kept fragment stands while the page around it is rendered (to compress only that). */
 const KEPT_PART = '\u0000kept\u0000'
-const HTML_SPECIAL = /[&<>"']/g
-const HTML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escaped = (text: string) => text.replace(HTML_SPECIAL, (c) => HTML_ENTITY[c]!)
-
-/** A kept fragment (text, hole, text, …) with this request's token and new submission keys in its holes. */
-function filled(parts: string[], csrfToken: string): string {
+/**
+ * A kept fragment (text, hole, text, …) with this request's token and new submission keys in its
+ * holes, escaped as the template would have (`escape`: the engine's own).
+ */
+function filled(parts: string[], csrfToken: string, escape: (value: unknown) => string): string {
   if (parts.length === 1) return parts[0]!
   let html = parts[0]!
   for (let i = 1; i < parts.length; i += 2)
-    html += (parts[i] === 'csrf' ? escaped(csrfToken) : randomUUID()) + parts[i + 1]!
+    html += escape(parts[i] === 'csrf' ? csrfToken : randomUUID()) + parts[i + 1]!
   return html
 }
 
@@ -192,15 +191,14 @@ class Views extends Eta {
 
 export default fp<{ production: boolean }>(
   async (app, { production }) => {
+    const engine = new Views({
+      views: VIEWS_DIR,
+      cache: production,
+      functionHeader: 'const asset = this.asset;',
+      plugins: [{ processTemplate: withoutIndentation }],
+    })
     await app.register(view, {
-      engine: {
-        eta: new Views({
-          views: VIEWS_DIR,
-          cache: production,
-          functionHeader: 'const asset = this.asset;',
-          plugins: [{ processTemplate: withoutIndentation }],
-        }),
-      },
+      engine: { eta: engine },
       root: VIEWS_DIR,
       production,
       // Every template: the formatters, and the length limits that become each field's maxlength.
@@ -314,7 +312,7 @@ export default fp<{ production: boolean }>(
             this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
             return this.send(gzipAround(around[0]!, middle, around[1]!))
           }
-          const html = filled(parts, locals.csrfToken)
+          const html = filled(parts, locals.csrfToken, engine.config.escapeFunction)
           if (name === fragment) return this.send(html)
           return this.send(await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: html } }))
         }
