@@ -4,10 +4,11 @@
 // the company's data, committed by any process or by hand in SQL, moves the version on, and the next
 // request makes the page again: nothing is invalidated by the app, so nothing can be forgotten.
 //
-// What is per request (the CSRF token, the flash message, who is signed in, one-time submission keys)
-// is never kept: the layout around the fragment is rendered at every request, a fragment's forms keep
-// holes for the token and keys, and a fragment that shows anything else of the request is refused
-// (views.ts, PER_REQUEST).
+// What is per request (the CSRF token, the flash message, one-time submission keys) is never kept:
+// forms keep holes for the token and keys, filled at every request; a fragment that shows anything
+// else of the request is refused (views.ts, PER_REQUEST); the page around a fragment (the layout: the
+// person's name and role, the page's address) is kept too, per person, but made again whenever a
+// flash message is to be shown.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CurrentUser } from './auth.js'
@@ -17,6 +18,8 @@ import type { DeflatedPart } from './compression.js'
 export interface CachedPage<T = unknown> {
   readonly value: T
   readonly fragments: Map<string, string[]>
+  /** By page template: the page before and after its kept fragment (text, hole, text, … each). */
+  readonly around: Map<string, [string[], string[]]>
   /** Fragments without holes, compressed once (see compression.ts, gzipAround). */
   readonly deflated: Map<string, DeflatedPart>
   /** False when this entry is the request's own (caching off, or a request behind a newer one). */
@@ -63,6 +66,13 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+/** A request's own entry: made for it alone (caching off, or a request behind a newer version). */
+function notKept<T>(value: T): CachedPage<T> {
+  return { value, fragments: new Map(), around: new Map(), deflated: new Map(), kept: false }
+}
+
+const sizeOf = (parts: string[]) => parts.reduce((sum, part) => sum + part.length * 2, 0)
+
 interface Entry {
   page: CachedPage
   company: string
@@ -85,9 +95,9 @@ export class PageCache {
   ) {}
 
   async get<T>(user: CurrentUser | null, address: string, load: () => Promise<T>): Promise<CachedPage<T>> {
-    if (!this.enabled || !user) return { value: await load(), fragments: new Map(), deflated: new Map(), kept: false }
+    if (!this.enabled || !user) return notKept(await load())
     const company = this.companyAt(user.companyId, user.dataVersion)
-    if (!company) return { value: await load(), fragments: new Map(), deflated: new Map(), kept: false }
+    if (!company) return notKept(await load())
     // Per person (not per role): a page is never shared between two people, whatever its loader reads.
     const key = `${user.id}\0${address}`
     const found = this.entries.get(key)
@@ -98,11 +108,11 @@ export class PageCache {
     }
     const value = await load()
     // Another request may have moved the company on meanwhile: keep this one only if still current.
-    if (this.companies.get(user.companyId) !== company || company.version !== user.dataVersion)
-      return { value, fragments: new Map(), deflated: new Map(), kept: false }
+    if (this.companies.get(user.companyId) !== company || company.version !== user.dataVersion) return notKept(value)
     const page: CachedPage<T> = {
       value: this.freeze ? deepFreeze(value) : value,
       fragments: new Map(),
+      around: new Map(),
       deflated: new Map(),
       kept: true,
     }
@@ -116,10 +126,13 @@ export class PageCache {
   /** Keeps a fragment rendered from a page's value, counted against the budget (the least recently used go first). */
   keepFragment(page: CachedPage, name: string, parts: string[]): void {
     page.fragments.set(name, parts)
-    this.grew(
-      page,
-      parts.reduce((sum, part) => sum + part.length * 2, 0),
-    )
+    this.grew(page, sizeOf(parts))
+  }
+
+  /** Keeps the page `template` made around a kept fragment, counted against the budget like the fragment. */
+  keepAround(page: CachedPage, template: string, around: [string[], string[]]): void {
+    page.around.set(template, around)
+    this.grew(page, sizeOf(around[0]) + sizeOf(around[1]))
   }
 
   /** Keeps a fragment compressed once, counted against the budget like the fragment. */

@@ -139,17 +139,16 @@ const CSRF_HOLE = '\u0000csrf\u0000'
 const KEY_HOLE = '\u0000key\u0000'
 /** Splits a kept fragment at its holes (NUL is never in text shown: input.ts refuses it, PostgreSQL cannot store it). */
 const HOLE_EDGE = '\u0000'
-/** Where a page's kept fragment stands while the page around it is rendered (to compress only that). */
+/** Where a page's kept fragment stands while the page around it is rendered (kept apart, so the fragment can be compressed once). */
 const KEPT_PART = '\u0000kept\u0000'
 /**
- * A kept fragment (text, hole, text, …) with this request's token and new submission keys in its
- * holes, escaped as the template would have (`escape`: the engine's own).
+ * A kept part of a page (text, hole, text, …) with this request's CSRF token (`token`, escaped as the
+ * template would have) and a new one-time submission key in its holes (hex digits and hyphens: nothing to escape).
  */
-function filled(parts: string[], csrfToken: string, escape: (value: unknown) => string): string {
+function filled(parts: string[], token: string): string {
   if (parts.length === 1) return parts[0]!
   let html = parts[0]!
-  for (let i = 1; i < parts.length; i += 2)
-    html += escape(parts[i] === 'csrf' ? csrfToken : randomUUID()) + parts[i + 1]!
+  for (let i = 1; i < parts.length; i += 2) html += (parts[i] === 'csrf' ? token : randomUUID()) + parts[i + 1]!
   return html
 }
 
@@ -293,7 +292,37 @@ export default fp<{ production: boolean }>(
             parts = kept.split(HOLE_EDGE)
             app.pageCache.keepFragment(cached, fragment, parts)
           }
-          // Compressed once too, when it has no hole: only the layout around it is compressed now.
+          const token = engine.config.escapeFunction(locals.csrfToken)
+          // The page around the fragment (the layout: this person's name and role, the address) is kept
+          // with it, with holes for its forms too; made again, and not kept, when a flash message shows.
+          let around: [string[], string[]] | undefined
+          if (name !== fragment) {
+            around = flash ? undefined : cached.around.get(name)
+            if (!around) {
+              const made = (
+                await this.viewAsync(name, {
+                  ...locals,
+                  ...(flash ? {} : { csrfToken: CSRF_HOLE, submissionKey: () => KEY_HOLE }),
+                  ...data,
+                  [PRERENDERED]: { [fragment]: KEPT_PART },
+                })
+              ).split(KEPT_PART)
+              // A page that does not show its fragment exactly once is made whole, as if nothing were kept.
+              if (made.length !== 2)
+                return this.send(
+                  await this.viewAsync(name, {
+                    ...locals,
+                    ...data,
+                    [PRERENDERED]: { [fragment]: filled(parts, token) },
+                  }),
+                )
+              around = [made[0]!.split(HOLE_EDGE), made[1]!.split(HOLE_EDGE)]
+              if (!flash) app.pageCache.keepAround(cached, name, around)
+            }
+          }
+          const head = around ? filled(around[0], token) : ''
+          const tail = around ? filled(around[1], token) : ''
+          // Compressed once too, when it has no hole: only the page around it is compressed now.
           if (
             parts.length === 1 &&
             parts[0]!.length >= COMPRESS_FROM_BYTES &&
@@ -301,20 +330,10 @@ export default fp<{ production: boolean }>(
           ) {
             let middle = cached.deflated.get(fragment)
             if (!middle) app.pageCache.keepDeflated(cached, fragment, (middle = deflatedPart(parts[0]!)))
-            const around =
-              name === fragment
-                ? ['', '']
-                : (await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: KEPT_PART } })).split(
-                    KEPT_PART,
-                  )
-            // A page that does not show its fragment exactly once is sent as it is (compressed as any other).
-            if (around.length !== 2) return this.send(around.join(parts[0]!))
             this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
-            return this.send(gzipAround(around[0]!, middle, around[1]!))
+            return this.send(gzipAround(head, middle, tail))
           }
-          const html = filled(parts, locals.csrfToken, engine.config.escapeFunction)
-          if (name === fragment) return this.send(html)
-          return this.send(await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: html } }))
+          return this.send(head + filled(parts, token) + tail)
         }
         return this.send(await this.viewAsync(name, { ...locals, ...data }))
       },

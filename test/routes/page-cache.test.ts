@@ -5,7 +5,7 @@
 import t from 'tap'
 import { gunzipSync } from 'node:zlib'
 import { eq, sql } from 'drizzle-orm'
-import { connectors, instances } from '../../src/db/schema.js'
+import { connectors, instances, users } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
 import { setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { install, publishNextVersion } from '../connector-fixtures.js'
@@ -107,6 +107,41 @@ t.test('what is per request is never shared; people and companies never mix', as
   const theirs = textOf((await other.get('/connectors')).body)
   t.match(theirs, /Shopify/)
   t.notMatch(theirs, /Xero/, "another company's list, never this one's")
+})
+
+t.test('the page around a kept list is kept with it; a flash message is shown once, never kept', async (t) => {
+  const client = await signedIn(ctx.app, admin)
+  const address = '/marketplace?q=xe'
+  const header = (html: string) => textOf(/<header class="topbar">[\s\S]*?<\/header>/.exec(html)![0])
+  const named = header((await client.get(address)).body)
+  t.match(named, `${admin.name} · administrator`, 'the header names who is signed in')
+  t.teardown(() => ctx.db.update(users).set({ name: admin.name }).where(eq(users.id, admin.id)))
+
+  // A change made behind the data version's back (its triggers off, as nothing in the app can) is
+  // not shown: the whole page, its header too, is the one kept; only its forms' holes are filled.
+  await ctx.db.transaction(async (tx) => {
+    await tx.execute(sql`set local session_replication_role = replica`)
+    await tx.update(users).set({ name: 'Behind the version' }).where(eq(users.id, admin.id))
+  })
+  const kept = await counted(() => client.get(address))
+  t.equal(kept.statements, 1)
+  t.equal(header(kept.result.body), named, 'the kept header')
+  const tokens = [...kept.result.body.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1])
+  t.ok(tokens.length > 1 && tokens.every((token) => token === client.csrfToken), "the sign-out form: this page's token")
+
+  await ctx.db.update(users).set({ name: 'Renamed Admin' }).where(eq(users.id, admin.id))
+  t.match(header((await client.get(address)).body), 'Renamed Admin · administrator', 'a real change shows at once')
+
+  // A message for this request only: shown on the kept page, then gone, and the page still kept.
+  client.cookies.set('flash', ctx.app.signCookie(JSON.stringify({ message: 'Shown once only' })))
+  const flashed = await counted(() => client.get(address))
+  t.match(textOf(flashed.result.body), 'Shown once only', 'the flash message shows on a kept page')
+  t.equal(flashed.statements, 1, 'its list still the kept one')
+  const next = await counted(() => client.get(address))
+  t.notMatch(textOf(next.result.body), 'Shown once only', 'then it is gone')
+  t.equal(next.statements, 1)
+  const other = await signedIn(ctx.app, admin)
+  t.notMatch(textOf((await other.get(address)).body), 'Shown once only', "never in another session's page")
 })
 
 t.test('the cache itself', async (t) => {
