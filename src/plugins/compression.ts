@@ -46,8 +46,7 @@ export interface DeflatedPart {
   deflated: Buffer
 }
 
-export function deflatedPart(text: string): DeflatedPart {
-  const bytes = Buffer.from(text)
+export function deflatedPart(bytes: Buffer): DeflatedPart {
   return { bytes, deflated: deflateRawSync(bytes, { level: 9, finishFlush: zlib.Z_SYNC_FLUSH }) }
 }
 
@@ -60,9 +59,7 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
  * The kept part was compressed apart from anything of this request, so no secret of it shares a
  * compression context with the list (what BREACH would need).
  */
-export function gzipAround(head: string, middle: DeflatedPart, tail: string): Buffer {
-  const headBytes = Buffer.from(head)
-  const tailBytes = Buffer.from(tail)
+export function gzipAround(headBytes: Buffer, middle: DeflatedPart, tailBytes: Buffer): Buffer {
   const trailer = Buffer.alloc(8)
   trailer.writeUInt32LE(crc32(tailBytes, crc32(middle.bytes, crc32(headBytes))), 0)
   trailer.writeUInt32LE((headBytes.length + middle.bytes.length + tailBytes.length) % 2 ** 32, 4)

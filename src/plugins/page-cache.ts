@@ -14,12 +14,21 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CurrentUser } from './auth.js'
 import type { DeflatedPart } from './compression.js'
 
-/** What a route loaded, and the fragments rendered from it (kept by reply.page: text, hole, text, …). */
+/** Where a kept part of a page takes this request's CSRF token, or a new one-time submission key. */
+export type Hole = 'csrf' | 'key'
+
+/** Part of a page as it is sent (UTF-8), split at its holes: texts[0], holes[0], texts[1], …, one more text than holes. */
+export interface KeptPart {
+  readonly texts: Buffer[]
+  readonly holes: Hole[]
+}
+
+/** What a route loaded, and the fragments rendered from it (kept by reply.page). */
 export interface CachedPage<T = unknown> {
   readonly value: T
-  readonly fragments: Map<string, string[]>
-  /** By page template: the page before and after its kept fragment (text, hole, text, … each). */
-  readonly around: Map<string, [string[], string[]]>
+  readonly fragments: Map<string, KeptPart>
+  /** By page template: the page before and after its kept fragment. */
+  readonly around: Map<string, [KeptPart, KeptPart]>
   /** Fragments without holes, compressed once (see compression.ts, gzipAround). */
   readonly deflated: Map<string, DeflatedPart>
   /** False when this entry is the request's own (caching off, or a request behind a newer one). */
@@ -40,7 +49,7 @@ declare module 'fastify' {
   }
 }
 
-/** Bytes of fragments kept at most (a string's length × 2, as V8 may store it); the oldest used go first. */
+/** Bytes of kept parts of pages at most; the oldest used go first. */
 const DEFAULT_BUDGET = 64 * 1024 * 1024
 
 /** Pages kept at most, whatever their size (their data is not counted in the budget). */
@@ -71,7 +80,7 @@ function notKept<T>(value: T): CachedPage<T> {
   return { value, fragments: new Map(), around: new Map(), deflated: new Map(), kept: false }
 }
 
-const sizeOf = (parts: string[]) => parts.reduce((sum, part) => sum + part.length * 2, 0)
+const sizeOf = (part: KeptPart) => part.texts.reduce((sum, text) => sum + text.length, 0)
 
 interface Entry {
   page: CachedPage
@@ -124,13 +133,13 @@ export class PageCache {
   }
 
   /** Keeps a fragment rendered from a page's value, counted against the budget (the least recently used go first). */
-  keepFragment(page: CachedPage, name: string, parts: string[]): void {
-    page.fragments.set(name, parts)
-    this.grew(page, sizeOf(parts))
+  keepFragment(page: CachedPage, name: string, part: KeptPart): void {
+    page.fragments.set(name, part)
+    this.grew(page, sizeOf(part))
   }
 
   /** Keeps the page `template` made around a kept fragment, counted against the budget like the fragment. */
-  keepAround(page: CachedPage, template: string, around: [string[], string[]]): void {
+  keepAround(page: CachedPage, template: string, around: [KeptPart, KeptPart]): void {
     page.around.set(template, around)
     this.grew(page, sizeOf(around[0]) + sizeOf(around[1]))
   }
@@ -138,7 +147,8 @@ export class PageCache {
   /** Keeps a fragment compressed once, counted against the budget like the fragment. */
   keepDeflated(page: CachedPage, name: string, part: DeflatedPart): void {
     page.deflated.set(name, part)
-    this.grew(page, part.bytes.length + part.deflated.length)
+    // Its bytes are the kept fragment's own, counted already.
+    this.grew(page, part.deflated.length)
   }
 
   private grew(page: CachedPage, bytes: number): void {

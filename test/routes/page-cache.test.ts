@@ -160,8 +160,8 @@ t.test('the cache itself', async (t) => {
   t.same((await cache.get({ ...user, dataVersion: '3.2' }, '/a', load)).value, { n: 3 }, 'the marketplace moved on')
   t.equal(cache.size, 1, 'the older version was dropped')
   const now = { ...user, dataVersion: '3.2' }
-  cache.keepFragment(await cache.get(now, '/a', load), 'list', ['x'.repeat(300)])
-  cache.keepFragment(await cache.get(now, '/b', load), 'list', ['x'.repeat(300)])
+  cache.keepFragment(await cache.get(now, '/a', load), 'list', { texts: [Buffer.alloc(600)], holes: [] })
+  cache.keepFragment(await cache.get(now, '/b', load), 'list', { texts: [Buffer.alloc(600)], holes: [] })
   t.equal(cache.size, 1, 'over the budget (2 × 600 bytes of 1,000): the least recently used went')
   t.same((await cache.get(now, '/b', load)).value, { n: 4 }, 'the one used last is kept')
   t.same((await cache.get(now, '/a', load)).value, { n: 5 }, 'the other is made again')
@@ -217,4 +217,32 @@ t.test('a kept list is compressed once: only the layout around it is compressed 
   t.equal(gunzipSync(list.rawPayload).toString(), plainList, 'the fragment htmx asks for, the same')
   const brOnly = await client.get('/connectors', { 'accept-encoding': 'br' })
   t.equal(brOnly.headers['content-encoding'], 'br', 'a browser without gzip: brotli, as before')
+})
+
+t.test('a kept page is the page made without the cache, byte for byte (its tokens and keys aside)', async (t) => {
+  const uncached = await buildApp({ config: testConfig(), database: ctx.database, pageCache: false })
+  t.teardown(() => uncached.close())
+  const kept = await signedIn(ctx.app, admin)
+  const made = await signedIn(uncached, admin)
+  const perRequest = (html: string) =>
+    html.replace(/(name="_csrf" value=")[^"]+/g, '$1').replace(/(name="submission" value=")[^"]+/g, '$1')
+  const partial = { 'hx-request': 'true', 'hx-request-type': 'partial' }
+  // Their texts hold "›", "·" and "“”": several bytes each in UTF-8, as the kept parts are.
+  for (const address of [
+    '/connectors',
+    '/connectors?q=xe',
+    `/connectors/${xero.id}/settings`,
+    '/marketplace?q=o',
+    '/connectors/updates',
+    '/settings/audit-log',
+  ]) {
+    for (const headers of [{}, partial, { 'accept-encoding': 'gzip' }] as Record<string, string>[]) {
+      await kept.get(address, headers)
+      const again = await kept.get(address, headers)
+      const body = again.headers['content-encoding'] === 'gzip' ? gunzipSync(again.rawPayload).toString() : again.body
+      const expected = await made.get(address, { ...headers, 'accept-encoding': 'identity' })
+      t.equal(again.statusCode, 200)
+      t.equal(perRequest(body), perRequest(expected.body), `${address} ${JSON.stringify(headers)}`)
+    }
+  }
 })
