@@ -141,11 +141,6 @@ class ServerProcess {
     return new ServerProcess(child, url, false)
   }
 
-  /** Whether it answers `request` (statement counts, memory): the IPC-driven servers do. */
-  get counts(): boolean {
-    return this.ipc
-  }
-
   static async start(args: string[], first?: object): Promise<ServerProcess> {
     const child = fork(path.join(import.meta.dirname, 'bench', 'serve.ts'), args, {
       execArgv: ['--import=tsx'],
@@ -322,7 +317,8 @@ async function measure(
   server: ServerProcess,
   cookie: string,
   db: postgres.Sql | undefined,
-  counting: { server: ServerProcess; cookie: string },
+  /** Where the page's statements are counted and captured (a server started with `counting`), if anywhere. */
+  counting: { server: ServerProcess; cookie: string } | undefined,
 ): Promise<{ row: Row; statements: CapturedStatement[] }> {
   const url = `${server.url}${page.path}`
   const first = await get(url, cookie)
@@ -337,7 +333,7 @@ async function measure(
   if (first.status !== 200) throw new Error(`${page.name}: ${page.path} answered ${first.status}`)
 
   let statements: CapturedStatement[] = []
-  if (page.server !== 'reference' && counting.server.counts) {
+  if (counting) {
     const counted = `${counting.server.url}${page.path}`
     const before = await counting.server.request<number>({ type: 'statements' })
     for (let i = 0; i < COUNTED_REQUESTS; i++) await get(counted, counting.cookie)
@@ -565,18 +561,21 @@ async function main() {
     // Three servers side by side (an idle one costs nothing): the app on each database, and the
     // reference serving the bytes of the app's manage connectors page.
     const app = await ServerProcess.start(['app', fullUrl])
-    // The same without the page cache: what making a page costs (after any change to the company's
-    // data), and where each page's SQL statements are counted and their plans captured.
+    // The same without the page cache: what making a page costs (after any change to the company's data).
     const uncached = await ServerProcess.start(['app', fullUrl, 'no-page-cache'])
+    // Where each page's SQL statements are counted and their plans captured, on each database: a
+    // server making the page at every request, never measured (counting costs each query a stack trace).
+    const counter = await ServerProcess.start(['app', fullUrl, 'no-page-cache', 'counting'])
     // Started for its page, the last: as `npm start` does, it publishes the real catalogue, which
     // would add connectors to the marketplace pages measured before it.
     let clustered: ServerProcess | undefined
     const tenthApp = await ServerProcess.start(['app', tenthUrl])
-    const tenthUncached = await ServerProcess.start(['app', tenthUrl, 'no-page-cache'])
+    const tenthCounter = await ServerProcess.start(['app', tenthUrl, 'no-page-cache', 'counting'])
     const cookie = await browserCookie(app, full.cookie)
     const tenthCookie = await browserCookie(tenthApp, tenth.cookie)
     const uncachedCookie = await browserCookie(uncached, full.cookie)
-    const tenthUncachedCookie = await browserCookie(tenthUncached, tenth.cookie)
+    const counterCookie = await browserCookie(counter, full.cookie)
+    const tenthCounterCookie = await browserCookie(tenthCounter, tenth.cookie)
     const pageBytes = (await get(`${app.url}/connectors`, cookie)).body
     const compressed = await rawGet(`${app.url}/connectors`, { cookie, ...ACCEPT_COMPRESSED })
     const reference = await ServerProcess.start(['reference'], {
@@ -592,10 +591,10 @@ async function main() {
       tenth: { server: tenthApp, cookie: tenthCookie, sql: tenthSql },
       uncached: { server: uncached, cookie: uncachedCookie, sql: fullSql },
     }
-    // Where each page's statements are counted and plans captured: a server making it at every request.
     const countingOn = {
-      app: { server: uncached, cookie: uncachedCookie },
-      tenth: { server: tenthUncached, cookie: tenthUncachedCookie },
+      app: { server: counter, cookie: counterCookie },
+      uncached: { server: counter, cookie: counterCookie },
+      tenth: { server: tenthCounter, cookie: tenthCounterCookie },
     }
 
     const pages: Page[] = [
@@ -690,7 +689,9 @@ async function main() {
           : servers[page.server]
         // Statements are counted, and plans captured, where the page is made at every request.
         const counting =
-          page.server === 'app' || page.server === 'tenth' ? countingOn[page.server] : { server, cookie: pageCookie }
+          page.server === 'app' || page.server === 'tenth' || page.server === 'uncached'
+            ? countingOn[page.server]
+            : undefined
         let { row, statements } = await measure(page, server, pageCookie, sql, counting)
         for (let again = 0; again < 2 && (row.otherLoad ?? 0) > NOISY_LOAD && retries > 0; again++) {
           retries -= 1
@@ -714,7 +715,9 @@ async function main() {
       )
     } finally {
       await Promise.all([fullSql.end(), tenthSql.end()])
-      await Promise.all([app, tenthApp, uncached, tenthUncached, reference, clustered].map((server) => server?.close()))
+      await Promise.all(
+        [app, tenthApp, uncached, counter, tenthCounter, reference, clustered].map((server) => server?.close()),
+      )
     }
 
     // Like with like: a page asked for compressed against the reference sending compressed bytes.

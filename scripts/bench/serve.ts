@@ -1,6 +1,9 @@
 // A server process of the benchmark, started by scripts/bench.ts and driven over IPC:
-//   serve.ts app DATABASE_URL   the app as in production, counting the SQL statements it sends
+//   serve.ts app DATABASE_URL   the app as in production
 //     … no-page-cache            the same, making every page at every request (no plugins/page-cache.ts)
+//     … counting                 counting the SQL statements it sends and capturing them when asked: through
+//                                postgres.js's debug hook, which costs every query a stack trace (`new
+//                                Error()`), so a server measured under load does not count
 //   serve.ts reference          a bare Fastify route sending, from memory, bytes it is given
 // Each runs in its own process so that neither shares an event loop with the load generator.
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -39,16 +42,15 @@ function benchConfig(databaseUrl: string): Config {
   }
 }
 
-async function serveApp(databaseUrl: string, pageCache: boolean): Promise<FastifyInstance> {
+async function serveApp(databaseUrl: string, pageCache: boolean, counting: boolean): Promise<FastifyInstance> {
   const config = benchConfig(databaseUrl)
   let statements = 0
   let captured: CapturedStatement[] | null = null
-  const database = await openDatabase(config.databaseUrl, config.dataDir, {
-    onQuery: (sql, params) => {
-      statements += 1
-      captured?.push({ sql, params })
-    },
-  })
+  const onQuery = (sql: string, params: unknown[]) => {
+    statements += 1
+    captured?.push({ sql, params })
+  }
+  const database = await openDatabase(config.databaseUrl, config.dataDir, counting ? { onQuery } : {})
   const app = await buildApp({
     config,
     database,
@@ -58,6 +60,7 @@ async function serveApp(databaseUrl: string, pageCache: boolean): Promise<Fastif
   })
   await app.listen({ port: config.port, host: config.host })
   answer((request) => {
+    if (!counting) return null
     if (request.type === 'statements') return statements
     if (request.type === 'capture') {
       const result = captured
@@ -101,8 +104,8 @@ function answer(handle: (request: Request) => unknown, app: FastifyInstance) {
   process.send!({ id: 0, result: typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : null })
 }
 
-const [role, argument, option] = process.argv.slice(2)
-if (role === 'app') await serveApp(argument!, option !== 'no-page-cache')
+const [role, argument, ...options] = process.argv.slice(2)
+if (role === 'app') await serveApp(argument!, !options.includes('no-page-cache'), options.includes('counting'))
 else if (role === 'reference') {
   // The page's bytes arrive as the first message, so they need not fit in argv.
   const { body, compressed, encoding } = await new Promise<{ body: string; compressed: string; encoding: string }>(
@@ -110,6 +113,6 @@ else if (role === 'reference') {
   )
   await serveReference(Buffer.from(body, 'base64'), Buffer.from(compressed, 'base64'), encoding)
 } else {
-  process.stderr.write('usage: serve.ts app DATABASE_URL [no-page-cache] | serve.ts reference\n')
+  process.stderr.write('usage: serve.ts app DATABASE_URL [no-page-cache] [counting] | serve.ts reference\n')
   process.exit(64)
 }
