@@ -10,6 +10,7 @@ import { buildApp } from '../../src/app.js'
 import { setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { install, publishNextVersion } from '../connector-fixtures.js'
 import { PageCache } from '../../src/plugins/page-cache.js'
+import { keptPart } from '../../src/plugins/views.js'
 
 let statements = 0
 const ctx = await setup(t, { onQuery: () => void (statements += 1) })
@@ -165,6 +166,18 @@ t.test('the cache itself', async (t) => {
   t.equal(cache.size, 1, 'over the budget (2 × 600 bytes of 1,000): the least recently used went')
   t.same((await cache.get(now, '/b', load)).value, { n: 4 }, 'the one used last is kept')
   t.same((await cache.get(now, '/a', load)).value, { n: 5 }, 'the other is made again')
+  // A kept part is one allocation of its own size: what the budget counts is what it holds on to.
+  const part = keptPart('<form>\u0000csrf\u0000 › \u0000key\u0000</form>')
+  t.same(part.holes, ['csrf', 'key'])
+  t.same(
+    part.texts.map((text) => text.toString()),
+    ['<form>', ' › ', '</form>'],
+  )
+  t.ok(
+    part.texts.every((text) => text.buffer === part.texts[0]!.buffer && text.buffer.byteLength === 18),
+    'not slices of a shared 8 KB slab',
+  )
+  t.throws(() => keptPart('a\u0000name\u0000b'), /not a hole/)
   const frozen = new PageCache(true, 1000, true)
   const value = (await frozen.get(user, '/a', async () => ({ list: [1] }))).value
   t.throws(() => value.list.push(2), 'a kept value cannot be changed by a route or a template')
