@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { eq, sql } from 'drizzle-orm'
 import { connectors, instances, users } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
-import { setup, signedIn, testConfig, textOf } from '../helpers.js'
+import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { install, publishNextVersion } from '../connector-fixtures.js'
 import { PageCache } from '../../src/plugins/page-cache.js'
 import { keptPart } from '../../src/plugins/views.js'
@@ -143,6 +143,11 @@ t.test('the page around a kept list is kept with it; a flash message is shown on
   t.equal(next.statements, 1)
   const other = await signedIn(ctx.app, admin)
   t.notMatch(textOf((await other.get(address)).body), 'Shown once only', "never in another session's page")
+
+  // The sign-out form of a kept page, its token filled at this request, works.
+  const signOut = await client.post('/logout', hiddenFields(next.result.body, '/logout'))
+  t.equal(signOut.statusCode, 303, 'signed out from a kept page')
+  t.equal((await client.get(address)).statusCode, 303, 'and the session is over')
 })
 
 t.test('the cache itself', async (t) => {
