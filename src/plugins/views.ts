@@ -11,7 +11,7 @@ import * as format from '../views/format.js'
 import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
 import { assetUrl } from './assets.js'
-import type { CachedPage, Hole, KeptPart } from './page-cache.js'
+import { CSRF_HOLE, fill, KEY_HOLE, keptPart, type CachedPage, type KeptPart } from './page-cache.js'
 import { acceptsGzip, COMPRESS_FROM_BYTES, deflatedPart, gzipAround } from './compression.js'
 
 declare module 'fastify' {
@@ -131,50 +131,8 @@ const PRERENDERED = Symbol('prerendered')
  */
 const PER_REQUEST = '\u0000per-request\u0000'
 
-/**
- * Where a kept fragment's forms take this request's CSRF token and a new one-time submission key
- * (see claimSubmission): the fragment is kept split at them, and filled at every request.
- */
-const CSRF_HOLE = '\u0000csrf\u0000'
-const KEY_HOLE = '\u0000key\u0000'
-/** Splits a kept fragment at its holes (NUL is never in text shown: input.ts refuses it, PostgreSQL cannot store it). */
-const HOLE_EDGE = '\u0000'
 /** Where a page's kept fragment stands while the page around it is rendered (kept apart, so the fragment can be compressed once). */
 const KEPT_PART = '\u0000kept\u0000'
-/** A rendered page split at its holes (CSRF_HOLE, KEY_HOLE), as it is kept: UTF-8, ready to send. */
-export function keptPart(html: string): KeptPart {
-  const parts = html.split(HOLE_EDGE)
-  const texts = parts.filter((_, i) => i % 2 === 0)
-  const holes = parts.filter((_, i) => i % 2 === 1)
-  for (const hole of holes)
-    if (hole !== 'csrf' && hole !== 'key') throw new Error(`not a hole of a kept page: ${JSON.stringify(hole)}`)
-  // One allocation of its own, of its size: a small Buffer.from() is a slice of a shared 8 KB slab,
-  // all of which a kept slice would keep alive (unseen by the page cache's budget).
-  const joined = texts.join('')
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(joined))
-  bytes.write(joined)
-  let offset = 0
-  return {
-    texts: texts.map((text) => {
-      const start = offset
-      offset += Buffer.byteLength(text)
-      return bytes.subarray(start, offset)
-    }),
-    holes: holes as Hole[],
-  }
-}
-
-/**
- * Appends a kept part of a page to `into`, with this request's CSRF token (`token`: escaped as the
- * template would have, as UTF-8) and a new one-time submission key (hex digits and hyphens: nothing
- * to escape) in its holes.
- */
-function fill(part: KeptPart, token: Buffer, into: Buffer[]): Buffer[] {
-  into.push(part.texts[0]!)
-  for (let i = 0; i < part.holes.length; i++)
-    into.push(part.holes[i] === 'csrf' ? token : Buffer.from(randomUUID(), 'latin1'), part.texts[i + 1]!)
-  return into
-}
 
 /** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
 class Views extends Eta {

@@ -9,8 +9,7 @@ import { connectors, instances, users } from '../../src/db/schema.js'
 import { buildApp } from '../../src/app.js'
 import { hiddenFields, setup, signedIn, testConfig, textOf } from '../helpers.js'
 import { install, publishNextVersion } from '../connector-fixtures.js'
-import { PageCache } from '../../src/plugins/page-cache.js'
-import { keptPart } from '../../src/plugins/views.js'
+import { keptPart, PageCache } from '../../src/plugins/page-cache.js'
 
 let statements = 0
 const ctx = await setup(t, { onQuery: () => void (statements += 1) })
