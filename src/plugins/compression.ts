@@ -4,8 +4,9 @@
 // request where brotliCompressSync costs 0.25 ms for the same bytes. Levels by measurement on that
 // page: brotli 4 gives 5.9 KB in 0.24 ms (3: 6.5 KB, 0.25 ms; 5: 5.4 KB, 0.36 ms), gzip 6 6.3 KB in
 // 0.25 ms. Static files come precompressed (assets.ts) and say so with their own Content-Encoding;
-// so do pages around a list the page cache keeps gzipped (gzipAround, used by views.ts).
+// so do the pages the page cache keeps, compressed once (deflatePage, gzipKept: used by views.ts).
 import fp from 'fastify-plugin'
+import type { Hole, KeptPart } from './page-cache.js'
 import { brotliCompressSync, crc32, deflateRawSync, gzipSync, constants as zlib } from 'node:zlib'
 
 export const BROTLI_QUALITY = 4
@@ -39,37 +40,82 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return accepted.has('gzip') || accepted.has('*')
 }
 
-/** A part of a page compressed once, to be sent again inside other pages (see gzipAround). */
-export interface DeflatedPart {
-  bytes: Buffer
-  /** Raw deflate of `bytes` alone, ended by a sync flush: no reference outside it, not the last block. */
-  deflated: Buffer
+/**
+ * A kept page compressed once, for browsers that accept gzip (see gzipKept): each text of its parts,
+ * in order, as raw deflate ended by a sync flush.
+ */
+export interface DeflatedPage {
+  readonly blocks: Buffer[]
+  /** The byte length of each hole's value the texts were compressed around. */
+  readonly holeLengths: Record<Hole, number>
+  readonly bytes: number
 }
 
-export function deflatedPart(bytes: Buffer): DeflatedPart {
-  return { bytes, deflated: deflateRawSync(bytes, { level: 9, finishFlush: zlib.Z_SYNC_FLUSH }) }
+/** Deflate refers back at most this far. */
+const WINDOW = 32 * 1024
+/** Stands for a hole's value while the texts after it are compressed: never in UTF-8 text, so never referred back to. */
+const PLACEHOLDER = 0xff
+
+/**
+ * Compresses the texts of a kept page once. Each text may refer back to the texts before it (its
+ * dictionary is what precedes it, as the browser will have it), but never into a hole: there the
+ * dictionary holds 0xFF bytes, which no UTF-8 text contains, so no match can reach them. Hence a
+ * hole's value of the same length can be any bytes, and it shares no compression context with the
+ * page (its CSRF token cannot be guessed from the compressed size: no BREACH).
+ */
+export function deflatePage(parts: KeptPart[], valueOf: (hole: Hole) => Buffer): DeflatedPage {
+  const holeLengths = { csrf: valueOf('csrf').length, key: valueOf('key').length }
+  const blocks: Buffer[] = []
+  let window = Buffer.alloc(0)
+  for (const part of parts)
+    part.texts.forEach((text, i) => {
+      const dictionary = window.length ? { dictionary: window } : {}
+      blocks.push(deflateRawSync(text, { level: 9, finishFlush: zlib.Z_SYNC_FLUSH, ...dictionary }))
+      const hole = part.holes[i]
+      window = Buffer.concat([window, text, ...(hole ? [Buffer.alloc(holeLengths[hole], PLACEHOLDER)] : [])])
+      if (window.length > WINDOW) window = window.subarray(window.length - WINDOW)
+    })
+  return { blocks, holeLengths, bytes: blocks.reduce((sum, block) => sum + block.length, 0) }
 }
 
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
+/** An empty stored block marked last: ends the deflate stream. */
+const LAST_BLOCK = Buffer.from([1, 0, 0, 0xff, 0xff])
 
 /**
- * A gzip member made of `head`, a part compressed before and `tail`: deflate blocks that refer to
- * nothing before them can follow one another, so only what is around the kept part is compressed
- * now (e.g. a page's layout with this request's CSRF token, around a list kept by the page cache).
- * The kept part was compressed apart from anything of this request, so no secret of it shares a
- * compression context with the list (what BREACH would need).
+ * A gzip member of a kept page compressed once (deflatePage), with this request's values in its
+ * holes as stored blocks: only those few bytes and the CRC are computed now. Null when a value's
+ * length is not the one the page was compressed around (the page is then compressed as any other).
  */
-export function gzipAround(headBytes: Buffer, middle: DeflatedPart, tailBytes: Buffer): Buffer {
+export function gzipKept(parts: KeptPart[], page: DeflatedPage, valueOf: (hole: Hole) => Buffer): Buffer | null {
+  const out: Buffer[] = [GZIP_HEADER]
+  let crc = 0
+  let size = 0
+  let block = 0
+  for (const part of parts)
+    for (let i = 0; i < part.texts.length; i++) {
+      const text = part.texts[i]!
+      // Not on no bytes: zlib's crc32 answers 0 for an empty buffer without memory (Buffer.allocUnsafeSlow(0)).
+      if (text.length) crc = crc32(text, crc)
+      size += text.length
+      out.push(page.blocks[block++]!)
+      const hole = part.holes[i]
+      if (!hole) continue
+      const value = valueOf(hole)
+      if (value.length !== page.holeLengths[hole]) return null
+      if (value.length) crc = crc32(value, crc)
+      size += value.length
+      // A stored block (the stream is at a byte boundary after a sync flush): type 00, length, its complement.
+      const header = Buffer.alloc(5)
+      header.writeUInt16LE(value.length, 1)
+      header.writeUInt16LE(~value.length & 0xffff, 3)
+      out.push(header, value)
+    }
   const trailer = Buffer.alloc(8)
-  trailer.writeUInt32LE(crc32(tailBytes, crc32(middle.bytes, crc32(headBytes))), 0)
-  trailer.writeUInt32LE((headBytes.length + middle.bytes.length + tailBytes.length) % 2 ** 32, 4)
-  return Buffer.concat([
-    GZIP_HEADER,
-    deflateRawSync(headBytes, { level: GZIP_LEVEL, finishFlush: zlib.Z_SYNC_FLUSH }),
-    middle.deflated,
-    deflateRawSync(tailBytes, { level: GZIP_LEVEL }),
-    trailer,
-  ])
+  trailer.writeUInt32LE(crc, 0)
+  trailer.writeUInt32LE(size % 2 ** 32, 4)
+  out.push(LAST_BLOCK, trailer)
+  return Buffer.concat(out)
 }
 
 export default fp(

@@ -13,7 +13,7 @@ import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CurrentUser } from './auth.js'
-import type { DeflatedPart } from './compression.js'
+import type { DeflatedPage } from './compression.js'
 
 /** Where a kept part of a page takes this request's CSRF token, or a new one-time submission key. */
 export type Hole = 'csrf' | 'key'
@@ -57,14 +57,17 @@ export function keptPart(html: string): KeptPart {
 }
 
 /**
- * Appends a kept part of a page to `into`, with this request's CSRF token (`token`: escaped as the
- * template would have, as UTF-8) and a new one-time submission key (hex digits and hyphens: nothing
- * to escape) in its holes.
+ * What goes in a kept page's holes at this request: its CSRF token (`token`: escaped as the template
+ * would have, as UTF-8), and a new one-time submission key (hex digits and hyphens: nothing to escape).
  */
-export function fill(part: KeptPart, token: Buffer, into: Buffer[]): Buffer[] {
+export function holeValues(token: Buffer): (hole: Hole) => Buffer {
+  return (hole) => (hole === 'csrf' ? token : Buffer.from(randomUUID(), 'latin1'))
+}
+
+/** Appends a kept part of a page to `into`, with `valueOf` its holes (see holeValues). */
+export function fill(part: KeptPart, valueOf: (hole: Hole) => Buffer, into: Buffer[]): Buffer[] {
   into.push(part.texts[0]!)
-  for (let i = 0; i < part.holes.length; i++)
-    into.push(part.holes[i] === 'csrf' ? token : Buffer.from(randomUUID(), 'latin1'), part.texts[i + 1]!)
+  for (let i = 0; i < part.holes.length; i++) into.push(valueOf(part.holes[i]!), part.texts[i + 1]!)
   return into
 }
 
@@ -74,8 +77,8 @@ export interface CachedPage<T = unknown> {
   readonly fragments: Map<string, KeptPart>
   /** By page template: the page before and after its kept fragment. */
   readonly around: Map<string, [KeptPart, KeptPart]>
-  /** Fragments without holes, compressed once (see compression.ts, gzipAround). */
-  readonly deflated: Map<string, DeflatedPart>
+  /** By the name of what is sent (page template, or fragment alone): compressed once (compression.ts, gzipKept). */
+  readonly deflated: Map<string, DeflatedPage>
   /** False when this entry is the request's own (caching off, or a request behind a newer one). */
   readonly kept: boolean
 }
@@ -189,11 +192,10 @@ export class PageCache {
     this.grew(page, sizeOf(around[0]) + sizeOf(around[1]))
   }
 
-  /** Keeps a fragment compressed once, counted against the budget like the fragment. */
-  keepDeflated(page: CachedPage, name: string, part: DeflatedPart): void {
-    page.deflated.set(name, part)
-    // Its bytes are the kept fragment's own, counted already.
-    this.grew(page, part.deflated.length)
+  /** Keeps a page compressed once, counted against the budget like its parts. */
+  keepDeflated(page: CachedPage, name: string, deflated: DeflatedPage): void {
+    page.deflated.set(name, deflated)
+    this.grew(page, deflated.bytes)
   }
 
   private grew(page: CachedPage, bytes: number): void {

@@ -11,8 +11,8 @@ import * as format from '../views/format.js'
 import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
 import { assetUrl } from './assets.js'
-import { CSRF_HOLE, fill, KEY_HOLE, keptPart, type CachedPage, type KeptPart } from './page-cache.js'
-import { acceptsGzip, COMPRESS_FROM_BYTES, deflatedPart, gzipAround } from './compression.js'
+import { CSRF_HOLE, fill, holeValues, KEY_HOLE, keptPart, type CachedPage, type KeptPart } from './page-cache.js'
+import { acceptsGzip, COMPRESS_FROM_BYTES, deflatePage, gzipKept } from './compression.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -273,7 +273,7 @@ export default fp<{ production: boolean }>(
             if (html.includes(PER_REQUEST)) throw new Error(`${fragment} shows what is per request: it cannot be kept`)
             app.pageCache.keepFragment(cached, fragment, (kept = keptPart(html)))
           }
-          const token = Buffer.from(engine.config.escapeFunction(locals.csrfToken))
+          const valueOf = holeValues(Buffer.from(engine.config.escapeFunction(locals.csrfToken)))
           // The page around the fragment (the layout: this person's name and role, the address) is kept
           // with it, with holes for its forms too; made again, and not kept, when a flash message shows.
           let around: [KeptPart, KeptPart] | undefined
@@ -290,7 +290,7 @@ export default fp<{ production: boolean }>(
               ).split(KEPT_PART)
               // A page that does not show its fragment exactly once is made whole, as if nothing were kept.
               if (made.length !== 2) {
-                const html = Buffer.concat(fill(kept, token, [])).toString()
+                const html = Buffer.concat(fill(kept, valueOf, [])).toString()
                 return this.send(
                   await this.viewAsync(name, { ...locals, ...data, [PRERENDERED]: { [fragment]: html } }),
                 )
@@ -299,19 +299,26 @@ export default fp<{ production: boolean }>(
               if (!flash) app.pageCache.keepAround(cached, name, around)
             }
           }
-          const head = around ? fill(around[0], token, []) : []
-          const tail = around ? fill(around[1], token, []) : []
-          // Compressed once too, when it has no hole: only the page around it is compressed now.
-          const whole = kept.holes.length === 0 ? kept.texts[0]! : undefined
-          if (whole && whole.length >= COMPRESS_FROM_BYTES && acceptsGzip(request.headers['accept-encoding'])) {
-            let middle = cached.deflated.get(fragment)
-            if (!middle) app.pageCache.keepDeflated(cached, fragment, (middle = deflatedPart(whole)))
-            this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
-            return this.send(gzipAround(Buffer.concat(head), middle, Buffer.concat(tail)))
+          const parts = around ? [around[0], kept, around[1]] : [kept]
+          // Compressed once too, for gzip: only the holes' values and the CRC are made now. Not a page
+          // with a flash message (the page around its list is this request's: compressed as any other).
+          if (
+            !flash &&
+            acceptsGzip(request.headers['accept-encoding']) &&
+            parts.reduce((sum, part) => sum + part.texts.reduce((bytes, text) => bytes + text.length, 0), 0) >=
+              COMPRESS_FROM_BYTES
+          ) {
+            let deflated = cached.deflated.get(name)
+            if (!deflated) app.pageCache.keepDeflated(cached, name, (deflated = deflatePage(parts, valueOf)))
+            const gzipped = gzipKept(parts, deflated, valueOf)
+            if (gzipped) {
+              this.header('Vary', 'HX-Request-Type, Accept-Encoding').header('Content-Encoding', 'gzip')
+              return this.send(gzipped)
+            }
           }
           // Sent as the bytes kept (the reference server of `npm run bench` sends bytes too): no string
           // of the whole page is made, nor encoded again at each request.
-          return this.send(Buffer.concat(fill(kept, token, head).concat(tail)))
+          return this.send(Buffer.concat(parts.flatMap((part) => fill(part, valueOf, []))))
         }
         return this.send(await this.viewAsync(name, { ...locals, ...data }))
       },

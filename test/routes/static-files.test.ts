@@ -65,7 +65,8 @@ t.test('plain addresses still answer, checked with the server each time; unknown
 
 t.test('pages and fragments are compressed when the browser accepts it, and decode to the same HTML', async (t) => {
   const url = '/connectors'
-  const br = await admin.get(url, { 'accept-encoding': 'br, gzip' })
+  // A kept page (page-cache.ts) goes out as gzip compressed once when gzip is accepted (page-cache.test.ts).
+  const br = await admin.get(url, { 'accept-encoding': 'br' })
   t.equal(br.statusCode, 200)
   t.equal(br.headers['content-encoding'], 'br')
   t.match(br.headers.vary, /accept-encoding/i)
