@@ -142,8 +142,16 @@ class ServerProcess {
   }
 
   static async start(args: string[], first?: object): Promise<ServerProcess> {
+    // BENCH_PROFILE_DIR=dir: each server also writes its V8 CPU profile (node --cpu-prof) when it
+    // exits, in a folder of dir named after its arguments (e.g. app_postgrespostgresbench__tenth).
+    const profile = process.env.BENCH_PROFILE_DIR
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${path.join(process.env.BENCH_PROFILE_DIR, args.join('_').replace(/[^a-z_-]/gi, ''))}`,
+        ]
+      : []
     const child = fork(path.join(import.meta.dirname, 'bench', 'serve.ts'), args, {
-      execArgv: ['--import=tsx'],
+      execArgv: ['--import=tsx', ...profile],
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
