@@ -25,12 +25,12 @@ export interface KeptPart {
 }
 
 /**
- * Where a kept fragment's forms take this request's CSRF token and a new one-time submission key
- * (see claimSubmission): the fragment is kept split at them, and filled at every request.
+ * Where a kept page's forms take this request's CSRF token and a new one-time submission key
+ * (see claimSubmission): the page is kept split at them, and filled at every request.
  */
 export const CSRF_HOLE = '\u0000csrf\u0000'
 export const KEY_HOLE = '\u0000key\u0000'
-/** Splits a kept fragment at its holes (NUL is never in text shown: input.ts refuses it, PostgreSQL cannot store it). */
+/** Splits a kept page at its holes (NUL is never in text shown: input.ts refuses it, PostgreSQL cannot store it). */
 const HOLE_EDGE = '\u0000'
 
 /** A rendered page split at its holes (CSRF_HOLE, KEY_HOLE), as it is kept: UTF-8, ready to send. */
@@ -62,6 +62,11 @@ export function keptPart(html: string): KeptPart {
  */
 export function holeValues(token: Buffer): (hole: Hole) => Buffer {
   return (hole) => (hole === 'csrf' ? token : Buffer.from(randomUUID(), 'latin1'))
+}
+
+/** The bytes of a kept part's texts (its holes' values not counted). */
+export function sizeOf(part: KeptPart): number {
+  return part.texts.reduce((sum, text) => sum + text.length, 0)
 }
 
 /** Appends a kept part of a page to `into`, with `valueOf` its holes (see holeValues). */
@@ -127,8 +132,6 @@ function deepFreeze<T>(value: T): T {
 function notKept<T>(value: T): CachedPage<T> {
   return { value, fragments: new Map(), around: new Map(), deflated: new Map(), kept: false }
 }
-
-const sizeOf = (part: KeptPart) => part.texts.reduce((sum, text) => sum + text.length, 0)
 
 interface Entry {
   page: CachedPage

@@ -11,7 +11,16 @@ import * as format from '../views/format.js'
 import { requireKnownHelp, type HelpSlug } from '../help/pages.js'
 import { LIMITS } from '../domain/limits.js'
 import { assetUrl } from './assets.js'
-import { CSRF_HOLE, fill, holeValues, KEY_HOLE, keptPart, type CachedPage, type KeptPart } from './page-cache.js'
+import {
+  CSRF_HOLE,
+  fill,
+  holeValues,
+  KEY_HOLE,
+  keptPart,
+  sizeOf,
+  type CachedPage,
+  type KeptPart,
+} from './page-cache.js'
 import { acceptsGzip, COMPRESS_FROM_BYTES, deflatePage, gzipKept } from './compression.js'
 
 declare module 'fastify' {
@@ -131,7 +140,7 @@ const PRERENDERED = Symbol('prerendered')
  */
 const PER_REQUEST = '\u0000per-request\u0000'
 
-/** Where a page's kept fragment stands while the page around it is rendered (kept apart, so the fragment can be compressed once). */
+/** Where a page's kept fragment stands while the page around it is rendered: the two are kept apart (an htmx request asks for the fragment alone). */
 const KEPT_PART = '\u0000kept\u0000'
 
 /** Eta, with `asset('app.css')` in every template (included ones too): a static file's address with its content hash. */
@@ -305,8 +314,7 @@ export default fp<{ production: boolean }>(
           if (
             !flash &&
             acceptsGzip(request.headers['accept-encoding']) &&
-            parts.reduce((sum, part) => sum + part.texts.reduce((bytes, text) => bytes + text.length, 0), 0) >=
-              COMPRESS_FROM_BYTES
+            parts.reduce((sum, part) => sum + sizeOf(part), 0) >= COMPRESS_FROM_BYTES
           ) {
             let deflated = cached.deflated.get(name)
             if (!deflated) app.pageCache.keepDeflated(cached, name, (deflated = deflatePage(parts, valueOf)))
